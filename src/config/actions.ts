@@ -1,0 +1,289 @@
+import { z } from "zod";
+import { ACTION_TYPES, matchEnum } from "./enums.js";
+import { LOG_ANALYTICS_TABLES, type Action, type EventHubAction, type LogicAppAction, type WorkspaceAction } from "./model.js";
+import { Secret } from "./secret.js";
+import { describe, nonEmptyString, show, strictObject } from "./zod-helpers.js";
+
+/** Host names a destination may point at, besides Azure's own service domains. */
+export interface DestinationPolicy {
+  /** `host` or `host:port` entries, e.g. local fakes in tests (DEFENDER_EXPORT_TRUSTED_HOSTS). */
+  trustedHosts: readonly string[];
+}
+
+const EVENT_HUBS_SUFFIXES = [".servicebus.windows.net", ".servicebus.usgovcloudapi.net", ".servicebus.chinacloudapi.cn"];
+const LOGS_INGESTION_SUFFIXES = [".ingest.monitor.azure.com", ".ingest.monitor.azure.us", ".ingest.monitor.azure.cn"];
+const LOGIC_APPS_SUFFIXES = [".logic.azure.com", ".logic.azure.us", ".logic.azure.cn"];
+
+function hostAllowed(host: string, port: string, suffixes: readonly string[], policy: DestinationPolicy): boolean {
+  const h = host.toLowerCase();
+  if (suffixes.some((s) => h.endsWith(s) && h.length > s.length)) return true;
+  return policy.trustedHosts.some((t) => {
+    const entry = t.toLowerCase();
+    return entry === h || (port !== "" && entry === `${h}:${port}`);
+  });
+}
+
+const RESOURCE_GROUP_ID = "/subscriptions/[0-9a-f-]{36}/resourceGroups/[^/]+";
+const EVENT_HUB_ID = new RegExp(`^${RESOURCE_GROUP_ID}/providers/Microsoft\\.EventHub/namespaces/([^/]+)/eventhubs/([^/]+)$`, "i");
+const WORKSPACE_ID = new RegExp(`^${RESOURCE_GROUP_ID}/providers/Microsoft\\.OperationalInsights/workspaces/[^/]+$`, "i");
+const LOGIC_APP_ID = new RegExp(`^${RESOURCE_GROUP_ID}/providers/Microsoft\\.Logic/workflows/[^/]+$`, "i");
+const APP_SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/;
+
+function resourceId(what: string, pattern: RegExp, shape: string) {
+  return z.string({ error: (i) => `expected ${what} (a string), got ${describe(i.input)}` }).refine((v) => pattern.test(v.trim()), {
+    message: `invalid ${what}; expected ${shape}`,
+  });
+}
+
+const appSettingName = (what: string) =>
+  z.string({ error: (i) => `expected ${what} (a string), got ${describe(i.input)}` }).refine((v) => APP_SETTING_NAME.test(v), {
+    message: `invalid ${what}; expected the name of an app setting (letters, digits, _ . : -)`,
+  });
+
+/** Parts of an Event Hubs connection string; the key itself is never put in a message. */
+export function parseEventHubConnectionString(text: string):
+  | { ok: true; host: string; port: string; entityPath?: string; keyName?: string }
+  | { ok: false; message: string } {
+  const parts = new Map<string, string>();
+  for (const piece of text.split(";")) {
+    const eq = piece.indexOf("=");
+    if (eq > 0) parts.set(piece.slice(0, eq).trim().toLowerCase(), piece.slice(eq + 1).trim());
+  }
+  const endpoint = parts.get("endpoint");
+  if (endpoint === undefined) return { ok: false, message: "it has no Endpoint=sb://<namespace>.servicebus.windows.net/" };
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return { ok: false, message: "its Endpoint is not a URL; expected sb://<namespace>.servicebus.windows.net/" };
+  }
+  if (url.protocol !== "sb:") return { ok: false, message: "its Endpoint must use sb://" };
+  const hasKey = parts.has("sharedaccesskeyname") && parts.has("sharedaccesskey");
+  if (!hasKey && !parts.has("sharedaccesssignature")) {
+    return { ok: false, message: "it has neither SharedAccessKeyName and SharedAccessKey nor SharedAccessSignature" };
+  }
+  const entityPath = parts.get("entitypath");
+  const keyName = parts.get("sharedaccesskeyname");
+  return {
+    ok: true,
+    host: url.hostname,
+    port: url.port,
+    ...(entityPath ? { entityPath } : {}),
+    ...(keyName ? { keyName } : {}),
+  };
+}
+
+function eventHubSchema(policy: DestinationPolicy) {
+  return strictObject(
+    {
+      actionType: z.literal("EventHub"),
+      eventHubResourceId: resourceId(
+        "eventHubResourceId",
+        EVENT_HUB_ID,
+        "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.EventHub/namespaces/<namespace>/eventhubs/<hub>",
+      ).optional(),
+      fullyQualifiedNamespace: nonEmptyString("fullyQualifiedNamespace").optional(),
+      eventHubName: nonEmptyString("eventHubName").optional(),
+      // Never echo the value: the message names what is wrong, not what was given.
+      connectionString: z.string({ error: (i) => `expected connectionString (a string), got ${describe(i.input)}` }).optional(),
+      connectionStringSetting: appSettingName("connectionStringSetting").optional(),
+      isTrustedServiceEnabled: z.boolean({ error: (i) => `expected isTrustedServiceEnabled (true or false), got ${describe(i.input)}` }).optional(),
+      // Read-only in ARM responses; accepted so that a resource copied from ARM validates, then derived again.
+      sasPolicyName: z.string().optional(),
+    },
+    "an EventHub action",
+  )
+    .superRefine((a, ctx) => {
+      const fromId = a.eventHubResourceId ? EVENT_HUB_ID.exec(a.eventHubResourceId.trim()) : null;
+      if (a.fullyQualifiedNamespace !== undefined) {
+        const [host = "", port = ""] = a.fullyQualifiedNamespace.trim().split(":");
+        if (!hostAllowed(host, port, EVENT_HUBS_SUFFIXES, policy)) {
+          ctx.addIssue({
+            code: "custom",
+            path: ["fullyQualifiedNamespace"],
+            message: `fullyQualifiedNamespace ${show(a.fullyQualifiedNamespace)} is not an Event Hubs namespace host; expected <namespace>.servicebus.windows.net (or a sovereign cloud's)`,
+          });
+        }
+      }
+      let entityPath: string | undefined;
+      if (a.connectionString !== undefined) {
+        const cs = parseEventHubConnectionString(a.connectionString);
+        if (!cs.ok) {
+          ctx.addIssue({ code: "custom", path: ["connectionString"], message: `invalid connectionString: ${cs.message}` });
+        } else {
+          entityPath = cs.entityPath;
+          if (!hostAllowed(cs.host, cs.port, EVENT_HUBS_SUFFIXES, policy)) {
+            ctx.addIssue({
+              code: "custom",
+              path: ["connectionString"],
+              message: `connectionString's Endpoint host ${show(cs.host)} is not an Event Hubs namespace; expected <namespace>.servicebus.windows.net (or a sovereign cloud's)`,
+            });
+          }
+        }
+      }
+      const hubs = [
+        ["eventHubName", a.eventHubName],
+        ["the connectionString's EntityPath", entityPath],
+        ["eventHubResourceId", fromId?.[2]],
+      ].filter((h): h is [string, string] => h[1] !== undefined);
+      const distinct = new Set(hubs.map(([, h]) => h.toLowerCase()));
+      if (distinct.size > 1) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["eventHubName"],
+          message: `the action names different hubs: ${hubs.map(([where, h]) => `${where} ${show(h)}`).join(", ")}`,
+        });
+      }
+      const canConnect = a.connectionString !== undefined || a.connectionStringSetting !== undefined || a.fullyQualifiedNamespace !== undefined || fromId;
+      if (!canConnect) {
+        ctx.addIssue({
+          code: "custom",
+          path: [],
+          message: "an EventHub action needs eventHubResourceId, fullyQualifiedNamespace with eventHubName, connectionString or connectionStringSetting",
+        });
+      } else if (hubs.length === 0 && a.connectionStringSetting === undefined) {
+        ctx.addIssue({ code: "custom", path: ["eventHubName"], message: "an EventHub action needs the hub: eventHubName, eventHubResourceId or EntityPath in the connection string" });
+      }
+    })
+    .transform((a): EventHubAction => {
+      const fromId = a.eventHubResourceId ? EVENT_HUB_ID.exec(a.eventHubResourceId.trim()) : null;
+      const out: EventHubAction = { actionType: "EventHub" };
+      if (a.eventHubResourceId !== undefined) out.eventHubResourceId = a.eventHubResourceId.trim();
+      const namespace = a.fullyQualifiedNamespace?.trim() ?? (fromId && !a.connectionString && !a.connectionStringSetting ? `${fromId[1]}.servicebus.windows.net` : undefined);
+      if (namespace !== undefined) out.fullyQualifiedNamespace = namespace;
+      const cs = a.connectionString === undefined ? undefined : parseEventHubConnectionString(a.connectionString);
+      const hub = a.eventHubName ?? (cs?.ok ? cs.entityPath : undefined) ?? fromId?.[2];
+      if (hub !== undefined) out.eventHubName = hub;
+      if (a.connectionString !== undefined) out.connectionString = new Secret(a.connectionString);
+      if (a.connectionStringSetting !== undefined) out.connectionStringSetting = a.connectionStringSetting;
+      if (a.isTrustedServiceEnabled !== undefined) out.isTrustedServiceEnabled = a.isTrustedServiceEnabled;
+      return out;
+    });
+}
+
+function workspaceSchema(policy: DestinationPolicy) {
+  const streams = z
+    .record(z.string(), z.string(), { error: (i) => `expected streams (an object of table: stream), got ${describe(i.input)}` })
+    .superRefine((map, ctx) => {
+      for (const [table, stream] of Object.entries(map)) {
+        if (!(LOG_ANALYTICS_TABLES as readonly string[]).includes(table)) {
+          ctx.addIssue({ code: "custom", path: [table], message: `unknown table ${show(table)}; expected one of ${LOG_ANALYTICS_TABLES.join(", ")}` });
+        } else if (!/^(Custom|Microsoft)-[A-Za-z][A-Za-z0-9_]{0,63}$/.test(stream)) {
+          ctx.addIssue({ code: "custom", path: [table], message: `invalid stream ${show(stream)}; expected Custom-<name>, for example Custom-${table}_CL` });
+        }
+      }
+    });
+  return strictObject(
+    {
+      actionType: z.literal("Workspace"),
+      workspaceResourceId: resourceId(
+        "workspaceResourceId",
+        WORKSPACE_ID,
+        "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.OperationalInsights/workspaces/<name>",
+      ).optional(),
+      dataCollectionEndpoint: z
+        .string({ error: (i) => `expected dataCollectionEndpoint (a URL), got ${describe(i.input)}` })
+        .superRefine((v, ctx) => {
+          const url = URL.canParse(v) ? new URL(v) : undefined;
+          if (url === undefined || url.protocol !== "https:" || url.username || url.password || url.search || (url.pathname !== "/" && url.pathname !== "")) {
+            ctx.addIssue({ code: "custom", message: `invalid dataCollectionEndpoint ${show(v)}; expected https://<endpoint>.<region>-1.ingest.monitor.azure.com` });
+          } else if (!hostAllowed(url.hostname, url.port, LOGS_INGESTION_SUFFIXES, policy)) {
+            ctx.addIssue({ code: "custom", message: `dataCollectionEndpoint host ${show(url.hostname)} is not a Logs Ingestion endpoint; expected <endpoint>.<region>-1.ingest.monitor.azure.com` });
+          }
+        })
+        .optional(),
+      dataCollectionRuleId: z
+        .string({ error: (i) => `expected dataCollectionRuleId (a string), got ${describe(i.input)}` })
+        .refine((v) => /^dcr-[0-9a-f]{32}$/i.test(v), { message: "invalid dataCollectionRuleId; expected the rule's immutable id, dcr- and 32 hex digits" })
+        .optional(),
+      streams: streams.optional(),
+    },
+    "a Workspace action",
+  )
+    .superRefine((a, ctx) => {
+      if ((a.dataCollectionEndpoint === undefined) !== (a.dataCollectionRuleId === undefined)) {
+        const missing = a.dataCollectionEndpoint === undefined ? "dataCollectionEndpoint" : "dataCollectionRuleId";
+        ctx.addIssue({ code: "custom", path: [missing], message: `${missing} is required with ${missing === "dataCollectionEndpoint" ? "dataCollectionRuleId" : "dataCollectionEndpoint"}` });
+      }
+      if (a.workspaceResourceId === undefined && a.dataCollectionEndpoint === undefined && a.dataCollectionRuleId === undefined) {
+        ctx.addIssue({ code: "custom", path: [], message: "a Workspace action needs dataCollectionEndpoint and dataCollectionRuleId (or at least workspaceResourceId)" });
+      }
+    })
+    .transform((a): WorkspaceAction => {
+      const out: WorkspaceAction = { actionType: "Workspace" };
+      if (a.workspaceResourceId !== undefined) out.workspaceResourceId = a.workspaceResourceId.trim();
+      if (a.dataCollectionEndpoint !== undefined) out.dataCollectionEndpoint = new URL(a.dataCollectionEndpoint).origin;
+      if (a.dataCollectionRuleId !== undefined) out.dataCollectionRuleId = a.dataCollectionRuleId.toLowerCase();
+      if (a.streams !== undefined && Object.keys(a.streams).length > 0) out.streams = { ...a.streams };
+      return out;
+    });
+}
+
+/**
+ * Whether a webhook URI may be called: Logic Apps hosts, or hosts the operator trusted.
+ * Checked as a warning at validation (a resource copied from ARM stays valid) and enforced on delivery.
+ */
+export function isTrustedWebhook(uri: string, policy: DestinationPolicy): boolean {
+  const url = URL.canParse(uri) ? new URL(uri) : undefined;
+  return url !== undefined && url.protocol === "https:" && hostAllowed(url.hostname, url.port, LOGIC_APPS_SUFFIXES, policy);
+}
+
+function logicAppSchema() {
+  return strictObject(
+    {
+      actionType: z.literal("LogicApp"),
+      logicAppResourceId: resourceId("logicAppResourceId", LOGIC_APP_ID, "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Logic/workflows/<name>").optional(),
+      // The trigger URI carries its signature: a secret, so never echoed.
+      uri: z
+        .string({ error: (i) => `expected uri (a URL), got ${describe(i.input)}` })
+        .superRefine((v, ctx) => {
+          const url = URL.canParse(v) ? new URL(v) : undefined;
+          if (url === undefined || url.protocol !== "https:") {
+            ctx.addIssue({ code: "custom", message: "invalid uri; expected the https:// trigger URL of the Logic App (or webhook)" });
+          }
+        })
+        .optional(),
+      uriSetting: appSettingName("uriSetting").optional(),
+    },
+    "a LogicApp action",
+  ).transform((a): LogicAppAction => {
+    const out: LogicAppAction = { actionType: "LogicApp" };
+    if (a.logicAppResourceId !== undefined) out.logicAppResourceId = a.logicAppResourceId.trim();
+    if (a.uri !== undefined) out.uri = new Secret(a.uri);
+    if (a.uriSetting !== undefined) out.uriSetting = a.uriSetting;
+    return out;
+  });
+}
+
+/** One action; `Internal` (Microsoft's own) parses to null so that the caller can drop it with a warning. */
+export function actionSchema(policy: DestinationPolicy) {
+  const byType = {
+    EventHub: eventHubSchema(policy),
+    Workspace: workspaceSchema(policy),
+    LogicApp: logicAppSchema(),
+  };
+  const expected = ACTION_TYPES.filter((t) => t !== "Internal").join(", ");
+  return z.unknown().transform((value, ctx): Action | null => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      ctx.issues.push({ code: "custom", input: value, message: `expected an action (an object with actionType ${expected}), got ${describe(value)}` });
+      return z.NEVER;
+    }
+    const raw = (value as Record<string, unknown>)["actionType"];
+    if (typeof raw !== "string") {
+      ctx.issues.push({ code: "custom", input: value, path: ["actionType"], message: `expected actionType: one of ${expected}, got ${describe(raw)}` });
+      return z.NEVER;
+    }
+    const actionType = matchEnum(ACTION_TYPES, raw);
+    if (actionType === undefined) {
+      ctx.issues.push({ code: "custom", input: raw, path: ["actionType"], message: `unknown actionType ${show(raw)}; expected one of ${expected}` });
+      return z.NEVER;
+    }
+    if (actionType === "Internal") return null;
+    const parsed = byType[actionType].safeParse({ ...value, actionType });
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.issues.push({ code: "custom", input: undefined, message: issue.message, path: issue.path });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+}

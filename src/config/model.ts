@@ -1,0 +1,84 @@
+import type { EventSource, Operator, PropertyType } from "./enums.js";
+import type { Secret } from "./secret.js";
+
+/** The normalized export configuration: one model, whichever form it was written in. */
+export interface ExportConfiguration {
+  name?: string;
+  description?: string;
+  isEnabled: boolean;
+  scopes: Scope[];
+  sources: Source[];
+  actions: Action[];
+}
+
+export interface Scope {
+  description?: string;
+  scopePath: string;
+}
+
+export interface Source {
+  eventSource: EventSource;
+  /** null (or []) exports every record of the source's type. */
+  ruleSets: RuleSet[] | null;
+}
+
+export interface RuleSet {
+  rules: Rule[];
+}
+
+export interface Rule {
+  propertyJPath: string;
+  propertyType: PropertyType;
+  expectedValue: string;
+  operator: Operator;
+}
+
+export type Action = EventHubAction | WorkspaceAction | LogicAppAction;
+
+export interface EventHubAction {
+  actionType: "EventHub";
+  eventHubResourceId?: string;
+  /** Extension: the namespace host, for managed identity (`<ns>.servicebus.windows.net`). */
+  fullyQualifiedNamespace?: string;
+  /** Extension: the hub, for managed identity. */
+  eventHubName?: string;
+  connectionString?: Secret;
+  /** Extension: the name of an app setting (or Key Vault reference) holding the connection string. */
+  connectionStringSetting?: string;
+  isTrustedServiceEnabled?: boolean;
+}
+
+export interface WorkspaceAction {
+  actionType: "Workspace";
+  workspaceResourceId?: string;
+  /** Extension: the Logs Ingestion endpoint (data collection endpoint or the rule's own endpoint). */
+  dataCollectionEndpoint?: string;
+  /** Extension: the immutable id of the data collection rule (`dcr-<32 hex>`). */
+  dataCollectionRuleId?: string;
+  /** Extension: stream per table, when they differ from `Custom-<Table>_CL`. */
+  streams?: Partial<Record<LogAnalyticsTable, string>>;
+}
+
+export interface LogicAppAction {
+  actionType: "LogicApp";
+  logicAppResourceId?: string;
+  uri?: Secret;
+  /** Extension: the name of an app setting (or Key Vault reference) holding the trigger URI. */
+  uriSetting?: string;
+}
+
+export const LOG_ANALYTICS_TABLES = [
+  "SecurityAlert",
+  "SecurityRecommendation",
+  "SecurityNestedRecommendation",
+  "SecureScores",
+  "SecureScoreControls",
+  "SecurityRegulatoryCompliance",
+] as const;
+export type LogAnalyticsTable = (typeof LOG_ANALYTICS_TABLES)[number];
+
+/** A validation finding, located by a JSON path into the input (`$.properties.sources[0].eventSource`). */
+export interface Problem {
+  path: string;
+  message: string;
+}

@@ -1,0 +1,48 @@
+import { z } from "zod";
+import { matchEnum } from "./enums.js";
+
+/** Shows a user's value in a message: quoted, escaped and shortened. Never used on secret fields. */
+export function show(value: string): string {
+  const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+  return JSON.stringify(shown);
+}
+
+/** An enum matched case-insensitively (as ARM does), normalized to its canonical spelling. */
+export function caseInsensitiveEnum<T extends string>(values: readonly T[], what: string) {
+  const expected = values.join(", ");
+  return z.string({ error: `expected ${what}: one of ${expected}` }).transform((input, ctx): T => {
+    const match = matchEnum(values, input);
+    if (match === undefined) {
+      ctx.issues.push({ code: "custom", message: `unknown ${what} ${show(input)}; expected one of ${expected}`, input });
+      return z.NEVER;
+    }
+    return match;
+  });
+}
+
+/** An object that names its unknown fields and the fields it expects. */
+export function strictObject<Shape extends z.ZodRawShape>(shape: Shape, what: string) {
+  const known = Object.keys(shape).join(", ");
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code === "unrecognized_keys") {
+        const keys = issue.keys.map((k) => show(k)).join(", ");
+        return `unknown field${issue.keys.length > 1 ? "s" : ""} ${keys} in ${what}; expected ${known}`;
+      }
+      if (issue.code === "invalid_type") return `expected ${what} (an object), got ${describe(issue.input)}`;
+      return undefined;
+    },
+  });
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (value === undefined) return "nothing";
+  return typeof value === "object" ? "an object" : `a ${typeof value}`;
+}
+
+export const nonEmptyString = (what: string) =>
+  z.string({ error: (i) => `expected ${what} (a string), got ${describe(i.input)}` }).refine((s) => s.trim() !== "", {
+    message: `${what} must not be empty`,
+  });

@@ -1,0 +1,147 @@
+import type { Operator, PropertyType } from "../config/enums.js";
+import type { Rule, Source } from "../config/model.js";
+import { EVENT_SOURCE_DATA_TYPE, type DataType } from "../records/kinds.js";
+import { getPropertyIgnoreCase, isPlainObject, parseJsonPath, walkPath, type PathSegment } from "./jsonpath.js";
+import { LEGACY_ALERT_FIELDS } from "./legacy-alert.js";
+import { convertActualValue, convertExpectedValue, type TypedValue } from "./values.js";
+
+export type RecordPredicate = (record: unknown) => boolean;
+
+export interface CompiledSource {
+  readonly source: Source;
+  readonly dataType: DataType;
+  readonly matches: RecordPredicate;
+}
+
+export interface CompileOptions {
+  /** Called once per rule evaluated (benchmarks count evaluations with it). */
+  onRuleEvaluated?: () => void;
+}
+
+export class RuleCompileError extends Error {}
+
+/**
+ * Compiles a rule to a predicate. The predicate is total: a missing property, or a value that
+ * cannot be converted to the property type, makes the rule false; it never throws on any JSON.
+ */
+export function compileRule(rule: Rule, dataType?: DataType): RecordPredicate {
+  const path = parseJsonPath(rule.propertyJPath);
+  if (!path.ok) throw new RuleCompileError(`invalid propertyJPath ${JSON.stringify(rule.propertyJPath)}: ${path.message}`);
+  const expected = convertExpectedValue(rule.expectedValue, rule.propertyType);
+  if (expected === undefined) {
+    throw new RuleCompileError(`expectedValue ${JSON.stringify(rule.expectedValue)} cannot be converted to ${rule.propertyType}`);
+  }
+  const resolve = resolver(path.segments, dataType);
+  const compare = comparator(rule.propertyType, rule.operator, expected);
+  const type = rule.propertyType;
+  return (record) => {
+    const found = resolve(record);
+    if (found === undefined) return false;
+    const actual = convertActualValue(found, type);
+    return actual !== undefined && compare(actual);
+  };
+}
+
+/** Rule sets OR-ed, rules AND-ed; no rule sets (null or []) selects every record. */
+export function compileSource(source: Source, options: CompileOptions = {}): CompiledSource {
+  const dataType = EVENT_SOURCE_DATA_TYPE[source.eventSource];
+  const ruleSets = (source.ruleSets ?? []).map((rs) =>
+    rs.rules.map((rule) => {
+      const predicate = compileRule(rule, dataType);
+      const count = options.onRuleEvaluated;
+      return count === undefined ? predicate : (record: unknown) => (count(), predicate(record));
+    }),
+  );
+  if (ruleSets.length === 0) return { source, dataType, matches: () => true };
+  const matches: RecordPredicate = (record) => {
+    for (const rules of ruleSets) {
+      let all = true;
+      for (const rule of rules) {
+        if (!rule(record)) {
+          all = false;
+          break;
+        }
+      }
+      if (all) return true;
+    }
+    return false;
+  };
+  return { source, dataType, matches };
+}
+
+/**
+ * Resolves a path on a record: from the top level, else (when the top level lacks the first name)
+ * from `properties`, else, on alerts, through the legacy alert event model's names.
+ */
+function resolver(segments: readonly PathSegment[], dataType: DataType | undefined): (record: unknown) => unknown {
+  const first = segments[0];
+  if (first === undefined || first.kind === "index") return (record) => walkPath(record, segments);
+  const legacy = dataType === "alert" ? LEGACY_ALERT_FIELDS.get(first.lower) : undefined;
+  return (record) => {
+    if (!isPlainObject(record)) return undefined;
+    const top = getPropertyIgnoreCase(record, first.name, first.lower);
+    if (top !== undefined) return walkPath(top, segments, 1);
+    const properties = record["properties"];
+    if (isPlainObject(properties)) {
+      const inner = getPropertyIgnoreCase(properties, first.name, first.lower);
+      if (inner !== undefined) return walkPath(inner, segments, 1);
+    }
+    if (legacy !== undefined) {
+      const aliased = legacy(record);
+      if (aliased !== undefined && aliased !== null) return walkPath(aliased, segments, 1);
+    }
+    return undefined;
+  };
+}
+
+type Compare = (actual: TypedValue) => boolean;
+
+// Strings compare case-insensitively; numbers and booleans by value. Operators that validation rejects
+// for a type (GreaterThan on String, Contains on Integer) still have a defined meaning here: ordinal
+// comparison of the lower-cased text, and substring tests on the value's text.
+function comparator(type: PropertyType, operator: Operator, expected: TypedValue): Compare {
+  if (type === "String") return textComparator(operator, String(expected).toLowerCase());
+  const e = type === "Boolean" ? Number(expected) : (expected as number);
+  const eText = String(expected).toLowerCase();
+  const asNumber = (a: TypedValue) => (typeof a === "boolean" ? Number(a) : (a as number));
+  switch (operator) {
+    case "Equals":
+      return (a) => asNumber(a) === e;
+    case "NotEquals":
+      return (a) => asNumber(a) !== e;
+    case "GreaterThan":
+      return (a) => asNumber(a) > e;
+    case "GreaterThanOrEqualTo":
+      return (a) => asNumber(a) >= e;
+    case "LesserThan":
+      return (a) => asNumber(a) < e;
+    case "LesserThanOrEqualTo":
+      return (a) => asNumber(a) <= e;
+    default:
+      return textComparator(operator, eText);
+  }
+}
+
+function textComparator(operator: Operator, e: string): Compare {
+  const text = (a: TypedValue) => String(a).toLowerCase();
+  switch (operator) {
+    case "Equals":
+      return (a) => text(a) === e;
+    case "NotEquals":
+      return (a) => text(a) !== e;
+    case "Contains":
+      return (a) => text(a).includes(e);
+    case "StartsWith":
+      return (a) => text(a).startsWith(e);
+    case "EndsWith":
+      return (a) => text(a).endsWith(e);
+    case "GreaterThan":
+      return (a) => text(a) > e;
+    case "GreaterThanOrEqualTo":
+      return (a) => text(a) >= e;
+    case "LesserThan":
+      return (a) => text(a) < e;
+    case "LesserThanOrEqualTo":
+      return (a) => text(a) <= e;
+  }
+}
