@@ -3,6 +3,7 @@ import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
+import { parseJson } from "../shared/json.js";
 
 /** Bad input from the user: the CLI reports it and exits with code 2. */
 export class InputError extends Error {}
@@ -68,20 +69,18 @@ export async function* readRecords(sources: readonly InputSource[]): AsyncGenera
         }
         const text = line.trim();
         if (text === "") continue;
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch (e) {
+        const parsed = parseJson(text);
+        if (!parsed.ok) {
           if (documentStart === 0 && (text.startsWith("[") || text.startsWith("{"))) {
             documentMode = true;
             documentStart = lineNo;
             documentLines.push(line);
             continue;
           }
-          throw new InputError(`${source.name}:${lineNo}: invalid JSON: ${jsonErrorMessage(e)}`);
+          throw new InputError(`${source.name}:${lineNo}: invalid JSON at column ${parsed.error.column}: ${parsed.error.reason}`);
         }
         documentStart = -1; // NDJSON from here on
-        for (const record of expand(parsed)) yield { record, origin: { file: source.name, line: lineNo } };
+        for (const record of expand(parsed.value)) yield { record, origin: { file: source.name, line: lineNo } };
       }
     } catch (e) {
       if (e instanceof InputError) throw e;
@@ -92,16 +91,12 @@ export async function* readRecords(sources: readonly InputSource[]): AsyncGenera
       if (stream !== process.stdin) stream.destroy();
     }
     if (documentMode) {
-      const text = documentLines.join("\n");
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (e) {
-        const at = positionOf(e, text);
-        const line = at === undefined ? documentStart : documentStart + at.line - 1;
-        throw new InputError(`${source.name}:${line}: invalid JSON: ${jsonErrorMessage(e)}`);
+      const parsed = parseJson(documentLines.join("\n"));
+      if (!parsed.ok) {
+        const { line, column, reason } = parsed.error;
+        throw new InputError(`${source.name}:${documentStart + line - 1}: invalid JSON at column ${column}: ${reason}`);
       }
-      for (const record of expand(parsed)) yield { record, origin: { file: source.name, line: documentStart } };
+      for (const record of expand(parsed.value)) yield { record, origin: { file: source.name, line: documentStart } };
     }
   }
 }
@@ -112,18 +107,4 @@ function expand(parsed: unknown): unknown[] {
     return (parsed as { value: unknown[] }).value;
   }
   return [parsed];
-}
-
-function jsonErrorMessage(e: unknown): string {
-  return e instanceof Error ? e.message.replace(/\s*\(line \d+ column \d+\)$/, "") : String(e);
-}
-
-/** Line and column of a JSON.parse error, from the position V8 reports. */
-export function positionOf(e: unknown, text: string): { line: number; column: number } | undefined {
-  const m = e instanceof Error ? /at position (\d+)/.exec(e.message) : null;
-  if (!m) return undefined;
-  const pos = Number(m[1]);
-  const before = text.slice(0, pos);
-  const line = before.split("\n").length;
-  return { line, column: pos - before.lastIndexOf("\n") };
 }

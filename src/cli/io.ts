@@ -2,7 +2,8 @@ import { once } from "node:events";
 import { readFile, stat } from "node:fs/promises";
 import type { Readable, Writable } from "node:stream";
 import { redactSecretsInText } from "../config/secret.js";
-import { InputError, positionOf } from "./input.js";
+import { parseJson } from "../shared/json.js";
+import { InputError } from "./input.js";
 
 export interface CliIo {
   stdin: Readable;
@@ -15,11 +16,14 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_BAD_INPUT = 2;
 
-/** Writes with backpressure; false when the reader went away (EPIPE), so the caller can stop. */
+/** Writes with backpressure; false when the reader went away (EPIPE) or the stream failed, so the caller can stop. */
 export async function writeOut(stream: Writable, text: string): Promise<boolean> {
   if (stream.destroyed || stream.writableEnded) return false;
-  if (!stream.write(text)) {
-    await Promise.race([once(stream, "drain"), once(stream, "close"), once(stream, "error").catch(() => undefined)]);
+  try {
+    // events.once rejects on "error" whichever event it waits for; main() reports non-EPIPE errors.
+    if (!stream.write(text)) await Promise.race([once(stream, "drain"), once(stream, "close")]);
+  } catch {
+    return false;
   }
   return !stream.destroyed;
 }
@@ -52,12 +56,9 @@ export async function readJsonDocument(path: string, io: CliIo): Promise<unknown
     text = await readFile(path, "utf8");
   }
   text = text.replace(/^\uFEFF/, "");
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    const at = positionOf(e, text);
-    const name = path === "-" ? "<stdin>" : path;
-    if (text.trim() === "") throw new InputError(`${name}: empty; expected a JSON object`);
-    throw new InputError(at ? `${name}:${at.line}:${at.column}: invalid JSON` : `${name}: invalid JSON (${/end of JSON input/i.test(String(e)) ? "unexpected end" : "unexpected token"})`);
-  }
+  const parsed = parseJson(text);
+  if (parsed.ok) return parsed.value;
+  const name = path === "-" ? "<stdin>" : path;
+  if (text.trim() === "") throw new InputError(`${name}: empty; expected a JSON object`);
+  throw new InputError(`${name}:${parsed.error.line}:${parsed.error.column}: invalid JSON: ${parsed.error.reason}`);
 }

@@ -32,7 +32,7 @@ export function compileRule(rule: Rule, dataType?: DataType): RecordPredicate {
     throw new RuleCompileError(`expectedValue ${JSON.stringify(rule.expectedValue)} cannot be converted to ${rule.propertyType}`);
   }
   const resolve = resolver(path.segments, dataType);
-  const compare = comparator(rule.propertyType, rule.operator, expected);
+  const compare = comparator(rule.propertyType, rule.operator, expected, rule.expectedValue);
   const type = rule.propertyType;
   return (record) => {
     const found = resolve(record);
@@ -99,10 +99,11 @@ type Compare = (actual: TypedValue) => boolean;
 // Strings compare case-insensitively; numbers and booleans by value. Operators that validation rejects
 // for a type (GreaterThan on String, Contains on Integer) still have a defined meaning here: ordinal
 // comparison of the lower-cased text, and substring tests on the value's text.
-function comparator(type: PropertyType, operator: Operator, expected: TypedValue): Compare {
+function comparator(type: PropertyType, operator: Operator, expected: TypedValue, expectedText: string): Compare {
   if (type === "String") return textComparator(operator, String(expected).toLowerCase());
   const e = type === "Boolean" ? Number(expected) : (expected as number);
-  const eText = String(expected).toLowerCase();
+  // Substring tests use the text as written: Contains ".5" on 23.53 looks for ".5", not "0.5".
+  const eText = expectedText.trim().toLowerCase();
   const asNumber = (a: TypedValue) => (typeof a === "boolean" ? Number(a) : (a as number));
   switch (operator) {
     case "Equals":
