@@ -6,5 +6,7 @@ export default defineConfig({
     // Two cores on every machine, CI included.
     maxWorkers: 2,
     testTimeout: 30_000,
+    // The JSON report lets .ci/run print a plain "N passed, N failed" closing line.
+    reporters: ["default", ["json", { outputFile: "test-results.json" }]],
   },
 });

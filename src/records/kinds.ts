@@ -63,9 +63,22 @@ const NOT_EXPORTED = [
   "microsoft.security/securescorecontroldefinitions",
 ];
 
+// Records of a run spell their type a handful of ways; bounded so that hostile input cannot grow it.
+const classified = new Map<string, RecordClass>();
+const CLASSIFIED_MAX = 256;
+
 export function classifyRecord(record: unknown): RecordClass {
   const type = typeof record === "object" && record !== null && !Array.isArray(record) ? (record as Record<string, unknown>)["type"] : undefined;
   if (typeof type !== "string") return { kind: "unknown", type: undefined };
+  let cls = classified.get(type);
+  if (cls === undefined) {
+    cls = classifyType(type);
+    if (classified.size < CLASSIFIED_MAX) classified.set(type, cls);
+  }
+  return cls;
+}
+
+function classifyType(type: string): RecordClass {
   const lower = type.toLowerCase();
   const known = TYPES.get(lower);
   if (known !== undefined) return known;

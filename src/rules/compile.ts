@@ -1,7 +1,7 @@
 import type { Operator, PropertyType } from "../config/enums.js";
 import type { Rule, Source } from "../config/model.js";
 import { EVENT_SOURCE_DATA_TYPE, type DataType } from "../records/kinds.js";
-import { getPropertyIgnoreCase, isPlainObject, parseJsonPath, walkPath, type PathSegment } from "./jsonpath.js";
+import { getProperty, isPlainObject, parseJsonPath, walkPath, type PathSegment } from "./jsonpath.js";
 import { LEGACY_ALERT_FIELDS } from "./legacy-alert.js";
 import { convertActualValue, convertExpectedValue, type TypedValue } from "./values.js";
 
@@ -79,11 +79,11 @@ function resolver(segments: readonly PathSegment[], dataType: DataType | undefin
   const legacy = dataType === "alert" ? LEGACY_ALERT_FIELDS.get(first.lower) : undefined;
   return (record) => {
     if (!isPlainObject(record)) return undefined;
-    const top = getPropertyIgnoreCase(record, first.name, first.lower);
+    const top = getProperty(record, first);
     if (top !== undefined) return walkPath(top, segments, 1);
     const properties = record["properties"];
     if (isPlainObject(properties)) {
-      const inner = getPropertyIgnoreCase(properties, first.name, first.lower);
+      const inner = getProperty(properties, first);
       if (inner !== undefined) return walkPath(inner, segments, 1);
     }
     if (legacy !== undefined) {

@@ -3,7 +3,7 @@
  * Property names may hold spaces (`ExtendedProperties.Process Path`), as real configurations do.
  */
 
-export type PathSegment = { kind: "property"; name: string; lower: string } | { kind: "index"; index: number };
+export type PathSegment = { kind: "property"; name: string; lower: string; hint?: string } | { kind: "index"; index: number };
 
 export type PathParseResult = { ok: true; segments: PathSegment[] } | { ok: false; message: string };
 
@@ -88,11 +88,21 @@ function findBracketEnd(text: string, open: number): number {
   return -1;
 }
 
-/** Own property of a plain object, matched exactly first and then case-insensitively. Never walks prototypes. */
-export function getPropertyIgnoreCase(obj: Record<string, unknown>, name: string, lower: string): unknown {
-  if (Object.hasOwn(obj, name)) return obj[name];
-  for (const key in obj) {
-    if (key.length === lower.length && Object.hasOwn(obj, key) && key.toLowerCase() === lower) return obj[key];
+/**
+ * Own property of a plain object, matched exactly first and then case-insensitively. Never walks prototypes.
+ * The segment remembers the spelling that matched last: records of one API share their shape, so the
+ * next record finds `severity` for `Severity` without scanning its keys.
+ */
+export function getProperty(obj: Record<string, unknown>, segment: { name: string; lower: string; hint?: string }): unknown {
+  if (Object.hasOwn(obj, segment.name)) return obj[segment.name];
+  const hint = segment.hint;
+  if (hint !== undefined && Object.hasOwn(obj, hint)) return obj[hint];
+  const lower = segment.lower;
+  for (const key of Object.keys(obj)) {
+    if (key.length === lower.length && key.toLowerCase() === lower) {
+      segment.hint = key;
+      return obj[key];
+    }
   }
   return undefined;
 }
@@ -108,7 +118,7 @@ export function walkPath(start: unknown, segments: readonly PathSegment[], from 
     const seg = segments[s]!;
     if (seg.kind === "property") {
       if (!isPlainObject(current)) return undefined;
-      current = getPropertyIgnoreCase(current, seg.name, seg.lower);
+      current = getProperty(current, seg);
     } else {
       if (!Array.isArray(current) || seg.index >= current.length) return undefined;
       current = current[seg.index];

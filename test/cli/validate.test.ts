@@ -12,7 +12,6 @@ function file(name: string, content: unknown): string {
   return path;
 }
 
-const SUB = "a5caac9c-5c04-49af-b3d0-e204f40345d5";
 const KEY = "c2VjcmV0LWtleS12YWx1ZS10aGF0LW11c3QtbmV2ZXItbGVhaw==";
 
 describe("defender-export validate", () => {

@@ -119,6 +119,13 @@ describe("JSON paths", () => {
     expect(test(alert, r(path, "String", "Equals", expected))).toBe(true);
     expect(test(alert, r(path, "String", "Equals", `${expected}-not`))).toBe(false);
   });
+  it("one compiled rule reads records whose keys are spelt differently, in any order", () => {
+    const rule = compileRule(r("Properties.Severity", "String", "Equals", "high"));
+    const spellings = [{ properties: { severity: "High" } }, { PROPERTIES: { SEVERITY: "high" } }, { Properties: { Severity: "HIGH" } }, { properties: { severity: "Low" } }, { properties: { Severity: "Low", severity: "High" } }];
+    expect(spellings.map(rule)).toEqual([true, true, true, false, false]);
+    expect([...spellings].reverse().map(rule)).toEqual([false, false, true, true, true]);
+  });
+
   it("an index past the end, or on an object, is missing", () => {
     expect(test(alert, r("properties.entities[5].address", "String", "NotEquals", "x"))).toBe(false);
     expect(test(alert, r("properties[0]", "String", "NotEquals", "x"))).toBe(false);
