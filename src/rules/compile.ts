@@ -96,53 +96,35 @@ function resolver(segments: readonly PathSegment[], dataType: DataType | undefin
 
 type Compare = (actual: TypedValue) => boolean;
 
-// Strings compare case-insensitively; numbers and booleans by value. Operators that validation rejects
-// for a type (GreaterThan on String, Contains on Integer) still have a defined meaning here: ordinal
-// comparison of the lower-cased text, and substring tests on the value's text.
+// Strings compare case-insensitively; numbers and booleans (false < true) by value. Operators that
+// validation refuses for a type (GreaterThan on String, Contains on Integer) still have a meaning here:
+// ordinal comparison of the lower-cased text, and substring tests on the value's text.
 function comparator(type: PropertyType, operator: Operator, expected: TypedValue, expectedText: string): Compare {
-  if (type === "String") return textComparator(operator, String(expected).toLowerCase());
-  const e = type === "Boolean" ? Number(expected) : (expected as number);
-  // Substring tests use the text as written: Contains ".5" on 23.53 looks for ".5", not "0.5".
-  const eText = expectedText.trim().toLowerCase();
-  const asNumber = (a: TypedValue) => (typeof a === "boolean" ? Number(a) : (a as number));
-  switch (operator) {
-    case "Equals":
-      return (a) => asNumber(a) === e;
-    case "NotEquals":
-      return (a) => asNumber(a) !== e;
-    case "GreaterThan":
-      return (a) => asNumber(a) > e;
-    case "GreaterThanOrEqualTo":
-      return (a) => asNumber(a) >= e;
-    case "LesserThan":
-      return (a) => asNumber(a) < e;
-    case "LesserThanOrEqualTo":
-      return (a) => asNumber(a) <= e;
-    default:
-      return textComparator(operator, eText);
+  if (operator === "Contains" || operator === "StartsWith" || operator === "EndsWith") {
+    // The text as written: Contains ".5" on 23.53 looks for ".5", not for "0.5".
+    const e = (type === "String" ? String(expected) : expectedText.trim()).toLowerCase();
+    const text = (a: TypedValue) => String(a).toLowerCase();
+    if (operator === "Contains") return (a) => text(a).includes(e);
+    if (operator === "StartsWith") return (a) => text(a).startsWith(e);
+    return (a) => text(a).endsWith(e);
   }
+  if (type === "String") return ordered(operator, String(expected).toLowerCase(), (a) => String(a).toLowerCase());
+  return ordered(operator, Number(expected), (a) => Number(a));
 }
 
-function textComparator(operator: Operator, e: string): Compare {
-  const text = (a: TypedValue) => String(a).toLowerCase();
+function ordered<T extends string | number>(operator: Exclude<Operator, "Contains" | "StartsWith" | "EndsWith">, e: T, value: (a: TypedValue) => T): Compare {
   switch (operator) {
     case "Equals":
-      return (a) => text(a) === e;
+      return (a) => value(a) === e;
     case "NotEquals":
-      return (a) => text(a) !== e;
-    case "Contains":
-      return (a) => text(a).includes(e);
-    case "StartsWith":
-      return (a) => text(a).startsWith(e);
-    case "EndsWith":
-      return (a) => text(a).endsWith(e);
+      return (a) => value(a) !== e;
     case "GreaterThan":
-      return (a) => text(a) > e;
+      return (a) => value(a) > e;
     case "GreaterThanOrEqualTo":
-      return (a) => text(a) >= e;
+      return (a) => value(a) >= e;
     case "LesserThan":
-      return (a) => text(a) < e;
+      return (a) => value(a) < e;
     case "LesserThanOrEqualTo":
-      return (a) => text(a) <= e;
+      return (a) => value(a) <= e;
   }
 }
