@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/setup/build.ts"],
     // Two cores on every machine, CI included.
     maxWorkers: 2,
     testTimeout: 30_000,

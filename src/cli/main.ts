@@ -82,7 +82,7 @@ async function runCommand(command: Command, args: readonly string[], io: CliIo):
     return EXIT_OK;
   }
   try {
-    return await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals, io);
+    return await command.run(parsed.values, parsed.positionals, io);
   } catch (e) {
     if (e instanceof UsageError) return usage(io, e.message, command);
     if (e instanceof InputError) {

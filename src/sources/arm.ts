@@ -1,0 +1,150 @@
+import { SecurityCenter } from "@azure/arm-security";
+import type { TokenCredential } from "@azure/core-auth";
+import { createPipelineRequest, type PipelineRetryOptions } from "@azure/core-rest-pipeline";
+import { redactSecretsInText } from "../config/secret.js";
+import { parseJson } from "../shared/json.js";
+
+export const DEFAULT_ARM_ENDPOINT = "https://management.azure.com";
+
+export interface ArmConnectionOptions {
+  credential: TokenCredential;
+  /** ARM_ENDPOINT: the public cloud by default; a sovereign cloud's, or a local endpoint in tests. */
+  endpoint?: string;
+  retryOptions?: PipelineRetryOptions;
+  /** A CA certificate to trust for this client only (tests); NODE_EXTRA_CA_CERTS works for the process. */
+  tlsCa?: string;
+}
+
+/** What was being read when a page failed: the error names it. */
+export interface PageContext {
+  scope: string;
+  dataType: string;
+  page: number;
+}
+
+export class ArmReadError extends Error {
+  constructor(
+    readonly context: PageContext,
+    message: string,
+    readonly status?: number,
+    readonly code?: string,
+  ) {
+    super(`reading ${context.dataType} at ${context.scope}, page ${context.page}: ${message}`);
+  }
+}
+
+export interface ArmPage {
+  value: Record<string, unknown>[];
+  nextLink?: string;
+}
+
+/** Counts of one run, shared by every client the run makes. */
+export class RequestCounter {
+  /** HTTP requests sent to ARM, retries included. */
+  requests = 0;
+  /** Pages received. */
+  pages = 0;
+}
+
+/**
+ * The token scope for an ARM endpoint. The SDK asks for the public cloud's scope unless told otherwise,
+ * which fails in sovereign clouds; local endpoints keep the public scope (a fake accepts any token).
+ */
+export function armTokenScope(endpoint: string): string {
+  const url = new URL(endpoint);
+  const loopback = url.hostname === "localhost" || url.hostname === "[::1]" || url.hostname.startsWith("127.");
+  return loopback ? `${DEFAULT_ARM_ENDPOINT}/.default` : `${url.origin}/.default`;
+}
+
+/**
+ * Pages of one subscription's Microsoft.Security lists, fetched through the `@azure/arm-security` client's
+ * own pipeline (bearer token, managed identity, retries, Retry-After) but kept in the REST wire shape:
+ * the SDK's models flatten `properties`, turn dates into Date objects and drop fields they do not know.
+ */
+export class ArmPager {
+  readonly client: SecurityCenter;
+  readonly endpoint: string;
+
+  constructor(
+    readonly subscriptionId: string,
+    options: ArmConnectionOptions,
+    readonly counter: RequestCounter,
+  ) {
+    this.endpoint = new URL(options.endpoint ?? DEFAULT_ARM_ENDPOINT).origin;
+    this.client = new SecurityCenter(options.credential, subscriptionId, {
+      endpoint: this.endpoint,
+      credentialScopes: [armTokenScope(this.endpoint)],
+      ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
+      ...(options.tlsCa ? { tlsOptions: { ca: options.tlsCa } } : {}),
+    });
+    this.client.pipeline.addPolicy(
+      {
+        name: "defenderExportRequestCounter",
+        sendRequest: (request, next) => {
+          counter.requests++;
+          return next(request);
+        },
+      },
+      { afterPhase: "Retry" },
+    );
+  }
+
+  /** Every page of a list, following nextLink. `path` is relative to the endpoint, with its query. */
+  async *pages(path: string, context: Omit<PageContext, "page">): AsyncGenerator<ArmPage> {
+    let url: string | undefined = `${this.endpoint}${path}`;
+    let page = 0;
+    while (url !== undefined) {
+      page++;
+      const result: ArmPage = await this.#page(url, { ...context, page });
+      yield result;
+      url = result.nextLink;
+    }
+  }
+
+  async #page(url: string, context: PageContext): Promise<ArmPage> {
+    let response;
+    try {
+      response = await this.client.sendRequest(createPipelineRequest({ url, method: "GET" }));
+    } catch (e) {
+      const err = e as { code?: string; statusCode?: number; message?: string };
+      if (err.code === "PARSE_ERROR") {
+        this.counter.pages++;
+        throw new ArmReadError(context, "malformed page: the body is not valid JSON", err.statusCode, err.code);
+      }
+      throw new ArmReadError(context, `${err.code ?? "request failed"}: ${redactSecretsInText(err.message ?? String(e))}`, err.statusCode, err.code);
+    }
+    this.counter.pages++;
+    const text = response.bodyAsText ?? "";
+    if (response.status < 200 || response.status >= 300) {
+      const body = parseJson(text);
+      const error = body.ok ? (body.value as { error?: { code?: string; message?: string } } | null)?.error : undefined;
+      const detail = error?.code ? `${error.code}: ${error.message ?? ""}` : text.slice(0, 200);
+      throw new ArmReadError(context, `HTTP ${response.status} ${redactSecretsInText(detail)}`.trim(), response.status, error?.code);
+    }
+    // The client's deserialization policy has parsed JSON bodies already; parse only what it left as text.
+    const parsedBody = (response as { parsedBody?: unknown }).parsedBody;
+    let body: { value?: unknown; nextLink?: unknown } | null;
+    if (parsedBody !== undefined) {
+      body = parsedBody as typeof body;
+    } else {
+      const parsed = parseJson(text);
+      if (!parsed.ok) throw new ArmReadError(context, `malformed page: invalid JSON at line ${parsed.error.line} column ${parsed.error.column}`, response.status);
+      body = parsed.value as typeof body;
+    }
+    if (body === null || typeof body !== "object" || !Array.isArray(body.value)) {
+      throw new ArmReadError(context, "malformed page: no value array", response.status);
+    }
+    const items = body.value.filter((v): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v));
+    if (items.length !== body.value.length) throw new ArmReadError(context, "malformed page: value holds non-objects", response.status);
+    const nextLink = typeof body.nextLink === "string" && body.nextLink !== "" ? body.nextLink : undefined;
+    if (nextLink !== undefined && !this.#sameOrigin(nextLink)) {
+      // The bearer token would follow the link: never to another host.
+      throw new ArmReadError(context, "malformed page: nextLink points outside the ARM endpoint", response.status);
+    }
+    return nextLink === undefined ? { value: items } : { value: items, nextLink };
+  }
+
+  #sameOrigin(link: string): boolean {
+    return URL.canParse(link) && new URL(link).origin === this.endpoint;
+  }
+}
