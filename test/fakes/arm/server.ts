@@ -83,7 +83,9 @@ const ROUTES: Route[] = [
  * token required, api-version checked, `{ value, nextLink }` pages with an absolute nextLink, ARM
  * error bodies. Faults are injected per request; every request served is recorded.
  */
-export async function startFakeArm(options: { dataset: SyntheticDataset; pageSize?: number }): Promise<FakeArmServer> {
+export async function startFakeArm(options: { dataset: SyntheticDataset; pageSize?: number; cachePages?: boolean }): Promise<FakeArmServer> {
+  // Benchmarks serve the same pages many times: rendering them once keeps the fake out of the figures.
+  const pageCache = new Map<string, string>();
   const tls = localTls();
   const faults: FaultRule[] = [];
   const requests: ServedRequest[] = [];
@@ -162,6 +164,8 @@ export async function startFakeArm(options: { dataset: SyntheticDataset; pageSiz
     }
     const collection = route.r.list(route.m, url.searchParams, options.dataset);
     if (collection === undefined) return reply(res, served, 404, { error: { code: "NotFound", message: "The parent resource was not found." } });
+    const cached = options.cachePages ? pageCache.get(`${url.pathname}${url.search}`) : undefined;
+    if (cached !== undefined) return replyText(res, served, 200, cached);
     const skip = Number(url.searchParams.get("$skipToken") ?? "0");
     if (!Number.isInteger(skip) || skip < 0) return reply(res, served, 400, { error: { code: "InvalidSkipToken", message: "The skip token is invalid." } });
     const end = Math.min(collection.count, skip + state.pageSize);
@@ -174,7 +178,9 @@ export async function startFakeArm(options: { dataset: SyntheticDataset; pageSiz
       next.searchParams.set("$skipToken", String(end));
       body["nextLink"] = next.href;
     }
-    reply(res, served, 200, body);
+    const text = JSON.stringify(body);
+    if (options.cachePages) pageCache.set(`${url.pathname}${url.search}`, text);
+    replyText(res, served, 200, text);
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -209,8 +215,11 @@ export async function startFakeArm(options: { dataset: SyntheticDataset; pageSiz
 }
 
 function reply(res: ServerResponse, served: ServedRequest, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  replyText(res, served, status, JSON.stringify(body), headers);
+}
+
+function replyText(res: ServerResponse, served: ServedRequest, status: number, text: string, headers: Record<string, string> = {}): void {
   served.status = status;
-  const text = JSON.stringify(body);
   res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), "x-ms-request-id": crypto.randomUUID(), ...headers });
   res.end(text);
 }

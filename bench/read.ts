@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { Agent, request } from "node:https";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { ArmReader } from "../src/sources/index.js";
+import type { Figure } from "./figures.js";
+
+interface Endpoint {
+  url: string;
+  certFile: string;
+  subscription: string;
+  child: ChildProcess;
+}
+
+const TSX = [fileURLToPath(new URL("../node_modules/tsx/dist/cli.mjs", import.meta.url))];
+
+async function startServer(findings: number): Promise<Endpoint> {
+  const child = spawn(process.execPath, [...TSX, fileURLToPath(new URL("./arm-server.ts", import.meta.url)), String(findings), "1000"], { stdio: ["pipe", "pipe", "inherit"] });
+  const [line] = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
+  return { ...(JSON.parse(line!) as Omit<Endpoint, "child">), child };
+}
+
+function stop(endpoint: Endpoint): void {
+  endpoint.child.stdin?.end();
+}
+
+/** The floor: the same pages with plain Node HTTPS and JSON.parse, following nextLink. */
+async function plainFetch(endpoint: Endpoint, ca: string): Promise<number> {
+  const agent = new Agent({ keepAlive: true, ca });
+  let url: string | undefined = `${endpoint.url}${endpoint.subscription}/providers/Microsoft.Security/subAssessments?api-version=2019-01-01-preview`;
+  let records = 0;
+  while (url !== undefined) {
+    const text = await new Promise<string>((resolve, reject) => {
+      const req = request(url!, { agent, headers: { authorization: "Bearer bench" } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+        res.on("error", reject);
+      });
+      req.on("error", reject);
+      req.end();
+    });
+    const page = JSON.parse(text) as { value: unknown[]; nextLink?: string };
+    records += page.value.length;
+    url = page.nextLink;
+  }
+  agent.destroy();
+  return records;
+}
+
+async function viaReader(endpoint: Endpoint, ca: string): Promise<{ records: number; requests: number }> {
+  const reader = new ArmReader({ credential: { getToken: async () => ({ token: "bench", expiresOnTimestamp: Date.now() + 3_600_000 }) }, endpoint: endpoint.url, tlsCa: ca });
+  let records = 0;
+  for await (const item of reader.subAssessments(endpoint.subscription)) if (item.record["id"] !== undefined) records++;
+  return { records, requests: reader.stats.requests };
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; wall: number; cpu: number }> {
+  const wall = performance.now();
+  const cpu = process.cpuUsage();
+  const result = await fn();
+  const used = process.cpuUsage(cpu);
+  return { result, wall: (performance.now() - wall) / 1000, cpu: (used.user + used.system) / 1e6 };
+}
+
+async function peakMemory(findings: number): Promise<{ records: number; maxRssBytes: number; peakHeapBytes: number }> {
+  const endpoint = await startServer(findings);
+  try {
+    const child = spawn(process.execPath, [...TSX, fileURLToPath(new URL("./read-child.ts", import.meta.url)), endpoint.url, endpoint.certFile, endpoint.subscription], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    await new Promise((resolve) => child.on("close", resolve));
+    return JSON.parse(out) as { records: number; maxRssBytes: number; peakHeapBytes: number };
+  } finally {
+    stop(endpoint);
+  }
+}
+
+export async function run(): Promise<Figure[]> {
+  const count = 100_000;
+  const endpoint = await startServer(count);
+  const ca = readFileSync(endpoint.certFile, "utf8");
+  let floor = { wall: Infinity, cpu: Infinity };
+  let ours = { wall: Infinity, cpu: Infinity, requests: 0 };
+  try {
+    if ((await plainFetch(endpoint, ca)) !== count) throw new Error("the floor did not read every finding"); // renders the pages once
+    for (let i = 0; i < 3; i++) {
+      const f = await timed(() => plainFetch(endpoint, ca));
+      const r = await timed(() => viaReader(endpoint, ca));
+      if (r.result.records !== count) throw new Error(`the reader read ${r.result.records} of ${count}`);
+      floor = { wall: Math.min(floor.wall, f.wall), cpu: Math.min(floor.cpu, f.cpu) };
+      ours = { wall: Math.min(ours.wall, r.wall), cpu: Math.min(ours.cpu, r.cpu), requests: r.result.requests };
+    }
+  } finally {
+    stop(endpoint);
+  }
+  const small = await peakMemory(10_000);
+  const large = await peakMemory(200_000);
+  if (small.records !== 10_000 || large.records !== 200_000) throw new Error("the memory runs did not read every finding");
+  const mb = (b: number) => b / 2 ** 20;
+  return [
+    { name: "read.findings_per_second", value: count / ours.wall, unit: "records/s" },
+    { name: "read.floor_findings_per_second", value: count / floor.wall, unit: "records/s" },
+    { name: "read.cpu_ratio_to_floor", value: ours.cpu / floor.cpu, unit: "ratio", target: { op: "<=", value: 1.5 } },
+    { name: "read.wall_ratio_to_floor", value: ours.wall / floor.wall, unit: "ratio" },
+    { name: "read.arm_requests_per_10k_records", value: (ours.requests / count) * 10_000, unit: "requests" },
+    { name: "read.peak_rss_10k", value: mb(small.maxRssBytes), unit: "MB" },
+    { name: "read.peak_rss_200k", value: mb(large.maxRssBytes), unit: "MB" },
+    { name: "read.peak_rss_difference_200k_vs_10k", value: mb(large.maxRssBytes - small.maxRssBytes), unit: "MB", target: { op: "<=", value: 64 } },
+    { name: "read.peak_heap_difference_200k_vs_10k", value: mb(large.peakHeapBytes - small.peakHeapBytes), unit: "MB" },
+  ];
+}
