@@ -1,0 +1,76 @@
+import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
+import { cutToFit, LOG_ANALYTICS_ROW_LIMIT } from "./cut.js";
+import { toEvent, type EventHubShapeOptions, type MappedEvent } from "./eventhub.js";
+import type { Json, MappingInput } from "./input.js";
+import { mapToRow } from "./rows.js";
+import { customTableName, defaultStreamName, tableFor, type ColumnType, type TableDefinition } from "./tables.js";
+
+export { cutToFit, jsonBytes, LOG_ANALYTICS_ROW_LIMIT, shrink, truncateString, type CutResult } from "./cut.js";
+export { EVENT_CATEGORIES, EVENT_HUB_FORMATS, enrichmentAction, toEvent, type EventHubFormat, type EventHubShapeOptions, type FindingsShape, type MappedEvent } from "./eventhub.js";
+export type { ExportAction, Json, MappingInput } from "./input.js";
+export { alertToLegacyEvent } from "./legacy-alert.js";
+export { coerce, mapToRow } from "./rows.js";
+export { customTableName, defaultStreamName, tableFor, TABLES, type ColumnDefinition, type ColumnType, type TableDefinition } from "./tables.js";
+
+export type LogAnalyticsRowResult =
+  | { ok: true; table: TableDefinition; row: Json; cut: string[] }
+  | { ok: false; table: TableDefinition; reason: string };
+
+/**
+ * A record as its table's row, cut to 32 KB when over. `overflowBlob` names where the caller keeps the
+ * whole original (set before measuring, since the pointer is part of the row).
+ */
+export function toLogAnalyticsRow(input: MappingInput, options: { overflowBlob?: string; limit?: number } = {}): LogAnalyticsRowResult | undefined {
+  const table = tableFor(EVENT_SOURCE_DATA_TYPE[input.eventSource]);
+  if (table === undefined) return undefined;
+  const row = mapToRow(input, table);
+  const identity = identityColumns(table);
+  const result = cutToFit(row, options.limit ?? LOG_ANALYTICS_ROW_LIMIT, (k) => identity.has(k), {
+    flag: "IsTruncated",
+    list: "TruncatedColumns",
+    ...(options.overflowBlob ? { overflow: { key: "OverflowBlob", value: options.overflowBlob } } : {}),
+  });
+  return result.ok ? { ok: true, table, row: result.value, cut: result.cut } : { ok: false, table, reason: result.reason };
+}
+
+const identityCache = new Map<TableDefinition, Set<string>>();
+function identityColumns(table: TableDefinition): Set<string> {
+  let set = identityCache.get(table);
+  if (set === undefined) {
+    set = new Set(table.columns.filter((c) => c.identity).map((c) => c.name));
+    identityCache.set(table, set);
+  }
+  return set;
+}
+
+// Fields of an event that say what it is; the guard never cuts them.
+const EVENT_IDENTITY = new Set([
+  "id", "name", "type", "tenantId", "assessmentEventDataEnrichment", "subAssessmentEventDataEnrichment", "securityEventDataEnrichment",
+  "SystemAlertId", "AlertType", "Severity", "Status", "AlertDisplayName", "TimeGenerated", "StartTimeUtc", "EndTimeUtc", "AzureResourceId",
+  "VendorName", "ProductName", "CompromisedEntity", "Id", "Name", "Type", "TenantId", "SubAssessmentEventDataEnrichment", "SecurityEventDataEnrichment",
+  "time", "category",
+]);
+
+export type EventResult = { ok: true; event: MappedEvent; cut: string[] } | { ok: false; event: MappedEvent; reason: string };
+
+/** The record as its Event Hubs event, cut (as rows are) when its JSON is over `limit` bytes. */
+export function toEventWithin(input: MappingInput, limit: number, options: EventHubShapeOptions = {}): EventResult {
+  const event = toEvent(input, options);
+  const pascalCase = "SystemAlertId" in event.body || "SubAssessmentEventDataEnrichment" in event.body;
+  const result = cutToFit(event.body, limit, (k) => EVENT_IDENTITY.has(k), pascalCase ? { flag: "IsTruncated", list: "TruncatedFields" } : { flag: "isTruncated", list: "truncatedFields" });
+  return result.ok ? { ok: true, event: { ...event, body: result.value }, cut: result.cut } : { ok: false, event, reason: result.reason };
+}
+
+/** The data collection rule's stream declaration for a table: the same columns the mapper writes. */
+export function streamDeclaration(table: TableDefinition): { columns: { name: string; type: ColumnType }[] } {
+  return { columns: table.columns.map((c) => ({ name: c.name, type: c.type })) };
+}
+
+/** The custom table's schema (Microsoft.OperationalInsights/workspaces/tables). */
+export function tableSchema(table: TableDefinition): { name: string; columns: { name: string; type: ColumnType; description: string }[] } {
+  return { name: customTableName(table.table), columns: table.columns.map((c) => ({ name: c.name, type: c.type, description: c.description })) };
+}
+
+export function streamFor(table: TableDefinition, overrides: Partial<Record<string, string>> = {}): string {
+  return overrides[table.table] ?? defaultStreamName(table.table);
+}

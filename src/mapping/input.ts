@@ -1,0 +1,89 @@
+import type { EventSource } from "../config/enums.js";
+import type { RecordContext } from "../sources/reader.js";
+
+export type Json = Record<string, unknown>;
+
+/** Insert: new, or seen again in a snapshot; Update: changed; Remove: gone since the last export. */
+export type ExportAction = "Insert" | "Update" | "Remove";
+
+/** A record on its way to a destination, with what the mappings need to know about the export. */
+export interface MappingInput {
+  record: Json;
+  eventSource: EventSource;
+  /** The record's stable id (its ARM id, lower-cased). */
+  id: string;
+  isSnapshot: boolean;
+  action: ExportAction;
+  /** When this export observed the record (ISO 8601). */
+  exportedAt: string;
+  /** The Entra tenant of the monitored subscription, when known. */
+  tenantId?: string;
+  context?: RecordContext;
+}
+
+export function isObject(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Sets an own property, even one named __proto__ (plain assignment would change the prototype). */
+export function setOwn(target: Json, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** The value at a path of plain property names, or undefined. */
+export function get(value: unknown, ...path: string[]): unknown {
+  let v = value;
+  for (const key of path) {
+    if (!isObject(v) || !Object.hasOwn(v, key)) return undefined;
+    v = v[key];
+  }
+  return v;
+}
+
+export function props(input: MappingInput): Json {
+  const p = input.record["properties"];
+  return isObject(p) ? p : {};
+}
+
+/** `/subscriptions/<id>/...` → `<id>`. */
+export function subscriptionOf(id: unknown): string | undefined {
+  return typeof id === "string" ? /^\/subscriptions\/([^/]+)/i.exec(id)?.[1] : undefined;
+}
+
+/** `/subscriptions/<id>/resourceGroups/<rg>/...` → `<rg>`. */
+export function resourceGroupOf(id: unknown): string | undefined {
+  return typeof id === "string" ? /^\/subscriptions\/[^/]+\/resourceGroups\/([^/]+)/i.exec(id)?.[1] : undefined;
+}
+
+/** `.../providers/Microsoft.Compute/virtualMachines/vm1` → `Microsoft.Compute/virtualMachines` (the last provider's type). */
+export function resourceTypeOf(id: unknown): string | undefined {
+  if (typeof id !== "string") return undefined;
+  const parts = id.split("/");
+  const at = parts.map((p) => p.toLowerCase()).lastIndexOf("providers");
+  if (at < 0 || parts.length < at + 3) return undefined;
+  const types = [parts[at + 1]!];
+  for (let i = at + 2; i < parts.length; i += 2) types.push(parts[i]!);
+  return `${types[0]}/${types.slice(1).join("/")}`;
+}
+
+/** The Azure resource an alert is about. */
+export function alertResourceId(input: MappingInput): string | undefined {
+  const ids = get(input.record, "properties", "resourceIdentifiers");
+  if (!Array.isArray(ids)) return undefined;
+  const azure = ids.find((i) => isObject(i) && String(i["type"]).toLowerCase() === "azureresource");
+  return typeof get(azure, "azureResourceId") === "string" ? (get(azure, "azureResourceId") as string) : undefined;
+}
+
+export function logAnalyticsIdentifier(input: MappingInput): Json | undefined {
+  const ids = get(input.record, "properties", "resourceIdentifiers");
+  if (!Array.isArray(ids)) return undefined;
+  const la = ids.find((i) => isObject(i) && String(i["type"]).toLowerCase() === "loganalytics");
+  return isObject(la) ? la : undefined;
+}
+
+/** The resource whose events must stay in order: what a record is about, else the record itself. */
+export function subjectResourceId(input: MappingInput): string {
+  const p = props(input);
+  const subject = input.eventSource === "Alerts" ? alertResourceId(input) : get(p, "resourceDetails", "id");
+  return (typeof subject === "string" && subject !== "" ? subject : input.id).toLowerCase();
+}

@@ -1,0 +1,49 @@
+import { setOwn, type Json, type MappingInput } from "./input.js";
+import { tableFor, type ColumnType, type TableDefinition } from "./tables.js";
+
+export interface MappedRow {
+  table: TableDefinition;
+  row: Json;
+}
+
+/** A record as a row of its table; columns without a value are left out (Log Analytics leaves them empty). */
+export function mapToRow(input: MappingInput, table: TableDefinition): Json {
+  const row: Json = {};
+  for (const column of table.columns) {
+    const value = coerce(column.from(input), column.type);
+    if (value !== undefined) setOwn(row, column.name, value);
+  }
+  return row;
+}
+
+export function rowFor(input: MappingInput, dataType: Parameters<typeof tableFor>[0]): MappedRow | undefined {
+  const table = tableFor(dataType);
+  return table === undefined ? undefined : { table, row: mapToRow(input, table) };
+}
+
+/** A value of the column's type, or undefined when the record's value cannot be one. */
+export function coerce(value: unknown, type: ColumnType): unknown {
+  if (value === undefined || value === null) return undefined;
+  switch (type) {
+    case "string":
+      return typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
+    case "int":
+    case "long": {
+      const n = typeof value === "number" ? value : typeof value === "string" && /^[+-]?\d+$/.test(value.trim()) ? Number(value) : NaN;
+      return Number.isInteger(n) ? n : undefined;
+    }
+    case "real": {
+      const n = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+      return Number.isFinite(n) ? n : undefined;
+    }
+    case "boolean":
+      if (typeof value === "boolean") return value;
+      if (value === "true" || value === "True") return true;
+      if (value === "false" || value === "False") return false;
+      return undefined;
+    case "datetime":
+      return typeof value === "string" && !Number.isNaN(Date.parse(value)) ? value : undefined;
+    case "dynamic":
+      return value;
+  }
+}
