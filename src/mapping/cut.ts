@@ -26,20 +26,30 @@ interface Slot {
 }
 
 /**
- * Shares a cut of `over` bytes among slots, largest first: the largest are brought down toward the next
- * largest, ties share the cut evenly, so that no field is emptied while others stay whole. Returns the
- * bytes still over (positive when the slots could not give enough).
+ * Shares a cut of `over` bytes among slots, largest first, by water-filling: the largest slots come down
+ * to one common level, so that no field is emptied while others stay whole. Character boundaries and
+ * JSON overhead can leave a few bytes over, hence the few passes. Returns the bytes still over.
  */
 function level(slots: readonly Slot[], over: number, measure: () => number): number {
   let remaining = over;
-  while (remaining > 0) {
-    const active = slots.filter((s) => s.size > s.min);
+  for (let pass = 0; remaining > 0 && pass < 32; pass++) {
+    // A stable sort: equal sizes keep their (alphabetical or positional) order.
+    const active = slots.filter((s) => s.size > s.min).sort((a, b) => b.size - a.size);
     if (active.length === 0) return remaining;
-    const top = Math.max(...active.map((s) => s.size));
-    const tied = active.filter((s) => s.size === top);
-    const next = Math.max(0, ...active.filter((s) => s.size < top).map((s) => s.size));
-    const share = Math.ceil(remaining / tied.length);
-    for (const slot of tied) slot.shrinkTo(Math.max(slot.min, next, top - share));
+    let sum = 0;
+    let count = 0;
+    let target = 0;
+    for (const slot of active) {
+      sum += slot.size;
+      count++;
+      const next = active[count]?.size ?? 0;
+      target = Math.floor((sum - remaining) / count);
+      if (target >= next) break;
+    }
+    for (const slot of active.slice(0, count)) {
+      const budget = Math.max(slot.min, target);
+      if (budget < slot.size) slot.shrinkTo(budget);
+    }
     remaining = measure();
   }
   return remaining;

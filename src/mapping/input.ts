@@ -81,9 +81,21 @@ export function logAnalyticsIdentifier(input: MappingInput): Json | undefined {
   return isObject(la) ? la : undefined;
 }
 
+/**
+ * The ARM resource a recommendation or finding assesses: `resourceDetails.id` when it is an ARM id, else
+ * the record's own id up to its Microsoft.Security part (container image findings carry an image path).
+ */
+export function assessedResourceId(input: MappingInput): string | undefined {
+  const detail = get(props(input), "resourceDetails", "id");
+  if (typeof detail === "string" && /^\/subscriptions\//i.test(detail)) return detail;
+  const own = input.record["id"];
+  if (typeof own !== "string") return undefined;
+  const at = own.toLowerCase().indexOf("/providers/microsoft.security/assessments/");
+  return at > 0 ? own.slice(0, at) : undefined;
+}
+
 /** The resource whose events must stay in order: what a record is about, else the record itself. */
 export function subjectResourceId(input: MappingInput): string {
-  const p = props(input);
-  const subject = input.eventSource === "Alerts" ? alertResourceId(input) : get(p, "resourceDetails", "id");
-  return (typeof subject === "string" && subject !== "" ? subject : input.id).toLowerCase();
+  const subject = input.eventSource === "Alerts" ? alertResourceId(input) : assessedResourceId(input);
+  return (subject !== undefined && subject !== "" ? subject : input.id).toLowerCase();
 }

@@ -21,6 +21,7 @@ export function alertToLegacyEvent(input: MappingInput): Json {
     TimeGenerated: p["timeGeneratedUtc"] ?? null,
     ProcessingEndTime: p["processingEndTimeUtc"] ?? null,
     Severity: p["severity"] ?? null,
+    ReportedSeverity: p["severity"] ?? null,
     // The legacy model calls an active alert "New".
     Status: status === "Active" ? "New" : (status ?? null),
     ProviderAlertStatus: status ?? null,

@@ -1,7 +1,7 @@
 import type { LogAnalyticsTable } from "../config/model.js";
 import type { DataType } from "../records/kinds.js";
 import { alertToLegacyEvent } from "./legacy-alert.js";
-import { alertResourceId, get, logAnalyticsIdentifier, props, resourceGroupOf, resourceTypeOf, subscriptionOf, type MappingInput } from "./input.js";
+import { alertResourceId, assessedResourceId, get, logAnalyticsIdentifier, props, resourceGroupOf, resourceTypeOf, subscriptionOf, type MappingInput } from "./input.js";
 
 /**
  * The six Log Analytics tables continuous export fills, defined once as data: the mapper, the data
@@ -111,7 +111,7 @@ const RECOMMENDATION: TableDefinition = {
   description: "Recommendations (eventSource Assessments, AssessmentsSnapshot)",
   columns: [
     ...COMMON,
-    id("AssessedResourceId", "string", "The resource assessed; N/A for resources without an Azure id", (i) => p(i, "resourceDetails", "id") ?? p(i, "resourceDetails", "ResourceId") ?? "N/A"),
+    id("AssessedResourceId", "string", "The resource assessed; N/A for resources without an Azure id", (i) => p(i, "resourceDetails", "id") ?? "N/A"),
     id("RecommendationId", "string", "The assessment key", (i) => i.record["name"]),
     id("RecommendationName", "string", "Display name (as RecommendationDisplayName)", (i) => p(i, "displayName") ?? p(i, "metadata", "displayName")),
     id("RecommendationDisplayName", "string", "Display name of the recommendation", (i) => p(i, "displayName") ?? p(i, "metadata", "displayName")),
@@ -163,14 +163,14 @@ const NESTED: TableDefinition = {
     col("AdditionalData", "dynamic", "Additional details", (i) => p(i, "additionalData")),
     col("ResourceDetails", "dynamic", "The resource assessed", (i) => p(i, "resourceDetails")),
     id("SubAssessmentTimeGeneration", "datetime", "When the finding was generated", (i) => p(i, "timeGenerated")),
-    id("AssessedResourceId", "string", "The resource assessed", (i) => p(i, "resourceDetails", "id") ?? "N/A"),
+    id("AssessedResourceId", "string", "The resource assessed", (i) => assessedResourceId(i) ?? "N/A"),
     col("RecommendationLink", "string", "Link to the parent recommendation in the portal", (i) =>
       portalLink(i, i.context?.parentAssessmentKey ?? /\/assessments\/([^/]+)\//i.exec(String(i.record["id"]))?.[1]),
     ),
     id("RecommendationSubscriptionId", "string", "Subscription of the finding", (i) => subscriptionOf(i.record["id"])),
-    col("ResourceGroup", "string", "Resource group of the resource assessed", (i) => resourceGroupOf(p(i, "resourceDetails", "id") ?? i.record["id"])),
-    col("ResourceProviderType", "string", "Resource provider type of the resource assessed", (i) => resourceTypeOf(p(i, "resourceDetails", "id"))?.split("/")[0]),
-    col("ResourceType", "string", "Resource type of the resource assessed (the native table's Type)", (i) => resourceTypeOf(p(i, "resourceDetails", "id"))),
+    col("ResourceGroup", "string", "Resource group of the resource assessed", (i) => resourceGroupOf(assessedResourceId(i))),
+    col("ResourceProviderType", "string", "Resource provider type of the resource assessed", (i) => resourceTypeOf(assessedResourceId(i))?.split("/")[0]),
+    col("ResourceType", "string", "Resource type of the resource assessed (the native table's Type)", (i) => resourceTypeOf(assessedResourceId(i))),
   ],
 };
 

@@ -1,0 +1,169 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { cutToFit, jsonBytes, LOG_ANALYTICS_ROW_LIMIT, mapToRow, tableFor, toEventWithin, toLogAnalyticsRow, truncateString } from "../../src/mapping/index.js";
+import { assessmentWithMetadata, exampleRecords } from "../helpers/examples.js";
+import { input } from "../helpers/mapping.js";
+
+const metadata = exampleRecords("assessments/ListAssessmentsMetadata_example.json")[0]!;
+const base = assessmentWithMetadata(exampleRecords("assessments/ListAssessments_example.json")[0]!, metadata);
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** The assessment with a metadata description of `text`. */
+function withDescription(text: string): Record<string, unknown> {
+  const props = base["properties"] as Record<string, unknown>;
+  return { ...base, properties: { ...props, metadata: { ...(props["metadata"] as object), description: text } } };
+}
+
+function rowOf(record: Record<string, unknown>, tenantId = "t0") {
+  const result = toLogAnalyticsRow(input(record, "Assessments", { tenantId }));
+  if (result === undefined || !result.ok) throw new Error(JSON.stringify(result));
+  return result;
+}
+
+/**
+ * A record whose row is exactly `target` bytes: the description (ASCII padding, then `tail`) appears twice
+ * in a row (Description, and inside Properties.metadata), so the tenant id, which appears once, sets the parity.
+ */
+function recordOfRowSize(target: number, tail = ""): { record: Record<string, unknown>; tenantId: string } {
+  const empty = jsonBytes(rowOf(withDescription("")).row);
+  const rest = target - empty - 2 * Buffer.byteLength(tail, "utf8");
+  const tenantId = rest % 2 === 0 ? "t0" : "t01";
+  const pad = (rest - (tenantId.length - 2)) / 2;
+  if (pad < 0) throw new Error(`cannot reach ${target}`);
+  return { record: withDescription("a".repeat(pad) + tail), tenantId };
+}
+
+function rowOfSize(target: number, tail = "") {
+  const { record, tenantId } = recordOfRowSize(target, tail);
+  return rowOf(record, tenantId);
+}
+
+describe("the 32 KB cut of Log Analytics rows", () => {
+  it.each([32_767, 32_768])("a row of %d bytes goes as it is", (size) => {
+    const result = rowOfSize(size);
+    expect(jsonBytes(result.row)).toBe(size);
+    expect(result.cut).toEqual([]);
+    expect(result.row["IsTruncated"]).toBeUndefined();
+  });
+
+  it("a row of 32,769 bytes is cut to fit, marked, its identity columns untouched", () => {
+    const original = rowOfSize(32_768).row;
+    const { record, tenantId } = recordOfRowSize(32_769, "é");
+    expect(jsonBytes(mapToRow(input(record, "Assessments", { tenantId }), tableFor("assessment")!))).toBe(32_769);
+    const result = rowOf(record, tenantId);
+    expect(jsonBytes(result.row)).toBeLessThanOrEqual(LOG_ANALYTICS_ROW_LIMIT);
+    expect(result.row["IsTruncated"]).toBe(true);
+    expect(result.row["TruncatedColumns"]).toEqual(result.cut);
+    expect(result.cut.length).toBeGreaterThan(0);
+    expect(result.cut).toEqual(["Properties"]); // one byte over: only the largest column gives
+    for (const column of ["RecordId", "RecommendationId", "RecommendationName", "RecommendationSeverity", "RecommendationState", "AssessedResourceId", "TimeGenerated"]) {
+      expect(result.row[column], column).toEqual(original[column]);
+    }
+  });
+
+  it.each([
+    ["2-byte", "é"],
+    ["3-byte", "€"],
+    ["4-byte (surrogate pairs)", "😀"],
+    ["mixed", "a😀€é"],
+  ])("cuts %s characters on character boundaries", (_, unit) => {
+    const text = unit.repeat(Math.ceil(40_000 / Buffer.byteLength(unit)));
+    const result = rowOf(withDescription(text));
+    expect(jsonBytes(result.row)).toBeLessThanOrEqual(LOG_ANALYTICS_ROW_LIMIT);
+    const cutText = result.row["Description"] as string;
+    expect(text.startsWith(cutText)).toBe(true);
+    expect(cutText.length).toBeGreaterThan(1000);
+    expect(LONE_SURROGATE.test(cutText)).toBe(false);
+    expect(LONE_SURROGATE.test(JSON.stringify(result.row))).toBe(false);
+  });
+
+  it("keeps dynamic columns valid JSON, however deep", () => {
+    let deep: unknown = { leaf: "x".repeat(60_000), keep: "small" };
+    for (let i = 0; i < 200; i++) deep = { level: i, child: deep, note: "n".repeat(i % 7) };
+    const props = base["properties"] as Record<string, unknown>;
+    const result = rowOf({ ...base, properties: { ...props, additionalData: deep } });
+    expect(jsonBytes(result.row)).toBeLessThanOrEqual(LOG_ANALYTICS_ROW_LIMIT);
+    expect(result.cut).toEqual(expect.arrayContaining(["RecommendationAdditionalData", "Properties"]));
+    const data = result.row["RecommendationAdditionalData"];
+    expect(JSON.parse(JSON.stringify(data))).toEqual(data);
+    // The structure stays: the big leaf was cut, not the levels above it.
+    let depth = 0;
+    for (let node = data as { child?: unknown }; node && typeof node === "object" && "child" in node; node = node.child as { child?: unknown }) depth++;
+    expect(depth).toBe(200);
+  });
+
+  it("is deterministic: the same record gives the same row", () => {
+    const record = withDescription("€".repeat(30_000));
+    const first = rowOf(record);
+    const second = rowOf(structuredClone(record));
+    expect(JSON.stringify(second.row)).toBe(JSON.stringify(first.row));
+  });
+
+  it("shares the cut between the largest columns instead of emptying one", () => {
+    const row = { RecordId: "id", A: "a".repeat(30_000), B: "b".repeat(20_000), C: "c".repeat(500) };
+    const result = cutToFit(row, LOG_ANALYTICS_ROW_LIMIT, (k) => k === "RecordId", { flag: "IsTruncated", list: "TruncatedColumns" });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect((result.value["A"] as string).length).toBeGreaterThan(10_000);
+    expect((result.value["B"] as string).length).toBeGreaterThan(10_000);
+    expect(result.value["C"]).toBe(row.C);
+    expect(result.cut).toEqual(["A", "B"]);
+  });
+
+  it("says so when only protected columns are too big", () => {
+    const row = { RecordId: "x".repeat(40_000), Note: "small" };
+    const result = cutToFit(row, LOG_ANALYTICS_ROW_LIMIT, (k) => k === "RecordId", { flag: "IsTruncated", list: "TruncatedColumns" });
+    expect(result).toEqual({ ok: false, reason: expect.stringMatching(/cannot fit in 32768 bytes without cutting protected fields/) });
+  });
+
+  it("points to the overflow blob, within the limit", () => {
+    const result = toLogAnalyticsRow(input(withDescription("z".repeat(50_000)), "Assessments"), { overflowBlob: "overflow/securityrecommendation/abc.json" });
+    expect(result?.ok && result.row["OverflowBlob"]).toBe("overflow/securityrecommendation/abc.json");
+    expect(result?.ok && jsonBytes(result.row)).toBeLessThanOrEqual(LOG_ANALYTICS_ROW_LIMIT);
+  });
+
+  it("never sends more than the limit, for any row", () => {
+    const big = fc.oneof(
+      fc.string({ unit: "grapheme", minLength: 0, maxLength: 3000 }),
+      fc.array(fc.string({ maxLength: 400 }), { maxLength: 60 }),
+      fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string({ unit: "binary", maxLength: 2000 }), fc.integer(), fc.constant(null)), { maxKeys: 30 }),
+    );
+    fc.assert(
+      fc.property(fc.dictionary(fc.stringMatching(/^[A-Z][a-z]{0,8}$/), big, { minKeys: 1, maxKeys: 12 }), fc.integer({ min: 400, max: 8000 }), (columns, limit) => {
+        const row = { RecordId: "/subscriptions/x", ...columns };
+        const result = cutToFit(row, limit, (k) => k === "RecordId", { flag: "IsTruncated", list: "TruncatedColumns" });
+        if (!result.ok) return;
+        expect(jsonBytes(result.value)).toBeLessThanOrEqual(limit);
+        expect(result.value["RecordId"]).toBe(row.RecordId);
+        for (const [k, v] of Object.entries(row)) {
+          if (!result.cut.includes(k)) expect(result.value[k]).toEqual(v);
+          else if (typeof v === "string") expect(v.startsWith(result.value[k] as string)).toBe(true);
+        }
+        expect(LONE_SURROGATE.test(JSON.stringify(result.value)) && !LONE_SURROGATE.test(JSON.stringify(row))).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("truncateString", () => {
+  it("never splits a surrogate pair and counts JSON escapes", () => {
+    expect(truncateString("ab😀cd", 6)).toBe("ab"); // "ab😀" would need 8 bytes with its quotes
+    expect(truncateString('a"b', 4)).toBe("a"); // the quote escapes to two bytes
+    expect(truncateString("\n\n\n", 6)).toBe("\n\n");
+  });
+});
+
+describe("the same cut guards Event Hubs events", () => {
+  it("keeps an alert's identity and fits the hub's limit", () => {
+    const [alert] = exampleRecords("alerts/GetAlertsSubscription_example.json");
+    const props = alert!["properties"] as Record<string, unknown>;
+    const huge = { ...alert!, properties: { ...props, extendedProperties: { "Command Line": "x".repeat(300_000), "Compromised Host": "vm1" } } };
+    const result = toEventWithin(input(huge, "Alerts"), 256 * 1024);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(jsonBytes(result.event.body)).toBeLessThanOrEqual(256 * 1024);
+    expect(result.event.body).toMatchObject({ SystemAlertId: props["systemAlertId"], Severity: "High", IsTruncated: true, TruncatedFields: ["ExtendedProperties"] });
+    expect((result.event.body["ExtendedProperties"] as Record<string, unknown>)["Compromised Host"]).toBe("vm1");
+  });
+});
