@@ -4,6 +4,10 @@ import { LOG_ANALYTICS_TABLES, type Action, type EventHubAction, type LogicAppAc
 import { Secret } from "./secret.js";
 import { describe, nonEmptyString, show, strictObject } from "./zod-helpers.js";
 
+// The Event Hubs message formats and event types (mapping/eventhub.ts has their shapes).
+const EVENT_HUB_FORMATS = ["defender", "api", "xdr"] as const;
+const EVENT_TYPE_NAMES: readonly string[] = ["SecurityAlert", "SecurityRecommendation", "SecurityNestedRecommendation", "SecureScores", "SecureScoreControls", "SecurityRegulatoryCompliance"];
+
 /** Host names a destination may point at, besides Azure's own service domains. */
 export interface DestinationPolicy {
   /** `host` or `host:port` entries, e.g. local fakes in tests (DEFENDER_EXPORT_TRUSTED_HOSTS). */
@@ -13,6 +17,11 @@ export interface DestinationPolicy {
 const EVENT_HUBS_SUFFIXES = [".servicebus.windows.net", ".servicebus.usgovcloudapi.net", ".servicebus.chinacloudapi.cn"];
 const LOGS_INGESTION_SUFFIXES = [".ingest.monitor.azure.com", ".ingest.monitor.azure.us", ".ingest.monitor.azure.cn"];
 const LOGIC_APPS_SUFFIXES = [".logic.azure.com", ".logic.azure.us", ".logic.azure.cn"];
+
+/** An Event Hubs namespace host, or one the operator trusts (checked again where a setting supplies the connection string). */
+export function isTrustedEventHubsHost(host: string, port: string, policy: DestinationPolicy): boolean {
+  return hostAllowed(host, port, EVENT_HUBS_SUFFIXES, policy);
+}
 
 function hostAllowed(host: string, port: string, suffixes: readonly string[], policy: DestinationPolicy): boolean {
   const h = host.toLowerCase();
@@ -90,6 +99,18 @@ function eventHubSchema(policy: DestinationPolicy) {
       isTrustedServiceEnabled: z.boolean({ error: (i) => `expected isTrustedServiceEnabled (true or false), got ${describe(i.input)}` }).optional(),
       // Read-only in ARM responses; accepted so that a resource copied from ARM validates, then derived again.
       sasPolicyName: z.string().optional(),
+      format: z
+        .enum(EVENT_HUB_FORMATS, { error: (i) => `expected format: one of ${EVENT_HUB_FORMATS.join(", ")}, got ${typeof i.input === "string" ? show(i.input) : describe(i.input)}` })
+        .optional(),
+      findingsShape: z.enum(["camel", "pascal"], { error: () => "expected findingsShape: camel or pascal" }).optional(),
+      eventHubNames: z
+        .record(z.string(), z.string().min(1), { error: (i) => `expected eventHubNames (an object of event type: hub), got ${describe(i.input)}` })
+        .superRefine((map, ctx) => {
+          for (const key of Object.keys(map)) {
+            if (!EVENT_TYPE_NAMES.includes(key)) ctx.addIssue({ code: "custom", path: [key], message: `unknown event type ${show(key)}; expected ${EVENT_TYPE_NAMES.join(", ")}` });
+          }
+        })
+        .optional(),
     },
     "an EventHub action",
   )
@@ -141,7 +162,7 @@ function eventHubSchema(policy: DestinationPolicy) {
           path: [],
           message: "an EventHub action needs eventHubResourceId, fullyQualifiedNamespace with eventHubName, connectionString or connectionStringSetting",
         });
-      } else if (hubs.length === 0 && a.connectionStringSetting === undefined) {
+      } else if (hubs.length === 0 && a.connectionStringSetting === undefined && a.eventHubNames === undefined) {
         ctx.addIssue({ code: "custom", path: ["eventHubName"], message: "an EventHub action needs the hub: eventHubName, eventHubResourceId or EntityPath in the connection string" });
       }
     })
@@ -157,6 +178,9 @@ function eventHubSchema(policy: DestinationPolicy) {
       if (a.connectionString !== undefined) out.connectionString = new Secret(a.connectionString);
       if (a.connectionStringSetting !== undefined) out.connectionStringSetting = a.connectionStringSetting;
       if (a.isTrustedServiceEnabled !== undefined) out.isTrustedServiceEnabled = a.isTrustedServiceEnabled;
+      if (a.format !== undefined) out.format = a.format;
+      if (a.findingsShape !== undefined) out.findingsShape = a.findingsShape;
+      if (a.eventHubNames !== undefined && Object.keys(a.eventHubNames).length > 0) out.eventHubNames = { ...a.eventHubNames };
       return out;
     });
 }

@@ -7,3 +7,4 @@ export { toPublicConfiguration } from "./public.js";
 export { Secret, redactSecretsInText } from "./secret.js";
 export { destinationPolicyFromEnv } from "./environment.js";
 export type { DestinationPolicy } from "./actions.js";
+export { actionKey } from "./action-key.js";

@@ -46,6 +46,12 @@ export interface EventHubAction {
   /** Extension: the name of an app setting (or Key Vault reference) holding the connection string. */
   connectionStringSetting?: string;
   isTrustedServiceEnabled?: boolean;
+  /** Extension: defender (the built-in export's shapes, default), api, or xdr (the Defender XDR envelope). */
+  format?: "defender" | "api" | "xdr";
+  /** Extension: findings in the camelCase ARM form (default) or the PascalCase form. */
+  findingsShape?: "camel" | "pascal";
+  /** Extension: one hub per event type (SecurityAlert, SecurityRecommendation, ...), as XDR offers. */
+  eventHubNames?: Record<string, string>;
 }
 
 export interface WorkspaceAction {

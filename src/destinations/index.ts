@@ -1,0 +1,96 @@
+import type { TokenCredential } from "@azure/core-auth";
+import type { HttpClient } from "@azure/core-rest-pipeline";
+import type { ContainerClient } from "@azure/storage-blob";
+import type { Action, DestinationPolicy } from "../config/index.js";
+import type { DeadLetterStore } from "./dead-letter.js";
+import { EventHubSink } from "./event-hubs.js";
+import { LogAnalyticsSink } from "./log-analytics.js";
+import type { RetryPolicy } from "./retry.js";
+import type { Sink } from "./types.js";
+import { WebhookSink } from "./webhook.js";
+
+export { BlobDeadLetterStore, type DeadLetter, type DeadLetterStore } from "./dead-letter.js";
+export { EventHubSink, partitionIndex } from "./event-hubs.js";
+export { LogAnalyticsSink, LOGS_INGESTION_BATCH_BYTES, overflowBlobName } from "./log-analytics.js";
+export { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
+export { emptyReport, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+export { WebhookSink } from "./webhook.js";
+
+export interface SinkDependencies {
+  credential: TokenCredential;
+  deadLetters: DeadLetterStore;
+  destinationPolicy: DestinationPolicy;
+  /** App settings (process.env in the hosts), for connectionStringSetting and uriSetting. */
+  settings?: Readonly<Record<string, string | undefined>>;
+  overflow?: ContainerClient;
+  retry?: RetryPolicy;
+  sdkRetryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+  /** Tests: trust a local endpoint's certificate. */
+  tlsCa?: string;
+  httpClient?: HttpClient;
+}
+
+/** The sink that delivers to an action. Throws, naming the problem, when the action cannot deliver. */
+export function createSink(action: Action, deps: SinkDependencies): Sink {
+  switch (action.actionType) {
+    case "Workspace":
+      return new LogAnalyticsSink(action, {
+        credential: deps.credential,
+        deadLetters: deps.deadLetters,
+        ...(deps.overflow ? { overflow: deps.overflow } : {}),
+        ...(deps.retry ? { retry: deps.retry } : {}),
+        ...(deps.tlsCa ? { tlsCa: deps.tlsCa } : {}),
+        ...(deps.sdkRetryOptions ? { sdkRetryOptions: deps.sdkRetryOptions } : {}),
+      });
+    case "EventHub":
+      return new EventHubSink(action, {
+        credential: deps.credential,
+        deadLetters: deps.deadLetters,
+        destinationPolicy: deps.destinationPolicy,
+        ...(deps.settings ? { settings: deps.settings } : {}),
+        ...(deps.retry ? { retry: deps.retry } : {}),
+        ...(deps.sdkRetryOptions ? { sdkRetryOptions: deps.sdkRetryOptions } : {}),
+      });
+    case "LogicApp":
+      return new WebhookSink(action, {
+        deadLetters: deps.deadLetters,
+        destinationPolicy: deps.destinationPolicy,
+        ...(deps.settings ? { settings: deps.settings } : {}),
+        ...(deps.retry ? { retry: deps.retry } : {}),
+        ...(deps.httpClient ? { httpClient: deps.httpClient } : {}),
+      });
+  }
+}
+
+export interface ReplayReport {
+  letters: number;
+  resent: number;
+  failed: number;
+  /** Dead letters whose action is not in the configuration: left in place. */
+  skipped: number;
+}
+
+/**
+ * Sends dead-lettered payloads again, exactly as they were, through the sinks of their actions. A letter
+ * that went through is removed; what fails again is written back as a new letter with the new reason.
+ */
+export async function replayDeadLetters(store: DeadLetterStore, sinks: readonly Sink[], options: { actionKey?: string } = {}): Promise<ReplayReport> {
+  const byKey = new Map(sinks.map((s) => [s.actionKey, s]));
+  const report: ReplayReport = { letters: 0, resent: 0, failed: 0, skipped: 0 };
+  for await (const { name, letter } of store.list(options.actionKey)) {
+    report.letters++;
+    const sink = byKey.get(letter.actionKey);
+    if (sink === undefined) {
+      report.skipped++;
+      continue;
+    }
+    const outcome = await sink.resend(letter.items);
+    report.resent += letter.items.length - outcome.failed.length;
+    report.failed += outcome.failed.length;
+    if (outcome.failed.length > 0) {
+      await store.put({ actionKey: letter.actionKey, destination: letter.destination, reason: outcome.reason ?? letter.reason, attempts: letter.attempts + 1, items: outcome.failed });
+    }
+    await store.remove(name);
+  }
+  return report;
+}

@@ -1,0 +1,197 @@
+import { createHash } from "node:crypto";
+import type { TokenCredential } from "@azure/core-auth";
+import type { PipelinePolicy } from "@azure/core-rest-pipeline";
+import { isAggregateLogsUploadError, LogsIngestionClient } from "@azure/monitor-ingestion";
+import type { ContainerClient } from "@azure/storage-blob";
+import { actionKey, redactSecretsInText, type WorkspaceAction } from "../config/index.js";
+import { jsonBytes, streamFor, toLogAnalyticsRow, type Json, type MappingInput } from "../mapping/index.js";
+import type { DeadLetterStore } from "./dead-letter.js";
+import { backoff, DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
+import { emptyReport, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+
+/**
+ * One upload call carries at most this many bytes of JSON: the service refuses over 1,048,576 bytes, and
+ * the SDK splits by character count, which multi-byte text would let past that. Under this, one call is
+ * one request.
+ */
+export const LOGS_INGESTION_BATCH_BYTES = 1_000_000;
+
+export interface LogAnalyticsSinkOptions {
+  credential: TokenCredential;
+  deadLetters: DeadLetterStore;
+  /** Where whole originals of cut rows are kept (container `overflow`); none: the row says only what was cut. */
+  overflow?: ContainerClient;
+  retry?: RetryPolicy;
+  /** Uploads in flight at once. */
+  concurrency?: number;
+  tlsCa?: string;
+  sdkRetryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+}
+
+interface Batch {
+  stream: string;
+  items: DeliveryItem[];
+  bytes: number;
+}
+
+/** Log Analytics through the Logs Ingestion API: one data collection rule, one stream per table. */
+export class LogAnalyticsSink implements Sink {
+  readonly actionKey: string;
+  readonly description: string;
+  readonly #client: LogsIngestionClient;
+  readonly #ruleId: string;
+  readonly #action: WorkspaceAction;
+  readonly #options: LogAnalyticsSinkOptions;
+  readonly #open = new Map<string, Batch>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #report: DeliveryReport = emptyReport();
+
+  constructor(action: WorkspaceAction, options: LogAnalyticsSinkOptions) {
+    if (action.dataCollectionEndpoint === undefined || action.dataCollectionRuleId === undefined) {
+      throw new Error("this Workspace action has no dataCollectionEndpoint and dataCollectionRuleId: Log Analytics cannot be written without them");
+    }
+    this.#action = action;
+    this.#options = options;
+    this.#ruleId = action.dataCollectionRuleId;
+    this.actionKey = actionKey(action);
+    this.description = `Log Analytics via ${action.dataCollectionEndpoint} rule ${action.dataCollectionRuleId}`;
+    const counter: PipelinePolicy = {
+      name: "defenderExportIngestionRequests",
+      sendRequest: (request, next) => {
+        this.#report.requests++;
+        return next(request);
+      },
+    };
+    this.#client = new LogsIngestionClient(action.dataCollectionEndpoint, options.credential, {
+      additionalPolicies: [{ policy: counter, position: "perRetry" }],
+      ...(options.tlsCa ? { tlsOptions: { ca: options.tlsCa } } : {}),
+      ...(options.sdkRetryOptions ? { retryOptions: options.sdkRetryOptions } : {}),
+    });
+  }
+
+  async write(input: MappingInput): Promise<void> {
+    const overflowName = this.#options.overflow ? overflowBlobName(input) : undefined;
+    const result = toLogAnalyticsRow(input, overflowName ? { overflowBlob: `${this.#options.overflow!.containerName}/${overflowName}` } : {});
+    if (result === undefined) return; // no table for this data type (attack paths)
+    const stream = streamFor(result.table, this.#action.streams);
+    if (!result.ok) {
+      await this.#deadLetter([{ id: input.id, route: stream, payload: input.record }], `cannot fit the row in 32 KB: ${result.reason}`, 0);
+      return;
+    }
+    if (result.cut.length > 0) {
+      this.#report.cut++;
+      if (overflowName !== undefined) await this.#keepOriginal(overflowName, input.record);
+    }
+    await this.#add({ id: input.id, route: stream, payload: result.row });
+  }
+
+  async #add(item: DeliveryItem): Promise<void> {
+    const bytes = jsonBytes(item.payload) + 1;
+    let batch = this.#open.get(item.route);
+    if (batch !== undefined && batch.bytes + bytes > LOGS_INGESTION_BATCH_BYTES) {
+      await this.#dispatch(batch);
+      batch = undefined;
+    }
+    if (batch === undefined) {
+      batch = { stream: item.route, items: [], bytes: 2 };
+      this.#open.set(item.route, batch);
+    }
+    batch.items.push(item);
+    batch.bytes += bytes;
+  }
+
+  /** Sends a full batch, keeping at most `concurrency` uploads in flight (memory stays bounded). */
+  async #dispatch(batch: Batch): Promise<void> {
+    this.#open.delete(batch.stream);
+    while (this.#inFlight.size >= (this.#options.concurrency ?? 4)) await Promise.race(this.#inFlight);
+    const sending = this.#deliver(batch.stream, batch.items).finally(() => this.#inFlight.delete(sending));
+    this.#inFlight.add(sending);
+  }
+
+  async flush(): Promise<DeliveryReport> {
+    for (const batch of [...this.#open.values()]) await this.#dispatch(batch);
+    await Promise.all(this.#inFlight);
+    const report = this.#report;
+    this.#report = emptyReport();
+    return report;
+  }
+
+  /** Uploads, retries what failed after the SDK's own retries, and dead-letters what still fails. */
+  async #deliver(stream: string, items: DeliveryItem[]): Promise<void> {
+    const outcome = await this.#upload(stream, items);
+    this.#report.sent += items.length - outcome.failed.length;
+    if (outcome.failed.length > 0) await this.#deadLetter(outcome.failed, outcome.reason ?? "upload failed", this.#options.retry?.attempts ?? DEFAULT_RETRY.attempts);
+  }
+
+  async #upload(stream: string, items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
+    const policy = this.#options.retry ?? DEFAULT_RETRY;
+    let pending = [...items];
+    let reason: string | undefined;
+    for (let attempt = 1; attempt <= policy.attempts && pending.length > 0; attempt++) {
+      await backoff(policy, attempt);
+      const byPayload = new Map<unknown, DeliveryItem>(pending.map((i) => [i.payload, i]));
+      try {
+        await this.#client.upload(this.#ruleId, stream, pending.map((i) => i.payload));
+        pending = [];
+      } catch (e) {
+        if (isAggregateLogsUploadError(e)) {
+          const failed = e.errors.flatMap((err) => err.failedLogs.map((log) => byPayload.get(log)).filter((i): i is DeliveryItem => i !== undefined));
+          reason = describeError(e.errors[0]?.cause);
+          pending = failed.length > 0 ? failed : pending;
+        } else {
+          reason = describeError(e);
+        }
+      }
+    }
+    return reason === undefined || pending.length === 0 ? { failed: [] } : { failed: pending, reason };
+  }
+
+  async resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
+    const byStream = new Map<string, DeliveryItem[]>();
+    for (const item of items) byStream.set(item.route, [...(byStream.get(item.route) ?? []), item]);
+    const failed: DeliveryItem[] = [];
+    let reason: string | undefined;
+    for (const [stream, group] of byStream) {
+      const outcome = await this.#upload(stream, group);
+      failed.push(...outcome.failed);
+      reason ??= outcome.reason;
+    }
+    return reason === undefined ? { failed } : { failed, reason };
+  }
+
+  async #deadLetter(items: DeliveryItem[], reason: string, attempts: number): Promise<void> {
+    await this.#options.deadLetters.put({ actionKey: this.actionKey, destination: this.description, reason, attempts, items });
+    this.#report.deadLettered += items.length;
+    this.#report.failures.push(`${items.length} rows dead-lettered: ${reason}`);
+  }
+
+  async #keepOriginal(name: string, record: Json): Promise<void> {
+    const container = this.#options.overflow!;
+    const body = JSON.stringify(record);
+    try {
+      await container.createIfNotExists();
+      await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" } });
+    } catch (e) {
+      this.#report.failures.push(`the original of a cut row could not be kept in ${container.containerName}/${name}: ${describeError(e)}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#inFlight);
+  }
+}
+
+/** Where the whole original of a cut record is kept: by record and export time, so re-exports do not overwrite. */
+export function overflowBlobName(input: MappingInput): string {
+  const digest = createHash("sha256").update(input.id).digest("hex").slice(0, 32);
+  return `${input.eventSource.toLowerCase()}/${digest}/${input.exportedAt.replace(/[:.]/g, "")}.json`;
+}
+
+export function describeError(e: unknown): string {
+  const err = e as { statusCode?: number; code?: string; name?: string; message?: string } | undefined;
+  if (err === undefined || err === null) return "unknown error";
+  const status = err.statusCode === undefined ? "" : `HTTP ${err.statusCode} `;
+  const code = err.code ?? err.name ?? "";
+  const message = (err.message ?? String(e)).split("\n")[0]!.slice(0, 300);
+  return redactSecretsInText(`${status}${code ? `${code}: ` : ""}${message}`.trim());
+}

@@ -1,0 +1,45 @@
+import type { Json, MappingInput } from "../mapping/index.js";
+
+/** One payload as a destination receives it: a row, an event body. */
+export interface DeliveryItem {
+  /** The record's stable id. */
+  id: string;
+  /** Where it goes within the destination: the stream (Log Analytics), the hub (Event Hubs), the URL's name. */
+  route: string;
+  /** Event Hubs: the key that keeps a resource's events in order. */
+  partitionKey?: string;
+  payload: Json;
+}
+
+export interface DeliveryReport {
+  /** Payloads the destination acknowledged. */
+  sent: number;
+  /** Payloads cut to fit (32 KB rows, the hub's limit). */
+  cut: number;
+  /** Payloads that could not be delivered and went to the dead-letter store. */
+  deadLettered: number;
+  /** Requests or batches sent to the destination, retries included. */
+  requests: number;
+  /** Why things failed, one line each, secret-free. */
+  failures: string[];
+}
+
+export function emptyReport(): DeliveryReport {
+  return { sent: 0, cut: 0, deadLettered: 0, requests: 0, failures: [] };
+}
+
+/**
+ * Delivers mapped records to one action. `write` buffers and sends full batches as they fill; `flush`
+ * sends the rest and resolves only when every payload was acknowledged or dead-lettered, so that a
+ * checkpoint may move after it.
+ */
+export interface Sink {
+  readonly actionKey: string;
+  /** What the destination is, never with a secret. */
+  readonly description: string;
+  write(input: MappingInput): Promise<void>;
+  flush(): Promise<DeliveryReport>;
+  /** Sends payloads again exactly as they were (replay of dead letters); returns those that failed again. */
+  resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }>;
+  close(): Promise<void>;
+}

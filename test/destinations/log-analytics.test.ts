@@ -1,0 +1,164 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { parseExportConfiguration, type WorkspaceAction } from "../../src/config/index.js";
+import { LogAnalyticsSink, replayDeadLetters } from "../../src/destinations/index.js";
+import { jsonBytes, toLogAnalyticsRow } from "../../src/mapping/index.js";
+import { SyntheticDataset } from "../fakes/arm/dataset.js";
+import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { startFakeLogsIngestion, type FakeLogsIngestion } from "../fakes/logs-ingestion.js";
+import { staticCredential } from "../helpers/arm.js";
+import { declaredStreams, FAST, lettersOf, RULE_ID, SDK_FAST, storage } from "../helpers/destinations.js";
+import { input } from "../helpers/mapping.js";
+
+let azurite: Azurite;
+let ingestion: FakeLogsIngestion;
+let run = 0;
+beforeAll(async () => {
+  azurite = await startAzurite();
+  ingestion = await startFakeLogsIngestion({ ruleId: RULE_ID, streams: declaredStreams() });
+}, 30_000);
+afterAll(async () => {
+  await ingestion.close();
+  await azurite.stop();
+});
+beforeEach(() => {
+  ingestion.clearFaults();
+  ingestion.accepted.clear();
+  ingestion.requests.length = 0;
+  run++;
+});
+
+function workspaceAction(): WorkspaceAction {
+  const result = parseExportConfiguration(
+    { sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }] },
+    { destinationPolicy: { trustedHosts: [new URL(ingestion.url).host] } },
+  );
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.configuration.actions[0] as WorkspaceAction;
+}
+
+function sink(extra: { overflow?: boolean } = {}) {
+  const s = storage(azurite, `la${run}`);
+  const la = new LogAnalyticsSink(workspaceAction(), {
+    credential: staticCredential(),
+    deadLetters: s.deadLetters,
+    ...(extra.overflow ? { overflow: s.overflow } : {}),
+    retry: FAST,
+    tlsCa: ingestion.ca,
+    sdkRetryOptions: SDK_FAST,
+  });
+  return { la, ...s };
+}
+
+const dataset = new SyntheticDataset({ alerts: 40, assessments: 30, subAssessments: 50 });
+const mixed = () => [
+  ...Array.from({ length: 40 }, (_, i) => input(dataset.alert(i), "Alerts")),
+  ...Array.from({ length: 30 }, (_, i) => input(dataset.assessment(i), "AssessmentsSnapshot")),
+  ...Array.from({ length: 50 }, (_, i) => input(dataset.subAssessment(i), "SubAssessments")),
+  input(dataset.secureScores().at(0), "SecureScores"),
+  input(dataset.secureScoreControls(true).at(3), "SecureScoreControlsSnapshot"),
+  input(dataset.complianceAssessments("PCI-DSS-3.2", "1.1")!.at(0), "RegulatoryComplianceAssessment"),
+];
+
+describe("Log Analytics through @azure/monitor-ingestion", () => {
+  it("delivers each record as its table's row to its stream, 204 only", async () => {
+    const { la } = sink();
+    const inputs = mixed();
+    for (const i of inputs) await la.write(i);
+    const report = await la.flush();
+    expect(report).toMatchObject({ sent: inputs.length, deadLettered: 0, cut: 0 });
+    expect([...ingestion.accepted.keys()].sort()).toEqual([
+      "Custom-SecureScoreControls_CL", "Custom-SecureScores_CL", "Custom-SecurityAlert_CL", "Custom-SecurityNestedRecommendation_CL", "Custom-SecurityRecommendation_CL", "Custom-SecurityRegulatoryCompliance_CL",
+    ]);
+    const expected = (i: (typeof inputs)[number]) => (toLogAnalyticsRow(i) as { row: unknown }).row;
+    expect(ingestion.accepted.get("Custom-SecurityAlert_CL")).toEqual(inputs.slice(0, 40).map(expected));
+    expect(ingestion.accepted.get("Custom-SecurityRecommendation_CL")!.every((r) => r["IsSnapshot"] === true)).toBe(true);
+    expect(ingestion.requests.every((r) => r.status === 204)).toBe(true);
+    expect(report.requests).toBe(ingestion.requests.length);
+  });
+
+  it("sends byte-sized batches: one request per megabyte, each under the service's limit", async () => {
+    const { la } = sink();
+    const big = (i: number) => {
+      const a = dataset.alert(i);
+      return { ...a, properties: { ...(a["properties"] as object), description: `${i} ${"d".repeat(9_000)}` } };
+    };
+    let bytes = 0;
+    for (let i = 0; i < 500; i++) {
+      const one = input(big(i), "Alerts");
+      bytes += jsonBytes((toLogAnalyticsRow(one) as { row: unknown }).row) + 1;
+      await la.write(one);
+    }
+    await la.flush();
+    expect(ingestion.accepted.get("Custom-SecurityAlert_CL")).toHaveLength(500);
+    expect(ingestion.requests.length).toBe(Math.ceil(bytes / 1_000_000));
+    for (const r of ingestion.requests) expect(r.inflatedBytes).toBeLessThanOrEqual(1_000_000);
+  });
+
+  it("never sends a row over 32 KB: cuts it, marks it, keeps the original in the overflow container", async () => {
+    const { la, overflow } = sink({ overflow: true });
+    const a = dataset.alert(0);
+    const huge = { ...a, properties: { ...(a["properties"] as object), description: "€".repeat(40_000) } };
+    await la.write(input(huge, "Alerts"));
+    const report = await la.flush();
+    expect(report).toMatchObject({ sent: 1, cut: 1 });
+    const [row] = ingestion.accepted.get("Custom-SecurityAlert_CL")!;
+    expect(jsonBytes(row)).toBeLessThanOrEqual(32_768);
+    expect(row).toMatchObject({ IsTruncated: true, TruncatedColumns: ["Description"], SystemAlertId: (a["properties"] as { systemAlertId: string }).systemAlertId });
+    const blobName = String(row!["OverflowBlob"]).slice(overflow.containerName.length + 1);
+    const kept = JSON.parse((await overflow.getBlobClient(blobName).downloadToBuffer()).toString("utf8"));
+    expect(kept).toEqual(huge);
+  });
+
+  it("recovers from 429 with Retry-After, 500 and a reset connection", async () => {
+    const { la } = sink();
+    ingestion.inject({ kind: "status", status: 429, retryAfter: 1 });
+    ingestion.inject({ kind: "status", status: 500 });
+    ingestion.inject({ kind: "reset" });
+    const inputs = mixed();
+    for (const i of inputs) await la.write(i);
+    const report = await la.flush();
+    expect(report).toMatchObject({ sent: inputs.length, deadLettered: 0 });
+    expect([...ingestion.accepted.values()].flat()).toHaveLength(inputs.length);
+    expect(ingestion.requests.filter((r) => r.fault !== undefined)).toHaveLength(3);
+  });
+
+  it("a partial failure: the failed chunk is retried after the SDK's retries, nothing is lost or doubled", async () => {
+    const { la } = sink();
+    // The first chunk of the alerts fails through all of the SDK's attempts; our retry then delivers it.
+    ingestion.inject({ kind: "status", status: 500 }, { stream: "Custom-SecurityAlert_CL", times: 1 + SDK_FAST.maxRetries });
+    const inputs = mixed();
+    for (const i of inputs) await la.write(i);
+    const report = await la.flush();
+    expect(report).toMatchObject({ sent: inputs.length, deadLettered: 0 });
+    const alerts = ingestion.accepted.get("Custom-SecurityAlert_CL")!;
+    expect(new Set(alerts.map((r) => r["RecordId"])).size).toBe(40);
+    expect(alerts).toHaveLength(40);
+  });
+
+  it("what keeps failing is dead-lettered with the reason; replay then delivers it exactly once more", async () => {
+    const { la, deadLetters } = sink();
+    ingestion.inject({ kind: "status", status: 500 }, { stream: "Custom-SecurityNestedRecommendation_CL", times: 100 });
+    ingestion.inject({ kind: "status", status: 413 }, { stream: "Custom-SecureScores_CL", times: 100 });
+    const inputs = mixed();
+    for (const i of inputs) await la.write(i);
+    const report = await la.flush();
+    expect(report.sent + report.deadLettered).toBe(inputs.length);
+    expect(report.deadLettered).toBe(51);
+    const letters = await lettersOf(deadLetters);
+    expect(letters.map((l) => l.reason).sort()).toEqual([expect.stringMatching(/^HTTP 413/), expect.stringMatching(/^HTTP 500/)]);
+    expect(letters.flatMap((l) => l.items.map((i) => i.route)).filter((r) => r === "Custom-SecurityNestedRecommendation_CL")).toHaveLength(50);
+    expect(letters.every((l) => l.actionKey === la.actionKey && l.attempts === FAST.attempts)).toBe(true);
+
+    // The service recovers: replay sends the dead letters, and only them, once.
+    ingestion.clearFaults();
+    const before = [...ingestion.accepted.values()].flat().length;
+    const replay = await replayDeadLetters(deadLetters, [la]);
+    expect(replay).toEqual({ letters: 2, resent: 51, failed: 0, skipped: 0 });
+    expect([...ingestion.accepted.values()].flat().length - before).toBe(51);
+    expect(ingestion.accepted.get("Custom-SecurityNestedRecommendation_CL")).toHaveLength(50);
+    expect(ingestion.accepted.get("Custom-SecureScores_CL")).toHaveLength(1);
+    expect(await deadLetters.count()).toBe(0);
+    expect(await replayDeadLetters(deadLetters, [la])).toEqual({ letters: 0, resent: 0, failed: 0, skipped: 0 });
+  });
+});
+

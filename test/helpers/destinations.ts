@@ -1,0 +1,25 @@
+import { BlobServiceClient } from "@azure/storage-blob";
+import { BlobDeadLetterStore, type DeadLetter } from "../../src/destinations/index.js";
+import { TABLES, defaultStreamName } from "../../src/mapping/index.js";
+import type { Azurite } from "../fakes/azurite.js";
+
+export const RULE_ID = "dcr-00112233445566778899aabbccddeeff";
+export const FAST = { attempts: 3, delayMs: 10 };
+export const SDK_FAST = { maxRetries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 50 };
+
+/** The streams a data collection rule made from our table definitions declares. */
+export function declaredStreams(): Record<string, string[]> {
+  return Object.fromEntries(TABLES.map((t) => [defaultStreamName(t.table), t.columns.map((c) => c.name)]));
+}
+
+export function storage(azurite: Azurite, prefix: string) {
+  const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
+  const deadLetterContainer = service.getContainerClient(`${prefix}-dead-letters`);
+  return { service, deadLetters: new BlobDeadLetterStore(deadLetterContainer), deadLetterContainer, overflow: service.getContainerClient(`${prefix}-overflow`) };
+}
+
+export async function lettersOf(store: BlobDeadLetterStore): Promise<DeadLetter[]> {
+  const out: DeadLetter[] = [];
+  for await (const { letter } of store.list()) out.push(letter);
+  return out;
+}
