@@ -18,7 +18,8 @@ export interface EventHubSinkOptions {
   settings?: Readonly<Record<string, string | undefined>>;
   retry?: RetryPolicy;
   concurrency?: number;
-  sdkRetryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+  /** The SDK's retries; `timeoutInMs` bounds how long a send waits on a connection that died. */
+  sdkRetryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number; timeoutInMs?: number };
 }
 
 // Room a batch needs around one event's body (AMQP sections, annotations, properties).
@@ -149,7 +150,7 @@ export class EventHubSink implements Sink {
       return;
     }
     if (partition.batch.count > 0) {
-      await this.#dispatch(hub, partitionId, partition, true);
+      await this.#dispatch(hub, partition, true);
       partition.batch = await hub.client.createBatch({ partitionId });
       if (partition.batch.tryAdd(event)) {
         partition.items.push(...items);
@@ -159,7 +160,7 @@ export class EventHubSink implements Sink {
     await this.#deadLetter(items, `the event does not fit an empty batch of ${partition.batch.maxSizeInBytes} bytes`, 0);
   }
 
-  async #dispatch(hub: Hub, partitionId: string, partition: Partition, full: boolean): Promise<void> {
+  async #dispatch(hub: Hub, partition: Partition, full: boolean): Promise<void> {
     const { batch, items } = partition;
     partition.batch = undefined;
     partition.items = [];
@@ -199,7 +200,7 @@ export class EventHubSink implements Sink {
       const hub = await hubPromise;
       for (const [partitionId, partition] of hub.partitions) {
         await this.#closeEnvelope(hub, partitionId, partition);
-        await this.#dispatch(hub, partitionId, partition, false);
+        await this.#dispatch(hub, partition, false);
       }
     }
     await Promise.all(this.#inFlight);

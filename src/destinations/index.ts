@@ -24,7 +24,7 @@ export interface SinkDependencies {
   settings?: Readonly<Record<string, string | undefined>>;
   overflow?: ContainerClient;
   retry?: RetryPolicy;
-  sdkRetryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+  sdkRetryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number; timeoutInMs?: number };
   /** Tests: trust a local endpoint's certificate. */
   tlsCa?: string;
   httpClient?: HttpClient;

@@ -28,6 +28,7 @@ export interface FakeEventHubs {
   maxMessageSize: number;
   /** The next `times` deliveries get this fault instead of being accepted. */
   fail(fault: DeliveryFault, times?: number): void;
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -84,7 +85,9 @@ export async function startFakeEventHubs(options: { hubs: string[]; partitionCou
     const record = { hub, partitionId, events: parts.length, bytes, outcome: fault ?? "accepted" };
     deliveries.push(record);
     if (fault === "drop-connection") {
-      context.connection.close({ condition: "amqp:connection:forced", description: "Injected: the connection was dropped." });
+      // The network goes away mid-send: the socket dies with the delivery unsettled.
+      const socket = (context.connection as unknown as { socket?: { destroy(): void } }).socket;
+      socket?.destroy();
       return;
     }
     if (fault !== undefined) {
@@ -152,6 +155,9 @@ export async function startFakeEventHubs(options: { hubs: string[]; partitionCou
     maxMessageSize,
     fail(fault, times = 1) {
       for (let i = 0; i < times; i++) faults.push(fault);
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     async close() {
       for (const c of connections) c.close();
