@@ -1,5 +1,5 @@
 import type { ParseArgsConfig } from "node:util";
-import { destinationPolicyFromEnv, parseExportConfiguration, toPublicConfiguration, type ConfigurationResult, type Problem } from "../config/index.js";
+import { actionKey, destinationPolicyFromEnv, parseExportConfiguration, toPublicConfiguration, type ConfigurationResult, type Problem } from "../config/index.js";
 import { selectRecords, type SelectionNotice } from "../engine/select.js";
 import { compileConfiguration } from "../rules/index.js";
 import type { DataType } from "../records/index.js";
@@ -9,7 +9,9 @@ import { customTableName, EVENT_HUB_FORMATS, toEventWithin, toLogAnalyticsRow, t
 import { isSnapshotSource } from "../records/index.js";
 import type { SelectedRecord } from "../engine/select.js";
 import { InputError, inputSources, readRecords, type RecordOrigin } from "./input.js";
-import { EXIT_BAD_INPUT, EXIT_OK, readJsonDocument, writeErr, writeOut, type CliIo } from "./io.js";
+import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, readJsonDocument, writeErr, writeOut, type CliIo } from "./io.js";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, replayDeadLetters } from "../destinations/index.js";
 
 export interface Command {
   name: string;
@@ -259,6 +261,61 @@ Examples:
   },
 };
 
-export const COMMANDS: readonly Command[] = [validate, preview, read];
+const replay: Command = {
+  name: "replay",
+  summary: "send dead-lettered batches to their destinations again",
+  options: { config: { type: "string", short: "c" }, action: { type: "string" } },
+  help: `Usage: defender-export replay --config <config.json> [--action <action key>]
+
+Reads the dead letters in the storage account's "dead-letters" container and sends each batch
+again, exactly as it was, to the action of the configuration it was meant for. A batch that
+goes through is removed; one that fails again is kept with the new reason. Dead letters of
+actions the configuration does not have are left alone (counted as skipped).
+
+The storage account is the app's own: DEFENDER_EXPORT_STORAGE, else AzureWebJobsStorage, as a
+connection string; Azurite's development storage when neither is set. Destinations use the
+credentials the export uses (managed identity, or the action's connection string or setting).
+Prints {"letters", "resent", "failed", "skipped"} on stdout; exit 1 when some failed again.
+
+Examples:
+  defender-export replay --config my-export.json
+  DEFENDER_EXPORT_STORAGE="<connection string>" defender-export replay -c my-export.json --action eventhub-0123456789abcdef`,
+  async run(values, positionals, io) {
+    if (positionals.length > 0) throw new UsageError(`replay takes no arguments; got ${positionals.join(" ")}`);
+    const configPath = values["config"];
+    if (typeof configPath !== "string") throw new UsageError("replay needs --config <config.json>");
+    const result = await loadConfiguration(configPath, io);
+    if (!result.ok) {
+      report(io, "error", result.errors);
+      return EXIT_BAD_INPUT;
+    }
+    const storage = storageConnectionString(io.env);
+    const container = BlobServiceClient.fromConnectionString(storage).getContainerClient(DEAD_LETTER_CONTAINER);
+    const deadLetters = new BlobDeadLetterStore(container);
+    const deps = { credential: defaultCredential(io.env), deadLetters, destinationPolicy: destinationPolicyFromEnv(io.env), settings: io.env };
+    const sinks = [];
+    for (const action of result.configuration.actions) {
+      try {
+        sinks.push(createSink(action, deps));
+      } catch (e) {
+        writeErr(io, `warning: ${actionKey(action)}: ${(e as Error).message}; its dead letters stay`);
+      }
+    }
+    try {
+      const outcome = await replayDeadLetters(deadLetters, sinks, typeof values["action"] === "string" ? { actionKey: values["action"] } : {});
+      await writeOut(io.stdout, `${JSON.stringify(outcome)}\n`);
+      return outcome.failed > 0 ? EXIT_FAILURE : EXIT_OK;
+    } finally {
+      for (const sink of sinks) await sink.close();
+    }
+  },
+};
+
+/** The app's own storage account: DEFENDER_EXPORT_STORAGE, AzureWebJobsStorage, else Azurite's development storage. */
+function storageConnectionString(env: NodeJS.ProcessEnv): string {
+  return env["DEFENDER_EXPORT_STORAGE"] || env["AzureWebJobsStorage"] || "UseDevelopmentStorage=true";
+}
+
+export const COMMANDS: readonly Command[] = [validate, preview, read, replay];
 
 export { InputError };

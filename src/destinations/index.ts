@@ -10,6 +10,10 @@ import type { Sink } from "./types.js";
 import { WebhookSink } from "./webhook.js";
 
 export { BlobDeadLetterStore, type DeadLetter, type DeadLetterStore } from "./dead-letter.js";
+
+/** Containers in the app's own storage account. */
+export const DEAD_LETTER_CONTAINER = "dead-letters";
+export const OVERFLOW_CONTAINER = "overflow";
 export { EventHubSink, partitionIndex } from "./event-hubs.js";
 export { LogAnalyticsSink, LOGS_INGESTION_BATCH_BYTES, overflowBlobName } from "./log-analytics.js";
 export { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";

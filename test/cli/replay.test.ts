@@ -1,0 +1,71 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseExportConfiguration, type EventHubAction } from "../../src/config/index.js";
+import { BlobDeadLetterStore, DEAD_LETTER_CONTAINER, EventHubSink } from "../../src/destinations/index.js";
+import { SyntheticDataset } from "../fakes/arm/dataset.js";
+import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { startFakeEventHubs, type FakeEventHubs } from "../fakes/eventhubs.js";
+import { staticCredential } from "../helpers/arm.js";
+import { FAST, SDK_FAST } from "../helpers/destinations.js";
+import { input } from "../helpers/mapping.js";
+
+const bin = fileURLToPath(new URL("../../bin/defender-export.js", import.meta.url));
+let azurite: Azurite;
+let hubs: FakeEventHubs;
+beforeAll(async () => {
+  azurite = await startAzurite();
+  hubs = await startFakeEventHubs({ hubs: ["defender"] });
+}, 30_000);
+afterAll(async () => {
+  await hubs.close();
+  await azurite.stop();
+});
+
+function runBin(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env["PATH"] ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}
+
+describe("defender-export replay", () => {
+  it("sends the dead letters of the configuration's actions again, once, and removes them", async () => {
+    const trusted = `localhost:${hubs.port}`;
+    const config = { sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", connectionString: hubs.connectionString("defender") }] };
+    const parsed = parseExportConfiguration(config, { destinationPolicy: { trustedHosts: [trusted] } });
+    if (!parsed.ok) throw new Error("config");
+    const store = new BlobDeadLetterStore(BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(DEAD_LETTER_CONTAINER));
+    const sink = new EventHubSink(parsed.configuration.actions[0] as EventHubAction, { credential: staticCredential(), deadLetters: store, destinationPolicy: { trustedHosts: [trusted] }, retry: FAST, sdkRetryOptions: SDK_FAST });
+    hubs.fail("amqp:resource-limit-exceeded", 50);
+    const dataset = new SyntheticDataset({ alerts: 7 });
+    for (let i = 0; i < 7; i++) await sink.write(input(dataset.alert(i), "Alerts"));
+    expect(await sink.flush()).toMatchObject({ deadLettered: 7 });
+    await sink.close();
+    hubs.clearFaults();
+    hubs.events.length = 0;
+    const letters = await store.count();
+    expect(letters).toBeGreaterThan(0);
+
+    const dir = mkdtempSync(join(tmpdir(), "defender-export-replay-"));
+    writeFileSync(join(dir, "config.json"), JSON.stringify(config));
+    const env = { DEFENDER_EXPORT_STORAGE: azurite.connectionString, DEFENDER_EXPORT_TRUSTED_HOSTS: trusted };
+    const run = await runBin(["replay", "--config", join(dir, "config.json")], env);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ letters, resent: 7, failed: 0, skipped: 0 });
+    expect(hubs.events).toHaveLength(7);
+    expect(await store.count()).toBe(0);
+    expect(run.stdout + run.stderr).not.toContain("fakekey");
+
+    const again = await runBin(["replay", "--config", join(dir, "config.json")], env);
+    expect(JSON.parse(again.stdout)).toEqual({ letters: 0, resent: 0, failed: 0, skipped: 0 });
+    expect(hubs.events).toHaveLength(7);
+  }, 60_000);
+});

@@ -1,0 +1,85 @@
+import { createServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { createDefaultHttpClient } from "@azure/core-rest-pipeline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseExportConfiguration, type LogicAppAction } from "../../src/config/index.js";
+import { replayDeadLetters, WebhookSink } from "../../src/destinations/index.js";
+import { SyntheticDataset } from "../fakes/arm/dataset.js";
+import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { localTls } from "../fakes/tls.js";
+import { FAST, lettersOf, storage } from "../helpers/destinations.js";
+import { input } from "../helpers/mapping.js";
+
+let azurite: Azurite;
+let url = "";
+const received: unknown[] = [];
+const answers: number[] = [];
+const server = createServer({ key: localTls().key, cert: localTls().cert }, (req, res) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    const status = answers.shift() ?? 202;
+    if (status < 300) received.push(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+    res.writeHead(status, status === 429 ? { "retry-after": "1" } : {});
+    res.end();
+  });
+});
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/workflows/wf/triggers/manual/paths/invoke?api-version=2016-10-01&sig=SECRETSIGNATURE`;
+}, 30_000);
+afterAll(async () => {
+  server.close();
+  await azurite.stop();
+});
+
+const trusted = { trustedHosts: ["127.0.0.1"] };
+
+function action(): LogicAppAction {
+  const result = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "LogicApp", uri: url }] }, { destinationPolicy: trusted });
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.configuration.actions[0] as LogicAppAction;
+}
+
+const dataset = new SyntheticDataset({ alerts: 5 });
+/** The SDK's default HTTP client, trusting the test certificate for each request. */
+const tlsClient = () => {
+  const client = createDefaultHttpClient();
+  return { sendRequest: (request: Parameters<typeof client.sendRequest>[0]) => client.sendRequest(Object.assign(request, { tlsSettings: { ca: localTls().cert } })) };
+};
+
+describe("Logic App and webhook destination", () => {
+  it("POSTs each event as JSON, retrying 429 and 5xx; the trigger URL never leaves the sink", async () => {
+    const { deadLetters } = storage(azurite, "wh1");
+    const sink = new WebhookSink(action(), { deadLetters, destinationPolicy: trusted, retry: { attempts: 3, delayMs: 10 }, httpClient: tlsClient() });
+    answers.push(429, 500);
+    for (let i = 0; i < 3; i++) await sink.write(input(dataset.alert(i), "Alerts"));
+    const report = await sink.flush();
+    expect(report).toMatchObject({ sent: 3, deadLettered: 0, requests: 5 });
+    expect(received.map((b) => (b as { SystemAlertId: string }).SystemAlertId)).toEqual([0, 1, 2].map((i) => (dataset.alert(i)["properties"] as { systemAlertId: string }).systemAlertId));
+    expect(sink.description).not.toContain("SECRETSIGNATURE");
+  });
+
+  it("dead-letters a refused event without the URL; replay sends it once more", async () => {
+    received.length = 0;
+    const { deadLetters, deadLetterContainer } = storage(azurite, "wh2");
+    const sink = new WebhookSink(action(), { deadLetters, destinationPolicy: trusted, retry: FAST, httpClient: tlsClient() });
+    answers.push(400);
+    await sink.write(input(dataset.alert(4), "Alerts"));
+    expect(await sink.flush()).toMatchObject({ sent: 0, deadLettered: 1 });
+    const [letter] = await lettersOf(deadLetters);
+    expect(letter!.reason).toBe("HTTP 400");
+    for await (const blob of deadLetterContainer.listBlobsFlat()) {
+      expect((await deadLetterContainer.getBlobClient(blob.name).downloadToBuffer()).toString("utf8")).not.toContain("SECRETSIGNATURE");
+    }
+    expect(await replayDeadLetters(deadLetters, [sink])).toMatchObject({ resent: 1, failed: 0 });
+    expect(received).toHaveLength(1);
+  });
+
+  it("never calls a host that is neither Logic Apps' nor trusted", () => {
+    const { deadLetters } = storage(azurite, "wh3");
+    expect(() => new WebhookSink(action(), { deadLetters, destinationPolicy: { trustedHosts: [] } })).toThrow(/not a Logic Apps endpoint nor in DEFENDER_EXPORT_TRUSTED_HOSTS/);
+  });
+});
