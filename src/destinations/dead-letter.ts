@@ -27,6 +27,7 @@ const deadLetterSchema = z.object({
       route: z.string(),
       partitionKey: z.string().optional(),
       payload: z.record(z.string(), z.unknown()),
+      bytes: z.number().optional(),
     }),
   ),
 }) satisfies z.ZodType<DeadLetter, unknown>;

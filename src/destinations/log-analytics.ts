@@ -82,11 +82,11 @@ export class LogAnalyticsSink implements Sink {
       this.#report.cut++;
       if (overflowName !== undefined) await this.#keepOriginal(overflowName, input.record);
     }
-    await this.#add({ id: input.id, route: stream, payload: result.row });
+    await this.#add({ id: input.id, route: stream, payload: result.row, bytes: Buffer.byteLength(result.json, "utf8") });
   }
 
   async #add(item: DeliveryItem): Promise<void> {
-    const bytes = jsonBytes(item.payload) + 1;
+    const bytes = (item.bytes ?? jsonBytes(item.payload)) + 1;
     let batch = this.#open.get(item.route);
     if (batch !== undefined && batch.bytes + bytes > LOGS_INGESTION_BATCH_BYTES) {
       await this.#dispatch(batch);

@@ -9,6 +9,8 @@ export interface DeliveryItem {
   /** Event Hubs: the key that keeps a resource's events in order. */
   partitionKey?: string;
   payload: Json;
+  /** The payload's JSON size in bytes, when already measured. */
+  bytes?: number;
 }
 
 export interface DeliveryReport {

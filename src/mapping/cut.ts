@@ -16,7 +16,8 @@ export interface CutMarkers {
   overflow?: { key: string; value: string };
 }
 
-export type CutResult = { ok: true; value: Json; cut: string[] } | { ok: false; reason: string };
+/** `json` is the value's JSON text, as measured: callers send it without serializing again. */
+export type CutResult = { ok: true; value: Json; cut: string[]; json: string } | { ok: false; reason: string };
 
 /** Something that can be made smaller: its current size, the least it may become, and how to shrink it. */
 interface Slot {
@@ -62,9 +63,11 @@ function level(slots: readonly Slot[], over: number, measure: () => number): num
  * Protected fields are never touched; the markers say what was cut. The same input gives the same output.
  */
 export function cutToFit(value: Json, limit: number, isProtected: (key: string) => boolean, markers: CutMarkers): CutResult {
-  if (jsonBytes(value) <= limit) return { ok: true, value, cut: [] };
+  const whole = JSON.stringify(value);
+  // A UTF-16 unit is at most 3 UTF-8 bytes: most rows need no byte count at all.
+  if (whole.length * 3 <= limit || (whole.length <= limit && Buffer.byteLength(whole, "utf8") <= limit)) return { ok: true, value, cut: [], json: whole };
   const out: Json = {};
-  for (const [k, v] of Object.entries(value)) setOwn(out, k, v);
+  for (const [k, v] of Object.entries(value)) if (v !== undefined) setOwn(out, k, v);
   const fixed = new Set([markers.flag, markers.list, markers.overflow?.key]);
   const keys = Object.keys(out)
     .filter((k) => !fixed.has(k) && !isProtected(k))
@@ -73,26 +76,37 @@ export function cutToFit(value: Json, limit: number, isProtected: (key: string) 
   setOwn(out, markers.flag, true);
   setOwn(out, markers.list, cut);
   if (markers.overflow) setOwn(out, markers.overflow.key, markers.overflow.value);
-  // Reserve room for the names of every column that may be cut, so the list never pushes the row back over.
-  const reserve = keys.reduce((sum, k) => sum + jsonBytes(k) + 1, 0);
+  // The size is kept by arithmetic from here: the whole JSON once, then each cut's difference. The list
+  // of cut columns is counted as if every column that may be cut were in it, so that it never pushes the
+  // row back over.
+  let size = Buffer.byteLength(whole, "utf8") + markerBytes(markers) + keys.reduce((sum, k) => sum + jsonBytes(k) + 1, 0);
   const slots: Slot[] = keys.map((key) => {
     const slot: Slot = {
       size: jsonBytes(out[key]),
       min: minimalBytes(out[key]),
       shrinkTo(budget) {
         if (!cut.includes(key)) cut.push(key);
-        setOwn(out, key, shrink(out[key], budget));
-        slot.size = jsonBytes(out[key]);
+        const shrunk = shrinkSized(out[key], budget);
+        setOwn(out, key, shrunk.value);
+        size -= slot.size - shrunk.bytes;
+        slot.size = shrunk.bytes;
       },
     };
     return slot;
   });
-  const overBy = () => jsonBytes(out) + reserve - jsonBytes(cut) + 2 - limit;
-  level(slots, overBy(), overBy);
+  level(slots, size - limit, () => size - limit);
   cut.sort();
-  const size = jsonBytes(out);
-  if (size > limit) return { ok: false, reason: `cannot fit in ${limit} bytes without cutting protected fields (${size} bytes remain)` };
-  return { ok: true, value: out, cut };
+  const json = JSON.stringify(out);
+  const bytes = Buffer.byteLength(json, "utf8");
+  if (bytes > limit) return { ok: false, reason: `cannot fit in ${limit} bytes without cutting protected fields (${bytes} bytes remain)` };
+  return { ok: true, value: out, cut, json };
+}
+
+/** What the markers add to a row: `,"flag":true,"list":[],"overflow":"..."`. */
+function markerBytes(markers: CutMarkers): number {
+  let bytes = jsonBytes(markers.flag) + 6 + jsonBytes(markers.list) + 4;
+  if (markers.overflow) bytes += jsonBytes(markers.overflow.key) + 2 + jsonBytes(markers.overflow.value);
+  return bytes;
 }
 
 /** The smallest a value can become: "" for strings, [] or {} for containers; other values cannot shrink. */
@@ -102,16 +116,20 @@ function minimalBytes(value: unknown): number {
 
 /** A value whose JSON fits in `budget` bytes (or its minimal form when nothing smaller exists). */
 export function shrink(value: unknown, budget: number): unknown {
-  if (typeof value === "string") return truncateString(value, budget);
+  return shrinkSized(value, budget).value;
+}
+
+function shrinkSized(value: unknown, budget: number): { value: unknown; bytes: number } {
+  if (typeof value === "string") return truncateSized(value, budget);
   if (Array.isArray(value)) return shrinkContainer(value.map((v, i) => [i, v] as const), budget, true);
   if (isObject(value)) return shrinkContainer(Object.entries(value), budget, false);
-  return value;
+  return { value, bytes: jsonBytes(value) };
 }
 
 // Members this small are kept whole or dropped, never shaved.
 const SMALL_MEMBER = 64;
 
-function shrinkContainer(entries: readonly (readonly [string | number, unknown])[], budget: number, isArray: boolean): unknown {
+function shrinkContainer(entries: readonly (readonly [string | number, unknown])[], budget: number, isArray: boolean): { value: unknown; bytes: number } {
   const children = entries.map(([key, v]) => ({ key, value: v, keyBytes: isArray ? 0 : jsonBytes(String(key)) + 1, size: jsonBytes(v) }));
   const total = () => 2 + children.reduce((s, c) => s + c.keyBytes + c.size, 0) + Math.max(0, children.length - 1);
   const slots: Slot[] = children.map((child) => ({
@@ -120,29 +138,54 @@ function shrinkContainer(entries: readonly (readonly [string | number, unknown])
     },
     min: Math.min(child.size, Math.max(minimalBytes(child.value), SMALL_MEMBER)),
     shrinkTo(b: number) {
-      child.value = shrink(child.value, b);
-      child.size = jsonBytes(child.value);
+      const shrunk = shrinkSized(child.value, b);
+      child.value = shrunk.value;
+      child.size = shrunk.bytes;
     },
   }));
   level(slots, total() - budget, () => total() - budget);
   // Still over: drop trailing members.
   while (children.length > 0 && total() > budget) children.pop();
-  if (isArray) return children.map((c) => c.value);
+  const bytes = total();
+  if (isArray) return { value: children.map((c) => c.value), bytes };
   const out: Json = {};
   for (const c of children) setOwn(out, String(c.key), c.value);
-  return out;
+  return { value: out, bytes };
 }
-/** The longest prefix whose JSON fits in `budget` bytes, never splitting a surrogate pair. */
-export function truncateString(text: string, budget: number): string {
-  if (jsonBytes(text) <= budget) return text;
-  let lo = 0;
-  let hi = text.length;
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (jsonBytes(text.slice(0, mid)) <= budget) lo = mid;
-    else hi = mid - 1;
+
+/** The UTF-8 bytes of a UTF-16 unit once JSON.stringify has escaped it (a surrogate pair counts 2 + 2). */
+function escapedBytes(code: number): number {
+  if (code < 0x80) {
+    if (code === 0x22 || code === 0x5c) return 2; // \" and \\
+    if (code < 0x20) return code === 0x08 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d ? 2 : 6;
+    return 1;
   }
-  const last = text.charCodeAt(lo - 1);
-  if (lo > 0 && last >= 0xd800 && last <= 0xdbff) lo--;
-  return text.slice(0, lo);
+  return code < 0x800 ? 2 : 3;
+}
+
+/** The longest prefix whose JSON fits in `budget` bytes, and its size; never splits a surrogate pair. */
+function truncateSized(text: string, budget: number): { value: string; bytes: number } {
+  let bytes = 2;
+  let i = 0;
+  while (i < text.length) {
+    const code = text.charCodeAt(i);
+    let width = 1;
+    let cost: number;
+    if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      width = 2;
+      cost = 4;
+    } else if (code >= 0xd800 && code <= 0xdfff) {
+      cost = 6; // a lone surrogate is written as \udXXX
+    } else {
+      cost = escapedBytes(code);
+    }
+    if (bytes + cost > budget) break;
+    bytes += cost;
+    i += width;
+  }
+  return { value: i === text.length ? text : text.slice(0, i), bytes };
+}
+
+export function truncateString(text: string, budget: number): string {
+  return truncateSized(text, budget).value;
 }

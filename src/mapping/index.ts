@@ -13,7 +13,7 @@ export { coerce, mapToRow } from "./rows.js";
 export { customTableName, defaultStreamName, tableFor, TABLES, type ColumnDefinition, type ColumnType, type TableDefinition } from "./tables.js";
 
 export type LogAnalyticsRowResult =
-  | { ok: true; table: TableDefinition; row: Json; cut: string[] }
+  | { ok: true; table: TableDefinition; row: Json; cut: string[]; json: string }
   | { ok: false; table: TableDefinition; reason: string };
 
 /**
@@ -30,7 +30,7 @@ export function toLogAnalyticsRow(input: MappingInput, options: { overflowBlob?:
     list: "TruncatedColumns",
     ...(options.overflowBlob ? { overflow: { key: "OverflowBlob", value: options.overflowBlob } } : {}),
   });
-  return result.ok ? { ok: true, table, row: result.value, cut: result.cut } : { ok: false, table, reason: result.reason };
+  return result.ok ? { ok: true, table, row: result.value, cut: result.cut, json: result.json } : { ok: false, table, reason: result.reason };
 }
 
 const identityCache = new Map<TableDefinition, Set<string>>();
@@ -51,14 +51,14 @@ const EVENT_IDENTITY = new Set([
   "time", "category",
 ]);
 
-export type EventResult = { ok: true; event: MappedEvent; cut: string[] } | { ok: false; event: MappedEvent; reason: string };
+export type EventResult = { ok: true; event: MappedEvent; cut: string[]; json: string } | { ok: false; event: MappedEvent; reason: string };
 
 /** The record as its Event Hubs event, cut (as rows are) when its JSON is over `limit` bytes. */
 export function toEventWithin(input: MappingInput, limit: number, options: EventHubShapeOptions = {}): EventResult {
   const event = toEvent(input, options);
   const pascalCase = "SystemAlertId" in event.body || "SubAssessmentEventDataEnrichment" in event.body;
   const result = cutToFit(event.body, limit, (k) => EVENT_IDENTITY.has(k), pascalCase ? { flag: "IsTruncated", list: "TruncatedFields" } : { flag: "isTruncated", list: "truncatedFields" });
-  return result.ok ? { ok: true, event: { ...event, body: result.value }, cut: result.cut } : { ok: false, event, reason: result.reason };
+  return result.ok ? { ok: true, event: { ...event, body: result.value }, cut: result.cut, json: result.json } : { ok: false, event, reason: result.reason };
 }
 
 /** The data collection rule's stream declaration for a table: the same columns the mapper writes. */

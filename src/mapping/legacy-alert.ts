@@ -43,14 +43,25 @@ export function alertToLegacyEvent(input: MappingInput): Json {
     CompromisedEntity: p["compromisedEntity"] ?? null,
     AlertDisplayName: p["alertDisplayName"] ?? null,
     Description: p["description"] ?? null,
-    Entities: Array.isArray(p["entities"]) ? p["entities"].map((e) => withId(pascal(e), counter)) : [],
-    ExtendedLinks: Array.isArray(p["extendedLinks"]) ? p["extendedLinks"].map(pascal) : null,
+    Entities: legacyEntities(input, counter),
+    ExtendedLinks: legacyLinks(input),
     ResourceIdentifiers: Array.isArray(p["resourceIdentifiers"]) ? p["resourceIdentifiers"].map((r) => withId(pascal(r), counter)) : [],
     RemediationSteps: p["remediationSteps"] ?? null,
     // The alert's own keys, as they are: consumers read "Compromised Host", "User Name".
     ExtendedProperties: isObject(p["extendedProperties"]) ? p["extendedProperties"] : {},
     AlertUri: p["alertUri"] ?? null,
   };
+}
+
+/** The alert's entities in the legacy shape: PascalCase, each with `$id` (numbered from 1). */
+export function legacyEntities(input: MappingInput, counter = { next: 1 }): unknown[] {
+  const entities = props(input)["entities"];
+  return Array.isArray(entities) ? entities.map((e) => withId(pascal(e), counter)) : [];
+}
+
+export function legacyLinks(input: MappingInput): unknown[] | null {
+  const links = props(input)["extendedLinks"];
+  return Array.isArray(links) ? links.map(pascal) : null;
 }
 
 /** camelCase keys to PascalCase, all the way down; `$id`-style keys stay as they are. */

@@ -1,4 +1,4 @@
-import { setOwn, type Json, type MappingInput } from "./input.js";
+import { props, type Json, type MappingInput } from "./input.js";
 import { tableFor, type ColumnType, type TableDefinition } from "./tables.js";
 
 export interface MappedRow {
@@ -6,13 +6,15 @@ export interface MappedRow {
   row: Json;
 }
 
-/** A record as a row of its table; columns without a value are left out (Log Analytics leaves them empty). */
+/**
+ * A record as a row of its table. Every column is assigned, in the table's order, so that all rows of a
+ * table share one shape; columns without a value hold undefined, which JSON leaves out (Log Analytics
+ * leaves them empty). Column names are ours, never __proto__, so plain assignment is safe.
+ */
 export function mapToRow(input: MappingInput, table: TableDefinition): Json {
   const row: Json = {};
-  for (const column of table.columns) {
-    const value = coerce(column.from(input), column.type);
-    if (value !== undefined) setOwn(row, column.name, value);
-  }
+  const properties = props(input);
+  for (const column of table.columns) row[column.name] = coerce(column.from(input, properties), column.type);
   return row;
 }
 
@@ -20,6 +22,8 @@ export function rowFor(input: MappingInput, dataType: Parameters<typeof tableFor
   const table = tableFor(dataType);
   return table === undefined ? undefined : { table, row: mapToRow(input, table) };
 }
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
 
 /** A value of the column's type, or undefined when the record's value cannot be one. */
 export function coerce(value: unknown, type: ColumnType): unknown {
@@ -42,7 +46,8 @@ export function coerce(value: unknown, type: ColumnType): unknown {
       if (value === "false" || value === "False") return false;
       return undefined;
     case "datetime":
-      return typeof value === "string" && !Number.isNaN(Date.parse(value)) ? value : undefined;
+      if (typeof value !== "string") return undefined;
+      return ISO_8601.test(value) || !Number.isNaN(Date.parse(value)) ? value : undefined;
     case "dynamic":
       return value;
   }

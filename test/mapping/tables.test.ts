@@ -47,6 +47,7 @@ function expectTyped(tableName: string, values: Record<string, unknown>): void {
   const table = TABLES.find((t) => t.table === tableName)!;
   const types = new Map(table.columns.map((c) => [c.name, c.type]));
   for (const [name, value] of Object.entries(values)) {
+    if (value === undefined) continue; // left out of the JSON
     const type = types.get(name);
     expect(type, `${tableName}.${name} is not declared`).toBeDefined();
     expect(coerce(value, type as ColumnType), `${tableName}.${name}`).toEqual(value);
