@@ -47,14 +47,14 @@ const id = (name: string, type: ColumnType, description: string, from: ColumnDef
 
 /** Columns every table carries: time, snapshot marking, the stable id, and what the 32 KB cut did. */
 const COMMON: readonly ColumnDefinition[] = [
-  id("TimeGenerated", "datetime", "When this export observed the record (UTC)", (i, q) => i.exportedAt),
-  id("IsSnapshot", "boolean", "True when the row belongs to a snapshot of the full current state", (i, q) => i.isSnapshot),
-  id("RecordId", "string", "The record's ARM id, lower-cased: stable across exports, for deduplication", (i, q) => i.id),
-  id("ExportAction", "string", "Insert, Update or Remove", (i, q) => i.action),
+  id("TimeGenerated", "datetime", "When this export observed the record (UTC)", (i) => i.exportedAt),
+  id("IsSnapshot", "boolean", "True when the row belongs to a snapshot of the full current state", (i) => i.isSnapshot),
+  id("RecordId", "string", "The record's ARM id, lower-cased: stable across exports, for deduplication", (i) => i.id),
+  id("ExportAction", "string", "Insert, Update or Remove", (i) => i.action),
   col("SourceSystem", "string", "Constant 'Security'", () => "Security"),
-  col("AzureTenantId", "string", "Entra tenant of the subscription (TenantId is reserved in custom tables)", (i, q) => i.tenantId),
-  id("AzureSubscriptionId", "string", "Subscription of the record (_SubscriptionId is reserved)", (i, q) => subscriptionOf(i.record["id"])),
-  id("AzureResourceId", "string", "The record's ARM id (_ResourceId is reserved)", (i, q) => i.record["id"]),
+  col("AzureTenantId", "string", "Entra tenant of the subscription (TenantId is reserved in custom tables)", (i) => i.tenantId),
+  id("AzureSubscriptionId", "string", "Subscription of the record (_SubscriptionId is reserved)", (i) => subscriptionOf(i.record["id"])),
+  id("AzureResourceId", "string", "The record's ARM id (_ResourceId is reserved)", (i) => i.record["id"]),
   id("IsTruncated", "boolean", "True when the row was cut to fit 32 KB", () => undefined),
   id("TruncatedColumns", "dynamic", "The columns the 32 KB cut shortened", () => undefined),
   id("OverflowBlob", "string", "Where the whole original record was kept when the row was cut", () => undefined),
@@ -83,16 +83,16 @@ const ALERT: TableDefinition = {
     id("StartTime", "datetime", "Impact start time", (i, q) => get(q, "startTimeUtc")),
     id("EndTime", "datetime", "Impact end time", (i, q) => get(q, "endTimeUtc")),
     id("ProcessingEndTime", "datetime", "When the alert was created", (i, q) => get(q, "processingEndTimeUtc")),
-    col("Entities", "string", "Related entities as JSON, in the legacy PascalCase entity shape", (i, q) => json(legacyEntities(i))),
-    col("ExtendedLinks", "string", "Links as JSON", (i, q) => json(legacyLinks(i))),
+    col("Entities", "string", "Related entities as JSON, in the legacy PascalCase entity shape", (i) => json(legacyEntities(i))),
+    col("ExtendedLinks", "string", "Links as JSON", (i) => json(legacyLinks(i))),
     col("ExtendedProperties", "string", "The alert's own fields as JSON, original keys", (i, q) => json(get(q, "extendedProperties"))),
     id("IsIncident", "boolean", "Incident (a group of alerts) or alert", (i, q) => get(q, "isIncident")),
     col("ProductComponentName", "string", "Component of the product", (i, q) => get(q, "productComponentName")),
     id("ProductName", "string", "The product that raised the alert", (i, q) => get(q, "productName")),
     col("ProviderName", "string", "Constant 'Azure Security Center'", () => "Azure Security Center"),
     col("RemediationSteps", "string", "Remediation steps as a JSON array", (i, q) => json(get(q, "remediationSteps"))),
-    id("ResourceId", "string", "The affected Azure resource", (i, q) => alertResourceId(i)),
-    col("SourceComputerId", "string", "The agent of the affected machine", (i, q) => get(logAnalyticsIdentifier(i), "agentId")),
+    id("ResourceId", "string", "The affected Azure resource", (i) => alertResourceId(i)),
+    col("SourceComputerId", "string", "The agent of the affected machine", (i) => get(logAnalyticsIdentifier(i), "agentId")),
     id("Status", "string", "Active, InProgress, Resolved or Dismissed", (i, q) => get(q, "status")),
     id("SystemAlertId", "string", "Unique id of this alert instance", (i, q) => get(q, "systemAlertId") ?? i.record["name"]),
     col("Tactics", "string", "MITRE tactics (the alert's intent)", (i, q) => get(q, "intent")),
@@ -100,8 +100,8 @@ const ALERT: TableDefinition = {
     col("SubTechniques", "string", "MITRE sub-techniques as a JSON array", (i, q) => json(get(q, "subTechniques"))),
     id("VendorName", "string", "The vendor that raised the alert", (i, q) => get(q, "vendorName")),
     col("VendorOriginalId", "string", "Unused", () => undefined),
-    col("WorkspaceResourceGroup", "string", "Resource group of the reporting workspace", (i, q) => get(logAnalyticsIdentifier(i), "workspaceResourceGroup")),
-    col("WorkspaceSubscriptionId", "string", "Subscription of the reporting workspace", (i, q) => get(logAnalyticsIdentifier(i), "workspaceSubscriptionId")),
+    col("WorkspaceResourceGroup", "string", "Resource group of the reporting workspace", (i) => get(logAnalyticsIdentifier(i), "workspaceResourceGroup")),
+    col("WorkspaceSubscriptionId", "string", "Subscription of the reporting workspace", (i) => get(logAnalyticsIdentifier(i), "workspaceSubscriptionId")),
   ],
 };
 
@@ -112,7 +112,7 @@ const RECOMMENDATION: TableDefinition = {
   columns: [
     ...COMMON,
     id("AssessedResourceId", "string", "The resource assessed; N/A for resources without an Azure id", (i, q) => get(q, "resourceDetails", "id") ?? "N/A"),
-    id("RecommendationId", "string", "The assessment key", (i, q) => i.record["name"]),
+    id("RecommendationId", "string", "The assessment key", (i) => i.record["name"]),
     id("RecommendationName", "string", "Display name (as RecommendationDisplayName)", (i, q) => get(q, "displayName") ?? get(q, "metadata", "displayName")),
     id("RecommendationDisplayName", "string", "Display name of the recommendation", (i, q) => get(q, "displayName") ?? get(q, "metadata", "displayName")),
     id("RecommendationSeverity", "string", "Severity, from the recommendation's metadata", (i, q) => get(q, "metadata", "severity")),
@@ -126,7 +126,7 @@ const RECOMMENDATION: TableDefinition = {
     col("PolicyDefinitionId", "string", "The Azure Policy definition behind the assessment", (i, q) => get(q, "metadata", "policyDefinitionId")),
     col("RecommendationAdditionalData", "dynamic", "Additional data of the assessment", (i, q) => get(q, "additionalData")),
     col("Properties", "dynamic", "The assessment's properties", (_i, q) => q),
-    id("DiscoveredTimeUTC", "datetime", "When this export observed the assessment", (i, q) => i.exportedAt),
+    id("DiscoveredTimeUTC", "datetime", "When this export observed the assessment", (i) => i.exportedAt),
     id("FirstEvaluationDate", "datetime", "First evaluation of the assessment", (i, q) => get(q, "status", "firstEvaluationDate")),
     id("StatusChangeDate", "datetime", "Last status change", (i, q) => get(q, "status", "statusChangeDate")),
     id("ResolvedTimeUTC", "datetime", "When it became healthy; DateTime.MinValue otherwise", (i, q) =>
@@ -145,11 +145,11 @@ const NESTED: TableDefinition = {
   description: "Findings (eventSource SubAssessments, SubAssessmentsSnapshot)",
   columns: [
     ...COMMON,
-    id("NestedRecommendationId", "string", "The finding's name", (i, q) => i.record["name"]),
-    id("ParentRecommendationId", "string", "The parent recommendation's key", (i, q) =>
+    id("NestedRecommendationId", "string", "The finding's name", (i) => i.record["name"]),
+    id("ParentRecommendationId", "string", "The parent recommendation's key", (i) =>
       i.context?.parentAssessmentKey ?? /\/assessments\/([^/]+)\/subassessments\//i.exec(String(i.record["id"]))?.[1],
     ),
-    id("Id", "string", "The finding's ARM id", (i, q) => i.record["id"]),
+    id("Id", "string", "The finding's ARM id", (i) => i.record["id"]),
     id("VulnerabilityId", "string", "Vulnerability id", (i, q) => get(q, "id")),
     id("RecommendationName", "string", "Display name of the finding", (i, q) => get(q, "displayName")),
     id("RecommendationSeverity", "string", "Severity of the finding", (i, q) => get(q, "status", "severity")),
@@ -163,27 +163,27 @@ const NESTED: TableDefinition = {
     col("AdditionalData", "dynamic", "Additional details", (i, q) => get(q, "additionalData")),
     col("ResourceDetails", "dynamic", "The resource assessed", (i, q) => get(q, "resourceDetails")),
     id("SubAssessmentTimeGeneration", "datetime", "When the finding was generated", (i, q) => get(q, "timeGenerated")),
-    id("AssessedResourceId", "string", "The resource assessed", (i, q) => assessedResourceId(i) ?? "N/A"),
+    id("AssessedResourceId", "string", "The resource assessed", (i) => assessedResourceId(i) ?? "N/A"),
     col("RecommendationLink", "string", "Link to the parent recommendation in the portal", (i, q) =>
       portalLink(q, i.context?.parentAssessmentKey ?? /\/assessments\/([^/]+)\//i.exec(String(i.record["id"]))?.[1]),
     ),
-    id("RecommendationSubscriptionId", "string", "Subscription of the finding", (i, q) => subscriptionOf(i.record["id"])),
-    col("ResourceGroup", "string", "Resource group of the resource assessed", (i, q) => resourceGroupOf(assessedResourceId(i))),
-    col("ResourceProviderType", "string", "Resource provider type of the resource assessed", (i, q) => resourceTypeOf(assessedResourceId(i))?.split("/")[0]),
-    col("ResourceType", "string", "Resource type of the resource assessed (the native table's Type)", (i, q) => resourceTypeOf(assessedResourceId(i))),
+    id("RecommendationSubscriptionId", "string", "Subscription of the finding", (i) => subscriptionOf(i.record["id"])),
+    col("ResourceGroup", "string", "Resource group of the resource assessed", (i) => resourceGroupOf(assessedResourceId(i))),
+    col("ResourceProviderType", "string", "Resource provider type of the resource assessed", (i) => resourceTypeOf(assessedResourceId(i))?.split("/")[0]),
+    col("ResourceType", "string", "Resource type of the resource assessed (the native table's Type)", (i) => resourceTypeOf(assessedResourceId(i))),
   ],
 };
 
 const scoreColumns = (): ColumnDefinition[] => [
-  id("AssessedResourceId", "string", "The id of the score", (i, q) => i.record["id"]),
+  id("AssessedResourceId", "string", "The id of the score", (i) => i.record["id"]),
   id("CurrentScore", "real", "Current score", (i, q) => get(q, "score", "current")),
   id("MaxScore", "int", "Maximum score", (i, q) => get(q, "score", "max")),
   id("PercentageScore", "real", "Current score divided by the maximum, 0 to 1", (i, q) => get(q, "score", "percentage")),
   id("Weight", "long", "Weight in the aggregated score", (i, q) => get(q, "weight")),
   col("Environment", "string", "Data source environment", () => "Azure"),
   col("Properties", "dynamic", "The record's properties", (_i, q) => q),
-  col("ResourceProviderType", "string", "Resource provider type of the assessed scope", (i, q) => resourceTypeOf(i.record["id"])),
-  id("SecureScoresSubscriptionId", "string", "The subscription", (i, q) => subscriptionOf(i.record["id"])),
+  col("ResourceProviderType", "string", "Resource provider type of the assessed scope", (i) => resourceTypeOf(i.record["id"])),
+  id("SecureScoresSubscriptionId", "string", "The subscription", (i) => subscriptionOf(i.record["id"])),
 ];
 
 const SCORES: TableDefinition = {
@@ -200,14 +200,14 @@ const CONTROLS: TableDefinition = {
   columns: [
     ...COMMON,
     ...scoreColumns(),
-    id("ControlId", "string", "The control's id", (i, q) => i.record["name"]),
+    id("ControlId", "string", "The control's id", (i) => i.record["name"]),
     id("ControlName", "string", "The control's display name", (i, q) => get(q, "displayName") ?? get(q, "definition", "properties", "displayName")),
     col("ControlType", "string", "BuiltIn or Custom", (i, q) => get(q, "definition", "properties", "source", "sourceType")),
     col("Description", "string", "The control's description", (i, q) => get(q, "definition", "properties", "description")),
     id("HealthyResources", "int", "Healthy resources", (i, q) => get(q, "healthyResourceCount")),
     id("UnhealthyResources", "int", "Unhealthy resources", (i, q) => get(q, "unhealthyResourceCount")),
     id("NotApplicableResources", "int", "Not applicable resources", (i, q) => get(q, "notApplicableResourceCount")),
-    col("RecommendationResourceIds", "dynamic", "The recommendations the control assesses", (i, q) => {
+    col("RecommendationResourceIds", "dynamic", "The recommendations the control assesses", (_i, q) => {
       const defs = get(q, "definition", "properties", "assessmentDefinitions");
       return Array.isArray(defs) ? defs.map((d) => get(d, "id")).filter((x) => x !== undefined) : undefined;
     }),
@@ -220,19 +220,19 @@ const COMPLIANCE: TableDefinition = {
   description: "Regulatory compliance assessments (eventSource RegulatoryComplianceAssessment, ...Snapshot)",
   columns: [
     ...COMMON,
-    id("ComplianceStandard", "string", "The standard's resource name", (i, q) => i.context?.standard ?? /\/regulatoryComplianceStandards\/([^/]+)/i.exec(String(i.record["id"]))?.[1]),
-    id("ComplianceControl", "string", "The control's name", (i, q) => i.context?.control ?? /\/regulatoryComplianceControls\/([^/]+)/i.exec(String(i.record["id"]))?.[1]),
-    id("RecommendationId", "string", "The assessment's name", (i, q) => i.record["name"]),
+    id("ComplianceStandard", "string", "The standard's resource name", (i) => i.context?.standard ?? /\/regulatoryComplianceStandards\/([^/]+)/i.exec(String(i.record["id"]))?.[1]),
+    id("ComplianceControl", "string", "The control's name", (i) => i.context?.control ?? /\/regulatoryComplianceControls\/([^/]+)/i.exec(String(i.record["id"]))?.[1]),
+    id("RecommendationId", "string", "The assessment's name", (i) => i.record["name"]),
     id("RecommendationName", "string", "The assessment's display name", (i, q) => get(q, "description")),
     col("RecommendationLink", "string", "Link to the assessment's details", (i, q) => get(q, "assessmentDetailsLink")),
     id("State", "string", "Passed, Failed, Skipped or Unsupported", (i, q) => get(q, "state")),
     id("PassedResources", "int", "Resources that passed", (i, q) => get(q, "passedResources")),
     id("FailedResources", "int", "Resources that failed", (i, q) => get(q, "failedResources")),
     id("SkippedResources", "int", "Resources skipped", (i, q) => get(q, "skippedResources")),
-    id("RegulatoryComplianceSubscriptionId", "string", "The subscription", (i, q) => subscriptionOf(i.record["id"])),
-    id("AssessedResourceId", "string", "The assessment's id", (i, q) => i.record["id"]),
+    id("RegulatoryComplianceSubscriptionId", "string", "The subscription", (i) => subscriptionOf(i.record["id"])),
+    id("AssessedResourceId", "string", "The assessment's id", (i) => i.record["id"]),
     col("Properties", "dynamic", "The record's properties", (_i, q) => q),
-    col("ResourceProviderType", "string", "Resource provider type", (i, q) => resourceTypeOf(i.record["id"])),
+    col("ResourceProviderType", "string", "Resource provider type", (i) => resourceTypeOf(i.record["id"])),
   ],
 };
 
