@@ -105,6 +105,21 @@ describe("defender-export preview", () => {
     expect(await runCli(["preview", "-c", highAlerts, join(dir, "absent.json")])).toMatchObject({ code: 2, stderr: expect.stringMatching(/absent\.json: cannot read \(ENOENT\)/) });
   });
 
+  it("--format log-analytics prints each record's row and table; event-hub prints the message body", async () => {
+    const la = await runCli(["preview", "-c", highAlerts, "--format", "log-analytics", file("la.ndjson", toNdjson(alerts))]);
+    expect(la.code).toBe(0);
+    const rows = ndjson(la.stdout);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row).toMatchObject({ eventSource: "Alerts", table: "SecurityAlert_CL", body: { AlertSeverity: "High", RecordId: row["id"], IsSnapshot: false } });
+    }
+    const eh = await runCli(["preview", "-c", highAlerts, "-f", "event-hub", file("eh.ndjson", toNdjson(alerts))]);
+    expect(ndjson(eh.stdout).map((b) => [b["Severity"], b["SystemAlertId"]])).toEqual(alerts.filter((a) => severityOf(a) === "High").map((a) => ["High", (a["properties"] as { systemAlertId: string }).systemAlertId]));
+    const api = await runCli(["preview", "-c", highAlerts, "-f", "event-hub", "--event-hub-format", "xdr", file("xdr.ndjson", toNdjson(alerts))]);
+    expect(ndjson(api.stdout)[0]).toMatchObject({ category: "SecurityAlert", properties: { type: "Microsoft.Security/Locations/alerts" } });
+    expect(await runCli(["preview", "-c", highAlerts, "-f", "csv"], { stdin: "" })).toMatchObject({ code: 2, stderr: expect.stringMatching(/--format "csv": expected api, log-analytics or event-hub/) });
+  });
+
   it("the bundled example runs: every data type of the README's quick start", async () => {
     const examples = fileURLToPath(new URL("../../examples/", import.meta.url));
     const run = await runCli(["preview", "--config", join(examples, "policy-defaults.json"), join(examples, "records")]);
