@@ -11,7 +11,9 @@ export function actionKey(action: Action): string {
       ? [action.eventHubResourceId, action.fullyQualifiedNamespace, action.eventHubName, action.connectionStringSetting]
       : action.actionType === "Workspace"
         ? [action.workspaceResourceId, action.dataCollectionEndpoint, action.dataCollectionRuleId]
-        : [action.logicAppResourceId, action.uriSetting, action.uri === undefined ? undefined : createHash("sha256").update(action.uri.reveal()).digest("hex")];
+        : action.actionType === "StorageAccount"
+          ? [action.blobServiceUrl, action.connectionStringSetting]
+          : [action.logicAppResourceId, action.uriSetting, action.uri === undefined ? undefined : createHash("sha256").update(action.uri.reveal()).digest("hex")];
   const digest = createHash("sha256")
     .update([action.actionType, ...parts.map((p) => (p ?? "").toLowerCase())].join("\n"))
     .digest("hex")

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ACTION_TYPES, matchEnum } from "./enums.js";
-import { LOG_ANALYTICS_TABLES, type Action, type EventHubAction, type LogicAppAction, type WorkspaceAction } from "./model.js";
+import { LOG_ANALYTICS_TABLES, type Action, type EventHubAction, type LogicAppAction, type StorageAccountAction, type WorkspaceAction } from "./model.js";
 import { Secret } from "./secret.js";
 import { describe, nonEmptyString, show, strictObject } from "./zod-helpers.js";
 
@@ -17,6 +17,7 @@ export interface DestinationPolicy {
 const EVENT_HUBS_SUFFIXES = [".servicebus.windows.net", ".servicebus.usgovcloudapi.net", ".servicebus.chinacloudapi.cn"];
 const LOGS_INGESTION_SUFFIXES = [".ingest.monitor.azure.com", ".ingest.monitor.azure.us", ".ingest.monitor.azure.cn"];
 const LOGIC_APPS_SUFFIXES = [".logic.azure.com", ".logic.azure.us", ".logic.azure.cn"];
+const BLOB_SUFFIXES = [".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn"];
 
 /** An Event Hubs namespace host, or one the operator trusts (checked again where a setting supplies the connection string). */
 export function isTrustedEventHubsHost(host: string, port: string, policy: DestinationPolicy): boolean {
@@ -279,12 +280,46 @@ function logicAppSchema() {
   });
 }
 
+function storageAccountSchema(policy: DestinationPolicy) {
+  return strictObject(
+    {
+      actionType: z.literal("StorageAccount"),
+      blobServiceUrl: z
+        .string({ error: (i) => `expected blobServiceUrl (a URL), got ${describe(i.input)}` })
+        .superRefine((v, ctx) => {
+          const url = URL.canParse(v) ? new URL(v) : undefined;
+          const trusted = url !== undefined && policy.trustedHosts.some((t) => t.toLowerCase() === url.host.toLowerCase() || t.toLowerCase() === url.hostname.toLowerCase());
+          if (url === undefined || (url.protocol !== "https:" && !(trusted && url.protocol === "http:"))) {
+            ctx.addIssue({ code: "custom", message: `invalid blobServiceUrl ${show(v)}; expected https://<account>.blob.core.windows.net` });
+          } else if (!trusted && !hostAllowed(url.hostname, url.port, BLOB_SUFFIXES, policy)) {
+            ctx.addIssue({ code: "custom", message: `blobServiceUrl host ${show(url.hostname)} is not a Blob storage endpoint; expected <account>.blob.core.windows.net` });
+          }
+        })
+        .optional(),
+      connectionStringSetting: appSettingName("connectionStringSetting").optional(),
+    },
+    "a StorageAccount action",
+  )
+    .superRefine((a, ctx) => {
+      if (a.blobServiceUrl === undefined && a.connectionStringSetting === undefined) {
+        ctx.addIssue({ code: "custom", path: [], message: "a StorageAccount action needs blobServiceUrl (managed identity) or connectionStringSetting" });
+      }
+    })
+    .transform((a): StorageAccountAction => {
+      const out: StorageAccountAction = { actionType: "StorageAccount" };
+      if (a.blobServiceUrl !== undefined) out.blobServiceUrl = a.blobServiceUrl.replace(/\/+$/, "");
+      if (a.connectionStringSetting !== undefined) out.connectionStringSetting = a.connectionStringSetting;
+      return out;
+    });
+}
+
 /** One action; `Internal` (Microsoft's own) parses to null so that the caller can drop it with a warning. */
 export function actionSchema(policy: DestinationPolicy) {
   const byType = {
     EventHub: eventHubSchema(policy),
     Workspace: workspaceSchema(policy),
     LogicApp: logicAppSchema(),
+    StorageAccount: storageAccountSchema(policy),
   };
   const expected = ACTION_TYPES.filter((t) => t !== "Internal").join(", ");
   return z.unknown().transform((value, ctx): Action | null => {

@@ -33,7 +33,8 @@ export type Operator = (typeof OPERATORS)[number];
 export const PROPERTY_TYPES = ["String", "Integer", "Number", "Boolean"] as const;
 export type PropertyType = (typeof PROPERTY_TYPES)[number];
 
-export const ACTION_TYPES = ["EventHub", "Workspace", "LogicApp", "Internal"] as const;
+/** ARM's action types, and StorageAccount: this service's extension for Blob storage (as the Defender XDR storage destination). */
+export const ACTION_TYPES = ["EventHub", "Workspace", "LogicApp", "StorageAccount", "Internal"] as const;
 export type ActionType = (typeof ACTION_TYPES)[number];
 
 /**

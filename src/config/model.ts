@@ -33,7 +33,16 @@ export interface Rule {
   operator: Operator;
 }
 
-export type Action = EventHubAction | WorkspaceAction | LogicAppAction;
+export type Action = EventHubAction | WorkspaceAction | LogicAppAction | StorageAccountAction;
+
+/** Extension: Blob storage, a container per event type, JSON lines in blobs by date and hour. */
+export interface StorageAccountAction {
+  actionType: "StorageAccount";
+  /** https://<account>.blob.core.windows.net, written with the app's managed identity. */
+  blobServiceUrl?: string;
+  /** Or the name of an app setting holding the account's connection string. */
+  connectionStringSetting?: string;
+}
 
 export interface EventHubAction {
   actionType: "EventHub";

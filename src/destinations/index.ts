@@ -8,6 +8,7 @@ import { LogAnalyticsSink } from "./log-analytics.js";
 import type { RetryPolicy } from "./retry.js";
 import type { Sink } from "./types.js";
 import { WebhookSink } from "./webhook.js";
+import { BlobSink } from "./blob.js";
 
 export { BlobDeadLetterStore, type DeadLetter, type DeadLetterStore } from "./dead-letter.js";
 
@@ -19,6 +20,7 @@ export { LogAnalyticsSink, LOGS_INGESTION_BATCH_BYTES, overflowBlobName } from "
 export { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
 export { emptyReport, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 export { WebhookSink } from "./webhook.js";
+export { BlobSink, blobPrefix, containerFor } from "./blob.js";
 
 export interface SinkDependencies {
   credential: TokenCredential;
@@ -62,6 +64,13 @@ export function createSink(action: Action, deps: SinkDependencies): Sink {
         ...(deps.settings ? { settings: deps.settings } : {}),
         ...(deps.retry ? { retry: deps.retry } : {}),
         ...(deps.httpClient ? { httpClient: deps.httpClient } : {}),
+      });
+    case "StorageAccount":
+      return new BlobSink(action, {
+        credential: deps.credential,
+        deadLetters: deps.deadLetters,
+        ...(deps.settings ? { settings: deps.settings } : {}),
+        ...(deps.retry ? { retry: deps.retry } : {}),
       });
   }
 }

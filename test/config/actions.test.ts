@@ -127,9 +127,9 @@ describe("LogicApp actions and other action problems", () => {
   it("unknown actionType and a non-object action", () => {
     const result = configure([{ actionType: "Webhook" }, "EventHub", { uri: "https://x" }]);
     expect(!result.ok && result.errors).toEqual([
-      { path: "$.actions[0].actionType", message: 'unknown actionType "Webhook"; expected one of EventHub, Workspace, LogicApp' },
-      { path: "$.actions[1]", message: "expected an action (an object with actionType EventHub, Workspace, LogicApp), got a string" },
-      { path: "$.actions[2].actionType", message: "expected actionType: one of EventHub, Workspace, LogicApp, got nothing" },
+      { path: "$.actions[0].actionType", message: 'unknown actionType "Webhook"; expected one of EventHub, Workspace, LogicApp, StorageAccount' },
+      { path: "$.actions[1]", message: "expected an action (an object with actionType EventHub, Workspace, LogicApp, StorageAccount), got a string" },
+      { path: "$.actions[2].actionType", message: "expected actionType: one of EventHub, Workspace, LogicApp, StorageAccount, got nothing" },
     ]);
   });
 });

@@ -1,0 +1,145 @@
+import { randomUUID } from "node:crypto";
+import type { TokenCredential } from "@azure/core-auth";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { actionKey, type StorageAccountAction } from "../config/index.js";
+import { EVENT_CATEGORIES, jsonBytes, toEvent, type MappingInput } from "../mapping/index.js";
+import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
+import type { DeadLetterStore } from "./dead-letter.js";
+import { describeError } from "./log-analytics.js";
+import { backoff, DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
+import { emptyReport, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+
+export interface BlobSinkOptions {
+  credential: TokenCredential;
+  deadLetters: DeadLetterStore;
+  settings?: Readonly<Record<string, string | undefined>>;
+  retry?: RetryPolicy;
+  /** The storage SDK's own retries (attempts in all, and delays). */
+  sdkRetryOptions?: { maxTries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+}
+
+/** One blob holds up to this many bytes of JSON lines. */
+export const BLOB_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** `defender-securityalert`: a container per event type, as the XDR storage destination keeps one per table. */
+export function containerFor(category: string): string {
+  return `defender-${category.toLowerCase()}`;
+}
+
+/**
+ * Blob storage, as the Defender XDR storage destination writes it: a container per event type, JSON lines
+ * of `{time, tenantId, category, properties}` records, in block blobs named by date and hour
+ * (`y=2026/m=11/d=22/h=03/<time>-<id>.json`).
+ */
+export class BlobSink implements Sink {
+  readonly actionKey: string;
+  readonly description: string;
+  readonly #service: BlobServiceClient;
+  readonly #options: BlobSinkOptions;
+  readonly #open = new Map<string, { items: DeliveryItem[]; bytes: number }>();
+  readonly #containers = new Map<string, Promise<ContainerClient>>();
+  #report: DeliveryReport = emptyReport();
+
+  constructor(action: StorageAccountAction, options: BlobSinkOptions) {
+    this.actionKey = actionKey(action);
+    this.#options = options;
+    const connection = action.connectionStringSetting === undefined ? undefined : options.settings?.[action.connectionStringSetting];
+    if (action.connectionStringSetting !== undefined && !connection && action.blobServiceUrl === undefined) {
+      throw new Error(`the app setting ${action.connectionStringSetting} (connectionStringSetting) is not set`);
+    }
+    const pipeline = options.sdkRetryOptions ? { retryOptions: options.sdkRetryOptions } : {};
+    this.#service = connection ? BlobServiceClient.fromConnectionString(connection, pipeline) : new BlobServiceClient(action.blobServiceUrl!, options.credential, pipeline);
+    this.description = `Blob storage ${new URL(this.#service.url).host}`;
+  }
+
+  async write(input: MappingInput): Promise<void> {
+    const category = EVENT_CATEGORIES[EVENT_SOURCE_DATA_TYPE[input.eventSource]];
+    const item: DeliveryItem = { id: input.id, route: `${containerFor(category)}/${blobPrefix(input.exportedAt)}`, payload: toEvent(input, { format: "xdr" }).body };
+    const bytes = jsonBytes(item.payload) + 1;
+    let open = this.#open.get(item.route);
+    if (open !== undefined && open.bytes + bytes > BLOB_BATCH_BYTES) {
+      await this.#deliver(item.route, open.items);
+      open = undefined;
+    }
+    if (open === undefined) {
+      open = { items: [], bytes: 0 };
+      this.#open.set(item.route, open);
+    }
+    open.items.push(item);
+    open.bytes += bytes;
+  }
+
+  async #deliver(route: string, items: DeliveryItem[]): Promise<void> {
+    this.#open.delete(route);
+    const outcome = await this.#upload(route, items);
+    if (outcome === undefined) this.#report.sent += items.length;
+    else {
+      await this.#options.deadLetters.put({ actionKey: this.actionKey, destination: this.description, reason: outcome, attempts: this.#options.retry?.attempts ?? DEFAULT_RETRY.attempts, items });
+      this.#report.deadLettered += items.length;
+      this.#report.failures.push(`${items.length} records dead-lettered: ${outcome}`);
+    }
+  }
+
+  /** One block blob per batch: a retry writes the same name, so a batch is never stored twice. */
+  async #upload(route: string, items: readonly DeliveryItem[]): Promise<string | undefined> {
+    const [containerName, ...prefix] = route.split("/");
+    const name = `${prefix.join("/")}/${new Date().toISOString().replace(/[:.]/g, "")}-${randomUUID()}.json`;
+    const body = items.map((i) => JSON.stringify(i.payload)).join("\n") + "\n";
+    const policy = this.#options.retry ?? DEFAULT_RETRY;
+    let reason: string | undefined;
+    for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+      await backoff(policy, attempt);
+      this.#report.requests++;
+      try {
+        const container = await this.#container(containerName!);
+        await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/x-ndjson" } });
+        return undefined;
+      } catch (e) {
+        reason = describeError(e);
+      }
+    }
+    return reason ?? "upload failed";
+  }
+
+  #container(name: string): Promise<ContainerClient> {
+    let container = this.#containers.get(name);
+    if (container === undefined) {
+      const client = this.#service.getContainerClient(name);
+      container = client.createIfNotExists().then(() => client);
+      container.catch(() => this.#containers.delete(name));
+      this.#containers.set(name, container);
+    }
+    return container;
+  }
+
+  async flush(): Promise<DeliveryReport> {
+    for (const [route, open] of [...this.#open]) await this.#deliver(route, open.items);
+    const report = this.#report;
+    this.#report = emptyReport();
+    return report;
+  }
+
+  async resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
+    const byRoute = new Map<string, DeliveryItem[]>();
+    for (const item of items) byRoute.set(item.route, [...(byRoute.get(item.route) ?? []), item]);
+    const failed: DeliveryItem[] = [];
+    let reason: string | undefined;
+    for (const [route, group] of byRoute) {
+      const outcome = await this.#upload(route, group);
+      if (outcome !== undefined) {
+        failed.push(...group);
+        reason ??= outcome;
+      }
+    }
+    return reason === undefined ? { failed } : { failed, reason };
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** `y=2026/m=11/d=22/h=03`: the hour the records were exported in. */
+export function blobPrefix(exportedAt: string): string {
+  const t = new Date(exportedAt);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `y=${t.getUTCFullYear()}/m=${two(t.getUTCMonth() + 1)}/d=${two(t.getUTCDate())}/h=${two(t.getUTCHours())}`;
+}

@@ -1,0 +1,73 @@
+import { BlobServiceClient } from "@azure/storage-blob";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseExportConfiguration, type StorageAccountAction } from "../../src/config/index.js";
+import { BlobSink, replayDeadLetters } from "../../src/destinations/index.js";
+import { SyntheticDataset } from "../fakes/arm/dataset.js";
+import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { staticCredential } from "../helpers/arm.js";
+import { FAST, storage } from "../helpers/destinations.js";
+import { EXPORTED_AT, input } from "../helpers/mapping.js";
+
+let azurite: Azurite;
+beforeAll(async () => {
+  azurite = await startAzurite();
+}, 30_000);
+afterAll(async () => {
+  await azurite.stop();
+});
+
+function action(): StorageAccountAction {
+  const result = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "StorageAccount", connectionStringSetting: "EXPORT_STORAGE" }] });
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.configuration.actions[0] as StorageAccountAction;
+}
+
+async function linesIn(service: BlobServiceClient, container: string): Promise<{ name: string; records: Record<string, unknown>[] }[]> {
+  const client = service.getContainerClient(container);
+  const out = [];
+  for await (const blob of client.listBlobsFlat()) {
+    const text = (await client.getBlobClient(blob.name).downloadToBuffer()).toString("utf8");
+    out.push({ name: blob.name, records: text.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>) });
+  }
+  return out;
+}
+
+describe("Blob storage destination", () => {
+  const dataset = new SyntheticDataset({ alerts: 200, assessments: 20 });
+
+  it("writes a container per event type, JSON lines of XDR records, blobs by date and hour", async () => {
+    const { deadLetters, service } = storage(azurite, "blob1");
+    const sink = new BlobSink(action(), { credential: staticCredential(), deadLetters, settings: { EXPORT_STORAGE: azurite.connectionString }, retry: FAST });
+    for (let i = 0; i < 30; i++) await sink.write(input(dataset.alert(i), "Alerts"));
+    for (let i = 0; i < 20; i++) await sink.write(input(dataset.assessment(i), "AssessmentsSnapshot"));
+    expect(await sink.flush()).toMatchObject({ sent: 50, deadLettered: 0 });
+    const alerts = await linesIn(service, "defender-securityalert");
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.name).toMatch(/^y=2026\/m=11\/d=22\/h=10\/.+\.json$/);
+    expect(alerts[0]!.records).toHaveLength(30);
+    expect(alerts[0]!.records[0]).toEqual({ time: EXPORTED_AT, tenantId: expect.any(String), category: "SecurityAlert", properties: dataset.alert(0) });
+    expect((await linesIn(service, "defender-securityrecommendation"))[0]!.records).toHaveLength(20);
+  });
+
+  it("dead-letters when storage is unreachable, and replay writes the batch once", async () => {
+    const { deadLetters, service } = storage(azurite, "blob2");
+    const unreachable = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;";
+    const broken = new BlobSink(action(), { credential: staticCredential(), deadLetters, settings: { EXPORT_STORAGE: unreachable }, retry: FAST, sdkRetryOptions: { maxTries: 1 } });
+    const ids = [100, 101, 102, 103, 104];
+    for (const i of ids) await broken.write(input(dataset.alert(i), "Alerts"));
+    const report = await broken.flush();
+    expect(report).toMatchObject({ sent: 0, deadLettered: 5 });
+    expect(report.failures[0]).not.toContain("AccountKey");
+    const healthy = new BlobSink(action(), { credential: staticCredential(), deadLetters, settings: { EXPORT_STORAGE: azurite.connectionString }, retry: FAST });
+    expect(healthy.actionKey).toBe(broken.actionKey);
+    expect(await replayDeadLetters(deadLetters, [healthy])).toMatchObject({ resent: 5, failed: 0 });
+    const written = (await linesIn(service, "defender-securityalert")).flatMap((b) => b.records).map((r) => (r["properties"] as { name: string }).name);
+    for (const i of ids) expect(written.filter((n) => n === dataset.alert(i)["name"]), `alert ${i}`).toHaveLength(1);
+  }, 30_000);
+
+  it("accepts only Blob storage hosts for managed identity", () => {
+    const bad = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "StorageAccount", blobServiceUrl: "https://evil.example.com" }] });
+    expect(!bad.ok && bad.errors[0]).toEqual({ path: "$.actions[0].blobServiceUrl", message: expect.stringMatching(/not a Blob storage endpoint/) });
+    expect(parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "StorageAccount", blobServiceUrl: "https://acct.blob.core.windows.net/" }] }).ok).toBe(true);
+  });
+});
