@@ -6,8 +6,8 @@ import { EVENT_CATEGORIES, jsonBytes, toEvent, type MappingInput } from "../mapp
 import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import { describeError } from "./log-analytics.js";
-import { backoff, DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
-import { emptyReport, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.js";
+import { emptyReport, groupBy, recordDeadLetter, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 
 export interface BlobSinkOptions {
   credential: TokenCredential;
@@ -73,11 +73,7 @@ export class BlobSink implements Sink {
     this.#open.delete(route);
     const outcome = await this.#upload(route, items);
     if (outcome === undefined) this.#report.sent += items.length;
-    else {
-      await this.#options.deadLetters.put({ actionKey: this.actionKey, destination: this.description, reason: outcome, attempts: this.#options.retry?.attempts ?? DEFAULT_RETRY.attempts, items });
-      this.#report.deadLettered += items.length;
-      this.#report.failures.push(`${items.length} records dead-lettered: ${outcome}`);
-    }
+    else await recordDeadLetter(this.#options.deadLetters, this, this.#report, items, outcome, (this.#options.retry ?? DEFAULT_RETRY).attempts);
   }
 
   /** One block blob per batch: a retry writes the same name, so a batch is never stored twice. */
@@ -85,20 +81,14 @@ export class BlobSink implements Sink {
     const [containerName, ...prefix] = route.split("/");
     const name = `${prefix.join("/")}/${new Date().toISOString().replace(/[:.]/g, "")}-${randomUUID()}.json`;
     const body = items.map((i) => JSON.stringify(i.payload)).join("\n") + "\n";
-    const policy = this.#options.retry ?? DEFAULT_RETRY;
-    let reason: string | undefined;
-    for (let attempt = 1; attempt <= policy.attempts; attempt++) {
-      await backoff(policy, attempt);
-      this.#report.requests++;
-      try {
+    return withRetries(
+      this.#options.retry ?? DEFAULT_RETRY,
+      async () => {
         const container = await this.#container(containerName!);
         await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/x-ndjson" } });
-        return undefined;
-      } catch (e) {
-        reason = describeError(e);
-      }
-    }
-    return reason ?? "upload failed";
+      },
+      { onAttempt: () => this.#report.requests++, describe: describeError },
+    );
   }
 
   #container(name: string): Promise<ContainerClient> {
@@ -120,11 +110,9 @@ export class BlobSink implements Sink {
   }
 
   async resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
-    const byRoute = new Map<string, DeliveryItem[]>();
-    for (const item of items) byRoute.set(item.route, [...(byRoute.get(item.route) ?? []), item]);
     const failed: DeliveryItem[] = [];
     let reason: string | undefined;
-    for (const [route, group] of byRoute) {
+    for (const [route, group] of groupBy(items, (i) => i.route)) {
       const outcome = await this.#upload(route, group);
       if (outcome !== undefined) {
         failed.push(...group);

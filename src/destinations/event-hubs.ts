@@ -7,8 +7,8 @@ import { EVENT_CATEGORIES, jsonBytes, toEventWithin, type Json, type MappingInpu
 import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import { describeError } from "./log-analytics.js";
-import { backoff, DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
-import { emptyReport, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.js";
+import { emptyReport, groupBy, recordDeadLetter, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 
 export interface EventHubSinkOptions {
   credential: TokenCredential;
@@ -179,20 +179,12 @@ export class EventHubSink implements Sink {
 
   /** Sends a batch, again with backoff after the SDK's own retries; MessageTooLarge is not worth another try. */
   async #send(hub: Hub, batch: EventDataBatch): Promise<{ reason?: string }> {
-    const policy = this.#options.retry ?? DEFAULT_RETRY;
-    let reason: string | undefined;
-    for (let attempt = 1; attempt <= policy.attempts; attempt++) {
-      await backoff(policy, attempt);
-      this.#report.requests++;
-      try {
-        await hub.client.sendBatch(batch);
-        return {};
-      } catch (e) {
-        reason = describeError(e);
-        if ((e as { code?: string }).code === "MessageTooLargeError") break;
-      }
-    }
-    return { reason: reason ?? "send failed" };
+    const reason = await withRetries(this.#options.retry ?? DEFAULT_RETRY, () => hub.client.sendBatch(batch), {
+      onAttempt: () => this.#report.requests++,
+      describe: describeError,
+      final: (e) => (e as { code?: string }).code === "MessageTooLargeError",
+    });
+    return reason === undefined ? {} : { reason };
   }
 
   async flush(): Promise<DeliveryReport> {
@@ -212,12 +204,7 @@ export class EventHubSink implements Sink {
   async resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
     const failed: DeliveryItem[] = [];
     let reason: string | undefined;
-    const groups = new Map<string, DeliveryItem[]>();
-    for (const item of items) {
-      const key = `${item.route}\n${item.partitionKey ?? ""}`;
-      groups.set(key, [...(groups.get(key) ?? []), item]);
-    }
-    for (const group of groups.values()) {
+    for (const group of groupBy(items, (i) => `${i.route}\n${i.partitionKey ?? ""}`).values()) {
       const hub = await this.#hub(group[0]!.route);
       const partitionId = hub.partitionIds[partitionIndex(group[0]!.partitionKey ?? group[0]!.id, hub.partitionIds.length)]!;
       // A dead letter may hold more than one batch can carry: resend in batches that fit.
@@ -234,10 +221,8 @@ export class EventHubSink implements Sink {
     return reason === undefined ? { failed } : { failed, reason };
   }
 
-  async #deadLetter(items: DeliveryItem[], reason: string, attempts: number): Promise<void> {
-    await this.#options.deadLetters.put({ actionKey: this.actionKey, destination: this.description, reason, attempts, items });
-    this.#report.deadLettered += items.length;
-    this.#report.failures.push(`${items.length} events dead-lettered: ${reason}`);
+  #deadLetter(items: DeliveryItem[], reason: string, attempts: number): Promise<void> {
+    return recordDeadLetter(this.#options.deadLetters, this, this.#report, items, reason, attempts);
   }
 
   async close(): Promise<void> {

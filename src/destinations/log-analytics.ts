@@ -7,7 +7,7 @@ import { actionKey, redactSecretsInText, type WorkspaceAction } from "../config/
 import { jsonBytes, streamFor, toLogAnalyticsRow, type Json, type MappingInput } from "../mapping/index.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import { backoff, DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
-import { emptyReport, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+import { emptyReport, groupBy, recordDeadLetter, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 
 /**
  * One upload call carries at most this many bytes of JSON: the service refuses over 1,048,576 bytes, and
@@ -147,11 +147,9 @@ export class LogAnalyticsSink implements Sink {
   }
 
   async resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
-    const byStream = new Map<string, DeliveryItem[]>();
-    for (const item of items) byStream.set(item.route, [...(byStream.get(item.route) ?? []), item]);
     const failed: DeliveryItem[] = [];
     let reason: string | undefined;
-    for (const [stream, group] of byStream) {
+    for (const [stream, group] of groupBy(items, (i) => i.route)) {
       const outcome = await this.#upload(stream, group);
       failed.push(...outcome.failed);
       reason ??= outcome.reason;
@@ -159,10 +157,8 @@ export class LogAnalyticsSink implements Sink {
     return reason === undefined ? { failed } : { failed, reason };
   }
 
-  async #deadLetter(items: DeliveryItem[], reason: string, attempts: number): Promise<void> {
-    await this.#options.deadLetters.put({ actionKey: this.actionKey, destination: this.description, reason, attempts, items });
-    this.#report.deadLettered += items.length;
-    this.#report.failures.push(`${items.length} rows dead-lettered: ${reason}`);
+  #deadLetter(items: DeliveryItem[], reason: string, attempts: number): Promise<void> {
+    return recordDeadLetter(this.#options.deadLetters, this, this.#report, items, reason, attempts);
   }
 
   async #keepOriginal(name: string, record: Json): Promise<void> {

@@ -15,3 +15,27 @@ export function sleep(ms: number): Promise<void> {
 export function backoff(policy: RetryPolicy, attempt: number): Promise<void> {
   return attempt <= 1 ? Promise.resolve() : sleep(policy.delayMs * 2 ** (attempt - 2));
 }
+
+/**
+ * Tries `send` up to `policy.attempts` times with backoff (after the SDK's own retries inside each).
+ * Returns undefined when it went through, else the last reason; `final` errors are not tried again.
+ */
+export async function withRetries(
+  policy: RetryPolicy,
+  send: () => Promise<void>,
+  options: { onAttempt?: () => void; describe: (e: unknown) => string; final?: (e: unknown) => boolean },
+): Promise<string | undefined> {
+  let reason: string | undefined;
+  for (let attempt = 1; attempt <= policy.attempts; attempt++) {
+    await backoff(policy, attempt);
+    options.onAttempt?.();
+    try {
+      await send();
+      return undefined;
+    } catch (e) {
+      reason = options.describe(e);
+      if (options.final?.(e)) break;
+    }
+  }
+  return reason ?? "not sent";
+}

@@ -45,3 +45,28 @@ export interface Sink {
   resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }>;
   close(): Promise<void>;
 }
+
+/** Files items under the sink's action in the dead-letter store and counts them in the report. */
+export async function recordDeadLetter(
+  store: { put(letter: { actionKey: string; destination: string; reason: string; attempts: number; items: DeliveryItem[] }): Promise<string> },
+  sink: { actionKey: string; description: string },
+  report: DeliveryReport,
+  items: DeliveryItem[],
+  reason: string,
+  attempts: number,
+): Promise<void> {
+  await store.put({ actionKey: sink.actionKey, destination: sink.description, reason, attempts, items });
+  report.deadLettered += items.length;
+  report.failures.push(`${items.length} dead-lettered: ${reason}`);
+}
+
+export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group === undefined) groups.set(k, [item]);
+    else group.push(item);
+  }
+  return groups;
+}

@@ -5,7 +5,7 @@ import { toEvent, type MappingInput } from "../mapping/index.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import { describeError } from "./log-analytics.js";
 import { backoff, DEFAULT_RETRY, sleep, type RetryPolicy } from "./retry.js";
-import { emptyReport, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+import { emptyReport, recordDeadLetter, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 
 export interface WebhookSinkOptions {
   deadLetters: DeadLetterStore;
@@ -90,10 +90,8 @@ export class WebhookSink implements Sink {
     return reason === undefined ? { failed } : { failed, reason };
   }
 
-  async #deadLetter(items: DeliveryItem[], reason: string): Promise<void> {
-    await this.#options.deadLetters.put({ actionKey: this.actionKey, destination: this.description, reason, attempts: this.#options.retry?.attempts ?? DEFAULT_RETRY.attempts, items });
-    this.#report.deadLettered += items.length;
-    this.#report.failures.push(`${items.length} events dead-lettered: ${reason}`);
+  #deadLetter(items: DeliveryItem[], reason: string): Promise<void> {
+    return recordDeadLetter(this.#options.deadLetters, this, this.#report, items, reason, (this.#options.retry ?? DEFAULT_RETRY).attempts);
   }
 
   async close(): Promise<void> {}
