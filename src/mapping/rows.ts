@@ -12,10 +12,27 @@ export interface MappedRow {
  * leaves them empty). Column names are ours, never __proto__, so plain assignment is safe.
  */
 export function mapToRow(input: MappingInput, table: TableDefinition): Json {
-  const row: Json = {};
-  const properties = props(input);
-  for (const column of table.columns) row[column.name] = coerce(column.from(input, properties), column.type);
-  return row;
+  return builderFor(table)(input, props(input));
+}
+
+type RowBuilder = (input: MappingInput, properties: Json) => Json;
+const builders = new WeakMap<TableDefinition, RowBuilder>();
+
+/**
+ * Builds each table's rows with one object literal, generated once from its definition: all columns are
+ * created at once, in one shape, instead of one store at a time. Column names are ours and checked below,
+ * so the generated source holds nothing from a record.
+ */
+function builderFor(table: TableDefinition): RowBuilder {
+  let builder = builders.get(table);
+  if (builder === undefined) {
+    for (const c of table.columns) if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(c.name)) throw new Error(`column name ${c.name} cannot be generated`);
+    const fields = table.columns.map((c, i) => `${c.name}: coerce(columns[${i}].from(input, properties), ${JSON.stringify(c.type)})`).join(",\n");
+    const make = new Function("columns", "coerce", `return (input, properties) => ({\n${fields}\n});`) as (columns: TableDefinition["columns"], c: typeof coerce) => RowBuilder;
+    builder = make(table.columns, coerce);
+    builders.set(table, builder);
+  }
+  return builder;
 }
 
 export function rowFor(input: MappingInput, dataType: Parameters<typeof tableFor>[0]): MappedRow | undefined {
