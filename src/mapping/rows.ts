@@ -27,8 +27,15 @@ function builderFor(table: TableDefinition): RowBuilder {
   let builder = builders.get(table);
   if (builder === undefined) {
     for (const c of table.columns) if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(c.name)) throw new Error(`column name ${c.name} cannot be generated`);
-    const fields = table.columns.map((c, i) => `${c.name}: coerce(columns[${i}].from(input, properties), ${JSON.stringify(c.type)})`).join(",\n");
-    const make = new Function("columns", "coerce", `return (input, properties) => ({\n${fields}\n});`) as (columns: TableDefinition["columns"], c: typeof coerce) => RowBuilder;
+    // Dynamic values pass as they are; strings that are strings need no call: most columns.
+    const value = (c: TableDefinition["columns"][number], i: number) => {
+      const from = `columns[${i}].from(input, properties)`;
+      if (c.type === "dynamic") return `${from} ?? undefined`;
+      if (c.type === "string") return `typeof (v = ${from}) === "string" ? v : coerce(v, "string")`;
+      return `coerce(${from}, ${JSON.stringify(c.type)})`;
+    };
+    const fields = table.columns.map((c, i) => `${c.name}: ${value(c, i)}`).join(",\n");
+    const make = new Function("columns", "coerce", `return (input, properties) => { let v; return {\n${fields}\n}; };`) as (columns: TableDefinition["columns"], c: typeof coerce) => RowBuilder;
     builder = make(table.columns, coerce);
     builders.set(table, builder);
   }
