@@ -60,7 +60,10 @@ function clone<T>(value: T): T {
 export class SyntheticDataset {
   readonly subscriptionId: string;
   readonly resourceGroups: string[];
+  /** Mutable: lowering a size removes the last records of that kind (a removal, for the engine's tests). */
   readonly sizes: Required<Pick<DatasetOptions, "alerts" | "assessments" | "subAssessments" | "standards" | "controlsPerStandard" | "assessmentsPerControl">>;
+  /** Changes to records over time: "alert:3" → a function that edits the made record. */
+  readonly patches = new Map<string, (record: Json) => void>();
   readonly assessmentKeys: string[];
   readonly findingParents: string[];
 
@@ -104,7 +107,16 @@ export class SyntheticDataset {
     return this.#scoped(this.sizes.alerts, rg, (i) => this.alert(i));
   }
 
+  #patched(kind: string, i: number, record: Json): Json {
+    this.patches.get(`${kind}:${i}`)?.(record);
+    return record;
+  }
+
   alert(i: number): Json {
+    return this.#patched("alert", i, this.#alert(i));
+  }
+
+  #alert(i: number): Json {
     const a = clone(TEMPLATES.alerts[i % TEMPLATES.alerts.length]!);
     const name = `${2518000000000000000 + i}_${guid(1, i)}`;
     const rg = this.#resourceGroupOf(i);
@@ -128,6 +140,10 @@ export class SyntheticDataset {
   }
 
   assessment(i: number): Json {
+    return this.#patched("assessment", i, this.#assessment(i));
+  }
+
+  #assessment(i: number): Json {
     const a = clone(TEMPLATES.assessments[i % TEMPLATES.assessments.length]!);
     const key = this.assessmentKeys[i % this.assessmentKeys.length]!;
     const resource = this.#vm(i, Math.floor(i / this.assessmentKeys.length));
@@ -148,6 +164,10 @@ export class SyntheticDataset {
   }
 
   subAssessment(i: number): Json {
+    return this.#patched("subAssessment", i, this.#subAssessment(i));
+  }
+
+  #subAssessment(i: number): Json {
     const s = clone(TEMPLATES.subAssessments[i % TEMPLATES.subAssessments.length]!);
     const parent = this.findingParents[i % this.findingParents.length]!;
     const name = guid(3, i);
@@ -160,7 +180,7 @@ export class SyntheticDataset {
   }
 
   secureScores(): Collection {
-    return { count: TEMPLATES.secureScores.length, at: (i) => clone(TEMPLATES.secureScores[i]!) };
+    return { count: TEMPLATES.secureScores.length, at: (i) => this.#patched("secureScore", i, clone(TEMPLATES.secureScores[i]!)) };
   }
 
   secureScoreControls(expandDefinition: boolean): Collection {

@@ -1,0 +1,164 @@
+import { gunzipSync, gzipSync } from "node:zlib";
+import type { BlobLeaseClient, ContainerClient } from "@azure/storage-blob";
+import { z } from "zod";
+import type { EventSource } from "../config/enums.js";
+
+/** What one pass is about: a configuration, one of its scopes, one of its event sources. */
+export interface PassKey {
+  configuration: string;
+  scope: string;
+  eventSource: EventSource;
+}
+
+export interface ExportState {
+  /** Stable id → fingerprint last exported. */
+  entries: Map<string, number>;
+  /** The blob's ETag when loaded; undefined for a new pass key (no state yet). */
+  etag: string | undefined;
+  updatedAt: string | undefined;
+}
+
+const stateSchema = z.object({
+  version: z.literal(1),
+  updatedAt: z.string(),
+  // [id, fingerprint]; scores keep null where a record had none.
+  entries: z.array(z.tuple([z.string(), z.number().nullable()])),
+});
+
+/** Another runner wrote the state since this pass loaded it: the pass must not overwrite it. */
+export class StateConflictError extends Error {}
+
+export function passPrefix(key: PassKey): string {
+  const scope = key.scope.replace(/^\/+/, "").toLowerCase();
+  return `${encodeURIComponent(key.configuration)}/${scope}/${key.eventSource}`;
+}
+
+/**
+ * The fingerprints of every record last exported, per pass key, in the app's own storage account
+ * (container `export-state`): one gzipped JSON blob, ids sorted so that their shared prefixes compress,
+ * written only with ETag conditions so that a runner never overwrites a newer state.
+ */
+export class BlobStateStore {
+  constructor(readonly container: ContainerClient) {}
+
+  #ready: Promise<unknown> | undefined;
+  #ensure(): Promise<unknown> {
+    this.#ready ??= this.container.createIfNotExists();
+    return this.#ready;
+  }
+
+  async load(key: PassKey): Promise<ExportState> {
+    await this.#ensure();
+    const blob = this.container.getBlobClient(`${passPrefix(key)}/state.json.gz`);
+    let buffer: Buffer;
+    let etag: string | undefined;
+    try {
+      const response = await blob.download();
+      etag = response.etag;
+      buffer = await streamToBuffer(response.readableStreamBody);
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return { entries: new Map(), etag: undefined, updatedAt: undefined };
+      throw e;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(gunzipSync(buffer).toString("utf8"));
+    } catch {
+      throw new Error(`the export state of ${passPrefix(key)} is not gzipped JSON`);
+    }
+    const state = stateSchema.safeParse(parsed);
+    if (!state.success) throw new Error(`the export state of ${passPrefix(key)} is not valid: ${state.error.issues[0]?.message ?? "invalid"}`);
+    return { entries: new Map(state.data.entries.map(([id, fp]) => [id, fp ?? Number.NaN])), etag, updatedAt: state.data.updatedAt };
+  }
+
+  /** Writes the state if nobody else did since `etag` (none: only if there is no state yet); returns the new ETag. */
+  async save(key: PassKey, entries: ReadonlyMap<string, number>, etag: string | undefined): Promise<{ etag: string; bytes: number }> {
+    await this.#ensure();
+    const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, fp]) => [id, Number.isNaN(fp) ? null : fp]);
+    const body = gzipSync(JSON.stringify({ version: 1, updatedAt: new Date().toISOString(), entries: sorted }));
+    const blob = this.container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`);
+    try {
+      const response = await blob.upload(body, body.length, {
+        conditions: etag === undefined ? { ifNoneMatch: "*" } : { ifMatch: etag },
+        blobHTTPHeaders: { blobContentType: "application/json", blobContentEncoding: "gzip" },
+      });
+      return { etag: response.etag!, bytes: body.length };
+    } catch (e) {
+      const status = (e as { statusCode?: number }).statusCode;
+      if (status === 412 || status === 409) throw new StateConflictError(`the export state of ${passPrefix(key)} changed since this pass read it`);
+      throw e;
+    }
+  }
+
+  /** Keeps a pass's record next to its state, one blob per pass. */
+  async recordPass(key: PassKey, record: { startedAt: string }): Promise<string> {
+    await this.#ensure();
+    const name = `${passPrefix(key)}/passes/${record.startedAt.replace(/[:.]/g, "")}.json`;
+    const body = JSON.stringify(record);
+    await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" } });
+    return name;
+  }
+
+  async *passes(key: PassKey): AsyncGenerator<Record<string, unknown>> {
+    await this.#ensure();
+    for await (const blob of this.container.listBlobsFlat({ prefix: `${passPrefix(key)}/passes/` })) {
+      yield JSON.parse((await this.container.getBlobClient(blob.name).downloadToBuffer()).toString("utf8")) as Record<string, unknown>;
+    }
+  }
+
+  /**
+   * A lease on the pass key's lock blob: one runner at a time. Undefined when another runner holds it.
+   * The lease is renewed while the pass runs and expires by itself if its holder dies.
+   */
+  async acquire(key: PassKey, seconds = 60): Promise<Lease | undefined> {
+    await this.#ensure();
+    const lock = this.container.getBlockBlobClient(`${passPrefix(key)}/lock`);
+    try {
+      await lock.upload("", 0, { conditions: { ifNoneMatch: "*" } });
+    } catch (e) {
+      const status = (e as { statusCode?: number }).statusCode;
+      if (status !== 409 && status !== 412) throw e;
+    }
+    const client = lock.getBlobLeaseClient();
+    try {
+      await client.acquireLease(seconds);
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 409) return undefined;
+      throw e;
+    }
+    return new Lease(client, seconds);
+  }
+}
+
+export class Lease {
+  readonly #client: BlobLeaseClient;
+  readonly #timer: NodeJS.Timeout;
+  #lost: Error | undefined;
+
+  constructor(client: BlobLeaseClient, seconds: number) {
+    this.#client = client;
+    this.#timer = setInterval(() => {
+      this.#client.renewLease().catch((e: Error) => {
+        this.#lost = e;
+      });
+    }, (seconds * 1000) / 3);
+    this.#timer.unref();
+  }
+
+  /** Throws when a renewal failed: another runner may have the lease by now. */
+  check(): void {
+    if (this.#lost) throw new Error(`the pass lost its lease: ${this.#lost.message}`);
+  }
+
+  async release(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#client.releaseLease().catch(() => undefined);
+  }
+}
+
+async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {
+  if (stream === undefined) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,219 @@
+import { randomUUID } from "node:crypto";
+import type { EventSource } from "../config/enums.js";
+import type { ExportConfiguration } from "../config/model.js";
+import { CHANGE_RULES } from "../change/fingerprints.js";
+import { StateConflictError, type BlobStateStore, type PassKey } from "../change/state.js";
+import type { DeliveryReport, Sink } from "../destinations/types.js";
+import type { ExportAction, MappingInput } from "../mapping/index.js";
+import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, stableId } from "../records/kinds.js";
+import { compileSource } from "../rules/compile.js";
+import type { SourceRecord } from "../sources/reader.js";
+
+type Json = Record<string, unknown>;
+
+export interface PassOptions {
+  configurationName: string;
+  configuration: ExportConfiguration;
+  scope: string;
+  eventSource: EventSource;
+  /** The records of the source's data type at the scope (an ArmReader's `read`). */
+  read: (scope: string, eventSource: EventSource) => AsyncIterable<SourceRecord>;
+  sinks: readonly Sink[];
+  state: BlobStateStore;
+  /** Export every matching record, marked as snapshot (snapshot sources always are). */
+  snapshot?: boolean;
+  /** A streaming source's first pass: a baseline snapshot (default), or only remember what exists. */
+  baseline?: boolean;
+  tenantId?: string;
+  /** Changes between checkpoints: what a crash may send twice. */
+  checkpointEvery?: number;
+  now?: () => Date;
+  /** Tests: called at the stages where a process can die. */
+  hooks?: { afterRead?: (read: number) => void; afterWrite?: (written: number) => void; beforeCheckpoint?: (checkpoint: number) => void };
+}
+
+export interface PassRecord {
+  id: string;
+  configuration: string;
+  scope: string;
+  eventSource: EventSource;
+  mode: "stream" | "snapshot" | "baseline" | "seed";
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  /** Records read, matched by the rules, exported as new or changed, exported as removed. */
+  read: number;
+  matched: number;
+  changed: number;
+  removed: number;
+  checkpoints: number;
+  /** Per action key: what the destination acknowledged, what was cut and dead-lettered. */
+  actions: Record<string, { destination: string; sent: number; cut: number; deadLettered: number; requests: number; failures: string[] }>;
+  stateBytes?: number;
+  skipped?: string;
+  error?: string;
+}
+
+/**
+ * One pass for one (configuration, scope, event source): read, apply the rules, detect changes, deliver to
+ * every action, checkpoint. The checkpoint (the state of what was exported) moves only after every action
+ * acknowledged or dead-lettered what came before it, so that a pass that dies re-sends on the next one:
+ * at least once, never lost; duplicates come only from the changes since the last checkpoint.
+ */
+export async function runPass(options: PassOptions): Promise<PassRecord> {
+  const now = options.now ?? (() => new Date());
+  const started = now();
+  const key: PassKey = { configuration: options.configurationName, scope: options.scope, eventSource: options.eventSource };
+  const record: PassRecord = {
+    id: randomUUID(),
+    configuration: options.configurationName,
+    scope: options.scope,
+    eventSource: options.eventSource,
+    mode: "stream",
+    startedAt: started.toISOString(),
+    finishedAt: "",
+    durationMs: 0,
+    read: 0,
+    matched: 0,
+    changed: 0,
+    removed: 0,
+    checkpoints: 0,
+    actions: {},
+  };
+  const lease = await options.state.acquire(key);
+  if (lease === undefined) {
+    record.skipped = "another runner holds the lease of this configuration, scope and source";
+    return finish(record, now);
+  }
+  const totals = new Map<string, DeliveryReport>();
+  try {
+    await pass(options, key, record, totals, () => lease.check());
+  } catch (e) {
+    record.error = e instanceof StateConflictError ? `${e.message}; nothing is lost: the next pass sends again` : e instanceof Error ? e.message : String(e);
+  } finally {
+    await lease.release();
+  }
+  for (const sink of options.sinks) {
+    const t = totals.get(sink.actionKey);
+    record.actions[sink.actionKey] = { destination: sink.description, sent: t?.sent ?? 0, cut: t?.cut ?? 0, deadLettered: t?.deadLettered ?? 0, requests: t?.requests ?? 0, failures: t?.failures ?? [] };
+  }
+  finish(record, now);
+  await options.state.recordPass(key, record).catch(() => undefined);
+  return record;
+}
+
+function finish(record: PassRecord, now: () => Date): PassRecord {
+  const finished = now();
+  record.finishedAt = finished.toISOString();
+  record.durationMs = finished.getTime() - Date.parse(record.startedAt);
+  return record;
+}
+
+async function pass(options: PassOptions, key: PassKey, record: PassRecord, totals: Map<string, DeliveryReport>, checkLease: () => void): Promise<void> {
+  const dataType = EVENT_SOURCE_DATA_TYPE[options.eventSource];
+  const rule = CHANGE_RULES[dataType];
+  const source = options.configuration.sources.find((s) => s.eventSource === options.eventSource);
+  if (source === undefined) throw new Error(`the configuration has no ${options.eventSource} source`);
+  const matches = compileSource(source).matches;
+  const state = await options.state.load(key);
+  const isNew = state.etag === undefined;
+  const snapshotSource = isSnapshotSource(options.eventSource);
+  // Streaming: changes only. Snapshot: everything. A new streaming pass key: a baseline snapshot, or a silent seed.
+  const mode: PassRecord["mode"] = snapshotSource || options.snapshot ? "snapshot" : isNew ? (options.baseline === false ? "seed" : "baseline") : "stream";
+  record.mode = mode;
+  const everything = mode !== "stream";
+  const send = mode !== "seed";
+  const exportedAt = () => (options.now ?? (() => new Date()))().toISOString();
+  const seen = new Set<string>();
+  let etag = state.etag;
+  let sinceCheckpoint = 0;
+
+  const deliver = async (input: MappingInput) => {
+    for (const sink of options.sinks) await sink.write(input);
+    options.hooks?.afterWrite?.(record.changed + record.removed);
+  };
+  const checkpoint = async () => {
+    checkLease();
+    for (const sink of options.sinks) add(totals, sink.actionKey, await sink.flush());
+    options.hooks?.beforeCheckpoint?.(record.checkpoints + 1);
+    const saved = await options.state.save(key, state.entries, etag);
+    etag = saved.etag;
+    record.stateBytes = saved.bytes;
+    record.checkpoints++;
+    sinceCheckpoint = 0;
+  };
+
+  for await (const item of options.read(options.scope, options.eventSource)) {
+    record.read++;
+    options.hooks?.afterRead?.(record.read);
+    const id = stableId(item.record);
+    if (id === undefined) continue;
+    seen.add(id);
+    if (!matches(item.record)) {
+      // No longer selected: forgotten, so that matching again later counts as new.
+      state.entries.delete(id);
+      continue;
+    }
+    record.matched++;
+    const fingerprint = rule.fingerprint(item.record);
+    const stored = state.entries.get(id);
+    const isChange = stored === undefined || rule.changed(stored, fingerprint);
+    if (!everything && !isChange) continue;
+    state.entries.set(id, fingerprint);
+    if (!send) continue;
+    const action: ExportAction = stored === undefined ? "Insert" : isChange ? "Update" : "Insert";
+    await deliver(input(item.record, id, options, action, everything, exportedAt(), item.context));
+    record.changed++;
+    if (++sinceCheckpoint >= (options.checkpointEvery ?? 5_000)) await checkpoint();
+  }
+
+  // What is gone since the last pass, once: only after a complete read, and only where the type has removals.
+  if (rule.removable && send && !snapshotSource) {
+    for (const id of [...state.entries.keys()]) {
+      if (seen.has(id)) continue;
+      state.entries.delete(id);
+      await deliver(input(removedRecord(id, dataType), id, options, "Remove", everything, exportedAt()));
+      record.removed++;
+      if (++sinceCheckpoint >= (options.checkpointEvery ?? 5_000)) await checkpoint();
+    }
+  }
+  await checkpoint();
+}
+
+function input(recordBody: Json, id: string, options: PassOptions, action: ExportAction, isSnapshot: boolean, exportedAt: string, context?: SourceRecord["context"]): MappingInput {
+  return {
+    record: recordBody,
+    eventSource: options.eventSource,
+    id,
+    isSnapshot,
+    action,
+    exportedAt,
+    ...(options.tenantId ? { tenantId: options.tenantId } : {}),
+    ...(context ? { context } : {}),
+  };
+}
+
+/** What is known of a record that disappeared: its id (lower-cased, as the state keeps it), name and type. */
+function removedRecord(id: string, dataType: string): Json {
+  const name = id.split("/").pop() ?? id;
+  const type = dataType === "subAssessment" ? "Microsoft.Security/assessments/subAssessments" : "Microsoft.Security/assessments";
+  return { id, name, type, properties: { status: { code: "Removed" } } };
+}
+
+function add(totals: Map<string, DeliveryReport>, key: string, report: DeliveryReport): void {
+  const t = totals.get(key);
+  if (t === undefined) totals.set(key, { ...report, failures: [...report.failures] });
+  else {
+    t.sent += report.sent;
+    t.cut += report.cut;
+    t.deadLettered += report.deadLettered;
+    t.requests += report.requests;
+    t.failures.push(...report.failures);
+  }
+}
+
+/** Reads a source's records through an ArmReader, with the metadata join the reader does for assessments. */
+export function readerSource(reader: { read(scopes: readonly string[], dataTypes: readonly (typeof EVENT_SOURCE_DATA_TYPE)[EventSource][]): AsyncIterable<SourceRecord> }) {
+  return (scope: string, eventSource: EventSource) => reader.read([scope], [EVENT_SOURCE_DATA_TYPE[eventSource]]);
+}
+

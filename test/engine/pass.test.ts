@@ -1,0 +1,221 @@
+import { BlobServiceClient } from "@azure/storage-blob";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { parseExportConfiguration, type ExportConfiguration } from "../../src/config/index.js";
+import { BlobStateStore } from "../../src/change/state.js";
+import { createSink } from "../../src/destinations/index.js";
+import { runPass, readerSource, type PassOptions } from "../../src/engine/pass.js";
+import { ArmReader } from "../../src/sources/index.js";
+import { SyntheticDataset } from "../fakes/arm/dataset.js";
+import { startFakeArm, type FakeArmServer } from "../fakes/arm/server.js";
+import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { startFakeLogsIngestion, type FakeLogsIngestion } from "../fakes/logs-ingestion.js";
+import { FAST_RETRIES, staticCredential } from "../helpers/arm.js";
+import { declaredStreams, FAST, RULE_ID, SDK_FAST, storage } from "../helpers/destinations.js";
+
+let azurite: Azurite;
+let ingestion: FakeLogsIngestion;
+let arm: FakeArmServer;
+let dataset: SyntheticDataset;
+let run = 0;
+
+beforeAll(async () => {
+  azurite = await startAzurite();
+  ingestion = await startFakeLogsIngestion({ ruleId: RULE_ID, streams: declaredStreams() });
+}, 30_000);
+afterAll(async () => {
+  await ingestion.close();
+  await azurite.stop();
+});
+beforeEach(async () => {
+  run++;
+  ingestion.clearFaults();
+  ingestion.accepted.clear();
+  dataset = new SyntheticDataset({ alerts: 12, assessments: 20, subAssessments: 10 });
+  await arm?.close();
+  arm = await startFakeArm({ dataset, pageSize: 7 });
+});
+
+function configuration(extra: Record<string, unknown> = {}): ExportConfiguration {
+  const result = parseExportConfiguration(
+    {
+      scopes: [dataset.subscriptionPath],
+      sources: [{ eventSource: "Assessments" }, { eventSource: "AssessmentsSnapshot" }, { eventSource: "Alerts" }, { eventSource: "SecureScores" }],
+      actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }],
+      ...extra,
+    },
+    { destinationPolicy: { trustedHosts: [new URL(ingestion.url).host] } },
+  );
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.configuration;
+}
+
+/** A pass as a fresh process would run it: new reader, new sinks. */
+function pass(eventSource: PassOptions["eventSource"], extra: Partial<PassOptions> = {}) {
+  const config = configuration();
+  const s = storage(azurite, `engine${run}`);
+  const state = new BlobStateStore(s.service.getContainerClient(`engine${run}-state`));
+  const reader = new ArmReader({ credential: staticCredential(), endpoint: arm.url, tlsCa: arm.ca, retryOptions: FAST_RETRIES });
+  const sinks = config.actions.map((a) => createSink(a, { credential: staticCredential(), deadLetters: s.deadLetters, destinationPolicy: { trustedHosts: [] }, retry: FAST, tlsCa: ingestion.ca, sdkRetryOptions: SDK_FAST }));
+  return {
+    state,
+    run: () => runPass({ configurationName: "test", configuration: config, scope: dataset.subscriptionPath, eventSource, read: readerSource(reader), sinks, state, ...extra }),
+  };
+}
+
+const rows = (table: string) => ingestion.accepted.get(`Custom-${table}_CL`) ?? [];
+const ids = (table: string) => rows(table).map((r) => r["RecordId"] as string);
+
+describe("streaming passes", () => {
+  it("a new configuration starts with a baseline snapshot; an unchanged source then sends nothing, and says so", async () => {
+    const first = await pass("Assessments").run();
+    expect(first).toMatchObject({ mode: "baseline", read: 20, matched: 20, changed: 20, removed: 0 });
+    expect(first.error).toBeUndefined();
+    expect(rows("SecurityRecommendation")).toHaveLength(20);
+    expect(rows("SecurityRecommendation").every((r) => r["IsSnapshot"] === true)).toBe(true);
+    ingestion.accepted.clear();
+    const { run: second, state } = pass("Assessments");
+    const again = await second();
+    expect(again).toMatchObject({ mode: "stream", read: 20, changed: 0, removed: 0 });
+    expect(rows("SecurityRecommendation")).toHaveLength(0);
+    const records = [];
+    for await (const r of state.passes({ configuration: "test", scope: dataset.subscriptionPath, eventSource: "Assessments" })) records.push(r);
+    expect(records.map((r) => [r["mode"], r["changed"]])).toEqual([["baseline", 20], ["stream", 0]]);
+    expect(Object.values(again.actions)[0]).toMatchObject({ sent: 0, deadLettered: 0 });
+  });
+
+  it("status changes, and only they, go out; a removed recommendation goes out once as removed", async () => {
+    await pass("Assessments").run();
+    ingestion.accepted.clear();
+    dataset.patches.set("assessment:3", (r) => ((r["properties"] as { status: { code: string } }).status.code = "Unhealthy-but-new"));
+    dataset.patches.set("assessment:4", (r) => ((r["properties"] as { displayName: string }).displayName = "renamed, not a status change"));
+    dataset.sizes.assessments = 19; // the last one disappears
+    const changed = await pass("Assessments").run();
+    expect(changed).toMatchObject({ changed: 1, removed: 1 });
+    expect(rows("SecurityRecommendation").map((r) => [r["RecordId"], r["ExportAction"], r["RecommendationState"]])).toEqual([
+      [String(dataset.assessment(3)["id"]).toLowerCase(), "Update", "Unhealthy-but-new"],
+      [String(dataset.assessment(19)["id"]).toLowerCase(), "Remove", "Removed"],
+    ]);
+    ingestion.accepted.clear();
+    expect(await pass("Assessments").run()).toMatchObject({ changed: 0, removed: 0 });
+  });
+
+  it("alerts: new ones, and status or severity changes", async () => {
+    await pass("Alerts").run();
+    ingestion.accepted.clear();
+    dataset.sizes.alerts = 13;
+    dataset.patches.set("alert:1", (r) => ((r["properties"] as { status: string }).status = "Resolved"));
+    dataset.patches.set("alert:2", (r) => ((r["properties"] as { severity: string }).severity = "High")); // was Low
+    dataset.patches.set("alert:5", (r) => ((r["properties"] as { description: string }).description = "edited"));
+    const result = await pass("Alerts").run();
+    expect(result).toMatchObject({ changed: 3, removed: 0 });
+    expect(ids("SecurityAlert").sort()).toEqual([1, 2, 12].map((i) => String(dataset.alert(i)["id"]).toLowerCase()).sort());
+  });
+
+  it("secure score: 0.009 is no move, 0.01 is, and small moves add up against the last export", async () => {
+    const setScore = (current: number) => dataset.patches.set("secureScore:0", (r) => ((r["properties"] as { score: { current: number } }).score.current = current));
+    setScore(23.53);
+    await pass("SecureScores").run();
+    const sent = () => rows("SecureScores").length;
+    expect(sent()).toBe(1);
+    setScore(23.539);
+    expect((await pass("SecureScores").run()).changed).toBe(0);
+    setScore(23.54);
+    expect((await pass("SecureScores").run()).changed).toBe(1);
+    // Drift: 23.545 and 23.549 each differ by less than 0.01 from the last export (23.54); 23.55 does not.
+    setScore(23.545);
+    expect((await pass("SecureScores").run()).changed).toBe(0);
+    setScore(23.549);
+    expect((await pass("SecureScores").run()).changed).toBe(0);
+    setScore(23.55);
+    expect((await pass("SecureScores").run()).changed).toBe(1);
+    expect(rows("SecureScores").map((r) => r["CurrentScore"])).toEqual([23.53, 23.54, 23.55]);
+  });
+
+  it("without a baseline, the first pass only remembers what exists", async () => {
+    const seed = await pass("Assessments", { baseline: false }).run();
+    expect(seed).toMatchObject({ mode: "seed", matched: 20, changed: 0 });
+    expect(rows("SecurityRecommendation")).toHaveLength(0);
+    dataset.patches.set("assessment:0", (r) => ((r["properties"] as { status: { code: string } }).status.code = "Unhealthy-now"));
+    expect(await pass("Assessments").run()).toMatchObject({ mode: "stream", changed: 1 });
+  });
+});
+
+describe("snapshots", () => {
+  it("a snapshot source sends every matching record, marked, on every pass; on demand for a streaming source too", async () => {
+    expect(await pass("AssessmentsSnapshot").run()).toMatchObject({ mode: "snapshot", changed: 20 });
+    expect(await pass("AssessmentsSnapshot").run()).toMatchObject({ mode: "snapshot", changed: 20 });
+    expect(rows("SecurityRecommendation")).toHaveLength(40);
+    expect(rows("SecurityRecommendation").every((r) => r["IsSnapshot"] === true)).toBe(true);
+    await pass("Alerts").run();
+    expect(await pass("Alerts", { snapshot: true }).run()).toMatchObject({ mode: "snapshot", changed: 12 });
+  });
+});
+
+describe("never lost: crashes at each stage", () => {
+  const all = () => Array.from({ length: 20 }, (_, i) => String(dataset.assessment(i)["id"]).toLowerCase());
+
+  it("dies after reading: the next pass sends everything", async () => {
+    const crashed = await pass("Assessments", { hooks: { afterRead: (n) => { if (n === 9) throw new Error("killed after reading"); } } }).run();
+    expect(crashed.error).toBe("killed after reading");
+    expect(rows("SecurityRecommendation")).toHaveLength(0);
+    await pass("Assessments").run();
+    expect(ids("SecurityRecommendation").sort()).toEqual(all().sort());
+  });
+
+  it("dies after sending, before the checkpoint: the next pass re-sends only that batch", async () => {
+    const crashed = await pass("Assessments", { checkpointEvery: 5, hooks: { beforeCheckpoint: (n) => { if (n === 3) throw new Error("killed before the checkpoint"); } } }).run();
+    expect(crashed).toMatchObject({ error: "killed before the checkpoint", checkpoints: 2 });
+    expect(rows("SecurityRecommendation")).toHaveLength(15);
+    await pass("Assessments", { checkpointEvery: 5 }).run();
+    const delivered = ids("SecurityRecommendation");
+    expect(new Set(delivered)).toEqual(new Set(all()));
+    const duplicates = delivered.filter((id, i) => delivered.indexOf(id) !== i);
+    expect(duplicates).toHaveLength(5); // the third batch: sent, not checkpointed
+  });
+
+  it("dies in the middle of a batch: what was not flushed was never acknowledged, and goes next time", async () => {
+    const crashed = await pass("Assessments", { checkpointEvery: 5, hooks: { afterWrite: (n) => { if (n === 12) throw new Error("killed mid-batch"); } } }).run();
+    expect(crashed).toMatchObject({ error: "killed mid-batch", checkpoints: 2 });
+    expect(rows("SecurityRecommendation")).toHaveLength(10);
+    await pass("Assessments", { checkpointEvery: 5 }).run();
+    const delivered = ids("SecurityRecommendation");
+    expect(new Set(delivered)).toEqual(new Set(all()));
+    expect(delivered).toHaveLength(20);
+  });
+
+  it("a destination that keeps failing dead-letters, and the checkpoint moves: nothing is lost, nothing blocks", async () => {
+    ingestion.inject({ kind: "status", status: 500 }, { times: 1000 });
+    const result = await pass("Assessments").run();
+    ingestion.clearFaults();
+    expect(result.error).toBeUndefined();
+    expect(Object.values(result.actions)[0]).toMatchObject({ sent: 0, deadLettered: 20 });
+    expect(await pass("Assessments").run()).toMatchObject({ changed: 0 });
+  });
+});
+
+describe("one runner at a time", () => {
+  it("two runners started together deliver once; the other skips and says so", async () => {
+    const [a, b] = await Promise.all([pass("Assessments").run(), pass("Assessments").run()]);
+    const skipped = [a, b].filter((r) => r.skipped !== undefined);
+    expect(skipped).toHaveLength(1);
+    expect(skipped[0]!.skipped).toMatch(/another runner holds the lease/);
+    expect(rows("SecurityRecommendation")).toHaveLength(20);
+  });
+
+  it("keeps the state compact", async () => {
+    const result = await pass("Assessments").run();
+    expect(result.stateBytes! / 20).toBeLessThanOrEqual(64);
+  });
+});
+
+describe("state storage", () => {
+  it("refuses to overwrite a state another runner wrote", async () => {
+    const store = new BlobStateStore(BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(`conflict${run}`));
+    const key = { configuration: "c", scope: "/subscriptions/x", eventSource: "Alerts" as const };
+    const first = await store.save(key, new Map([["a", 1]]), undefined);
+    await store.save(key, new Map([["a", 2]]), first.etag);
+    await expect(store.save(key, new Map([["a", 3]]), first.etag)).rejects.toThrow(/changed since this pass read it/);
+    await expect(store.save(key, new Map([["a", 3]]), undefined)).rejects.toThrow(/changed since this pass read it/);
+    expect((await store.load(key)).entries.get("a")).toBe(2);
+  });
+});
