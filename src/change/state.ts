@@ -16,14 +16,20 @@ export interface ExportState {
   /** The blob's ETag when loaded; undefined for a new pass key (no state yet). */
   etag: string | undefined;
   updatedAt: string | undefined;
+  /** When this pass key last sent a full snapshot. */
+  snapshotAt?: string;
 }
 
 const stateSchema = z.object({
   version: z.literal(1),
   updatedAt: z.string(),
+  snapshotAt: z.string().optional(),
   // [id, fingerprint]; scores keep null where a record had none.
   entries: z.array(z.tuple([z.string(), z.number().nullable()])),
 });
+
+/** The container of export state and pass records in the app's storage account. */
+export const STATE_CONTAINER = "export-state";
 
 /** Another runner wrote the state since this pass loaded it: the pass must not overwrite it. */
 export class StateConflictError extends Error {}
@@ -68,14 +74,19 @@ export class BlobStateStore {
     }
     const state = stateSchema.safeParse(parsed);
     if (!state.success) throw new Error(`the export state of ${passPrefix(key)} is not valid: ${state.error.issues[0]?.message ?? "invalid"}`);
-    return { entries: new Map(state.data.entries.map(([id, fp]) => [id, fp ?? Number.NaN])), etag, updatedAt: state.data.updatedAt };
+    return {
+      entries: new Map(state.data.entries.map(([id, fp]) => [id, fp ?? Number.NaN])),
+      etag,
+      updatedAt: state.data.updatedAt,
+      ...(state.data.snapshotAt ? { snapshotAt: state.data.snapshotAt } : {}),
+    };
   }
 
   /** Writes the state if nobody else did since `etag` (none: only if there is no state yet); returns the new ETag. */
-  async save(key: PassKey, entries: ReadonlyMap<string, number>, etag: string | undefined): Promise<{ etag: string; bytes: number }> {
+  async save(key: PassKey, entries: ReadonlyMap<string, number>, etag: string | undefined, snapshotAt?: string): Promise<{ etag: string; bytes: number }> {
     await this.#ensure();
     const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, fp]) => [id, Number.isNaN(fp) ? null : fp]);
-    const body = gzipSync(JSON.stringify({ version: 1, updatedAt: new Date().toISOString(), entries: sorted }));
+    const body = gzipSync(JSON.stringify({ version: 1, updatedAt: new Date().toISOString(), ...(snapshotAt ? { snapshotAt } : {}), entries: sorted }));
     const blob = this.container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`);
     try {
       const response = await blob.upload(body, body.length, {

@@ -1,5 +1,5 @@
 import type { ParseArgsConfig } from "node:util";
-import { actionKey, destinationPolicyFromEnv, parseExportConfiguration, toPublicConfiguration, type ConfigurationResult, type Problem } from "../config/index.js";
+import { actionKey, destinationPolicyFromEnv, parseExportConfiguration, type ExportConfiguration, toPublicConfiguration, type ConfigurationResult, type Problem } from "../config/index.js";
 import { selectRecords, type SelectionNotice } from "../engine/select.js";
 import { compileConfiguration } from "../rules/index.js";
 import type { DataType } from "../records/index.js";
@@ -11,7 +11,11 @@ import type { SelectedRecord } from "../engine/select.js";
 import { InputError, inputSources, readRecords, type RecordOrigin } from "./input.js";
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, readJsonDocument, writeErr, writeOut, type CliIo } from "./io.js";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, replayDeadLetters } from "../destinations/index.js";
+import { BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, OVERFLOW_CONTAINER, replayDeadLetters, type Sink } from "../destinations/index.js";
+import { BlobStateStore, STATE_CONTAINER } from "../change/state.js";
+import { readerSource, type PassRecord } from "../engine/pass.js";
+import { runConfiguration } from "../engine/runner.js";
+import { basename } from "node:path";
 
 export interface Command {
   name: string;
@@ -289,18 +293,7 @@ Examples:
       report(io, "error", result.errors);
       return EXIT_BAD_INPUT;
     }
-    const storage = storageConnectionString(io.env);
-    const container = BlobServiceClient.fromConnectionString(storage).getContainerClient(DEAD_LETTER_CONTAINER);
-    const deadLetters = new BlobDeadLetterStore(container);
-    const deps = { credential: defaultCredential(io.env), deadLetters, destinationPolicy: destinationPolicyFromEnv(io.env), settings: io.env };
-    const sinks = [];
-    for (const action of result.configuration.actions) {
-      try {
-        sinks.push(createSink(action, deps));
-      } catch (e) {
-        writeErr(io, `warning: ${actionKey(action)}: ${(e as Error).message}; its dead letters stay`);
-      }
-    }
+    const { sinks, deadLetters } = sinksFor(result.configuration, io, false);
     try {
       const outcome = await replayDeadLetters(deadLetters, sinks, typeof values["action"] === "string" ? { actionKey: values["action"] } : {});
       await writeOut(io.stdout, `${JSON.stringify(outcome)}\n`);
@@ -311,11 +304,133 @@ Examples:
   },
 };
 
+/** The sinks of a configuration's actions, with dead letters and overflow in the app's storage account. */
+function sinksFor(configuration: ExportConfiguration, io: CliIo, required: boolean): { sinks: Sink[]; service: BlobServiceClient; deadLetters: BlobDeadLetterStore } {
+  const service = BlobServiceClient.fromConnectionString(storageConnectionString(io.env));
+  const deadLetters = new BlobDeadLetterStore(service.getContainerClient(DEAD_LETTER_CONTAINER));
+  const deps = {
+    credential: defaultCredential(io.env),
+    deadLetters,
+    overflow: service.getContainerClient(OVERFLOW_CONTAINER),
+    destinationPolicy: destinationPolicyFromEnv(io.env),
+    settings: io.env,
+  };
+  const sinks: Sink[] = [];
+  for (const action of configuration.actions) {
+    try {
+      sinks.push(createSink(action, deps));
+    } catch (e) {
+      if (required) throw new InputError(`action ${actionKey(action)} cannot deliver: ${(e as Error).message}`);
+      writeErr(io, `warning: ${actionKey(action)}: ${(e as Error).message}; its dead letters stay`);
+    }
+  }
+  return { sinks, service, deadLetters };
+}
+
 /** The app's own storage account: DEFENDER_EXPORT_STORAGE, AzureWebJobsStorage, else Azurite's development storage. */
 function storageConnectionString(env: NodeJS.ProcessEnv): string {
   return env["DEFENDER_EXPORT_STORAGE"] || env["AzureWebJobsStorage"] || "UseDevelopmentStorage=true";
 }
 
-export const COMMANDS: readonly Command[] = [validate, preview, read, replay];
+const exportCommand: Command = {
+  name: "export",
+  summary: "run export passes: changes, snapshots, state and checkpoints",
+  options: {
+    config: { type: "string", short: "c" },
+    snapshot: { type: "boolean" },
+    once: { type: "boolean" },
+    interval: { type: "string" },
+    "arm-endpoint": { type: "string" },
+    name: { type: "string" },
+  },
+  help: `Usage: defender-export export --config <config.json> [--snapshot] [--once] [--interval <seconds>]
+
+Runs the configuration's passes, one per scope and event source: reads, applies the rules, sends what
+changed since the last export (new records, status or severity changes, removals, secure score moves of
+0.01 or more) to every action, and moves the checkpoint only after every action acknowledged it or
+dead-lettered it. Snapshot sources send everything, marked IsSnapshot, when the configuration's
+snapshotSchedule says so (weekly by default); a new configuration starts with a baseline snapshot unless
+baselineSnapshot is false. One runner at a time per configuration, scope and source (a blob lease).
+
+  --snapshot       a snapshot of every source now, on demand
+  --once           one round of passes, then exit (exit 1 when a pass failed)
+  --interval <s>   seconds between rounds when running on (default 300)
+  --name <name>    the configuration's name for its state (default: its name, or the file's)
+
+State, pass records, dead letters and overflow live in the app's storage account: DEFENDER_EXPORT_STORAGE,
+else AzureWebJobsStorage, else Azurite's development storage. Credentials as for \`read\`. One summary line
+per pass on stdout.
+
+Examples:
+  defender-export export --config my-export.json --once
+  defender-export export -c my-export.json --snapshot --once`,
+  async run(values, positionals, io) {
+    if (positionals.length > 0) throw new UsageError(`export takes no arguments; got ${positionals.join(" ")}`);
+    const configPath = values["config"];
+    if (typeof configPath !== "string") throw new UsageError("export needs --config <config.json>");
+    const interval = values["interval"] === undefined ? 300 : Number(values["interval"]);
+    if (!Number.isInteger(interval) || interval < 1) throw new UsageError(`--interval ${JSON.stringify(values["interval"])}: expected a whole number of seconds`);
+    const result = await loadConfiguration(configPath, io);
+    if (!result.ok) {
+      report(io, "error", result.errors);
+      return EXIT_BAD_INPUT;
+    }
+    const configuration = result.configuration;
+    const missing = [configuration.actions.length === 0 ? "at least one action" : undefined, configuration.scopes.length === 0 ? "at least one scope" : undefined].filter(Boolean);
+    if (missing.length > 0) throw new InputError(`${configPath}: exporting needs ${missing.join(" and ")}`);
+    const name = typeof values["name"] === "string" ? values["name"] : (configuration.name ?? basename(configPath).replace(/\.json$/i, ""));
+    let endpoint: string;
+    try {
+      const flag = typeof values["arm-endpoint"] === "string" ? values["arm-endpoint"] : undefined;
+      endpoint = armEndpointFrom(flag ?? io.env["ARM_ENDPOINT"], flag !== undefined ? "--arm-endpoint" : "ARM_ENDPOINT");
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+    const { sinks, service } = sinksFor(configuration, io, true);
+    const state = new BlobStateStore(service.getContainerClient(STATE_CONTAINER));
+    const reader = new ArmReader({ credential: defaultCredential(io.env), endpoint });
+    const tenantId = io.env["AZURE_TENANT_ID"];
+    let failed = false;
+    let stopping = false;
+    const stop = () => (stopping = true);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    try {
+      do {
+        const passes = await runConfiguration({
+          configurationName: name,
+          configuration,
+          read: readerSource(reader),
+          sinks,
+          state,
+          ...(values["snapshot"] === true ? { snapshot: true } : {}),
+          ...(tenantId ? { tenantId } : {}),
+          onPass: (r) => void writeOut(io.stdout, `${summarize(r)}\n`),
+        });
+        failed ||= passes.some((p) => p.error !== undefined);
+        if (values["once"] === true) break;
+        for (let waited = 0; waited < interval && !stopping; waited++) await new Promise((r) => setTimeout(r, 1000));
+      } while (!stopping);
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      for (const sink of sinks) await sink.close();
+    }
+    return failed ? EXIT_FAILURE : EXIT_OK;
+  },
+};
+
+/** One line per pass: what it read, matched and sent, per action, and its error. */
+export function summarize(r: PassRecord): string {
+  const head = `[${r.startedAt}] ${r.eventSource} ${r.scope}`;
+  if (r.skipped) return `${head}: skipped: ${r.skipped}`;
+  const actions = Object.entries(r.actions)
+    .map(([key, a]) => `${key}: sent ${a.sent}, cut ${a.cut}, dead-lettered ${a.deadLettered}`)
+    .join("; ");
+  const error = r.error ? `; ERROR: ${r.error}` : "";
+  return `${head}: ${r.mode}; read ${r.read}, matched ${r.matched}, changed ${r.changed}, removed ${r.removed}; ${actions} (${(r.durationMs / 1000).toFixed(1)} s)${error}`;
+}
+
+export const COMMANDS: readonly Command[] = [validate, preview, read, replay, exportCommand];
 
 export { InputError };

@@ -9,7 +9,14 @@ export interface ExportConfiguration {
   scopes: Scope[];
   sources: Source[];
   actions: Action[];
+  /** Extension: when snapshot sources send the full state (NCRONTAB, seconds first, UTC). Default weekly. */
+  snapshotSchedule: string;
+  /** Extension: a new configuration's streaming sources start with a snapshot of what exists. Default true. */
+  baselineSnapshot: boolean;
 }
+
+/** Weekly, Sunday 00:00 UTC: the built-in export's cadence. */
+export const DEFAULT_SNAPSHOT_SCHEDULE = "0 0 0 * * 0";
 
 export interface Scope {
   description?: string;

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { actionSchema, isTrustedWebhook, type DestinationPolicy } from "./actions.js";
 import { scopeSchema, sourceSchema } from "./automation.js";
-import type { Action, ExportConfiguration, Problem, Scope, Source } from "./model.js";
+import { Cron } from "croner";
+import { DEFAULT_SNAPSHOT_SCHEDULE, type Action, type ExportConfiguration, type Problem, type Scope, type Source } from "./model.js";
 import {
   POLICY_DESTINATION_PARAMETERS,
   POLICY_IGNORED_PARAMETERS,
@@ -23,7 +24,22 @@ export interface ParseOptions {
 }
 
 const AUTOMATION_TYPES = ["microsoft.security/automations", "microsoft.security/securityautomations"];
-const PROPERTIES_FIELDS = ["description", "isEnabled", "scopes", "sources", "actions"];
+const PROPERTIES_FIELDS = ["description", "isEnabled", "scopes", "sources", "actions", "snapshotSchedule", "baselineSnapshot"];
+
+/** An NCRONTAB schedule, as Azure Functions timers take it: six fields, seconds first. */
+const schedule = z.string({ error: (i) => `expected snapshotSchedule (a CRON string such as "0 0 0 * * 0"), got ${describe(i.input)}` }).superRefine((v, ctx) => {
+  const fields = v.trim().split(/\s+/).length;
+  if (fields !== 6) {
+    ctx.addIssue({ code: "custom", message: `invalid snapshotSchedule ${show(v)}: expected six fields, seconds first (second minute hour day month day-of-week), such as "0 0 0 * * 0"` });
+    return;
+  }
+  try {
+    new Cron(v, { paused: true, timezone: "UTC" });
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: `invalid snapshotSchedule ${show(v)}: ${(e as Error).message.replace(/^CronPattern: /, "")}` });
+  }
+});
+const baseline = z.boolean({ error: (i) => `expected baselineSnapshot (true or false), got ${describe(i.input)}` });
 const POLICY_KEYS: readonly string[] = [...POLICY_PARAMETERS, ...POLICY_DESTINATION_PARAMETERS, ...POLICY_IGNORED_PARAMETERS];
 
 /**
@@ -86,6 +102,8 @@ function propertiesSchema(policy: DestinationPolicy) {
     scopes: z.array(scopeSchema, { error: (i) => `expected scopes (an array), got ${describe(i.input)}` }).optional(),
     sources: z.array(sourceSchema, { error: (i) => `expected sources (an array), got ${describe(i.input)}` }).optional(),
     actions: z.array(actionSchema(policy), { error: (i) => `expected actions (an array), got ${describe(i.input)}` }).optional(),
+    snapshotSchedule: schedule.optional(),
+    baselineSnapshot: baseline.optional(),
   });
 }
 
@@ -111,6 +129,8 @@ function parsePropertiesForm(input: Record<string, unknown>, at: string, policy:
       scopes: p.scopes ?? [],
       sources: p.sources,
       actions: dropInternal(p.actions ?? [], at, warnings),
+      snapshotSchedule: p.snapshotSchedule?.trim() ?? DEFAULT_SNAPSHOT_SCHEDULE,
+      baselineSnapshot: p.baselineSnapshot ?? true,
     },
     "automation",
     at,
@@ -130,6 +150,8 @@ function policySchema(policy: DestinationPolicy) {
       ...policyParametersShape,
       workspaceResourceId: z.string({ error: (i) => `expected workspaceResourceId (a string), got ${describe(i.input)}` }).optional(),
       eventHubDetails: z.string({ error: (i) => `expected eventHubDetails (an authorization rule id), got ${describe(i.input)}` }).optional(),
+      snapshotSchedule: schedule.optional(),
+      baselineSnapshot: baseline.optional(),
       resourceGroupName: z.string().optional(),
       resourceGroupLocation: z.string().optional(),
       createResourceGroup: z.boolean().optional(),
@@ -198,6 +220,8 @@ function parsePolicyForm(raw: Record<string, unknown>, at: string, policy: Desti
       scopes: p.scopes ?? [],
       sources,
       actions,
+      snapshotSchedule: p.snapshotSchedule?.trim() ?? DEFAULT_SNAPSHOT_SCHEDULE,
+      baselineSnapshot: p.baselineSnapshot ?? true,
     },
     "policy",
     at,

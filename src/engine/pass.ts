@@ -136,7 +136,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     checkLease();
     for (const sink of options.sinks) add(totals, sink.actionKey, await sink.flush());
     options.hooks?.beforeCheckpoint?.(record.checkpoints + 1);
-    const saved = await options.state.save(key, state.entries, etag);
+    const saved = await options.state.save(key, state.entries, etag, state.snapshotAt);
     etag = saved.etag;
     record.stateBytes = saved.bytes;
     record.checkpoints++;
@@ -177,6 +177,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
       if (++sinceCheckpoint >= (options.checkpointEvery ?? 5_000)) await checkpoint();
     }
   }
+  if (everything && send) state.snapshotAt = record.startedAt;
   await checkpoint();
 }
 
