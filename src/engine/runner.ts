@@ -24,7 +24,8 @@ export interface RunOptions {
 /** Whether a snapshot is due: never sent, or not since the schedule's last occurrence. */
 export function snapshotDue(schedule: string, lastSnapshotAt: string | undefined, now: Date): boolean {
   if (lastSnapshotAt === undefined) return true;
-  const previous = new Cron(schedule, { paused: true, timezone: "UTC" }).previousRuns(1, now)[0];
+  // previousRuns excludes the instant itself: a timer that fires right on the occurrence must find it due.
+  const previous = new Cron(schedule, { paused: true, timezone: "UTC" }).previousRuns(1, new Date(now.getTime() + 1))[0];
   return previous !== undefined && Date.parse(lastSnapshotAt) < previous.getTime();
 }
 
