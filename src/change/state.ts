@@ -31,6 +31,15 @@ const stateSchema = z.object({
 /** The container of export state and pass records in the app's storage account. */
 export const STATE_CONTAINER = "export-state";
 
+const progressSchema = z.object({
+  cursor: z.object({ url: z.string(), index: z.number().int().nonnegative() }),
+  seen: z.array(z.string()),
+  stoppedAt: z.string(),
+  /** The stopped pass's mode: a baseline or snapshot goes on as one. */
+  mode: z.enum(["stream", "snapshot", "baseline", "seed"]),
+});
+export type PassProgress = z.infer<typeof progressSchema>;
+
 /** Another runner wrote the state since this pass loaded it: the pass must not overwrite it. */
 export class StateConflictError extends Error {}
 
@@ -99,6 +108,29 @@ export class BlobStateStore {
       if (status === 412 || status === 409) throw new StateConflictError(`the export state of ${passPrefix(key)} changed since this pass read it`);
       throw e;
     }
+  }
+
+  /** Where a stopped pass left off, and the ids it had seen (so that the rest of it still tells removals). */
+  async loadProgress(key: PassKey): Promise<PassProgress | undefined> {
+    await this.#ensure();
+    try {
+      const buffer = await this.container.getBlobClient(`${passPrefix(key)}/progress.json.gz`).downloadToBuffer();
+      const parsed = progressSchema.safeParse(JSON.parse(gunzipSync(buffer).toString("utf8")));
+      return parsed.success ? parsed.data : undefined;
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+      throw e;
+    }
+  }
+
+  async saveProgress(key: PassKey, progress: PassProgress): Promise<void> {
+    await this.#ensure();
+    const body = gzipSync(JSON.stringify(progress));
+    await this.container.getBlockBlobClient(`${passPrefix(key)}/progress.json.gz`).upload(body, body.length);
+  }
+
+  async clearProgress(key: PassKey): Promise<void> {
+    await this.container.getBlobClient(`${passPrefix(key)}/progress.json.gz`).deleteIfExists();
   }
 
   /** Keeps a pass's record next to its state, one blob per pass. */

@@ -5,9 +5,9 @@ import { CHANGE_RULES } from "../change/fingerprints.js";
 import { StateConflictError, type BlobStateStore, type PassKey } from "../change/state.js";
 import type { DeliveryReport, Sink } from "../destinations/types.js";
 import type { ExportAction, MappingInput } from "../mapping/index.js";
-import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, stableId } from "../records/kinds.js";
+import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, stableId, type DataType } from "../records/kinds.js";
 import { compileSource } from "../rules/compile.js";
-import type { SourceRecord } from "../sources/reader.js";
+import type { Cursor, SourceRecord } from "../sources/reader.js";
 
 type Json = Record<string, unknown>;
 
@@ -16,8 +16,8 @@ export interface PassOptions {
   configuration: ExportConfiguration;
   scope: string;
   eventSource: EventSource;
-  /** The records of the source's data type at the scope (an ArmReader's `read`). */
-  read: (scope: string, eventSource: EventSource) => AsyncIterable<SourceRecord>;
+  /** The records of the source's data type at the scope (an ArmReader's `read`), from a cursor when resuming. */
+  read: (scope: string, eventSource: EventSource, from?: Cursor) => AsyncIterable<SourceRecord>;
   sinks: readonly Sink[];
   state: BlobStateStore;
   /** Export every matching record, marked as snapshot (snapshot sources always are). */
@@ -27,6 +27,8 @@ export interface PassOptions {
   tenantId?: string;
   /** Changes between checkpoints: what a crash may send twice. */
   checkpointEvery?: number;
+  /** When the pass must stop (a Consumption plan's timeout): it saves where it is, and the next pass goes on from there. */
+  deadline?: Date;
   now?: () => Date;
   /** Tests: called at the stages where a process can die. */
   hooks?: { afterRead?: (read: number) => void; afterWrite?: (written: number) => void; beforeCheckpoint?: (checkpoint: number) => void };
@@ -47,6 +49,10 @@ export interface PassRecord {
   changed: number;
   removed: number;
   checkpoints: number;
+  /** The pass went on from where an earlier one stopped. */
+  resumed?: boolean;
+  /** The pass stopped at its deadline; the next one continues from here. */
+  stopped?: { at: string; cursor: Cursor };
   /** Per action key: what the destination acknowledged, what was cut and dead-lettered. */
   actions: Record<string, { destination: string; sent: number; cut: number; deadLettered: number; requests: number; failures: string[] }>;
   stateBytes?: number;
@@ -119,12 +125,14 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
   const isNew = state.etag === undefined;
   const snapshotSource = isSnapshotSource(options.eventSource);
   // Streaming: changes only. Snapshot: everything. A new streaming pass key: a baseline snapshot, or a silent seed.
-  const mode: PassRecord["mode"] = snapshotSource || options.snapshot ? "snapshot" : isNew ? (options.baseline === false ? "seed" : "baseline") : "stream";
+  const progress = await options.state.loadProgress(key);
+  const mode: PassRecord["mode"] = progress?.mode ?? (snapshotSource || options.snapshot ? "snapshot" : isNew ? (options.baseline === false ? "seed" : "baseline") : "stream");
   record.mode = mode;
   const everything = mode !== "stream";
   const send = mode !== "seed";
   const exportedAt = () => (options.now ?? (() => new Date()))().toISOString();
-  const seen = new Set<string>();
+  const seen = new Set<string>(progress?.seen ?? []);
+  if (progress !== undefined) record.resumed = true;
   let etag = state.etag;
   let sinceCheckpoint = 0;
 
@@ -143,7 +151,15 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     sinceCheckpoint = 0;
   };
 
-  for await (const item of options.read(options.scope, options.eventSource)) {
+  const clock = options.now ?? (() => new Date());
+  for await (const item of options.read(options.scope, options.eventSource, progress?.cursor)) {
+    if (options.deadline !== undefined && item.cursor !== undefined && clock() >= options.deadline) {
+      // Out of time: keep what was delivered, and where to go on from.
+      await checkpoint();
+      record.stopped = { at: clock().toISOString(), cursor: item.cursor };
+      await options.state.saveProgress(key, { cursor: item.cursor, seen: [...seen], stoppedAt: record.stopped.at, mode });
+      return;
+    }
     record.read++;
     options.hooks?.afterRead?.(record.read);
     const id = stableId(item.record);
@@ -179,6 +195,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
   }
   if (everything && send) state.snapshotAt = record.startedAt;
   await checkpoint();
+  if (progress !== undefined) await options.state.clearProgress(key);
 }
 
 function input(recordBody: Json, id: string, options: PassOptions, action: ExportAction, isSnapshot: boolean, exportedAt: string, context?: SourceRecord["context"]): MappingInput {
@@ -214,7 +231,11 @@ function add(totals: Map<string, DeliveryReport>, key: string, report: DeliveryR
 }
 
 /** Reads a source's records through an ArmReader, with the metadata join the reader does for assessments. */
-export function readerSource(reader: { read(scopes: readonly string[], dataTypes: readonly (typeof EVENT_SOURCE_DATA_TYPE)[EventSource][]): AsyncIterable<SourceRecord> }) {
-  return (scope: string, eventSource: EventSource) => reader.read([scope], [EVENT_SOURCE_DATA_TYPE[eventSource]]);
+export function readerSource(reader: {
+  read(scopes: readonly string[], dataTypes: readonly DataType[]): AsyncIterable<SourceRecord>;
+  resume(scope: string, dataType: DataType, from: Cursor): AsyncIterable<SourceRecord>;
+}) {
+  return (scope: string, eventSource: EventSource, from?: Cursor) =>
+    from === undefined ? reader.read([scope], [EVENT_SOURCE_DATA_TYPE[eventSource]]) : reader.resume(scope, EVENT_SOURCE_DATA_TYPE[eventSource], from);
 }
 

@@ -36,6 +36,8 @@ export class ArmReadError extends Error {
 export interface ArmPage {
   value: Record<string, unknown>[];
   nextLink?: string;
+  /** The page's own URL, absolute, or the path it was asked for with; a resumed read starts from it. */
+  url: string;
 }
 
 /** Counts of one run, shared by every client the run makes. */
@@ -89,19 +91,20 @@ export class ArmPager {
     );
   }
 
-  /** Every page of a list, following nextLink. `path` is relative to the endpoint, with its query. */
+  /** Every page of a list, following nextLink. `path` is relative to the endpoint, or an absolute page URL on it. */
   async *pages(path: string, context: Omit<PageContext, "page">): AsyncGenerator<ArmPage> {
-    let url: string | undefined = `${this.endpoint}${path}`;
+    let url: string | undefined = path.startsWith("https://") || path.startsWith("http://") ? path : `${this.endpoint}${path}`;
+    if (!this.#sameOrigin(url)) throw new ArmReadError({ ...context, page: 1 }, "the page URL is outside the ARM endpoint");
     let page = 0;
     while (url !== undefined) {
       page++;
-      const result: ArmPage = await this.#page(url, { ...context, page });
+      const result: ArmPage = { ...(await this.#page(url, { ...context, page })), url: page === 1 && !path.startsWith("http") ? path : url };
       yield result;
       url = result.nextLink;
     }
   }
 
-  async #page(url: string, context: PageContext): Promise<ArmPage> {
+  async #page(url: string, context: PageContext): Promise<Omit<ArmPage, "url">> {
     let response;
     try {
       response = await this.client.sendRequest(createPipelineRequest({ url, method: "GET" }));

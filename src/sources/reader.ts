@@ -14,8 +14,16 @@ export interface RecordContext {
   control?: string;
 }
 
+/** Where a record was in its list: the page it came on and its place there; a pass resumes from it. */
+export interface Cursor {
+  url: string;
+  index: number;
+}
+
 export interface SourceRecord {
   dataType: DataType;
+  /** Flat lists only (not the compliance hierarchy, which restarts). */
+  cursor?: Cursor;
   /** The configured scope the record was read for. */
   scope: string;
   record: Json;
@@ -114,14 +122,39 @@ export class ArmReader {
     }
   }
 
+  /**
+   * A data type's records from where an earlier read stopped: the page of `from`, from its place there.
+   * The compliance hierarchy has no single list to resume and is read from its start.
+   */
+  async *resume(scope: string, dataType: DataType, from: Cursor): AsyncGenerator<SourceRecord> {
+    const subscriptionId = subscriptionOf(scope);
+    switch (dataType) {
+      case "alert":
+      case "subAssessment":
+      case "secureScore":
+      case "secureScoreControl":
+        for await (const item of this.#list(dataType, scope, from.url, from.index)) yield dataType === "subAssessment" ? withParent(item) : item;
+        break;
+      case "assessment":
+        yield* this.assessments(scope, await this.assessmentMetadata(subscriptionId), from);
+        break;
+      case "regulatoryComplianceAssessment":
+        yield* this.regulatoryCompliance(subscriptionId);
+        break;
+      case "attackPath":
+        break;
+    }
+  }
+
   /** Security alerts at a subscription or resource group scope. */
   async *alerts(scope: string): AsyncGenerator<SourceRecord> {
     yield* this.#list("alert", scope, `${scope}/${SECURITY}/alerts?api-version=${API.alerts}`);
   }
 
   /** Recommendations, each with its metadata embedded as properties.metadata. */
-  async *assessments(scope: string, metadata: AssessmentMetadataIndex): AsyncGenerator<SourceRecord> {
-    for await (const item of this.#list("assessment", scope, `${scope}/${SECURITY}/assessments?api-version=${API.assessments}`)) {
+  async *assessments(scope: string, metadata: AssessmentMetadataIndex, from?: Cursor): AsyncGenerator<SourceRecord> {
+    const path = from?.url ?? `${scope}/${SECURITY}/assessments?api-version=${API.assessments}`;
+    for await (const item of this.#list("assessment", scope, path, from?.index ?? 0)) {
       if (!hasEmbeddedMetadata(item.record) && !metadata.has(item.record)) this.#withoutMetadata++;
       yield { ...item, record: metadata.embed(item.record) as Json };
     }
@@ -129,10 +162,7 @@ export class ArmReader {
 
   /** Findings at the scope, each with its parent recommendation's key. */
   async *subAssessments(scope: string): AsyncGenerator<SourceRecord> {
-    for await (const item of this.#list("subAssessment", scope, `${scope}/${SECURITY}/subAssessments?api-version=${API.subAssessments}`)) {
-      const parent = /\/assessments\/([^/]+)\/subassessments\//i.exec(String(item.record["id"]))?.[1];
-      yield parent === undefined ? item : { ...item, context: { parentAssessmentKey: parent } };
-    }
+    for await (const item of this.#list("subAssessment", scope, `${scope}/${SECURITY}/subAssessments?api-version=${API.subAssessments}`)) yield withParent(item);
   }
 
   async *secureScores(subscriptionId: string): AsyncGenerator<SourceRecord> {
@@ -196,12 +226,14 @@ export class ArmReader {
     return index;
   }
 
-  async *#list(dataType: ReadableDataType, scope: string, path: string): AsyncGenerator<SourceRecord> {
+  /** A list's records page by page; `path` may be a page's absolute URL (a resumed read) and `skip` its first records. */
+  async *#list(dataType: ReadableDataType, scope: string, path: string, skip = 0): AsyncGenerator<SourceRecord> {
     const pager = this.#pager(subscriptionOf(scope));
     for await (const page of pager.pages(path, { scope, dataType } satisfies Omit<PageContext, "page">)) {
-      for (const record of page.value) {
+      const first = page.url === path ? skip : 0;
+      for (let index = first; index < page.value.length; index++) {
         this.#records[dataType]++;
-        yield { dataType, scope, record };
+        yield { dataType, scope, record: page.value[index]!, cursor: { url: page.url, index } };
       }
     }
   }
@@ -214,6 +246,11 @@ export class ArmReader {
     }
     return pager;
   }
+}
+
+function withParent(item: SourceRecord): SourceRecord {
+  const parent = /\/assessments\/([^/]+)\/subassessments\//i.exec(String(item.record["id"]))?.[1];
+  return parent === undefined ? item : { ...item, context: { parentAssessmentKey: parent } };
 }
 
 function subscriptionOf(scope: string): string {

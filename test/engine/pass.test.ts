@@ -193,6 +193,53 @@ describe("never lost: crashes at each stage", () => {
   });
 });
 
+describe("resumable passes", () => {
+  /** A clock that moves one second each time it is read. */
+  const ticking = () => {
+    let t = Date.parse("2026-11-22T10:00:00Z");
+    return () => new Date((t += 1000));
+  };
+
+  it("a pass that reaches its deadline saves where it stopped; the next continues from there", async () => {
+    const now = ticking();
+    // Each record reads the clock twice (the deadline, its export time): about ten records fit.
+    const deadline = new Date(Date.parse("2026-11-22T10:00:00Z") + 22_000);
+    const stopped = await pass("Assessments", { now, deadline }).run();
+    expect(stopped.stopped).toBeDefined();
+    expect(stopped.mode).toBe("baseline");
+    const firstPart = stopped.read;
+    expect(firstPart).toBeGreaterThan(7); // past the first page
+    expect(firstPart).toBeLessThan(20);
+    expect(rows("SecurityRecommendation")).toHaveLength(firstPart);
+    arm.requests.length = 0;
+    const resumed = await pass("Assessments").run();
+    expect(resumed).toMatchObject({ resumed: true, mode: "baseline", read: 20 - firstPart, removed: 0 });
+    // It asked for the page it stopped on, not the first one.
+    const listRequests = arm.requests.filter((r) => r.path.endsWith("/assessments"));
+    expect(listRequests[0]!.query["$skipToken"]).toBe(String(Math.floor(firstPart / 7) * 7));
+    const delivered = ids("SecurityRecommendation");
+    expect(delivered).toHaveLength(20);
+    expect(new Set(delivered).size).toBe(20);
+    expect(rows("SecurityRecommendation").every((r) => r["IsSnapshot"] === true)).toBe(true);
+    const after = await pass("Assessments").run();
+    expect(after).toMatchObject({ changed: 0, removed: 0 });
+    expect(after.resumed).toBeUndefined();
+  });
+
+  it("removals stay right across a stop: what was seen before the stop is not removed", async () => {
+    await pass("Assessments").run();
+    ingestion.accepted.clear();
+    dataset.sizes.assessments = 18;
+    const now = ticking();
+    const stopped = await pass("Assessments", { now, deadline: new Date(Date.parse("2026-11-22T10:00:00Z") + 6_000) }).run();
+    expect(stopped.stopped).toBeDefined();
+    expect(stopped.removed).toBe(0);
+    const resumed = await pass("Assessments").run();
+    expect(resumed).toMatchObject({ resumed: true, removed: 2, changed: 0 });
+    expect(rows("SecurityRecommendation").map((r) => r["RecommendationState"])).toEqual(["Removed", "Removed"]);
+  });
+});
+
 describe("one runner at a time", () => {
   it("two runners started together deliver once; the other skips and says so", async () => {
     const [a, b] = await Promise.all([pass("Assessments").run(), pass("Assessments").run()]);
