@@ -340,6 +340,7 @@ const exportCommand: Command = {
     snapshot: { type: "boolean" },
     once: { type: "boolean" },
     interval: { type: "string" },
+    "time-limit": { type: "string" },
     "arm-endpoint": { type: "string" },
     name: { type: "string" },
   },
@@ -355,6 +356,8 @@ baselineSnapshot is false. One runner at a time per configuration, scope and sou
   --snapshot       a snapshot of every source now, on demand
   --once           one round of passes, then exit (exit 1 when a pass failed)
   --interval <s>   seconds between rounds when running on (default 300)
+  --time-limit <s> each round stops after this many seconds, saving where each pass was; the next
+                   round goes on from there (as a Consumption plan's 10-minute limit needs)
   --name <name>    the configuration's name for its state (default: its name, or the file's)
 
 State, pass records, dead letters and overflow live in the app's storage account: DEFENDER_EXPORT_STORAGE,
@@ -370,6 +373,8 @@ Examples:
     if (typeof configPath !== "string") throw new UsageError("export needs --config <config.json>");
     const interval = values["interval"] === undefined ? 300 : Number(values["interval"]);
     if (!Number.isInteger(interval) || interval < 1) throw new UsageError(`--interval ${JSON.stringify(values["interval"])}: expected a whole number of seconds`);
+    const timeLimit = values["time-limit"] === undefined ? undefined : Number(values["time-limit"]);
+    if (timeLimit !== undefined && (!Number.isInteger(timeLimit) || timeLimit < 1)) throw new UsageError(`--time-limit ${JSON.stringify(values["time-limit"])}: expected a whole number of seconds`);
     const result = await loadConfiguration(configPath, io);
     if (!result.ok) {
       report(io, "error", result.errors);
@@ -406,6 +411,7 @@ Examples:
           ...(values["snapshot"] === true ? { snapshot: true } : {}),
           ...(tenantId ? { tenantId } : {}),
           onPass: (r) => void writeOut(io.stdout, `${summarize(r)}\n`),
+          ...(timeLimit !== undefined ? { passOptions: { deadline: new Date(Date.now() + timeLimit * 1000) } } : {}),
         });
         failed ||= passes.some((p) => p.error !== undefined);
         if (values["once"] === true) break;
@@ -427,7 +433,7 @@ export function summarize(r: PassRecord): string {
   const actions = Object.entries(r.actions)
     .map(([key, a]) => `${key}: sent ${a.sent}, cut ${a.cut}, dead-lettered ${a.deadLettered}`)
     .join("; ");
-  const error = r.error ? `; ERROR: ${r.error}` : "";
+  const error = (r.stopped ? `; stopped at the time limit, the next pass goes on` : "") + (r.error ? `; ERROR: ${r.error}` : "");
   return `${head}: ${r.mode}; read ${r.read}, matched ${r.matched}, changed ${r.changed}, removed ${r.removed}; ${actions} (${(r.durationMs / 1000).toFixed(1)} s)${error}`;
 }
 

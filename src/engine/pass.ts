@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { EventSource } from "../config/enums.js";
 import type { ExportConfiguration } from "../config/model.js";
-import { CHANGE_RULES } from "../change/fingerprints.js";
+import { ChangeDetector } from "../change/detector.js";
 import { StateConflictError, type BlobStateStore, type PassKey } from "../change/state.js";
 import type { DeliveryReport, Sink } from "../destinations/types.js";
 import type { ExportAction, MappingInput } from "../mapping/index.js";
@@ -117,7 +117,6 @@ function finish(record: PassRecord, now: () => Date): PassRecord {
 
 async function pass(options: PassOptions, key: PassKey, record: PassRecord, totals: Map<string, DeliveryReport>, checkLease: () => void): Promise<void> {
   const dataType = EVENT_SOURCE_DATA_TYPE[options.eventSource];
-  const rule = CHANGE_RULES[dataType];
   const source = options.configuration.sources.find((s) => s.eventSource === options.eventSource);
   if (source === undefined) throw new Error(`the configuration has no ${options.eventSource} source`);
   const matches = compileSource(source).matches;
@@ -131,7 +130,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
   const everything = mode !== "stream";
   const send = mode !== "seed";
   const exportedAt = () => (options.now ?? (() => new Date()))().toISOString();
-  const seen = new Set<string>(progress?.seen ?? []);
+  const detector = new ChangeDetector(dataType, state.entries, progress?.seen ?? []);
   if (progress !== undefined) record.resumed = true;
   let etag = state.etag;
   let sinceCheckpoint = 0;
@@ -140,10 +139,12 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     for (const sink of options.sinks) await sink.write(input);
     options.hooks?.afterWrite?.(record.changed + record.removed);
   };
-  const checkpoint = async () => {
+  const checkpoint = async (final = false) => {
     checkLease();
     for (const sink of options.sinks) add(totals, sink.actionKey, await sink.flush());
     options.hooks?.beforeCheckpoint?.(record.checkpoints + 1);
+    // A pass that changed nothing leaves the state as it was (its pass record says it ran).
+    if (final && !detector.dirty && etag !== undefined && !(everything && send)) return;
     const saved = await options.state.save(key, state.entries, etag, state.snapshotAt);
     etag = saved.etag;
     record.stateBytes = saved.bytes;
@@ -157,44 +158,33 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
       // Out of time: keep what was delivered, and where to go on from.
       await checkpoint();
       record.stopped = { at: clock().toISOString(), cursor: item.cursor };
-      await options.state.saveProgress(key, { cursor: item.cursor, seen: [...seen], stoppedAt: record.stopped.at, mode });
+      await options.state.saveProgress(key, { cursor: item.cursor, seen: [...detector.seen], stoppedAt: record.stopped.at, mode });
       return;
     }
     record.read++;
     options.hooks?.afterRead?.(record.read);
     const id = stableId(item.record);
     if (id === undefined) continue;
-    seen.add(id);
-    if (!matches(item.record)) {
-      // No longer selected: forgotten, so that matching again later counts as new.
-      state.entries.delete(id);
-      continue;
-    }
+    const observed = detector.observe(id, item.record, matches(item.record), everything);
+    if (observed === "unselected") continue;
     record.matched++;
-    const fingerprint = rule.fingerprint(item.record);
-    const stored = state.entries.get(id);
-    const isChange = stored === undefined || rule.changed(stored, fingerprint);
-    if (!everything && !isChange) continue;
-    state.entries.set(id, fingerprint);
-    if (!send) continue;
-    const action: ExportAction = stored === undefined ? "Insert" : isChange ? "Update" : "Insert";
+    if ((observed === "unchanged" && !everything) || !send) continue;
+    const action: ExportAction = observed === "changed" ? "Update" : "Insert";
     await deliver(input(item.record, id, options, action, everything, exportedAt(), item.context));
     record.changed++;
     if (++sinceCheckpoint >= (options.checkpointEvery ?? 5_000)) await checkpoint();
   }
 
   // What is gone since the last pass, once: only after a complete read, and only where the type has removals.
-  if (rule.removable && send && !snapshotSource) {
-    for (const id of [...state.entries.keys()]) {
-      if (seen.has(id)) continue;
-      state.entries.delete(id);
+  if (send && !snapshotSource) {
+    for (const id of detector.removals()) {
       await deliver(input(removedRecord(id, dataType), id, options, "Remove", everything, exportedAt()));
       record.removed++;
       if (++sinceCheckpoint >= (options.checkpointEvery ?? 5_000)) await checkpoint();
     }
   }
   if (everything && send) state.snapshotAt = record.startedAt;
-  await checkpoint();
+  await checkpoint(true);
   if (progress !== undefined) await options.state.clearProgress(key);
 }
 
