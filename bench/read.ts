@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { ArmReader } from "../src/sources/index.js";
 import type { Figure } from "./figures.js";
 
-interface Endpoint {
+export interface Endpoint {
   url: string;
   certFile: string;
   subscription: string;
@@ -15,13 +15,13 @@ interface Endpoint {
 
 const TSX = [fileURLToPath(new URL("../node_modules/tsx/dist/cli.mjs", import.meta.url))];
 
-async function startServer(findings: number): Promise<Endpoint> {
+export async function startServer(findings: number): Promise<Endpoint> {
   const child = spawn(process.execPath, [...TSX, fileURLToPath(new URL("./arm-server.ts", import.meta.url)), String(findings), "1000"], { stdio: ["pipe", "pipe", "inherit"] });
   const [line] = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
   return { ...(JSON.parse(line!) as Omit<Endpoint, "child">), child };
 }
 
-function stop(endpoint: Endpoint): void {
+export function stop(endpoint: Endpoint): void {
   endpoint.child.stdin?.end();
 }
 

@@ -24,7 +24,8 @@ export class ChangeDetector {
 
   /** `everything`: a snapshot, where unchanged records go out too. */
   observe(id: string, record: Record<string, unknown>, selected: boolean, everything: boolean): Observation {
-    this.#seen.add(id);
+    // Only types with removals need to know what was seen.
+    if (this.#rule.removable) this.#seen.add(id);
     if (!selected) {
       // No longer selected: forgotten, so that being selected again later counts as new.
       if (this.entries.delete(id)) this.#dirty = true;
@@ -44,7 +45,8 @@ export class ChangeDetector {
   /** Ids of records that are gone (for the types that export removals), removed from the fingerprints. */
   *removals(): Generator<string> {
     if (!this.#rule.removable) return;
-    for (const id of [...this.entries.keys()]) {
+    // Deleting the entry just visited is safe while a Map is iterated.
+    for (const id of this.entries.keys()) {
       if (this.#seen.has(id)) continue;
       this.entries.delete(id);
       this.#dirty = true;

@@ -24,9 +24,10 @@ const stateSchema = z.object({
   version: z.literal(1),
   updatedAt: z.string(),
   snapshotAt: z.string().optional(),
-  // [id, fingerprint]; scores keep null where a record had none.
-  entries: z.array(z.tuple([z.string(), z.number().nullable()])),
-});
+  // Two parallel arrays (far fewer objects to parse than pairs); scores keep null where a record had none.
+  ids: z.array(z.string()),
+  fingerprints: z.array(z.number().nullable()),
+}).refine((s) => s.ids.length === s.fingerprints.length, { message: "ids and fingerprints differ in length" });
 
 /** The container of export state and pass records in the app's storage account. */
 export const STATE_CONTAINER = "export-state";
@@ -83,8 +84,11 @@ export class BlobStateStore {
     }
     const state = stateSchema.safeParse(parsed);
     if (!state.success) throw new Error(`the export state of ${passPrefix(key)} is not valid: ${state.error.issues[0]?.message ?? "invalid"}`);
+    const entries = new Map<string, number>();
+    const { ids, fingerprints } = state.data;
+    for (let i = 0; i < ids.length; i++) entries.set(ids[i]!, fingerprints[i] ?? Number.NaN);
     return {
-      entries: new Map(state.data.entries.map(([id, fp]) => [id, fp ?? Number.NaN])),
+      entries,
       etag,
       updatedAt: state.data.updatedAt,
       ...(state.data.snapshotAt ? { snapshotAt: state.data.snapshotAt } : {}),
@@ -94,8 +98,12 @@ export class BlobStateStore {
   /** Writes the state if nobody else did since `etag` (none: only if there is no state yet); returns the new ETag. */
   async save(key: PassKey, entries: ReadonlyMap<string, number>, etag: string | undefined, snapshotAt?: string): Promise<{ etag: string; bytes: number }> {
     await this.#ensure();
-    const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, fp]) => [id, Number.isNaN(fp) ? null : fp]);
-    const body = gzipSync(JSON.stringify({ version: 1, updatedAt: new Date().toISOString(), ...(snapshotAt ? { snapshotAt } : {}), entries: sorted }));
+    const ids = [...entries.keys()].sort();
+    const fingerprints = ids.map((id) => {
+      const fp = entries.get(id)!;
+      return Number.isNaN(fp) ? null : fp;
+    });
+    const body = gzipSync(JSON.stringify({ version: 1, updatedAt: new Date().toISOString(), ...(snapshotAt ? { snapshotAt } : {}), ids, fingerprints }));
     const blob = this.container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`);
     try {
       const response = await blob.upload(body, body.length, {

@@ -222,10 +222,10 @@ function add(totals: Map<string, DeliveryReport>, key: string, report: DeliveryR
 
 /** Reads a source's records through an ArmReader, with the metadata join the reader does for assessments. */
 export function readerSource(reader: {
-  read(scopes: readonly string[], dataTypes: readonly DataType[]): AsyncIterable<SourceRecord>;
+  list(scope: string, dataType: DataType): AsyncIterable<SourceRecord>;
   resume(scope: string, dataType: DataType, from: Cursor): AsyncIterable<SourceRecord>;
 }) {
   return (scope: string, eventSource: EventSource, from?: Cursor) =>
-    from === undefined ? reader.read([scope], [EVENT_SOURCE_DATA_TYPE[eventSource]]) : reader.resume(scope, EVENT_SOURCE_DATA_TYPE[eventSource], from);
+    from === undefined ? reader.list(scope, EVENT_SOURCE_DATA_TYPE[eventSource]) : reader.resume(scope, EVENT_SOURCE_DATA_TYPE[eventSource], from);
 }
 

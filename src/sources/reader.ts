@@ -123,6 +123,33 @@ export class ArmReader {
   }
 
   /**
+   * One data type's records at one scope, without the scope bookkeeping of `read` (a pass reads this way):
+   * the type's own generator, not a layer around it, since every record goes through each layer.
+   */
+  list(scope: string, dataType: DataType): AsyncIterable<SourceRecord> {
+    const subscriptionId = subscriptionOf(scope);
+    const subscriptionScope = `/subscriptions/${subscriptionId}`;
+    switch (dataType) {
+      case "alert":
+        return this.alerts(scope);
+      case "assessment":
+        return (async function* (reader: ArmReader) {
+          yield* reader.assessments(scope, await reader.assessmentMetadata(subscriptionId));
+        })(this);
+      case "subAssessment":
+        return this.subAssessments(scope);
+      case "secureScore":
+        return this.#list("secureScore", subscriptionScope, `${subscriptionScope}/${SECURITY}/secureScores?api-version=${API.secureScores}`);
+      case "secureScoreControl":
+        return this.secureScoreControls(subscriptionId);
+      case "regulatoryComplianceAssessment":
+        return this.regulatoryCompliance(subscriptionId);
+      case "attackPath":
+        return (async function* () {})();
+    }
+  }
+
+  /**
    * A data type's records from where an earlier read stopped: the page of `from`, from its place there.
    * The compliance hierarchy has no single list to resume and is read from its start.
    */
