@@ -1,23 +1,32 @@
 // Diffs 1,000,000 records against the fingerprints of a previous pass, as a pass does; prints time and peak memory.
 import { ChangeDetector } from "../src/change/detector.js";
 import { CHANGE_RULES } from "../src/change/fingerprints.js";
+import { IdBook, idHash } from "../src/change/ids.js";
 
 const count = Number(process.argv[2] ?? "1000000");
 const record = (i: number, code: string) => ({
   id: `/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/rg${i % 50}/providers/microsoft.compute/virtualmachines/vm${i}/providers/microsoft.security/assessments/${(i % 200).toString(16).padStart(8, "0")}-1111-2222-3333-444455556666/subassessments/${i.toString(16).padStart(32, "0")}`,
   properties: { status: { code } },
 });
-// The previous pass's fingerprints, as the state holds them.
-const entries = new Map<string, number>();
-for (let i = 0; i < count; i++) entries.set(record(i, "Unhealthy").id, CHANGE_RULES.subAssessment.fingerprint(record(i, "Unhealthy")));
+// The previous pass's fingerprints and ids, as the state holds them.
+const entries = new Map<number, number>();
+const ids: string[] = [];
+const hashes: number[] = [];
+for (let i = 0; i < count; i++) {
+  const r = record(i, "Unhealthy");
+  const h = idHash(r.id);
+  entries.set(h, CHANGE_RULES.subAssessment.fingerprint(r));
+  ids.push(r.id);
+  hashes.push(h);
+}
 const before = process.cpuUsage();
 const start = performance.now();
-const detector = new ChangeDetector("subAssessment", entries);
+const detector = new ChangeDetector("subAssessment", entries, new IdBook(ids, hashes));
 let changed = 0;
 // 1% changed, 1% new, 1% gone.
 for (let i = Math.floor(count / 100); i < count + Math.floor(count / 100); i++) {
   const r = record(i, i % 100 === 7 ? "Healthy" : "Unhealthy");
-  if (detector.observe(r.id, r, true, false) !== "unchanged") changed++;
+  if (detector.observe(idHash(r.id), () => r.id.toLowerCase(), r, true, false) !== "unchanged") changed++;
 }
 let removed = 0;
 for (const _ of detector.removals()) removed++;

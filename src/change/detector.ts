@@ -1,5 +1,6 @@
 import type { DataType } from "../records/kinds.js";
 import { CHANGE_RULES, type ChangeRule } from "./fingerprints.js";
+import type { IdBook } from "./ids.js";
 
 export type Observation = "new" | "changed" | "unchanged" | "unselected";
 
@@ -10,51 +11,56 @@ export type Observation = "new" | "changed" | "unchanged" | "unselected";
  */
 export class ChangeDetector {
   readonly #rule: ChangeRule;
-  readonly #seen: Set<string>;
+  readonly #seen: Set<number>;
   #dirty = false;
 
+  /** `entries`: id hash → fingerprint last exported; `ids`: the stable ids behind the hashes. */
   constructor(
     dataType: DataType,
-    readonly entries: Map<string, number>,
-    seen: Iterable<string> = [],
+    readonly entries: Map<number, number>,
+    readonly ids: IdBook,
+    seen: Iterable<number> = [],
   ) {
     this.#rule = CHANGE_RULES[dataType];
     this.#seen = new Set(seen);
   }
 
-  /** `everything`: a snapshot, where unchanged records go out too. */
-  observe(id: string, record: Record<string, unknown>, selected: boolean, everything: boolean): Observation {
+  /**
+   * `hash`: the record's id hash; `stableId` gives its stable id, asked for only when the record is new.
+   * `everything`: a snapshot, where unchanged records go out too.
+   */
+  observe(hash: number, stableId: () => string, record: Record<string, unknown>, selected: boolean, everything: boolean): Observation {
     // Only types with removals need to know what was seen.
-    if (this.#rule.removable) this.#seen.add(id);
+    if (this.#rule.removable) this.#seen.add(hash);
     if (!selected) {
       // No longer selected: forgotten, so that being selected again later counts as new.
-      if (this.entries.delete(id)) this.#dirty = true;
+      if (this.entries.delete(hash)) this.#dirty = true;
       return "unselected";
     }
     const fingerprint = this.#rule.fingerprint(record);
-    const stored = this.entries.get(id);
+    const stored = this.entries.get(hash);
     const kind: Observation = stored === undefined ? "new" : this.#rule.changed(stored, fingerprint) ? "changed" : "unchanged";
     if (kind !== "unchanged" || everything) {
       // Scores keep the value last exported, so that small moves add up until they reach the threshold.
       if (stored !== fingerprint) this.#dirty = true;
-      this.entries.set(id, fingerprint);
+      if (stored === undefined) this.ids.add(hash, stableId());
+      this.entries.set(hash, fingerprint);
     }
     return kind;
   }
 
-  /** Ids of records that are gone (for the types that export removals), removed from the fingerprints. */
+  /** Stable ids of records that are gone (for the types that export removals), removed from the fingerprints. */
   *removals(): Generator<string> {
     if (!this.#rule.removable) return;
-    // Deleting the entry just visited is safe while a Map is iterated.
-    for (const id of this.entries.keys()) {
-      if (this.#seen.has(id)) continue;
-      this.entries.delete(id);
+    for (const [hash, id] of this.ids.pairs()) {
+      if (this.#seen.has(hash) || !this.entries.has(hash)) continue;
+      this.entries.delete(hash);
       this.#dirty = true;
       yield id;
     }
   }
 
-  get seen(): ReadonlySet<string> {
+  get seen(): ReadonlySet<number> {
     return this.#seen;
   }
 

@@ -2,6 +2,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import type { BlobLeaseClient, ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import type { EventSource } from "../config/enums.js";
+import { IdBook } from "./ids.js";
 
 /** What one pass is about: a configuration, one of its scopes, one of its event sources. */
 export interface PassKey {
@@ -11,8 +12,10 @@ export interface PassKey {
 }
 
 export interface ExportState {
-  /** Stable id → fingerprint last exported. */
-  entries: Map<string, number>;
+  /** Id hash → fingerprint last exported. */
+  entries: Map<number, number>;
+  /** The stable ids behind the hashes. */
+  ids: IdBook;
   /** The blob's ETag when loaded; undefined for a new pass key (no state yet). */
   etag: string | undefined;
   updatedAt: string | undefined;
@@ -20,21 +23,26 @@ export interface ExportState {
   snapshotAt?: string;
 }
 
-const stateSchema = z.object({
-  version: z.literal(1),
-  updatedAt: z.string(),
-  snapshotAt: z.string().optional(),
-  // Two parallel arrays (far fewer objects to parse than pairs); scores keep null where a record had none.
-  ids: z.array(z.string()),
-  fingerprints: z.array(z.number().nullable()),
-}).refine((s) => s.ids.length === s.fingerprints.length, { message: "ids and fingerprints differ in length" });
+const stateSchema = z
+  .object({
+    version: z.literal(2),
+    updatedAt: z.string(),
+    snapshotAt: z.string().optional(),
+    // Parallel arrays (far fewer objects to parse than records): the stable ids, sorted, their hashes, and
+    // the fingerprints last exported (null where a score had none).
+    ids: z.array(z.string()),
+    hashes: z.array(z.number()),
+    fingerprints: z.array(z.number().nullable()),
+  })
+  .refine((s) => s.ids.length === s.hashes.length && s.ids.length === s.fingerprints.length, { message: "ids, hashes and fingerprints differ in length" });
 
 /** The container of export state and pass records in the app's storage account. */
 export const STATE_CONTAINER = "export-state";
 
 const progressSchema = z.object({
   cursor: z.object({ url: z.string(), index: z.number().int().nonnegative() }),
-  seen: z.array(z.string()),
+  /** The id hashes the stopped pass had seen. */
+  seen: z.array(z.number()),
   stoppedAt: z.string(),
   /** The stopped pass's mode: a baseline or snapshot goes on as one. */
   mode: z.enum(["stream", "snapshot", "baseline", "seed"]),
@@ -73,7 +81,7 @@ export class BlobStateStore {
       etag = response.etag;
       buffer = await streamToBuffer(response.readableStreamBody);
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return { entries: new Map(), etag: undefined, updatedAt: undefined };
+      if ((e as { statusCode?: number }).statusCode === 404) return { entries: new Map(), ids: new IdBook(), etag: undefined, updatedAt: undefined };
       throw e;
     }
     let parsed: unknown;
@@ -84,11 +92,12 @@ export class BlobStateStore {
     }
     const state = stateSchema.safeParse(parsed);
     if (!state.success) throw new Error(`the export state of ${passPrefix(key)} is not valid: ${state.error.issues[0]?.message ?? "invalid"}`);
-    const entries = new Map<string, number>();
-    const { ids, fingerprints } = state.data;
-    for (let i = 0; i < ids.length; i++) entries.set(ids[i]!, fingerprints[i] ?? Number.NaN);
+    const entries = new Map<number, number>();
+    const { ids, hashes, fingerprints } = state.data;
+    for (let i = 0; i < ids.length; i++) entries.set(hashes[i]!, fingerprints[i] ?? Number.NaN);
     return {
       entries,
+      ids: new IdBook(ids, hashes),
       etag,
       updatedAt: state.data.updatedAt,
       ...(state.data.snapshotAt ? { snapshotAt: state.data.snapshotAt } : {}),
@@ -96,14 +105,28 @@ export class BlobStateStore {
   }
 
   /** Writes the state if nobody else did since `etag` (none: only if there is no state yet); returns the new ETag. */
-  async save(key: PassKey, entries: ReadonlyMap<string, number>, etag: string | undefined, snapshotAt?: string): Promise<{ etag: string; bytes: number }> {
+  async save(key: PassKey, state: Pick<ExportState, "entries" | "ids" | "snapshotAt">, etag: string | undefined): Promise<{ etag: string; bytes: number }> {
     await this.#ensure();
-    const ids = [...entries.keys()].sort();
-    const fingerprints = ids.map((id) => {
-      const fp = entries.get(id)!;
-      return Number.isNaN(fp) ? null : fp;
-    });
-    const body = gzipSync(JSON.stringify({ version: 1, updatedAt: new Date().toISOString(), ...(snapshotAt ? { snapshotAt } : {}), ids, fingerprints }));
+    // The ids still exported (a hash whose entry is gone is dropped), sorted so that their prefixes compress.
+    const kept: [string, number, number][] = [];
+    const written = new Set<number>();
+    for (const [hash, id] of state.ids.pairs()) {
+      const fp = state.entries.get(hash);
+      if (fp === undefined || written.has(hash)) continue;
+      written.add(hash);
+      kept.push([id, hash, fp]);
+    }
+    kept.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const body = gzipSync(
+      JSON.stringify({
+        version: 2,
+        updatedAt: new Date().toISOString(),
+        ...(state.snapshotAt ? { snapshotAt: state.snapshotAt } : {}),
+        ids: kept.map((k) => k[0]),
+        hashes: kept.map((k) => k[1]),
+        fingerprints: kept.map((k) => (Number.isNaN(k[2]) ? null : k[2])),
+      }),
+    );
     const blob = this.container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`);
     try {
       const response = await blob.upload(body, body.length, {

@@ -2,10 +2,11 @@ import { randomUUID } from "node:crypto";
 import type { EventSource } from "../config/enums.js";
 import type { ExportConfiguration } from "../config/model.js";
 import { ChangeDetector } from "../change/detector.js";
+import { idHash } from "../change/ids.js";
 import { StateConflictError, type BlobStateStore, type PassKey } from "../change/state.js";
 import type { DeliveryReport, Sink } from "../destinations/types.js";
 import type { ExportAction, MappingInput } from "../mapping/index.js";
-import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, stableId, type DataType } from "../records/kinds.js";
+import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, type DataType } from "../records/kinds.js";
 import { compileSource } from "../rules/compile.js";
 import type { Cursor, SourceRecord } from "../sources/reader.js";
 
@@ -130,7 +131,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
   const everything = mode !== "stream";
   const send = mode !== "seed";
   const exportedAt = () => (options.now ?? (() => new Date()))().toISOString();
-  const detector = new ChangeDetector(dataType, state.entries, progress?.seen ?? []);
+  const detector = new ChangeDetector(dataType, state.entries, state.ids, progress?.seen ?? []);
   if (progress !== undefined) record.resumed = true;
   let etag = state.etag;
   let sinceCheckpoint = 0;
@@ -145,7 +146,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     options.hooks?.beforeCheckpoint?.(record.checkpoints + 1);
     // A pass that changed nothing leaves the state as it was (its pass record says it ran).
     if (final && !detector.dirty && etag !== undefined && !(everything && send)) return;
-    const saved = await options.state.save(key, state.entries, etag, state.snapshotAt);
+    const saved = await options.state.save(key, state, etag);
     etag = saved.etag;
     record.stateBytes = saved.bytes;
     record.checkpoints++;
@@ -163,14 +164,14 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     }
     record.read++;
     options.hooks?.afterRead?.(record.read);
-    const id = stableId(item.record);
-    if (id === undefined) continue;
-    const observed = detector.observe(id, item.record, matches(item.record), everything);
+    const rawId = item.record["id"];
+    if (typeof rawId !== "string" || rawId === "") continue;
+    const observed = detector.observe(idHash(rawId), () => rawId.toLowerCase(), item.record, matches(item.record), everything);
     if (observed === "unselected") continue;
     record.matched++;
     if ((observed === "unchanged" && !everything) || !send) continue;
     const action: ExportAction = observed === "changed" ? "Update" : "Insert";
-    await deliver(input(item.record, id, options, action, everything, exportedAt(), item.context));
+    await deliver(input(item.record, rawId.toLowerCase(), options, action, everything, exportedAt(), item.context));
     record.changed++;
     if (++sinceCheckpoint >= (options.checkpointEvery ?? 5_000)) await checkpoint();
   }

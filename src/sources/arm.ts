@@ -91,16 +91,29 @@ export class ArmPager {
     );
   }
 
-  /** Every page of a list, following nextLink. `path` is relative to the endpoint, or an absolute page URL on it. */
+  /**
+   * Every page of a list, following nextLink. `path` is relative to the endpoint, or an absolute page URL
+   * on it. The next page is asked for while the caller works through the current one (one page ahead, so
+   * at most two are held), so that reading and processing overlap.
+   */
   async *pages(path: string, context: Omit<PageContext, "page">): AsyncGenerator<ArmPage> {
-    let url: string | undefined = path.startsWith("https://") || path.startsWith("http://") ? path : `${this.endpoint}${path}`;
-    if (!this.#sameOrigin(url)) throw new ArmReadError({ ...context, page: 1 }, "the page URL is outside the ARM endpoint");
-    let page = 0;
-    while (url !== undefined) {
+    const first = path.startsWith("https://") || path.startsWith("http://") ? path : `${this.endpoint}${path}`;
+    if (!this.#sameOrigin(first)) throw new ArmReadError({ ...context, page: 1 }, "the page URL is outside the ARM endpoint");
+    let page = 1;
+    let url = first;
+    let pending = this.#page(url, { ...context, page });
+    for (;;) {
+      const result = await pending;
+      const next = result.nextLink;
+      if (next !== undefined) {
+        pending = this.#page(next, { ...context, page: page + 1 });
+        // Awaited on the next turn; this only keeps a failure from going unhandled if the caller stops first.
+        pending.catch(() => undefined);
+      }
+      yield { ...result, url: page === 1 && !path.startsWith("http") ? path : url };
+      if (next === undefined) return;
       page++;
-      const result: ArmPage = { ...(await this.#page(url, { ...context, page })), url: page === 1 && !path.startsWith("http") ? path : url };
-      yield result;
-      url = result.nextLink;
+      url = next;
     }
   }
 

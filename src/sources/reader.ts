@@ -225,7 +225,8 @@ export class ArmReader {
           }
           return out;
         };
-        for await (const batch of inOrder(controls(), this.#options.concurrency ?? 4, assessmentsOf)) {
+        // The controls list keeps its next page in flight too: one less for the fan-out keeps the bound.
+        for await (const batch of inOrder(controls(), Math.max(1, (this.#options.concurrency ?? 4) - 1), assessmentsOf)) {
           for (const item of batch) {
             this.#records.regulatoryComplianceAssessment++;
             yield item;

@@ -1,0 +1,44 @@
+/**
+ * A 53-bit hash of a record's id, folding ASCII case as it goes (ARM ids vary in case between calls): the
+ * key of the fingerprints, so that a pass neither lower-cases nor compares 200-character ids per record.
+ * cyrb53, public domain; two different ids share a hash with a chance of about n²/2^54 (1 in 18 million
+ * for a million records), which would at worst hide one change.
+ */
+export function idHash(id: string): number {
+  let h1 = 0xdeadbeef ^ 0x5f3759df;
+  let h2 = 0x41c6ce57 ^ 0x5f3759df;
+  for (let i = 0; i < id.length; i++) {
+    let ch = id.charCodeAt(i);
+    if (ch >= 65 && ch <= 90) ch += 32;
+    else if (ch > 127) ch = id[i]!.toLowerCase().charCodeAt(0);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/**
+ * The ids behind the hashes: those loaded with the state, as arrays, and those a pass added. Only removals
+ * and saving need them, so the per-record path never touches a string here.
+ */
+export class IdBook {
+  readonly #ids: readonly string[];
+  readonly #hashes: readonly number[];
+  readonly #added = new Map<number, string>();
+
+  constructor(ids: readonly string[] = [], hashes: readonly number[] = ids.map(idHash)) {
+    this.#ids = ids;
+    this.#hashes = hashes;
+  }
+
+  add(hash: number, id: string): void {
+    this.#added.set(hash, id);
+  }
+
+  *pairs(): Generator<[number, string]> {
+    for (let i = 0; i < this.#ids.length; i++) yield [this.#hashes[i]!, this.#ids[i]!];
+    yield* this.#added;
+  }
+}

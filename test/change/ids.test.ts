@@ -1,0 +1,36 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { IdBook, idHash } from "../../src/change/ids.js";
+
+describe("id hashes", () => {
+  it("fold case, as ARM ids vary in case between calls", () => {
+    const id = "/subscriptions/20FF7FC3-E762-44DD-BD96-B71116DCDC23/resourceGroups/MyRg/providers/Microsoft.Security/assessments/Key";
+    expect(idHash(id)).toBe(idHash(id.toLowerCase()));
+    expect(idHash(id)).toBe(idHash(id.toUpperCase()));
+    expect(idHash("/subscriptions/x/ÉTÉ")).toBe(idHash("/subscriptions/x/été"));
+  });
+
+  it("tell different ids apart, as exact 53-bit integers", () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 80 }), fc.string({ minLength: 1, maxLength: 80 }), (a, b) => {
+        const ha = idHash(a);
+        expect(Number.isSafeInteger(ha) && ha >= 0).toBe(true);
+        if (a.toLowerCase() !== b.toLowerCase()) expect(ha).not.toBe(idHash(b));
+      }),
+      { numRuns: 2000 },
+    );
+    const seen = new Set<number>();
+    for (let i = 0; i < 200_000; i++) seen.add(idHash(`/subscriptions/s/resourcegroups/rg/providers/microsoft.security/assessments/${i}`));
+    expect(seen.size).toBe(200_000);
+  });
+
+  it("keep the ids behind them, loaded and added", () => {
+    const book = new IdBook(["/a", "/b"]);
+    book.add(idHash("/c"), "/c");
+    expect([...book.pairs()]).toEqual([
+      [idHash("/a"), "/a"],
+      [idHash("/b"), "/b"],
+      [idHash("/c"), "/c"],
+    ]);
+  });
+});
