@@ -240,13 +240,7 @@ Examples:
     const groups = Array.isArray(values["resource-group"]) ? values["resource-group"] : [];
     for (const g of groups) if (!/^[-\w.()\p{L}]{1,90}$/u.test(g)) throw new UsageError(`--resource-group ${JSON.stringify(g)} is not a resource group name`);
     const scopes = groups.length === 0 ? [`/subscriptions/${subscription}`] : groups.map((g) => `/subscriptions/${subscription}/resourceGroups/${g}`);
-    let endpoint: string;
-    try {
-      const flag = typeof values["arm-endpoint"] === "string" ? values["arm-endpoint"] : undefined;
-      endpoint = armEndpointFrom(flag ?? io.env["ARM_ENDPOINT"], flag !== undefined ? "--arm-endpoint" : "ARM_ENDPOINT");
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const endpoint = armEndpointOption(values, io);
 
     const reader = new ArmReader({ credential: defaultCredential(io.env), endpoint });
     const progress = (io.stderr as { isTTY?: boolean }).isTTY === true;
@@ -327,6 +321,16 @@ function sinksFor(configuration: ExportConfiguration, io: CliIo, required: boole
   return { sinks, service, deadLetters };
 }
 
+/** --arm-endpoint, else ARM_ENDPOINT, else the public cloud; a bad value is a usage error naming where it came from. */
+function armEndpointOption(values: Record<string, unknown>, io: CliIo): string {
+  const flag = typeof values["arm-endpoint"] === "string" ? values["arm-endpoint"] : undefined;
+  try {
+    return armEndpointFrom(flag ?? io.env["ARM_ENDPOINT"], flag !== undefined ? "--arm-endpoint" : "ARM_ENDPOINT");
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 /** The app's own storage account: DEFENDER_EXPORT_STORAGE, AzureWebJobsStorage, else Azurite's development storage. */
 function storageConnectionString(env: NodeJS.ProcessEnv): string {
   return env["DEFENDER_EXPORT_STORAGE"] || env["AzureWebJobsStorage"] || "UseDevelopmentStorage=true";
@@ -384,13 +388,7 @@ Examples:
     const missing = [configuration.actions.length === 0 ? "at least one action" : undefined, configuration.scopes.length === 0 ? "at least one scope" : undefined].filter(Boolean);
     if (missing.length > 0) throw new InputError(`${configPath}: exporting needs ${missing.join(" and ")}`);
     const name = typeof values["name"] === "string" ? values["name"] : (configuration.name ?? basename(configPath).replace(/\.json$/i, ""));
-    let endpoint: string;
-    try {
-      const flag = typeof values["arm-endpoint"] === "string" ? values["arm-endpoint"] : undefined;
-      endpoint = armEndpointFrom(flag ?? io.env["ARM_ENDPOINT"], flag !== undefined ? "--arm-endpoint" : "ARM_ENDPOINT");
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    const endpoint = armEndpointOption(values, io);
     const { sinks, service } = sinksFor(configuration, io, true);
     const state = new BlobStateStore(service.getContainerClient(STATE_CONTAINER));
     const reader = new ArmReader({ credential: defaultCredential(io.env), endpoint });

@@ -1,17 +1,15 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SyntheticDataset } from "../fakes/arm/dataset.js";
 import { startFakeArm, type FakeArmServer } from "../fakes/arm/server.js";
 import { startAzurite, type Azurite } from "../fakes/azurite.js";
 import { startFakeIdentity, type FakeIdentityEndpoint } from "../fakes/identity.js";
 import { startFakeLogsIngestion, type FakeLogsIngestion } from "../fakes/logs-ingestion.js";
+import { runBin } from "../helpers/bin.js";
 import { declaredStreams, RULE_ID } from "../helpers/destinations.js";
 
-const bin = fileURLToPath(new URL("../../bin/defender-export.js", import.meta.url));
 const dataset = new SyntheticDataset({ alerts: 9, assessments: 15, subAssessments: 6 });
 let arm: FakeArmServer;
 let ingestion: FakeLogsIngestion;
@@ -25,24 +23,15 @@ afterAll(async () => {
   await Promise.all([arm.close(), ingestion.close(), identity.close(), azurite.stop()]);
 });
 
-function runBin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], {
-    env: {
-      PATH: process.env["PATH"] ?? "",
-      NODE_EXTRA_CA_CERTS: arm.certFile,
-      IDENTITY_ENDPOINT: identity.url,
-      IDENTITY_HEADER: identity.header,
-      DEFENDER_EXPORT_STORAGE: azurite.connectionString,
-      DEFENDER_EXPORT_TRUSTED_HOSTS: new URL(ingestion.url).host,
-      ARM_ENDPOINT: arm.url,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+function runExport(args: string[]) {
+  return runBin(args, {
+    NODE_EXTRA_CA_CERTS: arm.certFile,
+    IDENTITY_ENDPOINT: identity.url,
+    IDENTITY_HEADER: identity.header,
+    DEFENDER_EXPORT_STORAGE: azurite.connectionString,
+    DEFENDER_EXPORT_TRUSTED_HOSTS: new URL(ingestion.url).host,
+    ARM_ENDPOINT: arm.url,
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
 }
 
 describe("defender-export export", () => {
@@ -58,7 +47,7 @@ describe("defender-export export", () => {
         actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }],
       }),
     );
-    const first = await runBin(["export", "--config", config, "--once"]);
+    const first = await runExport(["export", "--config", config, "--once"]);
     expect(first.stderr).toBe("");
     expect(first.code).toBe(0);
     const lines = first.stdout.trim().split("\n");
@@ -71,7 +60,7 @@ describe("defender-export export", () => {
     expect(ingestion.accepted.get("Custom-SecurityRecommendation_CL")).toHaveLength(15);
 
     dataset.patches.set("assessment:2", (r) => ((r["properties"] as { status: { code: string } }).status.code = "Changed"));
-    const second = await runBin(["export", "-c", config, "--once"]);
+    const second = await runExport(["export", "-c", config, "--once"]);
     expect(second.code).toBe(0);
     const again = second.stdout.trim().split("\n");
     // The weekly snapshot is not due again; the streaming sources send only the change.
@@ -79,14 +68,14 @@ describe("defender-export export", () => {
     expect(again[1]).toMatch(/ Assessments .*: stream; read 15, matched 15, changed 1, removed 0/);
     expect(ingestion.accepted.get("Custom-SecurityRecommendation_CL")).toHaveLength(16);
 
-    const onDemand = await runBin(["export", "-c", config, "--once", "--snapshot"]);
+    const onDemand = await runExport(["export", "-c", config, "--once", "--snapshot"]);
     expect(onDemand.stdout.trim().split("\n").map((l) => l.split(": ")[1]!.split(";")[0])).toEqual(["snapshot", "snapshot", "snapshot", "snapshot"]);
   }, 60_000);
 
   it("refuses to export without an action or a scope", async () => {
     const bare = join(dir, "bare.json");
     writeFileSync(bare, JSON.stringify({ exportedDataTypes: ["Security alerts"] }));
-    const run = await runBin(["export", "-c", bare, "--once"]);
+    const run = await runExport(["export", "-c", bare, "--once"]);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/exporting needs at least one action and at least one scope/);
   });

@@ -1,16 +1,14 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { csvLine } from "../../src/cli/csv.js";
 import { SyntheticDataset } from "../fakes/arm/dataset.js";
 import { startFakeArm, type FakeArmServer } from "../fakes/arm/server.js";
 import { startFakeIdentity, type FakeIdentityEndpoint } from "../fakes/identity.js";
+import { runBin as runBinary } from "../helpers/bin.js";
 import { ndjson, runCli } from "../helpers/cli.js";
 
-const bin = fileURLToPath(new URL("../../bin/defender-export.js", import.meta.url));
 const dataset = new SyntheticDataset({ alerts: 23, assessments: 9, subAssessments: 31, resourceGroups: ["rg-a", "rg-b"] });
 let arm: FakeArmServer;
 let identity: FakeIdentityEndpoint;
@@ -25,16 +23,8 @@ afterAll(async () => {
 });
 
 /** The real binary, as in Azure: managed identity from the platform's endpoint, the CA from NODE_EXTRA_CA_CERTS. */
-function runBin(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], {
-    env: { PATH: process.env["PATH"] ?? "", NODE_EXTRA_CA_CERTS: arm.certFile, IDENTITY_ENDPOINT: identity.url, IDENTITY_HEADER: identity.header, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+function runBin(args: string[], env: Record<string, string> = {}) {
+  return runBinary(args, { NODE_EXTRA_CA_CERTS: arm.certFile, IDENTITY_ENDPOINT: identity.url, IDENTITY_HEADER: identity.header, ...env });
 }
 
 const SUB = dataset.subscriptionId;

@@ -1,8 +1,6 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseExportConfiguration, type EventHubAction } from "../../src/config/index.js";
@@ -12,9 +10,9 @@ import { startAzurite, type Azurite } from "../fakes/azurite.js";
 import { startFakeEventHubs, type FakeEventHubs } from "../fakes/eventhubs.js";
 import { staticCredential } from "../helpers/arm.js";
 import { FAST, SDK_FAST } from "../helpers/destinations.js";
+import { runBin } from "../helpers/bin.js";
 import { input } from "../helpers/mapping.js";
 
-const bin = fileURLToPath(new URL("../../bin/defender-export.js", import.meta.url));
 let azurite: Azurite;
 let hubs: FakeEventHubs;
 beforeAll(async () => {
@@ -25,15 +23,6 @@ afterAll(async () => {
   await hubs.close();
   await azurite.stop();
 });
-
-function runBin(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env["PATH"] ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
 
 describe("defender-export replay", () => {
   it("sends the dead letters of the configuration's actions again, once, and removes them", async () => {
