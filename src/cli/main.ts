@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { COMMANDS, InputError, UsageError, type Command } from "./commands.js";
+import { UsageError, type Command } from "./command.js";
+import { COMMANDS } from "./commands/index.js";
+import { InputError } from "./input.js";
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, writeErr, writeOut, type CliIo } from "./io.js";
 
 function version(): string {

@@ -1,6 +1,6 @@
 import type { DataType } from "../records/kinds.js";
 import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
-import { API_VERSIONS } from "../sources/reader.js";
+import { API_VERSIONS } from "../sources/api-versions.js";
 import { setOwn, subjectResourceId, type Json, type MappingInput } from "./input.js";
 import { alertToLegacyEvent, pascal } from "./legacy-alert.js";
 

@@ -1,6 +1,7 @@
 import { normalizeScopePath } from "../config/automation.js";
 import { AssessmentMetadataIndex, hasEmbeddedMetadata } from "../records/metadata.js";
 import type { DataType } from "../records/kinds.js";
+import { API_VERSIONS } from "./api-versions.js";
 import { ArmPager, RequestCounter, type ArmConnectionOptions, type PageContext } from "./arm.js";
 
 type Json = Record<string, unknown>;
@@ -34,14 +35,6 @@ export interface SourceRecord {
 export const READABLE_DATA_TYPES = ["alert", "assessment", "subAssessment", "secureScore", "secureScoreControl", "regulatoryComplianceAssessment"] as const satisfies readonly DataType[];
 export type ReadableDataType = (typeof READABLE_DATA_TYPES)[number];
 
-// The api-versions @azure/arm-security 5 sends for these lists.
-export const API_VERSIONS = {
-  alerts: "2021-11-01",
-  assessments: "2021-06-01",
-  subAssessments: "2019-01-01-preview",
-  secureScores: "2020-01-01",
-  regulatoryCompliance: "2019-01-01-preview",
-} as const;
 const API = API_VERSIONS;
 const SECURITY = "providers/Microsoft.Security";
 
