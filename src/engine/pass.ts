@@ -130,7 +130,8 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
   record.mode = mode;
   const everything = mode !== "stream";
   const send = mode !== "seed";
-  const exportedAt = () => (options.now ?? (() => new Date()))().toISOString();
+  const clock = options.now ?? (() => new Date());
+  const exportedAt = () => clock().toISOString();
   const detector = new ChangeDetector(dataType, state.entries, state.ids, progress?.seen ?? []);
   if (progress !== undefined) record.resumed = true;
   let etag = state.etag;
@@ -153,7 +154,6 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     sinceCheckpoint = 0;
   };
 
-  const clock = options.now ?? (() => new Date());
   for await (const item of options.read(options.scope, options.eventSource, progress?.cursor)) {
     if (options.deadline !== undefined && item.cursor !== undefined && clock() >= options.deadline) {
       // Out of time: keep what was delivered, and where to go on from.
