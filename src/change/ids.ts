@@ -7,16 +7,29 @@
 export function idHash(id: string): number {
   let h1 = 0xdeadbeef ^ 0x5f3759df;
   let h2 = 0x41c6ce57 ^ 0x5f3759df;
-  for (let i = 0; i < id.length; i++) {
-    let ch = id.charCodeAt(i);
-    if (ch >= 65 && ch <= 90) ch += 32;
-    else if (ch > 127) ch = id[i]!.toLowerCase().charCodeAt(0);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
+  // Two UTF-16 units a step: half the multiplications of one a step, for ids of 200 characters and more.
+  const length = id.length;
+  let i = 0;
+  for (; i + 1 < length; i += 2) {
+    const unit = fold(id, i) | (fold(id, i + 1) << 16);
+    h1 = Math.imul(h1 ^ unit, 2654435761);
+    h2 = Math.imul(h2 ^ unit, 1597334677);
+  }
+  if (i < length) {
+    const unit = fold(id, i);
+    h1 = Math.imul(h1 ^ unit, 2654435761);
+    h2 = Math.imul(h2 ^ unit, 1597334677);
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+
+/** The UTF-16 unit at `i`, lower-cased (ASCII directly; anything else through toLowerCase). */
+function fold(id: string, i: number): number {
+  const ch = id.charCodeAt(i);
+  if (ch < 128) return ch >= 65 && ch <= 90 ? ch + 32 : ch;
+  return id[i]!.toLowerCase().charCodeAt(0);
 }
 
 /**
