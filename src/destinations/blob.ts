@@ -7,7 +7,7 @@ import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import { describeError } from "./log-analytics.js";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.js";
-import { emptyReport, groupBy, recordDeadLetter, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+import { emptyReport, groupBy, recordDeadLetter, resendUnits, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 
 export interface BlobSinkOptions {
   credential: TokenCredential;
@@ -109,17 +109,8 @@ export class BlobSink implements Sink {
     return report;
   }
 
-  async resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
-    const failed: DeliveryItem[] = [];
-    let reason: string | undefined;
-    for (const [route, group] of groupBy(items, (i) => i.route)) {
-      const outcome = await this.#upload(route, group);
-      if (outcome !== undefined) {
-        failed.push(...group);
-        reason ??= outcome;
-      }
-    }
-    return reason === undefined ? { failed } : { failed, reason };
+  resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
+    return resendUnits(groupBy(items, (i) => i.route), ([, group]) => group, ([route, group]) => this.#upload(route, group));
   }
 
   async close(): Promise<void> {}

@@ -70,3 +70,17 @@ export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<s
   }
   return groups;
 }
+
+/** A resend, unit by unit (a stream's rows, a batch, one event): what failed, and the first reason why. */
+export async function resendUnits<T>(units: Iterable<T>, itemsOf: (unit: T) => readonly DeliveryItem[], send: (unit: T) => Promise<string | undefined>): Promise<{ failed: DeliveryItem[]; reason?: string }> {
+  const failed: DeliveryItem[] = [];
+  let reason: string | undefined;
+  for (const unit of units) {
+    const outcome = await send(unit);
+    if (outcome !== undefined) {
+      failed.push(...itemsOf(unit));
+      reason ??= outcome;
+    }
+  }
+  return reason === undefined ? { failed } : { failed, reason };
+}

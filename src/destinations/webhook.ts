@@ -5,7 +5,7 @@ import { toEvent, type MappingInput } from "../mapping/index.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import { describeError } from "./log-analytics.js";
 import { backoff, DEFAULT_RETRY, sleep, type RetryPolicy } from "./retry.js";
-import { emptyReport, recordDeadLetter, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+import { emptyReport, recordDeadLetter, resendUnits, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 
 export interface WebhookSinkOptions {
   deadLetters: DeadLetterStore;
@@ -77,17 +77,8 @@ export class WebhookSink implements Sink {
     return report;
   }
 
-  async resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
-    const failed: DeliveryItem[] = [];
-    let reason: string | undefined;
-    for (const item of items) {
-      const outcome = await this.#post(item);
-      if (outcome !== undefined) {
-        failed.push(item);
-        reason ??= outcome;
-      }
-    }
-    return reason === undefined ? { failed } : { failed, reason };
+  resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
+    return resendUnits(items, (item) => [item], (item) => this.#post(item));
   }
 
   #deadLetter(items: DeliveryItem[], reason: string): Promise<void> {
