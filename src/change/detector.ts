@@ -26,10 +26,10 @@ export class ChangeDetector {
   }
 
   /**
-   * `hash`: the record's id hash; `stableId` gives its stable id, asked for only when the record is new.
+   * `hash`: the hash of the record's id (`rawId`, lower-cased only when the record is new).
    * `everything`: a snapshot, where unchanged records go out too.
    */
-  observe(hash: number, stableId: () => string, record: Record<string, unknown>, selected: boolean, everything: boolean): Observation {
+  observe(hash: number, rawId: string, record: Record<string, unknown>, selected: boolean, everything: boolean): Observation {
     // Only types with removals need to know what was seen.
     if (this.#rule.removable) this.#seen.add(hash);
     if (!selected) {
@@ -43,21 +43,22 @@ export class ChangeDetector {
     if (kind !== "unchanged" || everything) {
       // Scores keep the value last exported, so that small moves add up until they reach the threshold.
       if (stored !== fingerprint) this.#dirty = true;
-      if (stored === undefined) this.ids.add(hash, stableId());
+      if (stored === undefined) this.ids.add(hash, rawId.toLowerCase());
       this.entries.set(hash, fingerprint);
     }
     return kind;
   }
 
   /** Stable ids of records that are gone (for the types that export removals), removed from the fingerprints. */
-  *removals(): Generator<string> {
-    if (!this.#rule.removable) return;
-    for (const [hash, id] of this.ids.pairs()) {
-      if (this.#seen.has(hash) || !this.entries.has(hash)) continue;
-      this.entries.delete(hash);
+  removals(): string[] {
+    if (!this.#rule.removable) return [];
+    const gone: string[] = [];
+    this.ids.forEach((hash, id) => {
+      if (this.#seen.has(hash) || !this.entries.delete(hash)) return;
       this.#dirty = true;
-      yield id;
-    }
+      gone.push(id);
+    });
+    return gone;
   }
 
   get seen(): ReadonlySet<number> {

@@ -34,7 +34,8 @@ const props = (r: Json): unknown => r["properties"];
  * hash, fast enough for every record of every pass; a change goes unseen with a chance of 1 in 2^53.
  */
 function hashOf(a: unknown, b?: unknown, c?: unknown, d?: unknown): number {
-  const text = `${part(a)}\u0001${part(b)}\u0001${part(c)}\u0001${part(d)}`;
+  // Most rules have one field: no separators to build for the others.
+  const text = b === undefined && c === undefined && d === undefined ? part(a) : `${part(a)}\u0001${part(b)}\u0001${part(c)}\u0001${part(d)}`;
   let h1 = 0xdeadbeef;
   let h2 = 0x41c6ce57;
   for (let i = 0; i < text.length; i++) {

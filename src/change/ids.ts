@@ -54,4 +54,12 @@ export class IdBook {
     for (let i = 0; i < this.#ids.length; i++) yield [this.#hashes[i]!, this.#ids[i]!];
     yield* this.#added;
   }
+
+  /** Every (hash, id), without a tuple each: removals scan them all on every pass. */
+  forEach(visit: (hash: number, id: string) => void): void {
+    const ids = this.#ids;
+    const hashes = this.#hashes;
+    for (let i = 0; i < ids.length; i++) visit(hashes[i]!, ids[i]!);
+    for (const [hash, id] of this.#added) visit(hash, id);
+  }
 }

@@ -166,7 +166,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     options.hooks?.afterRead?.(record.read);
     const rawId = item.record["id"];
     if (typeof rawId !== "string" || rawId === "") continue;
-    const observed = detector.observe(idHash(rawId), () => rawId.toLowerCase(), item.record, matches(item.record), everything);
+    const observed = detector.observe(idHash(rawId), rawId, item.record, matches(item.record), everything);
     if (observed === "unselected") continue;
     record.matched++;
     if ((observed === "unchanged" && !everything) || !send) continue;
