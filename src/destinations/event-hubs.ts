@@ -7,7 +7,7 @@ import { EVENT_CATEGORIES, jsonBytes, toEventWithin, type Json, type MappingInpu
 import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import { describeError } from "./log-analytics.js";
-import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.js";
+import { DEFAULT_RETRY, withRetries, type RetryPolicy, type SdkRetryOptions } from "./retry.js";
 import { emptyReport, groupBy, recordDeadLetter, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 
 export interface EventHubSinkOptions {
@@ -19,7 +19,7 @@ export interface EventHubSinkOptions {
   retry?: RetryPolicy;
   concurrency?: number;
   /** The SDK's retries; `timeoutInMs` bounds how long a send waits on a connection that died. */
-  sdkRetryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number; timeoutInMs?: number };
+  sdkRetryOptions?: SdkRetryOptions;
 }
 
 // Room a batch needs around one event's body (AMQP sections, annotations, properties).

@@ -5,7 +5,7 @@ import type { Action, DestinationPolicy } from "../config/index.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import { EventHubSink } from "./event-hubs.js";
 import { LogAnalyticsSink } from "./log-analytics.js";
-import type { RetryPolicy } from "./retry.js";
+import type { RetryPolicy, SdkRetryOptions } from "./retry.js";
 import type { Sink } from "./types.js";
 import { WebhookSink } from "./webhook.js";
 import { BlobSink } from "./blob.js";
@@ -17,7 +17,7 @@ export const DEAD_LETTER_CONTAINER = "dead-letters";
 export const OVERFLOW_CONTAINER = "overflow";
 export { EventHubSink, partitionIndex } from "./event-hubs.js";
 export { LogAnalyticsSink, LOGS_INGESTION_BATCH_BYTES, overflowBlobName } from "./log-analytics.js";
-export { DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
+export { DEFAULT_RETRY, type RetryPolicy, type SdkRetryOptions } from "./retry.js";
 export { emptyReport, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 export { WebhookSink } from "./webhook.js";
 export { BlobSink, blobPrefix, containerFor } from "./blob.js";
@@ -30,7 +30,7 @@ export interface SinkDependencies {
   settings?: Readonly<Record<string, string | undefined>>;
   overflow?: ContainerClient;
   retry?: RetryPolicy;
-  sdkRetryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number; timeoutInMs?: number };
+  sdkRetryOptions?: SdkRetryOptions;
   /** Tests: trust a local endpoint's certificate. */
   tlsCa?: string;
   httpClient?: HttpClient;

@@ -6,7 +6,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { actionKey, redactSecretsInText, type WorkspaceAction } from "../config/index.js";
 import { jsonBytes, streamFor, toLogAnalyticsRow, type Json, type MappingInput } from "../mapping/index.js";
 import type { DeadLetterStore } from "./dead-letter.js";
-import { backoff, DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
+import { backoff, DEFAULT_RETRY, type RetryPolicy, type SdkRetryOptions } from "./retry.js";
 import { emptyReport, groupBy, recordDeadLetter, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 
 /**
@@ -25,7 +25,7 @@ export interface LogAnalyticsSinkOptions {
   /** Uploads in flight at once. */
   concurrency?: number;
   tlsCa?: string;
-  sdkRetryOptions?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+  sdkRetryOptions?: SdkRetryOptions;
 }
 
 interface Batch {

@@ -39,3 +39,11 @@ export async function withRetries(
   }
   return reason ?? "not sent";
 }
+
+/** The Azure SDKs' own retries (core-rest-pipeline and Event Hubs); `timeoutInMs` is Event Hubs'. */
+export interface SdkRetryOptions {
+  maxRetries?: number;
+  retryDelayInMs?: number;
+  maxRetryDelayInMs?: number;
+  timeoutInMs?: number;
+}
