@@ -96,3 +96,15 @@ export const scopeSchema = z.preprocess(
   (v) => (typeof v === "string" ? { scopePath: v } : v),
   strictObject({ description: z.string().optional(), scopePath }, "a scope"),
 ).transform((s): Scope => (s.description === undefined ? { scopePath: s.scopePath } : { description: s.description, scopePath: s.scopePath }));
+
+/**
+ * For each scope path, the one that already covers it (an earlier equal path, or its subscription listed
+ * anywhere), or undefined: a covered scope is read once, with the scope that covers it.
+ */
+export function coveringScopes(paths: readonly string[]): (string | undefined)[] {
+  const lower = paths.map((p) => p.toLowerCase());
+  return lower.map((path, i) => {
+    const j = lower.findIndex((other, k) => (k < i && other === path) || (k !== i && path.startsWith(`${other}/`)));
+    return j < 0 ? undefined : paths[j];
+  });
+}

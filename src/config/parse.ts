@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { actionSchema, isTrustedWebhook, type DestinationPolicy } from "./actions.js";
-import { scopeSchema, sourceSchema } from "./automation.js";
+import { coveringScopes, scopeSchema, sourceSchema } from "./automation.js";
 import { Cron } from "croner";
 import { DEFAULT_SNAPSHOT_SCHEDULE, type Action, type ExportConfiguration, type Problem, type Scope, type Source } from "./model.js";
 import {
@@ -289,22 +289,11 @@ function mergeDuplicateSources(sources: Source[], at: string, warnings: Problem[
 }
 
 function dedupeScopes(scopes: Scope[], at: string, warnings: Problem[]): Scope[] {
-  const kept: Scope[] = [];
-  scopes.forEach((scope, index) => {
-    const key = scope.scopePath.toLowerCase();
-    const covering = kept.find((k) => key === k.scopePath.toLowerCase() || key.startsWith(`${k.scopePath.toLowerCase()}/`));
-    if (covering !== undefined) {
-      warnings.push({ path: `${at}[${index}]`, message: `scope ${scope.scopePath} is already covered by ${covering.scopePath}; it is read once` });
-      return;
-    }
-    kept.push(scope);
-  });
-  // A subscription listed after one of its resource groups covers it too.
-  return kept.filter((scope, index) => {
-    const key = scope.scopePath.toLowerCase();
-    const covering = kept.find((k, j) => j !== index && key.startsWith(`${k.scopePath.toLowerCase()}/`));
-    if (covering !== undefined) warnings.push({ path: at, message: `scope ${scope.scopePath} is already covered by ${covering.scopePath}; it is read once` });
-    return covering === undefined;
+  const covering = coveringScopes(scopes.map((s) => s.scopePath));
+  return scopes.filter((scope, index) => {
+    const by = covering[index];
+    if (by !== undefined) warnings.push({ path: `${at}[${index}]`, message: `scope ${scope.scopePath} is already covered by ${by}; it is read once` });
+    return by === undefined;
   });
 }
 

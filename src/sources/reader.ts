@@ -1,4 +1,4 @@
-import { normalizeScopePath } from "../config/automation.js";
+import { coveringScopes, normalizeScopePath } from "../config/automation.js";
 import { AssessmentMetadataIndex, hasEmbeddedMetadata } from "../records/metadata.js";
 import type { DataType } from "../records/kinds.js";
 import { API_VERSIONS } from "./api-versions.js";
@@ -287,8 +287,8 @@ export function groupScopes(scopes: readonly string[]): Map<string, string[]> {
     if (n === undefined) throw new Error(`invalid scope ${JSON.stringify(s)}; expected /subscriptions/<id> or /subscriptions/<id>/resourceGroups/<name>`);
     return n;
   }))];
-  const lower = normalized.map((s) => s.toLowerCase());
-  const kept = normalized.filter((s, i) => !lower.some((other, j) => j !== i && (lower[i] === other ? j < i : lower[i]!.startsWith(`${other}/`))));
+  const covering = coveringScopes(normalized);
+  const kept = normalized.filter((_, i) => covering[i] === undefined);
   const groups = new Map<string, string[]>();
   for (const scope of kept) {
     const sub = subscriptionOf(scope);
