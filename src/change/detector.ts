@@ -52,12 +52,8 @@ export class ChangeDetector {
   /** Stable ids of records that are gone (for the types that export removals), removed from the fingerprints. */
   removals(): string[] {
     if (!this.#rule.removable) return [];
-    const gone: string[] = [];
-    this.ids.forEach((hash, id) => {
-      if (this.#seen.has(hash) || !this.entries.delete(hash)) return;
-      this.#dirty = true;
-      gone.push(id);
-    });
+    const gone = this.ids.select((hash) => !this.#seen.has(hash) && this.entries.delete(hash));
+    if (gone.length > 0) this.#dirty = true;
     return gone;
   }
 

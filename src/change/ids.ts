@@ -33,33 +33,92 @@ function fold(id: string, i: number): number {
 }
 
 /**
- * The ids behind the hashes: those loaded with the state, as arrays, and those a pass added. Only removals
- * and saving need them, so the per-record path never touches a string here.
+ * Sorted ids as front coding: for each id, how many leading characters it shares with the one before and
+ * the rest. ARM ids share long prefixes, so the state is a fifth of the text to gunzip and parse.
+ */
+export interface FrontCodedIds {
+  shared: readonly number[];
+  suffixes: readonly string[];
+}
+
+export function frontCode(sortedIds: readonly string[]): FrontCodedIds {
+  const shared: number[] = [];
+  const suffixes: string[] = [];
+  let previous = "";
+  for (const id of sortedIds) {
+    const most = Math.min(previous.length, id.length);
+    let k = 0;
+    while (k < most && previous.charCodeAt(k) === id.charCodeAt(k)) k++;
+    shared.push(k);
+    suffixes.push(id.slice(k));
+    previous = id;
+  }
+  return { shared, suffixes };
+}
+
+export function frontDecode({ shared, suffixes }: FrontCodedIds): string[] {
+  const ids: string[] = new Array<string>(suffixes.length);
+  let previous = "";
+  for (let i = 0; i < suffixes.length; i++) {
+    const k = shared[i]!;
+    if (!Number.isInteger(k) || k < 0 || k > previous.length) throw new Error(`front-coded id ${i} shares ${k} characters with an id of ${previous.length}`);
+    previous = previous.slice(0, k) + suffixes[i]!;
+    ids[i] = previous;
+  }
+  return ids;
+}
+
+/**
+ * The ids behind the hashes: those loaded with the state and those a pass added. Only removals and saving
+ * need them, so the per-record path never touches a string here, and loaded ids are decoded only when one
+ * is needed: an unchanged pass never builds them.
  */
 export class IdBook {
-  readonly #ids: readonly string[];
+  #ids: readonly string[] | undefined;
+  readonly #decode: (() => readonly string[]) | undefined;
   readonly #hashes: readonly number[];
   readonly #added = new Map<number, string>();
 
-  constructor(ids: readonly string[] = [], hashes: readonly number[] = ids.map(idHash)) {
-    this.#ids = ids;
-    this.#hashes = hashes;
+  /** `ids`: the ids, or how to decode them when first needed (then `hashes` must be given). */
+  constructor(ids: readonly string[] | (() => readonly string[]) = [], hashes?: readonly number[]) {
+    if (typeof ids === "function") {
+      if (hashes === undefined) throw new Error("lazily decoded ids need their hashes");
+      this.#decode = ids;
+    } else this.#ids = ids;
+    this.#hashes = hashes ?? (ids as readonly string[]).map(idHash);
+  }
+
+  static frontCoded(coded: FrontCodedIds, hashes: readonly number[]): IdBook {
+    return new IdBook(() => frontDecode(coded), hashes);
   }
 
   add(hash: number, id: string): void {
     this.#added.set(hash, id);
   }
 
+  #loaded(): readonly string[] {
+    this.#ids ??= this.#decode!();
+    if (this.#ids.length !== this.#hashes.length) throw new Error(`${this.#ids.length} ids for ${this.#hashes.length} hashes`);
+    return this.#ids;
+  }
+
   *pairs(): Generator<[number, string]> {
-    for (let i = 0; i < this.#ids.length; i++) yield [this.#hashes[i]!, this.#ids[i]!];
+    const ids = this.#loaded();
+    for (let i = 0; i < ids.length; i++) yield [this.#hashes[i]!, ids[i]!];
     yield* this.#added;
   }
 
-  /** Every (hash, id), without a tuple each: removals scan them all on every pass. */
-  forEach(visit: (hash: number, id: string) => void): void {
-    const ids = this.#ids;
+  /**
+   * The ids whose (hash) `take` answers true for, asked once per pair in order: removals ask it of every
+   * id on every pass, so ids are decoded only if one is taken.
+   */
+  select(take: (hash: number) => boolean): string[] {
     const hashes = this.#hashes;
-    for (let i = 0; i < ids.length; i++) visit(hashes[i]!, ids[i]!);
-    for (const [hash, id] of this.#added) visit(hash, id);
+    const taken: number[] = [];
+    for (let i = 0; i < hashes.length; i++) if (take(hashes[i]!)) taken.push(i);
+    const ids = taken.length > 0 ? this.#loaded() : [];
+    const selected = taken.map((i) => ids[i]!);
+    for (const [hash, id] of this.#added) if (take(hash)) selected.push(id);
+    return selected;
   }
 }

@@ -1,8 +1,9 @@
-import { gunzipSync, gzipSync } from "node:zlib";
+import { promisify } from "node:util";
+import { gunzip, gzip } from "node:zlib";
 import type { BlobLeaseClient, ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import type { EventSource } from "../config/enums.js";
-import { IdBook } from "./ids.js";
+import { frontCode, IdBook } from "./ids.js";
 
 /** What one pass is about: a configuration, one of its scopes, one of its event sources. */
 export interface PassKey {
@@ -23,18 +24,27 @@ export interface ExportState {
   snapshotAt?: string;
 }
 
+const stateEnvelope = {
+  updatedAt: z.string(),
+  snapshotAt: z.string().optional(),
+  // Parallel arrays (far fewer objects to parse than records): the stable ids, sorted, their hashes, and
+  // the fingerprints last exported (null where a score had none).
+  hashes: z.array(z.number()),
+  fingerprints: z.array(z.number().nullable()),
+};
 const stateSchema = z
-  .object({
-    version: z.literal(2),
-    updatedAt: z.string(),
-    snapshotAt: z.string().optional(),
-    // Parallel arrays (far fewer objects to parse than records): the stable ids, sorted, their hashes, and
-    // the fingerprints last exported (null where a score had none).
-    ids: z.array(z.string()),
-    hashes: z.array(z.number()),
-    fingerprints: z.array(z.number().nullable()),
-  })
-  .refine((s) => s.ids.length === s.hashes.length && s.ids.length === s.fingerprints.length, { message: "ids, hashes and fingerprints differ in length" });
+  .discriminatedUnion("version", [
+    // Version 3 front-codes the ids (see frontCode); version 2 kept them whole and is still read.
+    z.object({ version: z.literal(3), ...stateEnvelope, idShared: z.array(z.number().int().nonnegative()), idSuffixes: z.array(z.string()) }),
+    z.object({ version: z.literal(2), ...stateEnvelope, ids: z.array(z.string()) }),
+  ])
+  .refine((s) => {
+    const n = s.hashes.length;
+    return s.fingerprints.length === n && (s.version === 2 ? s.ids.length === n : s.idShared.length === n && s.idSuffixes.length === n);
+  }, { message: "ids, hashes and fingerprints differ in length" });
+
+const gunzipAsync = promisify(gunzip);
+const gzipAsync = promisify(gzip);
 
 /** The container of export state and pass records in the app's storage account. */
 export const STATE_CONTAINER = "export-state";
@@ -86,18 +96,20 @@ export class BlobStateStore {
     }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(gunzipSync(buffer).toString("utf8"));
+      // Off the main thread: the pass reads its first page meanwhile.
+      parsed = JSON.parse((await gunzipAsync(buffer)).toString("utf8"));
     } catch {
       throw new Error(`the export state of ${passPrefix(key)} is not gzipped JSON`);
     }
     const state = stateSchema.safeParse(parsed);
     if (!state.success) throw new Error(`the export state of ${passPrefix(key)} is not valid: ${state.error.issues[0]?.message ?? "invalid"}`);
     const entries = new Map<number, number>();
-    const { ids, hashes, fingerprints } = state.data;
-    for (let i = 0; i < ids.length; i++) entries.set(hashes[i]!, fingerprints[i] ?? Number.NaN);
+    const { hashes, fingerprints } = state.data;
+    for (let i = 0; i < hashes.length; i++) entries.set(hashes[i]!, fingerprints[i] ?? Number.NaN);
+    const data = state.data;
     return {
       entries,
-      ids: new IdBook(ids, hashes),
+      ids: data.version === 2 ? new IdBook(data.ids, hashes) : IdBook.frontCoded({ shared: data.idShared, suffixes: data.idSuffixes }, hashes),
       etag,
       updatedAt: state.data.updatedAt,
       ...(state.data.snapshotAt ? { snapshotAt: state.data.snapshotAt } : {}),
@@ -117,12 +129,14 @@ export class BlobStateStore {
       kept.push([id, hash, fp]);
     }
     kept.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const body = gzipSync(
+    const coded = frontCode(kept.map((k) => k[0]));
+    const body = await gzipAsync(
       JSON.stringify({
-        version: 2,
+        version: 3,
         updatedAt: new Date().toISOString(),
         ...(state.snapshotAt ? { snapshotAt: state.snapshotAt } : {}),
-        ids: kept.map((k) => k[0]),
+        idShared: coded.shared,
+        idSuffixes: coded.suffixes,
         hashes: kept.map((k) => k[1]),
         fingerprints: kept.map((k) => (Number.isNaN(k[2]) ? null : k[2])),
       }),
@@ -146,7 +160,7 @@ export class BlobStateStore {
     await this.#ensure();
     try {
       const buffer = await this.container.getBlobClient(`${passPrefix(key)}/progress.json.gz`).downloadToBuffer();
-      const parsed = progressSchema.safeParse(JSON.parse(gunzipSync(buffer).toString("utf8")));
+      const parsed = progressSchema.safeParse(JSON.parse((await gunzipAsync(buffer)).toString("utf8")));
       return parsed.success ? parsed.data : undefined;
     } catch (e) {
       if ((e as { statusCode?: number }).statusCode === 404) return undefined;
@@ -156,7 +170,7 @@ export class BlobStateStore {
 
   async saveProgress(key: PassKey, progress: PassProgress): Promise<void> {
     await this.#ensure();
-    const body = gzipSync(JSON.stringify(progress));
+    const body = await gzipAsync(JSON.stringify(progress));
     await this.container.getBlockBlobClient(`${passPrefix(key)}/progress.json.gz`).upload(body, body.length);
   }
 

@@ -121,11 +121,19 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
   const source = options.configuration.sources.find((s) => s.eventSource === options.eventSource);
   if (source === undefined) throw new Error(`the configuration has no ${options.eventSource} source`);
   const matches = compileSource(source).matches;
-  const state = await options.state.load(key);
+  const progress = await options.state.loadProgress(key);
+  // The first page is fetched while the state loads: both take a round trip and some parsing.
+  const records = startReading(options.read(options.scope, options.eventSource, progress?.cursor));
+  let state: Awaited<ReturnType<BlobStateStore["load"]>>;
+  try {
+    state = await options.state.load(key);
+  } catch (e) {
+    await records.abandon();
+    throw e;
+  }
   const isNew = state.etag === undefined;
   const snapshotSource = isSnapshotSource(options.eventSource);
   // Streaming: changes only. Snapshot: everything. A new streaming pass key: a baseline snapshot, or a silent seed.
-  const progress = await options.state.loadProgress(key);
   const mode: PassRecord["mode"] = progress?.mode ?? (snapshotSource || options.snapshot ? "snapshot" : isNew ? (options.baseline === false ? "seed" : "baseline") : "stream");
   record.mode = mode;
   const everything = mode !== "stream";
@@ -154,7 +162,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     sinceCheckpoint = 0;
   };
 
-  for await (const item of options.read(options.scope, options.eventSource, progress?.cursor)) {
+  for await (const item of records.iterable) {
     if (options.deadline !== undefined && item.cursor !== undefined && clock() >= options.deadline) {
       // Out of time: keep what was delivered, and where to go on from.
       await checkpoint();
@@ -187,6 +195,30 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
   if (everything && send) state.snapshotAt = record.startedAt;
   await checkpoint(true);
   if (progress !== undefined) await options.state.clearProgress(key);
+}
+
+/** Starts an async iterable's first step now; `abandon` closes it if it is never iterated. */
+function startReading<T>(source: AsyncIterable<T>): { iterable: AsyncIterable<T>; abandon: () => Promise<void> } {
+  const iterator = source[Symbol.asyncIterator]();
+  let first: Promise<IteratorResult<T>> | undefined = iterator.next();
+  first.catch(() => undefined); // observed when iterated; a failure before that must not be an unhandled rejection
+  const close = async (): Promise<IteratorResult<T>> => (await iterator.return?.()) ?? { done: true, value: undefined };
+  // No generator around the reader's: one more await per record would cost more than the overlap saves.
+  const stepper: AsyncIterator<T> = {
+    next: () => {
+      const step = first ?? iterator.next();
+      first = undefined;
+      return step;
+    },
+    return: close,
+  };
+  return {
+    iterable: { [Symbol.asyncIterator]: () => stepper },
+    abandon: async () => {
+      await first?.catch(() => undefined);
+      await close();
+    },
+  };
 }
 
 function input(recordBody: Json, id: string, options: PassOptions, action: ExportAction, isSnapshot: boolean, exportedAt: string, context?: SourceRecord["context"]): MappingInput {

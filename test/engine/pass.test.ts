@@ -1,7 +1,8 @@
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseExportConfiguration, type ExportConfiguration } from "../../src/config/index.js";
-import { BlobStateStore } from "../../src/change/state.js";
+import { gzipSync } from "node:zlib";
+import { BlobStateStore, passPrefix } from "../../src/change/state.js";
 import { IdBook, idHash } from "../../src/change/ids.js";
 import { createSink } from "../../src/destinations/index.js";
 import { runPass, readerSource, type PassOptions } from "../../src/engine/pass.js";
@@ -283,6 +284,33 @@ describe("state storage", () => {
     await expect(store.save(key, state(3), undefined)).rejects.toThrow(/changed since this pass read it/);
     const loaded = await store.load(key);
     expect(loaded.entries.get(h)).toBe(2);
+    expect([...loaded.ids.pairs()]).toEqual([[h, "/subscriptions/x/a"]]);
+  });
+
+  it("a state it cannot read fails the pass by name, sends nothing and frees the lease", async () => {
+    const { run: first, state } = pass("Assessments");
+    await first();
+    ingestion.accepted.clear();
+    const key = { configuration: "test", scope: dataset.subscriptionPath, eventSource: "Assessments" as const };
+    const garbage = Buffer.from("not gzip");
+    await state.container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`).upload(garbage, garbage.length);
+    const broken = await pass("Assessments").run();
+    expect(broken.error).toMatch(/export state of .* is not gzipped JSON/);
+    expect(broken.skipped).toBeUndefined();
+    expect(rows("SecurityRecommendation")).toHaveLength(0);
+    expect((await pass("Assessments").run()).skipped).toBeUndefined(); // the lease was released
+  });
+
+  it("still reads a version 2 state, whose ids were kept whole", async () => {
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(`v2state${run}`);
+    const store = new BlobStateStore(container);
+    const key = { configuration: "c", scope: "/subscriptions/x", eventSource: "Assessments" as const };
+    const h = idHash("/subscriptions/x/a");
+    const first = await store.save(key, { entries: new Map([[h, 7]]), ids: new IdBook(["/subscriptions/x/a"]) }, undefined);
+    const v2 = gzipSync(JSON.stringify({ version: 2, updatedAt: "2026-01-01T00:00:00Z", ids: ["/subscriptions/x/a"], hashes: [h], fingerprints: [5] }));
+    await container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`).upload(v2, v2.length, { conditions: { ifMatch: first.etag } });
+    const loaded = await store.load(key);
+    expect(loaded.entries.get(h)).toBe(5);
     expect([...loaded.ids.pairs()]).toEqual([[h, "/subscriptions/x/a"]]);
   });
 });
