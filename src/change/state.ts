@@ -43,6 +43,19 @@ const stateSchema = z
     return s.fingerprints.length === n && (s.version === 2 ? s.ids.length === n : s.idShared.length === n && s.idSuffixes.length === n);
   }, { message: "ids, hashes and fingerprints differ in length" });
 
+// Pass record names count down from here (about the year 2286), so that the newest sorts first.
+const MAX_TIME = 9_999_999_999_999;
+
+export interface RunningPass {
+  id: string;
+  mode: string;
+  startedAt: string;
+  updatedAt: string;
+  read: number;
+  changed: number;
+}
+const runningSchema = z.object({ id: z.string(), mode: z.string(), startedAt: z.string(), updatedAt: z.string(), read: z.number(), changed: z.number() });
+
 const gunzipAsync = promisify(gunzip);
 const gzipAsync = promisify(gzip);
 
@@ -146,6 +159,8 @@ export class BlobStateStore {
       const response = await blob.upload(body, body.length, {
         conditions: etag === undefined ? { ifNoneMatch: "*" } : { ifMatch: etag },
         blobHTTPHeaders: { blobContentType: "application/json", blobContentEncoding: "gzip" },
+        // Read by the snapshot timer without downloading the state.
+        ...(state.snapshotAt ? { metadata: { snapshotat: state.snapshotAt } } : {}),
       });
       return { etag: response.etag!, bytes: body.length };
     } catch (e) {
@@ -178,20 +193,67 @@ export class BlobStateStore {
     await this.container.getBlobClient(`${passPrefix(key)}/progress.json.gz`).deleteIfExists();
   }
 
-  /** Keeps a pass's record next to its state, one blob per pass. */
+  /** When the pass key last sent a full snapshot, from the state blob's metadata. */
+  async snapshotAt(key: PassKey): Promise<string | undefined> {
+    await this.#ensure();
+    try {
+      const properties = await this.container.getBlobClient(`${passPrefix(key)}/state.json.gz`).getProperties();
+      return properties.metadata?.["snapshotat"];
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** A long pass's progress while it runs (snapshots, baselines), for the status endpoint. */
+  async saveRunning(key: PassKey, running: RunningPass): Promise<void> {
+    await this.#ensure();
+    const body = JSON.stringify(running);
+    await this.container.getBlockBlobClient(`${passPrefix(key)}/running.json`).upload(body, Buffer.byteLength(body));
+  }
+
+  async clearRunning(key: PassKey): Promise<void> {
+    await this.container.getBlobClient(`${passPrefix(key)}/running.json`).deleteIfExists();
+  }
+
+  async running(key: PassKey): Promise<RunningPass | undefined> {
+    await this.#ensure();
+    try {
+      const parsed = runningSchema.safeParse(JSON.parse((await this.container.getBlobClient(`${passPrefix(key)}/running.json`).downloadToBuffer()).toString("utf8")));
+      return parsed.success ? parsed.data : undefined;
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** Keeps a pass's record next to its state, one blob per pass, named so that a listing gives the newest first. */
   async recordPass(key: PassKey, record: { startedAt: string }): Promise<string> {
     await this.#ensure();
-    const name = `${passPrefix(key)}/passes/${record.startedAt.replace(/[:.]/g, "")}.json`;
+    const newestFirst = String(MAX_TIME - Date.parse(record.startedAt)).padStart(15, "0");
+    const name = `${passPrefix(key)}/passes/${newestFirst}-${record.startedAt.replace(/[:.]/g, "")}.json`;
     const body = JSON.stringify(record);
     await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" } });
     return name;
   }
 
+  /** Pass records, newest first. */
   async *passes(key: PassKey): AsyncGenerator<Record<string, unknown>> {
     await this.#ensure();
     for await (const blob of this.container.listBlobsFlat({ prefix: `${passPrefix(key)}/passes/` })) {
       yield JSON.parse((await this.container.getBlobClient(blob.name).downloadToBuffer()).toString("utf8")) as Record<string, unknown>;
     }
+  }
+
+  /** The last `count` pass records, newest first, as stored (the engine's PassRecord). */
+  async recentPasses(key: PassKey, count: number): Promise<unknown[]> {
+    await this.#ensure();
+    const names: string[] = [];
+    for await (const page of this.container.listBlobsFlat({ prefix: `${passPrefix(key)}/passes/` }).byPage({ maxPageSize: count })) {
+      names.push(...page.segment.blobItems.map((b) => b.name));
+      break;
+    }
+    return Promise.all(names.map(async (n) => JSON.parse((await this.container.getBlobClient(n).downloadToBuffer()).toString("utf8")) as unknown));
   }
 
   /**

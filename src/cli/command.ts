@@ -1,8 +1,9 @@
 import { basename } from "node:path";
 import type { ParseArgsConfig } from "node:util";
-import { BlobServiceClient } from "@azure/storage-blob";
+import type { BlobServiceClient } from "@azure/storage-blob";
 import { actionKey, destinationPolicyFromEnv, parseExportConfiguration, type ConfigurationResult, type ExportConfiguration, type Problem } from "../config/index.js";
 import { BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, OVERFLOW_CONTAINER, type Sink } from "../destinations/index.js";
+import { storageClients } from "../hosting/storage.js";
 import { armEndpointFrom, defaultCredential } from "../sources/index.js";
 import { InputError } from "./input.js";
 import { readJsonDocument, writeErr, type CliIo } from "./io.js";
@@ -37,10 +38,11 @@ export function report(io: CliIo, level: "error" | "warning", problems: readonly
 
 /** The sinks of a configuration's actions, with dead letters and overflow in the app's storage account. */
 export function sinksFor(configuration: ExportConfiguration, io: CliIo, required: boolean): { sinks: Sink[]; service: BlobServiceClient; deadLetters: BlobDeadLetterStore } {
-  const service = BlobServiceClient.fromConnectionString(storageConnectionString(io.env));
+  const credential = defaultCredential(io.env);
+  const service = storageClients(io.env, credential).blob;
   const deadLetters = new BlobDeadLetterStore(service.getContainerClient(DEAD_LETTER_CONTAINER));
   const deps = {
-    credential: defaultCredential(io.env),
+    credential,
     deadLetters,
     overflow: service.getContainerClient(OVERFLOW_CONTAINER),
     destinationPolicy: destinationPolicyFromEnv(io.env),
@@ -66,11 +68,6 @@ export function armEndpointOption(values: Record<string, unknown>, io: CliIo): s
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-}
-
-/** The app's own storage account: DEFENDER_EXPORT_STORAGE, AzureWebJobsStorage, else Azurite's development storage. */
-export function storageConnectionString(env: NodeJS.ProcessEnv): string {
-  return env["DEFENDER_EXPORT_STORAGE"] || env["AzureWebJobsStorage"] || "UseDevelopmentStorage=true";
 }
 
 /** A configuration's name for its state: given, its own, or the file's. */

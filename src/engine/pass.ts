@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { EventSource } from "../config/enums.js";
+import { z } from "zod";
+import { EVENT_SOURCES, type EventSource } from "../config/enums.js";
 import type { ExportConfiguration } from "../config/model.js";
 import { ChangeDetector } from "../change/detector.js";
 import { idHash } from "../change/ids.js";
@@ -61,6 +62,29 @@ export interface PassRecord {
   error?: string;
 }
 
+/** A stored pass record, read back (status): validated, with unknown fields kept. */
+export const passRecordSchema = z.looseObject({
+  id: z.string(),
+  configuration: z.string(),
+  scope: z.string(),
+  eventSource: z.enum(EVENT_SOURCES),
+  mode: z.enum(["stream", "snapshot", "baseline", "seed"]),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  durationMs: z.number(),
+  read: z.number(),
+  matched: z.number(),
+  changed: z.number(),
+  removed: z.number(),
+  checkpoints: z.number(),
+  resumed: z.boolean().optional(),
+  stopped: z.object({ at: z.string(), cursor: z.unknown() }).optional(),
+  actions: z.record(z.string(), z.object({ destination: z.string(), sent: z.number(), cut: z.number(), deadLettered: z.number(), requests: z.number(), failures: z.array(z.string()) })),
+  stateBytes: z.number().optional(),
+  skipped: z.string().optional(),
+  error: z.string().optional(),
+});
+
 /**
  * One pass for one (configuration, scope, event source): read, apply the rules, detect changes, deliver to
  * every action, checkpoint. The checkpoint (the state of what was exported) moves only after every action
@@ -98,6 +122,7 @@ export async function runPass(options: PassOptions): Promise<PassRecord> {
   } catch (e) {
     record.error = e instanceof StateConflictError ? `${e.message}; nothing is lost: the next pass sends again` : e instanceof Error ? e.message : String(e);
   } finally {
+    if (record.mode !== "stream" && record.mode !== "seed") await options.state.clearRunning(key).catch(() => undefined);
     await lease.release();
   }
   for (const sink of options.sinks) {
@@ -141,6 +166,9 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
   const clock = options.now ?? (() => new Date());
   const exportedAt = () => clock().toISOString();
   const detector = new ChangeDetector(dataType, state.entries, state.ids, progress?.seen ?? []);
+  // Snapshots and baselines can run for minutes: status shows how far they are.
+  const showProgress = everything && send ? () => options.state.saveRunning(key, { id: record.id, mode, startedAt: record.startedAt, updatedAt: clock().toISOString(), read: record.read, changed: record.changed }) : undefined;
+  await showProgress?.();
   if (progress !== undefined) record.resumed = true;
   let etag = state.etag;
   let sinceCheckpoint = 0;
@@ -160,6 +188,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     record.stateBytes = saved.bytes;
     record.checkpoints++;
     sinceCheckpoint = 0;
+    if (!final) await showProgress?.();
   };
 
   for await (const item of records.iterable) {

@@ -1,5 +1,6 @@
 import { BlobStateStore, STATE_CONTAINER } from "../../change/state.js";
-import { readerSource, type PassRecord } from "../../engine/pass.js";
+import { readerSource } from "../../engine/pass.js";
+import { summarize } from "../../engine/summary.js";
 import { runConfiguration } from "../../engine/runner.js";
 import { ArmReader, defaultCredential } from "../../sources/index.js";
 import { armEndpointOption, configurationName, loadConfiguration, report, sinksFor, UsageError, type Command } from "../command.js";
@@ -93,14 +94,3 @@ Examples:
     return failed ? EXIT_FAILURE : EXIT_OK;
   },
 };
-
-/** One line per pass: what it read, matched and sent, per action, and its error. */
-export function summarize(r: PassRecord): string {
-  const head = `[${r.startedAt}] ${r.eventSource} ${r.scope}`;
-  if (r.skipped) return `${head}: skipped: ${r.skipped}`;
-  const actions = Object.entries(r.actions)
-    .map(([key, a]) => `${key}: sent ${a.sent}, cut ${a.cut}, dead-lettered ${a.deadLettered}`)
-    .join("; ");
-  const error = (r.stopped ? `; stopped at the time limit, the next pass goes on` : "") + (r.error ? `; ERROR: ${r.error}` : "");
-  return `${head}: ${r.mode}; read ${r.read}, matched ${r.matched}, changed ${r.changed}, removed ${r.removed}; ${actions} (${(r.durationMs / 1000).toFixed(1)} s)${error}`;
-}

@@ -5,7 +5,5 @@ import { read } from "./read.js";
 import { replay } from "./replay.js";
 import { validate } from "./validate.js";
 
-export { summarize } from "./export.js";
-
 /** The commands, in the order `--help` lists them. */
 export const COMMANDS: readonly Command[] = [validate, preview, read, replay, exportCommand];

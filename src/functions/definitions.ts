@@ -1,0 +1,72 @@
+import type { HttpMethod, HttpRequest, HttpResponseInit, InvocationContext, Timer } from "@azure/functions";
+import { redactSecretsInText } from "../config/index.js";
+import type { ExportService } from "../hosting/service.js";
+import type { HostSettings } from "../hosting/settings.js";
+import { authorize, failure } from "./http.js";
+
+/** One function of the app, whatever hosts it: the Functions host (index.ts) or the local host. */
+export type FunctionDefinition = HttpFunction | TimerFunction | QueueFunction;
+
+export interface HttpFunction {
+  kind: "http";
+  name: string;
+  route: string;
+  methods: HttpMethod[];
+  authLevel: "anonymous" | "function";
+  /** Changes something: with platform authentication on, the caller needs the write role. */
+  writes: (method: string) => boolean;
+  handler(request: HttpRequest, context: InvocationContext, service: ExportService): Promise<HttpResponseInit>;
+}
+
+export interface TimerFunction {
+  kind: "timer";
+  name: string;
+  schedule(settings: HostSettings): string;
+  handler(timer: Timer, context: InvocationContext, service: ExportService): Promise<void>;
+}
+
+export interface QueueFunction {
+  kind: "queue";
+  name: string;
+  queueName(settings: HostSettings): string;
+  handler(message: unknown, context: InvocationContext, service: ExportService): Promise<void>;
+}
+
+/**
+ * The one path every function goes through, in every host: the service is made (once) before the
+ * handler runs, HTTP errors become problem responses, and nothing a handler throws leaks a secret.
+ */
+export function bindHttp(f: HttpFunction, service: () => Promise<ExportService>) {
+  return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
+    try {
+      const s = await service();
+      authorize(request, f.writes(request.method), s.settings.writeRole);
+      return await f.handler(request, context, s);
+    } catch (e) {
+      return failure(e, context);
+    }
+  };
+}
+
+export function bindTimer(f: TimerFunction, service: () => Promise<ExportService>) {
+  return async (timer: Timer, context: InvocationContext): Promise<void> => {
+    try {
+      await f.handler(timer, context, await service());
+    } catch (e) {
+      context.error(`${f.name} failed: ${redactSecretsInText(e instanceof Error ? e.message : String(e))}`);
+      throw e;
+    }
+  };
+}
+
+export function bindQueue(f: QueueFunction, service: () => Promise<ExportService>) {
+  return async (message: unknown, context: InvocationContext): Promise<void> => {
+    try {
+      await f.handler(message, context, await service());
+    } catch (e) {
+      // Thrown again: the host retries the message and, after maxDequeueCount, moves it to the poison queue.
+      context.error(`${f.name} failed: ${redactSecretsInText(e instanceof Error ? e.message : String(e))}`);
+      throw e;
+    }
+  };
+}

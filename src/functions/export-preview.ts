@@ -1,0 +1,33 @@
+import { z } from "zod";
+import { badRequest } from "../hosting/problem.js";
+import type { HttpFunction } from "./definitions.js";
+import { json, nameParam, readJsonBody } from "./http.js";
+
+export const previewBodySchema = z.strictObject({
+  /** Records as the Microsoft.Security API returns them; without them, the configuration's scopes are read live. */
+  records: z.array(z.unknown()).max(10_000).optional(),
+  /** At most this many records shown (and, live, read per source). */
+  limit: z.number().int().min(1).max(1000).optional(),
+});
+
+/** A dry run: what would be exported, mapped per destination; nothing is sent, no state moves. */
+export const exportPreview: HttpFunction = {
+  kind: "http",
+  name: "exportPreview",
+  route: "exports/{name}/preview",
+  methods: ["POST"],
+  authLevel: "function",
+  writes: () => false,
+  handler: async (request, _context, service) => {
+    const raw = await readJsonBody(request, service.settings.maxBodyBytes, false);
+    // A bare array or an ARM list body stands for { records }.
+    const body = Array.isArray(raw) ? { records: raw } : isListBody(raw) ? { records: raw.value } : (raw ?? {});
+    const parsed = previewBodySchema.safeParse(body);
+    if (!parsed.success) throw badRequest("the preview request is not valid", parsed.error.issues.map((i) => ({ path: ["$", ...i.path.map(String)].join("."), message: i.message })));
+    return json(200, await service.preview(nameParam(request), { ...(parsed.data.records ? { records: parsed.data.records } : {}), limit: parsed.data.limit ?? 100 }));
+  },
+};
+
+function isListBody(v: unknown): v is { value: unknown[] } {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && Array.isArray((v as { value?: unknown }).value) && Object.keys(v).every((k) => k === "value" || k === "nextLink");
+}

@@ -1,0 +1,17 @@
+import { summarize } from "../engine/summary.js";
+import type { HttpFunction } from "./definitions.js";
+import { json, nameParam } from "./http.js";
+
+/** A streaming pass of every source now, answered with the pass records when it is done. */
+export const exportRun: HttpFunction = {
+  kind: "http",
+  name: "exportRun",
+  route: "exports/{name}/run",
+  methods: ["POST"],
+  authLevel: "function",
+  writes: () => true,
+  handler: async (request, context, service) => {
+    const passes = await service.runNow(nameParam(request), (record) => context.info(summarize(record), { configuration: record.configuration, eventSource: record.eventSource, passId: record.id }));
+    return json(200, { passes, failed: passes.filter((p) => p.error !== undefined).length });
+  },
+};

@@ -1,0 +1,31 @@
+import type { Problem } from "../config/index.js";
+
+/**
+ * An RFC 9457 problem the hosts answer with: the status, a title, what went wrong, and for bad input each
+ * field's path and what was expected.
+ */
+export class ProblemError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail: string,
+    readonly errors: readonly Problem[] = [],
+    readonly warnings: readonly Problem[] = [],
+  ) {
+    super(detail);
+  }
+
+  body(): Record<string, unknown> {
+    return {
+      type: "about:blank",
+      title: this.title,
+      status: this.status,
+      detail: this.detail,
+      ...(this.errors.length > 0 ? { errors: this.errors } : {}),
+      ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
+    };
+  }
+}
+
+export const badRequest = (detail: string, errors: readonly Problem[] = [], warnings: readonly Problem[] = []) => new ProblemError(400, "Bad Request", detail, errors, warnings);
+export const notFound = (detail: string) => new ProblemError(404, "Not Found", detail);

@@ -1,0 +1,457 @@
+import type { TokenCredential } from "@azure/core-auth";
+import { Cron } from "croner";
+import { actionKey, parseExportConfiguration, toPublicConfiguration, type Action, type EventSource, type ExportConfiguration, type Problem } from "../config/index.js";
+import { BlobStateStore, STATE_CONTAINER, type PassKey } from "../change/state.js";
+import { BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, OVERFLOW_CONTAINER, replayDeadLetters, type ReplayReport, type Sink } from "../destinations/index.js";
+import { passRecordSchema, readerSource, runPass, type PassRecord } from "../engine/pass.js";
+import { runConfiguration, snapshotDue } from "../engine/runner.js";
+import { selectRecords, type SelectedRecord } from "../engine/select.js";
+import { customTableName, toEventWithin, toLogAnalyticsRow, type MappingInput } from "../mapping/index.js";
+import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource } from "../records/index.js";
+import { compileConfiguration } from "../rules/index.js";
+import { ArmReader } from "../sources/index.js";
+import { recordPassMetrics } from "../telemetry/metrics.js";
+import { CONFIGURATION_NAME, CONFIGURATION_TABLE, ConfigurationConflictError, ConfigurationStore, ConfigurationTooLargeError, type StoredConfiguration } from "./configurations.js";
+import { badRequest, notFound, ProblemError } from "./problem.js";
+import { PassQueue, type PassMessage } from "./queue.js";
+import type { HostSettings } from "./settings.js";
+import type { StorageClients } from "./storage.js";
+
+/** Structured logs: a message and its properties (never a secret: configurations hold none). */
+export interface Logger {
+  info(message: string, properties?: Record<string, unknown>): void;
+  warn(message: string, properties?: Record<string, unknown>): void;
+  error(message: string, properties?: Record<string, unknown>): void;
+}
+
+export interface ServiceDependencies {
+  storage: StorageClients;
+  settings: HostSettings;
+  /** For ARM and for destinations reached with the app's identity. */
+  credential: TokenCredential;
+  /** App settings, where connectionStringSetting and uriSetting are looked up. */
+  appSettings: Readonly<Record<string, string | undefined>>;
+  /** The local sandbox: trust its endpoints' certificate. */
+  tlsCa?: string;
+  now?: () => Date;
+}
+
+const PASS_SOURCES_SKIPPED: readonly EventSource[] = ["AttackPaths", "AttackPathsSnapshot"];
+
+/**
+ * What the hosts do, without the hosts: configurations, passes now or queued, previews, status and dead
+ * letters. The Functions handlers and the local host call this and nothing below it.
+ */
+export class ExportService {
+  readonly configurations: ConfigurationStore;
+  readonly state: BlobStateStore;
+  readonly deadLetters: BlobDeadLetterStore;
+  readonly queue: PassQueue;
+  readonly #deps: ServiceDependencies;
+  readonly #now: () => Date;
+
+  constructor(deps: ServiceDependencies) {
+    this.#deps = deps;
+    this.#now = deps.now ?? (() => new Date());
+    this.configurations = new ConfigurationStore(deps.storage.table(CONFIGURATION_TABLE), deps.settings.destinationPolicy);
+    this.state = new BlobStateStore(deps.storage.blob.getContainerClient(STATE_CONTAINER));
+    this.deadLetters = new BlobDeadLetterStore(deps.storage.blob.getContainerClient(DEAD_LETTER_CONTAINER));
+    this.queue = new PassQueue(deps.storage.queue, deps.settings.queue);
+  }
+
+  get settings(): HostSettings {
+    return this.#deps.settings;
+  }
+
+  // Configurations
+
+  async list(): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    for await (const stored of this.configurations.list()) out.push(describe(stored));
+    return out;
+  }
+
+  async get(name: string): Promise<StoredConfiguration> {
+    checkName(name);
+    const stored = await this.configurations.get(name);
+    if (stored === undefined) throw notFound(`there is no export configuration named ${name}`);
+    return stored;
+  }
+
+  /** Validates any configuration form and stores it; nothing is stored when anything is wrong. */
+  async put(name: string, body: unknown, conditions: { ifMatch?: string; create?: boolean }): Promise<{ stored: StoredConfiguration; created: boolean; warnings: Problem[] }> {
+    checkName(name);
+    const parsed = parseExportConfiguration(body, { destinationPolicy: this.#deps.settings.destinationPolicy });
+    if (!parsed.ok) throw badRequest("the export configuration is not valid", parsed.errors, parsed.warnings);
+    const secrets = inlineSecrets(parsed.configuration.actions);
+    if (secrets.length > 0) throw badRequest("secrets are not stored in configurations", secrets, parsed.warnings);
+    const unusable = this.#unusableActions(parsed.configuration);
+    if (unusable.length > 0) throw badRequest("an action cannot deliver", unusable, parsed.warnings);
+    const existed = conditions.create ? false : (await this.configurations.get(name)) !== undefined;
+    try {
+      const stored = await this.configurations.put(name, parsed.configuration, conditions);
+      return { stored, created: !existed, warnings: parsed.warnings };
+    } catch (e) {
+      if (e instanceof ConfigurationConflictError) throw new ProblemError(412, "Precondition Failed", e.message);
+      if (e instanceof ConfigurationTooLargeError) throw new ProblemError(413, "Content Too Large", e.message);
+      throw e;
+    }
+  }
+
+  async delete(name: string, ifMatch?: string): Promise<boolean> {
+    checkName(name);
+    try {
+      return await this.configurations.delete(name, ifMatch);
+    } catch (e) {
+      if (e instanceof ConfigurationConflictError) throw new ProblemError(412, "Precondition Failed", e.message);
+      throw e;
+    }
+  }
+
+  // Passes
+
+  /** Streaming passes now (snapshot sources only when due), within the host's time limit. */
+  async runNow(name: string, onPass?: (record: PassRecord) => void): Promise<PassRecord[]> {
+    const { configuration } = await this.get(name);
+    const sinks = this.#sinks(configuration);
+    try {
+      return await runConfiguration({
+        configurationName: name,
+        configuration,
+        read: readerSource(this.#reader()),
+        sinks,
+        state: this.state,
+        ...(this.#deps.settings.tenantId ? { tenantId: this.#deps.settings.tenantId } : {}),
+        onPass: (record) => {
+          recordPassMetrics(record);
+          onPass?.(record);
+        },
+        passOptions: { deadline: this.#deadline() },
+      });
+    } finally {
+      await Promise.all(sinks.map((s) => s.close()));
+    }
+  }
+
+  /** A snapshot of every source, queued: one message per (scope, source). */
+  async requestSnapshot(name: string): Promise<{ queued: PassMessage[] }> {
+    const { configuration } = await this.get(name);
+    if (!configuration.isEnabled) throw new ProblemError(409, "Conflict", `export configuration ${name} is disabled`);
+    const queued = this.#keys(name, configuration).map((key) => message(key, "request", this.#now(), true));
+    for (const m of queued) await this.queue.send(m);
+    return { queued };
+  }
+
+  /** The streaming timer: one message per (configuration, scope, streaming source) of every enabled configuration. */
+  async enqueueStreaming(): Promise<number> {
+    let sent = 0;
+    for await (const stored of this.configurations.list()) {
+      if (!stored.configuration.isEnabled) continue;
+      for (const key of this.#keys(stored.name, stored.configuration)) {
+        if (isSnapshotSource(key.eventSource)) continue;
+        await this.queue.send(message(key, "timer", this.#now()));
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  /** The snapshot timer: one message per snapshot source whose configuration's schedule says it is due. */
+  async enqueueDueSnapshots(): Promise<number> {
+    let sent = 0;
+    for await (const stored of this.configurations.list()) {
+      if (!stored.configuration.isEnabled) continue;
+      for (const key of this.#keys(stored.name, stored.configuration)) {
+        if (!isSnapshotSource(key.eventSource)) continue;
+        if (!snapshotDue(stored.configuration.snapshotSchedule, await this.state.snapshotAt(key), this.#now())) continue;
+        await this.queue.send(message(key, "snapshot-timer", this.#now()));
+        sent++;
+      }
+    }
+    return sent;
+  }
+
+  /** The queue worker: one pass. A configuration deleted or disabled since the message was sent is skipped. */
+  async runMessage(m: PassMessage): Promise<PassRecord | undefined> {
+    const stored = await this.configurations.get(m.configuration);
+    if (stored === undefined || !stored.configuration.isEnabled) return undefined;
+    const configuration = stored.configuration;
+    if (!configuration.sources.some((s) => s.eventSource === m.eventSource) || !configuration.scopes.some((s) => s.scopePath === m.scope)) return undefined;
+    const sinks = this.#sinks(configuration);
+    try {
+      const record = await runPass({
+        configurationName: m.configuration,
+        configuration,
+        scope: m.scope,
+        eventSource: m.eventSource,
+        read: readerSource(this.#reader()),
+        sinks,
+        state: this.state,
+        baseline: configuration.baselineSnapshot,
+        deadline: this.#deadline(),
+        ...(m.snapshot ? { snapshot: true } : {}),
+        ...(this.#deps.settings.tenantId ? { tenantId: this.#deps.settings.tenantId } : {}),
+        ...(this.#deps.now ? { now: this.#deps.now } : {}),
+      });
+      recordPassMetrics(record);
+      return record;
+    } finally {
+      await Promise.all(sinks.map((s) => s.close()));
+    }
+  }
+
+  // Preview
+
+  /**
+   * A dry run: what the configuration would export from the records given (or read live, up to `limit`
+   * per source), mapped per destination. Nothing is sent and no state moves.
+   */
+  async preview(name: string, input: { records?: unknown[]; limit: number }): Promise<Record<string, unknown>> {
+    const { configuration } = await this.get(name);
+    const rules = compileConfiguration(configuration);
+    const notices: string[] = [];
+    const exportedAt = this.#now().toISOString();
+    const out: Record<string, unknown>[] = [];
+    const source = input.records !== undefined ? fromArray(input.records) : this.#liveRecords(configuration, input.limit);
+    let total = 0;
+    for await (const selected of selectRecords(rules, source, (notice, origin) => notices.push(`record ${origin}: ${notice.kind}`))) {
+      total++;
+      if (out.length < input.limit) out.push(previewOne(selected, configuration.actions, exportedAt));
+    }
+    return { records: out, selected: total, shown: out.length, notices: notices.slice(0, 100) };
+  }
+
+  async *#liveRecords(configuration: ExportConfiguration, limit: number): AsyncGenerator<{ record: unknown; origin: number }> {
+    const reader = this.#reader();
+    let n = 0;
+    const seen = new Set<string>();
+    for (const scope of configuration.scopes) {
+      for (const s of configuration.sources) {
+        if (PASS_SOURCES_SKIPPED.includes(s.eventSource)) continue;
+        const dataType = EVENT_SOURCE_DATA_TYPE[s.eventSource];
+        if (seen.has(`${scope.scopePath}|${dataType}`)) continue;
+        seen.add(`${scope.scopePath}|${dataType}`);
+        let taken = 0;
+        for await (const item of reader.list(scope.scopePath, dataType)) {
+          yield { record: item.record, origin: n++ };
+          if (++taken >= limit) break;
+        }
+      }
+    }
+  }
+
+  // Status
+
+  async status(name: string): Promise<Record<string, unknown>> {
+    const stored = await this.get(name);
+    const now = this.#now();
+    const cadence = cadenceSeconds(this.#deps.settings.streamSchedule, now);
+    const sources = await Promise.all(
+      this.#keys(name, stored.configuration).map(async (key) => {
+        const [stored, running, snapshotAt] = await Promise.all([this.state.recentPasses(key, 5), this.state.running(key), this.state.snapshotAt(key)]);
+        const passes = stored.flatMap((p) => {
+          const parsed = passRecordSchema.safeParse(p);
+          return parsed.success ? [parsed.data as PassRecord] : [];
+        });
+        return { scope: key.scope, eventSource: key.eventSource, snapshotAt: snapshotAt ?? null, running: running ?? null, passes };
+      }),
+    );
+    const all = sources.flatMap((s) => s.passes).filter((p) => p.skipped === undefined);
+    const latest = (pick: (p: PassRecord) => boolean) => all.filter(pick).reduce<string | undefined>((m, p) => (m === undefined || p.finishedAt > m ? p.finishedAt : m), undefined);
+    const lastPassAt = latest(() => true);
+    const lastSuccessAt = latest((p) => p.error === undefined);
+    const lastDeliveryAt = latest((p) => p.error === undefined && Object.values(p.actions).some((a) => a.sent > 0));
+    const failing = sources.filter((s) => s.passes[0] !== undefined && s.passes[0].skipped === undefined && s.passes[0].error !== undefined).map((s) => `${s.eventSource} ${s.scope}: ${s.passes[0]!.error}`);
+    const since = (at: string | undefined) => (at === undefined ? null : Math.round((now.getTime() - Date.parse(at)) / 1000));
+    const flowing =
+      lastPassAt === undefined
+        ? "not yet run"
+        : failing.length > 0
+          ? "failing"
+          : lastSuccessAt !== undefined && since(lastSuccessAt)! <= 3 * cadence
+            ? "flowing"
+            : "stalled";
+    const [deadLetters, poison] = await Promise.all([this.#deadLetterCount(stored.configuration), this.queue.poisoned()]);
+    return {
+      name,
+      enabled: stored.configuration.isEnabled,
+      updatedAt: stored.updatedAt,
+      flow: {
+        status: flowing,
+        expectedCadenceSeconds: cadence,
+        lastPassAt: lastPassAt ?? null,
+        lastSuccessfulPassAt: lastSuccessAt ?? null,
+        lastDeliveryAt: lastDeliveryAt ?? null,
+        secondsSinceLastSuccessfulPass: since(lastSuccessAt),
+        secondsSinceLastDelivery: since(lastDeliveryAt),
+        failing,
+      },
+      deadLetters,
+      poisonMessages: poison.filter((p) => p.message === undefined || p.message.configuration === name),
+      sources,
+    };
+  }
+
+  async #deadLetterCount(configuration: ExportConfiguration): Promise<{ count: number; byAction: Record<string, number> }> {
+    const byAction: Record<string, number> = {};
+    let count = 0;
+    for (const action of configuration.actions) {
+      const key = actionKey(action);
+      let n = 0;
+      for await (const letter of this.deadLetters.list(key)) n += letter.letter.items.length;
+      byAction[key] = n;
+      count += n;
+    }
+    return { count, byAction };
+  }
+
+  // Dead letters
+
+  async listDeadLetters(name: string, limit: number): Promise<Record<string, unknown>[]> {
+    const { configuration } = await this.get(name);
+    const out: Record<string, unknown>[] = [];
+    for (const action of configuration.actions) {
+      for await (const { name: letterName, letter } of this.deadLetters.list(actionKey(action))) {
+        if (out.length >= limit) return out;
+        out.push({ name: letterName, actionKey: letter.actionKey, destination: letter.destination, reason: letter.reason, failedAt: letter.failedAt, attempts: letter.attempts, records: letter.items.length });
+      }
+    }
+    return out;
+  }
+
+  async replay(name: string): Promise<ReplayReport> {
+    const { configuration } = await this.get(name);
+    const sinks = this.#sinks(configuration);
+    try {
+      const total: ReplayReport = { letters: 0, resent: 0, failed: 0, skipped: 0 };
+      for (const sink of sinks) {
+        const r = await replayDeadLetters(this.deadLetters, [sink], { actionKey: sink.actionKey });
+        total.letters += r.letters;
+        total.resent += r.resent;
+        total.failed += r.failed;
+        total.skipped += r.skipped;
+      }
+      return total;
+    } finally {
+      await Promise.all(sinks.map((s) => s.close()));
+    }
+  }
+
+  // Health
+
+  async health(): Promise<{ ok: boolean; checks: Record<string, string> }> {
+    const checks: Record<string, string> = {};
+    try {
+      await this.deps.storage.blob.getProperties();
+      checks["storage"] = "ok";
+    } catch (e) {
+      checks["storage"] = `unreachable: ${(e as Error).message.split("\n")[0]}`;
+    }
+    return { ok: Object.values(checks).every((c) => c === "ok"), checks };
+  }
+
+  private get deps(): ServiceDependencies {
+    return this.#deps;
+  }
+
+  #keys(name: string, configuration: ExportConfiguration): PassKey[] {
+    return configuration.scopes.flatMap((scope) =>
+      configuration.sources.filter((s) => !PASS_SOURCES_SKIPPED.includes(s.eventSource)).map((s) => ({ configuration: name, scope: scope.scopePath, eventSource: s.eventSource })),
+    );
+  }
+
+  #deadline(): Date {
+    return new Date(this.#now().getTime() + this.#deps.settings.passTimeLimitSeconds * 1000);
+  }
+
+  #reader(): ArmReader {
+    return new ArmReader({ credential: this.#deps.credential, endpoint: this.#deps.settings.armEndpoint, ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}) });
+  }
+
+  #sinkDeps() {
+    return {
+      credential: this.#deps.credential,
+      deadLetters: this.deadLetters,
+      overflow: this.#deps.storage.blob.getContainerClient(OVERFLOW_CONTAINER),
+      destinationPolicy: this.#deps.settings.destinationPolicy,
+      settings: this.#deps.appSettings,
+      ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}),
+    };
+  }
+
+  #sinks(configuration: ExportConfiguration): Sink[] {
+    const deps = this.#sinkDeps();
+    return configuration.actions.map((action) => createSink(action, deps));
+  }
+
+  /** Actions whose app settings are missing or that cannot deliver for another reason, found before storing. */
+  #unusableActions(configuration: ExportConfiguration): Problem[] {
+    const deps = this.#sinkDeps();
+    const problems: Problem[] = [];
+    configuration.actions.forEach((action, i) => {
+      try {
+        void createSink(action, deps).close();
+      } catch (e) {
+        problems.push({ path: `$.actions[${i}]`, message: (e as Error).message });
+      }
+    });
+    return problems;
+  }
+}
+
+function checkName(name: string): void {
+  if (!CONFIGURATION_NAME.test(name)) {
+    throw badRequest(`invalid configuration name`, [{ path: "name", message: "expected 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit" }]);
+  }
+}
+
+function describe(stored: StoredConfiguration): Record<string, unknown> {
+  return { name: stored.name, etag: stored.etag, updatedAt: stored.updatedAt, configuration: toPublicConfiguration(stored.configuration) };
+}
+
+function inlineSecrets(actions: readonly Action[]): Problem[] {
+  const problems: Problem[] = [];
+  actions.forEach((action, i) => {
+    if (action.actionType === "EventHub" && action.connectionString !== undefined) {
+      problems.push({ path: `$.actions[${i}].connectionString`, message: "a connection string is not stored: put it in an app setting (a Key Vault reference works) and give that setting's name as connectionStringSetting, or use fullyQualifiedNamespace and eventHubName with the app's managed identity" });
+    }
+    if (action.actionType === "LogicApp" && action.uri !== undefined) {
+      problems.push({ path: `$.actions[${i}].uri`, message: "a trigger URI (it carries a signature) is not stored: put it in an app setting (a Key Vault reference works) and give that setting's name as uriSetting" });
+    }
+  });
+  return problems;
+}
+
+function message(key: PassKey, reason: PassMessage["reason"], now: Date, snapshot = false): PassMessage {
+  return { configuration: key.configuration, scope: key.scope, eventSource: key.eventSource, ...(snapshot ? { snapshot: true } : {}), reason, enqueuedAt: now.toISOString() };
+}
+
+/** Seconds between the schedule's next two occurrences: how often passes are expected. */
+export function cadenceSeconds(schedule: string, now: Date): number {
+  const [a, b] = new Cron(schedule, { paused: true, timezone: "UTC" }).nextRuns(2, now);
+  return a && b ? Math.round((b.getTime() - a.getTime()) / 1000) : 300;
+}
+
+async function* fromArray(records: readonly unknown[]): AsyncGenerator<{ record: unknown; origin: number }> {
+  for (let i = 0; i < records.length; i++) yield { record: records[i], origin: i };
+}
+
+function previewOne(selected: SelectedRecord, actions: readonly Action[], exportedAt: string): Record<string, unknown> {
+  const input: MappingInput = { record: selected.body as Record<string, unknown>, eventSource: selected.eventSource, id: selected.id, isSnapshot: isSnapshotSource(selected.eventSource), action: "Insert", exportedAt };
+  const destinations = actions.map((action) => {
+    const key = actionKey(action);
+    if (action.actionType === "Workspace") {
+      const row = toLogAnalyticsRow(input);
+      if (row === undefined) return { action: key, actionType: action.actionType, skipped: `${selected.eventSource} has no Log Analytics table` };
+      if (!row.ok) return { action: key, actionType: action.actionType, skipped: row.reason };
+      return { action: key, actionType: action.actionType, table: customTableName(row.table.table), row: row.row };
+    }
+    if (action.actionType === "EventHub") {
+      const format = action.format ?? "defender";
+      const event = toEventWithin(input, 1_048_576, { format, ...(action.findingsShape ? { findingsShape: action.findingsShape } : {}) });
+      return event.ok ? { action: key, actionType: action.actionType, event: event.event.body, cut: event.cut } : { action: key, actionType: action.actionType, skipped: event.reason };
+    }
+    return { action: key, actionType: action.actionType, body: selected.body };
+  });
+  return { eventSource: selected.eventSource, id: selected.id, destinations };
+}

@@ -1,0 +1,83 @@
+import { z } from "zod";
+import { destinationPolicyFromEnv } from "../config/environment.js";
+import type { DestinationPolicy } from "../config/actions.js";
+import { armEndpointFrom } from "../sources/environment.js";
+
+/** Every app setting the hosts read, with its default; `infra/` and local.settings.sample.json list the same names. */
+export const APP_SETTINGS = {
+  storage: "AzureWebJobsStorage",
+  storageOverride: "DEFENDER_EXPORT_STORAGE",
+  armEndpoint: "ARM_ENDPOINT",
+  clientId: "AZURE_CLIENT_ID",
+  tenantId: "AZURE_TENANT_ID",
+  trustedHosts: "DEFENDER_EXPORT_TRUSTED_HOSTS",
+  streamSchedule: "DEFENDER_EXPORT_STREAM_SCHEDULE",
+  snapshotSchedule: "DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE",
+  queue: "DEFENDER_EXPORT_QUEUE",
+  passTimeLimit: "DEFENDER_EXPORT_PASS_TIME_LIMIT",
+  maxBodyBytes: "DEFENDER_EXPORT_MAX_BODY_BYTES",
+  writeRole: "DEFENDER_EXPORT_WRITE_ROLE",
+  appInsights: "APPLICATIONINSIGHTS_CONNECTION_STRING",
+} as const;
+
+export const DEFAULT_STREAM_SCHEDULE = "0 */5 * * * *";
+export const DEFAULT_SNAPSHOT_CHECK_SCHEDULE = "0 0 * * * *";
+export const DEFAULT_QUEUE = "export-passes";
+
+const NCRONTAB = /^\S+ \S+ \S+ \S+ \S+ \S+$/;
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+const wholeNumber = (fallback: number, max: number) =>
+  optionalText
+    .refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= max), { message: `expected a whole number from 1 to ${max}` })
+    .transform((v) => (v === undefined ? fallback : Number(v)));
+
+const schema = z.object({
+  [APP_SETTINGS.streamSchedule]: optionalText
+    .refine((v) => v === undefined || NCRONTAB.test(v), { message: 'expected an NCRONTAB expression with six fields, such as "0 */5 * * * *"' })
+    .transform((v) => v ?? DEFAULT_STREAM_SCHEDULE),
+  [APP_SETTINGS.snapshotSchedule]: optionalText
+    .refine((v) => v === undefined || NCRONTAB.test(v), { message: 'expected an NCRONTAB expression with six fields, such as "0 0 * * * *"' })
+    .transform((v) => v ?? DEFAULT_SNAPSHOT_CHECK_SCHEDULE),
+  [APP_SETTINGS.queue]: optionalText
+    .refine((v) => v === undefined || /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(v), { message: "expected a storage queue name: 3 to 63 lower-case letters, digits and single hyphens" })
+    .transform((v) => v ?? DEFAULT_QUEUE),
+  // A Consumption plan stops a function at 10 minutes; a pass saves where it is a minute before.
+  [APP_SETTINGS.passTimeLimit]: wholeNumber(540, 24 * 3600),
+  [APP_SETTINGS.maxBodyBytes]: wholeNumber(1_048_576, 100 * 1_048_576),
+  [APP_SETTINGS.writeRole]: optionalText.transform((v) => v ?? "Exports.Write"),
+});
+
+export interface HostSettings {
+  streamSchedule: string;
+  snapshotCheckSchedule: string;
+  queue: string;
+  passTimeLimitSeconds: number;
+  maxBodyBytes: number;
+  writeRole: string;
+  armEndpoint: string;
+  tenantId: string | undefined;
+  destinationPolicy: DestinationPolicy;
+}
+
+/** The hosts' settings from the environment; a bad value throws, naming the setting and what was expected. */
+export function hostSettings(env: NodeJS.ProcessEnv = process.env): HostSettings {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
+  }
+  const s = parsed.data;
+  return {
+    streamSchedule: s[APP_SETTINGS.streamSchedule],
+    snapshotCheckSchedule: s[APP_SETTINGS.snapshotSchedule],
+    queue: s[APP_SETTINGS.queue],
+    passTimeLimitSeconds: s[APP_SETTINGS.passTimeLimit],
+    maxBodyBytes: s[APP_SETTINGS.maxBodyBytes],
+    writeRole: s[APP_SETTINGS.writeRole],
+    armEndpoint: armEndpointFrom(env[APP_SETTINGS.armEndpoint]),
+    tenantId: env[APP_SETTINGS.tenantId] || undefined,
+    destinationPolicy: destinationPolicyFromEnv(env),
+  };
+}

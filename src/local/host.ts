@@ -1,0 +1,199 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { TokenCredential } from "@azure/core-auth";
+import functions, { type HttpResponseInit, type LogHandler, type Timer } from "@azure/functions";
+import { Cron } from "croner";
+import { ExportService } from "../hosting/service.js";
+
+// A webpack bundle: Node sees no named exports in it.
+const { HttpRequest, InvocationContext } = functions;
+type InvocationContext = functions.InvocationContext;
+import type { HostSettings } from "../hosting/settings.js";
+import { decodeMessageText } from "../hosting/queue.js";
+import type { StorageClients } from "../hosting/storage.js";
+import { bindHttp, bindQueue, bindTimer, type FunctionDefinition, type HttpFunction } from "../functions/definitions.js";
+
+export interface LocalHostOptions {
+  functions: readonly FunctionDefinition[];
+  storage: StorageClients;
+  settings: HostSettings;
+  credential: TokenCredential;
+  appSettings: Readonly<Record<string, string | undefined>>;
+  tlsCa?: string;
+  port: number;
+  log: (line: string) => void;
+  /** Extra local-only routes (the sandbox's), answered before the functions. */
+  extraRoutes?: Record<string, () => unknown>;
+  /** How often the queue is polled when it was empty. */
+  pollMs?: number;
+}
+
+export interface LocalHost {
+  url: string;
+  service: ExportService;
+  close(): Promise<void>;
+}
+
+// The Functions host's defaults (host.json extensions.queues): 5 tries, then the poison queue.
+const MAX_DEQUEUE_COUNT = 5;
+
+/**
+ * The Functions app without the Functions host: the same definitions, bound through the same path,
+ * behind a plain HTTP server on /api, with the timers on their schedules and a worker on the pass queue.
+ */
+export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const service = new ExportService({ storage: options.storage, settings: options.settings, credential: options.credential, appSettings: options.appSettings, ...(options.tlsCa ? { tlsCa: options.tlsCa } : {}) });
+  const provide = () => Promise.resolve(service);
+  const context = (functionName: string) => new InvocationContext({ invocationId: randomUUID(), functionName, logHandler: logHandler(functionName, options.log) });
+
+  const routes = options.functions.filter((f): f is HttpFunction => f.kind === "http").map((f) => ({ f, pattern: routePattern(f.route), handler: bindHttp(f, provide) }));
+  const server: Server = createServer((req, res) => {
+    void serve(req, res).catch((e: unknown) => {
+      options.log(`local host: ${(e as Error).message}`);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const extra = options.extraRoutes?.[url.pathname];
+    if (extra !== undefined && req.method === "GET") return send(res, { status: 200, jsonBody: extra() });
+    const path = url.pathname.replace(/^\/api\//, "");
+    for (const route of routes) {
+      const m = url.pathname.startsWith("/api/") ? route.pattern.exec(path) : null;
+      if (m === null) continue;
+      if (!route.f.methods.includes((req.method ?? "GET") as never)) return send(res, { status: 405, headers: { allow: route.f.methods.join(", ") } });
+      const body = await readCapped(req, options.settings.maxBodyBytes + 1);
+      const request = new HttpRequest({
+        method: req.method ?? "GET",
+        url: `http://localhost${req.url ?? "/"}`,
+        headers: Object.fromEntries(Object.entries(req.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, Array.isArray(v) ? v.join(", ") : v]]))),
+        query: Object.fromEntries(url.searchParams),
+        params: m.groups ? Object.fromEntries(Object.entries(m.groups).map(([k, v]) => [k, decodeURIComponent(v)])) : {},
+        ...(body.length > 0 ? { body: { bytes: body } } : {}),
+      });
+      return send(res, await route.handler(request, context(route.f.name)));
+    }
+    send(res, { status: 404, jsonBody: { title: "Not Found", status: 404, detail: `no function serves ${url.pathname}` } });
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) => reject(new Error(e.code === "EADDRINUSE" ? `port ${options.port} is in use: stop what holds it, or set PORT` : e.message)));
+    server.listen(options.port, "127.0.0.1", resolve);
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const timers = options.functions.flatMap((f) => {
+    if (f.kind !== "timer") return [];
+    const handler = bindTimer(f, provide);
+    const job = new Cron(f.schedule(options.settings), { timezone: "UTC", protect: true }, async () => {
+      const timer: Timer = { isPastDue: false, schedule: { adjustForDST: false }, scheduleStatus: { last: "", next: job.nextRun()?.toISOString() ?? "", lastUpdated: new Date().toISOString() } };
+      await handler(timer, context(f.name)).catch(() => undefined);
+    });
+    return [job];
+  });
+
+  let stopping = false;
+  const workers = options.functions.flatMap((f) => {
+    if (f.kind !== "queue") return [];
+    const handler = bindQueue(f, provide);
+    return [work(f.name, handler)];
+  });
+  async function work(name: string, handler: (message: unknown, context: InvocationContext) => Promise<void>): Promise<void> {
+    const queue = service.queue;
+    const visibility = options.settings.passTimeLimitSeconds + 60;
+    while (!stopping) {
+      let received;
+      try {
+        await queue.queue.createIfNotExists();
+        received = await queue.queue.receiveMessages({ numberOfMessages: 1, visibilityTimeout: visibility });
+      } catch (e) {
+        options.log(`${name}: the queue is unreachable: ${(e as Error).message.split("\n")[0]}`);
+        await sleep(5000);
+        continue;
+      }
+      const item = received.receivedMessageItems[0];
+      if (item === undefined) {
+        await sleep(options.pollMs ?? 1000);
+        continue;
+      }
+      const text = decodeMessageText(item.messageText);
+      let message: unknown = text;
+      try {
+        message = JSON.parse(text);
+      } catch {
+        // The host hands over text that is not JSON as a string; the handler says what is wrong with it.
+      }
+      try {
+        await handler(message, context(name));
+        await queue.queue.deleteMessage(item.messageId, item.popReceipt);
+      } catch {
+        if (item.dequeueCount >= MAX_DEQUEUE_COUNT) {
+          await queue.poison.createIfNotExists();
+          await queue.poison.sendMessage(item.messageText);
+          await queue.queue.deleteMessage(item.messageId, item.popReceipt);
+          options.log(`${name}: message ${item.messageId} moved to ${queue.poison.name} after ${item.dequeueCount} tries`);
+        } else {
+          // Visible again soon, as the host's retry would make it.
+          await queue.queue.updateMessage(item.messageId, item.popReceipt, undefined, 2).catch(() => undefined);
+        }
+      }
+    }
+  }
+
+  return {
+    url,
+    service,
+    close: async () => {
+      stopping = true;
+      for (const t of timers) t.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all(workers);
+    },
+  };
+}
+
+function routePattern(route: string): RegExp {
+  const source = route
+    .split("/")
+    .map((segment) => {
+      const param = /^\{(\w+)\}$/.exec(segment);
+      return param ? `(?<${param[1]}>[^/]+)` : segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    })
+    .join("/");
+  return new RegExp(`^${source}$`);
+}
+
+async function readCapped(req: IncomingMessage, cap: number): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const b = chunk as Buffer;
+    if (size >= cap) continue; // drained, not kept: the handler answers 413 on what it got
+    chunks.push(b.subarray(0, cap - size));
+    size += Math.min(b.length, cap - size);
+  }
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+function send(res: ServerResponse, response: HttpResponseInit): void {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries((response.headers ?? {}) as Record<string, string>)) headers[k.toLowerCase()] = v;
+  let body: string | undefined;
+  if (response.jsonBody !== undefined) {
+    body = JSON.stringify(response.jsonBody);
+    headers["content-type"] ??= "application/json; charset=utf-8";
+  } else if (typeof response.body === "string") body = response.body;
+  res.writeHead(response.status ?? 200, headers);
+  res.end(body);
+}
+
+function logHandler(functionName: string, log: (line: string) => void): LogHandler {
+  return (level, ...args) => {
+    const text = args.filter((a) => typeof a !== "object" || a === null).map(String).join(" ");
+    log(`[${new Date().toISOString()}] ${functionName}${level === "information" ? "" : ` ${level}`}: ${text}`);
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
