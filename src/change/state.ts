@@ -193,6 +193,17 @@ export class BlobStateStore {
     await this.container.getBlobClient(`${passPrefix(key)}/progress.json.gz`).deleteIfExists();
   }
 
+  /** Forgets everything of a configuration (state, progress, pass records): a new one of the same name starts afresh. */
+  async forget(configuration: string): Promise<number> {
+    await this.#ensure();
+    let deleted = 0;
+    for await (const blob of this.container.listBlobsFlat({ prefix: `${encodeURIComponent(configuration)}/` })) {
+      // A lock leased by a running pass stays; the pass finds its state gone and writes a new one.
+      if (await this.container.getBlobClient(blob.name).deleteIfExists().then((r) => r.succeeded, () => false)) deleted++;
+    }
+    return deleted;
+  }
+
   /** When the pass key last sent a full snapshot, from the state blob's metadata. */
   async snapshotAt(key: PassKey): Promise<string | undefined> {
     await this.#ensure();

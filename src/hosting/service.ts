@@ -101,7 +101,9 @@ export class ExportService {
   async delete(name: string, ifMatch?: string): Promise<boolean> {
     checkName(name);
     try {
-      return await this.configurations.delete(name, ifMatch);
+      const deleted = await this.configurations.delete(name, ifMatch);
+      if (deleted) await this.state.forget(name);
+      return deleted;
     } catch (e) {
       if (e instanceof ConfigurationConflictError) throw new ProblemError(412, "Precondition Failed", e.message);
       throw e;

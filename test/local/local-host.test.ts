@@ -1,0 +1,79 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+// `npm start`, as a newcomer runs it: the local host, Azurite and the sandbox in a process of their own.
+let child: ChildProcess;
+let url: string;
+const output: string[] = [];
+
+beforeAll(async () => {
+  const root = fileURLToPath(new URL("../..", import.meta.url));
+  child = spawn(process.execPath, ["--import", "tsx", "src/local/main.ts"], { cwd: root, env: { ...process.env, PORT: "0", DEFENDER_EXPORT_STREAM_SCHEDULE: "*/2 * * * * *" }, stdio: ["ignore", "pipe", "pipe"] });
+  child.stderr!.on("data", (c: Buffer) => output.push(c.toString()));
+  url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the local host did not start in 40 s:\n${output.join("")}`)), 40_000);
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      output.push(line);
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)\/api/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`the local host exited with ${code}:\n${output.join("\n")}`)));
+  });
+}, 60_000);
+
+afterAll(async () => {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+});
+
+const api = async (path: string, init: RequestInit = {}) => {
+  const r = await fetch(`${url}/api/${path}`, init);
+  return { status: r.status, body: (await r.json().catch(() => undefined)) as Record<string, unknown> };
+};
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, seconds = 40): Promise<T> {
+  for (let i = 0; i < seconds * 4; i++) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} did not happen in ${seconds} s:\n${output.join("\n")}`);
+}
+
+describe("the local host (npm start)", () => {
+  it("serves the API, takes a configuration over HTTP, and its passes reach the local destinations", async () => {
+    expect((await api("health")).body).toEqual({ status: "healthy", checks: { storage: "ok" } });
+    const sandbox = await until("the sandbox configuration", async () => {
+      const r = await api("exports/sandbox");
+      return r.status === 200 ? (r.body["configuration"] as Record<string, unknown>) : undefined;
+    });
+    const before = await api("sandbox");
+    const created = await api("exports/e2e", { method: "PUT", body: JSON.stringify({ ...sandbox, name: undefined, sources: [{ eventSource: "Alerts" }] }), headers: { "content-type": "application/json" } });
+    expect(created.status).toBe(201);
+
+    const status = await until("a pass of e2e", async () => {
+      const r = await api("exports/e2e/status");
+      const flow = r.body["flow"] as { status: string };
+      return flow.status === "flowing" ? r.body : undefined;
+    });
+    const passes = (status["sources"] as { passes: { mode: string; actions: Record<string, { sent: number }> }[] }[])[0]!.passes;
+    const baseline = passes.find((p) => p.mode === "baseline")!;
+    expect(Object.values(baseline.actions).map((a) => a.sent)).toEqual([expect.any(Number), expect.any(Number)]);
+    const sent = Object.values(baseline.actions)[0]!.sent;
+    expect(sent).toBeGreaterThan(0);
+    const after = (await api("sandbox")).body as { logAnalytics: Record<string, number> };
+    expect(after.logAnalytics["Custom-SecurityAlert_CL"]! - ((before.body as { logAnalytics: Record<string, number> }).logAnalytics["Custom-SecurityAlert_CL"] ?? 0)).toBeGreaterThanOrEqual(sent);
+    expect(output.some((l) => /passWorker: .*Alerts .*baseline; read \d+/.test(l))).toBe(true);
+
+    const bad = await api("exports/e2e", { method: "PUT", body: "{", headers: { "content-type": "application/json" } });
+    expect(bad.status).toBe(400);
+    expect((await api("nope")).status).toBe(404);
+  }, 90_000);
+});
