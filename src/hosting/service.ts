@@ -112,8 +112,12 @@ export class ExportService {
 
   // Passes
 
-  /** Streaming passes now (snapshot sources only when due), within the host's time limit. */
-  async runNow(name: string, onPass?: (record: PassRecord) => void): Promise<PassRecord[]> {
+  /**
+   * Streaming passes now (snapshot sources only when due), within `seconds` (the host's time limit at
+   * most): a pass that reaches it saves where it is, and the next one goes on.
+   */
+  async runNow(name: string, options: { seconds?: number; onPass?: (record: PassRecord) => void } = {}): Promise<PassRecord[]> {
+    const onPass = options.onPass;
     const { configuration } = await this.get(name);
     const sinks = this.#sinks(configuration);
     try {
@@ -128,7 +132,7 @@ export class ExportService {
           recordPassMetrics(record);
           onPass?.(record);
         },
-        passOptions: { deadline: this.#deadline() },
+        passOptions: { deadline: this.#deadline(options.seconds) },
       });
     } finally {
       await Promise.all(sinks.map((s) => s.close()));
@@ -362,8 +366,8 @@ export class ExportService {
     );
   }
 
-  #deadline(): Date {
-    return new Date(this.#now().getTime() + this.#deps.settings.passTimeLimitSeconds * 1000);
+  #deadline(seconds = Infinity): Date {
+    return new Date(this.#now().getTime() + Math.min(seconds, this.#deps.settings.passTimeLimitSeconds) * 1000);
   }
 
   #reader(): ArmReader {

@@ -93,6 +93,9 @@ describe("configurations", () => {
     const r = await put("secret", withSecret);
     expect(r.status).toBe(400);
     expect(r.json["errors"]).toEqual([{ path: "$.actions[0].connectionString", message: expect.stringMatching(/connectionStringSetting/) }]);
+    const missing = await put("secret", { ...withSecret, actions: [{ actionType: "EventHub", eventHubName: "h", connectionStringSetting: "NO_SUCH_SETTING" }] });
+    expect(missing.status).toBe(400);
+    expect(missing.json["errors"]).toEqual([{ path: "$.actions[0]", message: expect.stringMatching(/NO_SUCH_SETTING/) }]);
     expect(await stored()).toEqual([]);
   });
 

@@ -1,0 +1,50 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { APP_SETTINGS, hostSettings } from "../../src/hosting/settings.js";
+import { storageClients, storageConnectionString } from "../../src/hosting/storage.js";
+import { staticCredential } from "../helpers/arm.js";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+/** The app settings the deployed code reads: env["NAME"] in src (the local host aside) and APP_SETTINGS. */
+function settingsRead(): string[] {
+  const names = new Set<string>(Object.values(APP_SETTINGS));
+  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  for (const file of walk(join(root, "src")).filter((f) => f.endsWith(".ts") && !f.includes(`${join("src", "local")}`))) {
+    for (const m of readFileSync(file, "utf8").matchAll(/env\["([A-Za-z_]+)"\]/g)) names.add(m[1]!);
+  }
+  return [...names].sort();
+}
+
+describe("app settings", () => {
+  it("every setting the code reads is in local.settings.sample.json and documented in the README", () => {
+    const sample = JSON.parse(readFileSync(join(root, "local.settings.sample.json"), "utf8")) as { Values: Record<string, string> };
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    const read = settingsRead();
+    expect(read.length).toBeGreaterThan(10);
+    expect(read.filter((n) => !(n in sample.Values))).toEqual([]);
+    expect(read.filter((n) => !readme.includes(`\`${n}\``))).toEqual([]);
+    for (const suffix of ["accountName", "blobServiceUri", "queueServiceUri", "tableServiceUri"]) expect(readme).toContain(`AzureWebJobsStorage__${suffix}`);
+  });
+
+  it("defaults, and a bad value names the setting and what was expected", () => {
+    expect(hostSettings({})).toMatchObject({ streamSchedule: "0 */5 * * * *", snapshotCheckSchedule: "0 0 * * * *", queue: "export-passes", passTimeLimitSeconds: 540, maxBodyBytes: 1_048_576, writeRole: "Exports.Write", armEndpoint: "https://management.azure.com" });
+    expect(() => hostSettings({ DEFENDER_EXPORT_STREAM_SCHEDULE: "*/5 * * * *" })).toThrow(/DEFENDER_EXPORT_STREAM_SCHEDULE: expected an NCRONTAB expression with six fields/);
+    expect(() => hostSettings({ DEFENDER_EXPORT_QUEUE: "Export_Passes" })).toThrow(/DEFENDER_EXPORT_QUEUE: expected a storage queue name/);
+    expect(() => hostSettings({ DEFENDER_EXPORT_PASS_TIME_LIMIT: "ten" })).toThrow(/DEFENDER_EXPORT_PASS_TIME_LIMIT: expected a whole number from 1 to 86400/);
+    expect(() => hostSettings({ ARM_ENDPOINT: "http://insecure" })).toThrow(/ARM_ENDPOINT: expected an https:\/\/ URL/);
+  });
+
+  it("storage: a connection string, else the identity-based connection (shared keys off), else Azurite", () => {
+    expect(storageConnectionString({})).toBe("UseDevelopmentStorage=true");
+    expect(storageConnectionString({ AzureWebJobsStorage: "a", DEFENDER_EXPORT_STORAGE: "b" })).toBe("b");
+    const byIdentity = storageClients({ AzureWebJobsStorage__accountName: "stexport" }, staticCredential());
+    expect(byIdentity.blob.url).toBe("https://stexport.blob.core.windows.net/");
+    expect(byIdentity.queue.url).toMatch(/^https:\/\/stexport\.queue\.core\.windows\.net\/?$/);
+    expect(byIdentity.table("t").url).toBe("https://stexport.table.core.windows.net");
+    expect(byIdentity.description).not.toMatch(/key/i);
+    expect(() => storageClients({ AzureWebJobsStorage__blobServiceUri: "https://x.blob.core.windows.net" }, staticCredential())).toThrow(/expected all three/);
+  });
+});
