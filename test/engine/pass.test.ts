@@ -151,6 +151,18 @@ describe("snapshots", () => {
     await pass("Alerts").run();
     expect(await pass("Alerts", { snapshot: true }).run()).toMatchObject({ mode: "snapshot", changed: 12 });
   });
+
+  it("a running snapshot shows its progress at each checkpoint, and none once it is done", async () => {
+    const key = { configuration: "test", scope: dataset.subscriptionPath, eventSource: "AssessmentsSnapshot" as const };
+    const { state, run: snapshot } = pass("AssessmentsSnapshot", {
+      checkpointEvery: 5,
+      hooks: { beforeCheckpoint: (n) => void (n === 3 && (during = state.running(key))) },
+    });
+    let during: ReturnType<typeof state.running> | undefined;
+    const done = await snapshot();
+    expect(await during).toMatchObject({ id: done.id, mode: "snapshot", changed: 10, read: expect.any(Number) });
+    expect(await state.running(key)).toBeUndefined();
+  });
 });
 
 describe("never lost: crashes at each stage", () => {
