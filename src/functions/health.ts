@@ -1,7 +1,7 @@
 import type { HttpFunction } from "./definitions.js";
 import { json } from "./http.js";
 
-/** For probes: anonymous, and it tells nothing but whether the app reaches its storage. */
+/** For probes: anonymous, so it says only which check fails; the detail goes to the logs. */
 export const health: HttpFunction = {
   kind: "http",
   name: "health",
@@ -9,8 +9,13 @@ export const health: HttpFunction = {
   methods: ["GET"],
   authLevel: "anonymous",
   writes: () => false,
-  handler: async (_request, _context, service) => {
+  handler: async (_request, context, service) => {
     const result = await service.health();
-    return json(result.ok ? 200 : 503, { status: result.ok ? "healthy" : "unhealthy", checks: result.checks });
+    const checks: Record<string, string> = {};
+    for (const [name, outcome] of Object.entries(result.checks)) {
+      checks[name] = outcome === "ok" ? "ok" : "failing";
+      if (outcome !== "ok") context.warn(`health check ${name}: ${outcome}`);
+    }
+    return json(result.ok ? 200 : 503, { status: result.ok ? "healthy" : "unhealthy", checks });
   },
 };

@@ -12,6 +12,7 @@ import { compileConfiguration } from "../rules/index.js";
 import { ArmReader } from "../sources/index.js";
 import { recordPassMetrics } from "../telemetry/metrics.js";
 import { CONFIGURATION_NAME, CONFIGURATION_TABLE, ConfigurationConflictError, ConfigurationStore, ConfigurationTooLargeError, type StoredConfiguration } from "./configurations.js";
+import { parseJson } from "../shared/json.js";
 import { badRequest, notFound, ProblemError } from "./problem.js";
 import { PassQueue, type PassMessage } from "./queue.js";
 import type { HostSettings } from "./settings.js";
@@ -148,8 +149,36 @@ export class ExportService {
     return { queued };
   }
 
+  #seeded: Promise<void> | undefined;
+
+  /**
+   * Stores DEFENDER_EXPORT_INITIAL_CONFIGURATION under its name unless a configuration of that name exists
+   * (once per process; a failure is retried on the next call and named, setting included).
+   */
+  ensureInitialConfiguration(): Promise<void> {
+    const initial = this.#deps.settings.initialConfiguration;
+    if (initial === undefined) return Promise.resolve();
+    this.#seeded ??= (async () => {
+      if ((await this.configurations.get(initial.name)) !== undefined) return;
+      const parsed = parseJson(initial.json);
+      if (!parsed.ok) throw badRequest(`DEFENDER_EXPORT_INITIAL_CONFIGURATION is not JSON`, [{ path: "DEFENDER_EXPORT_INITIAL_CONFIGURATION", message: `line ${parsed.error.line}, column ${parsed.error.column}: ${parsed.error.reason}` }]);
+      try {
+        await this.put(initial.name, parsed.value, { create: true });
+      } catch (e) {
+        if (e instanceof ProblemError && e.status === 412) return; // another instance stored it first
+        if (e instanceof ProblemError) throw new ProblemError(e.status, e.title, `DEFENDER_EXPORT_INITIAL_CONFIGURATION: ${e.detail}: ${e.errors.map((p) => `${p.path}: ${p.message}`).join("; ")}`, e.errors);
+        throw e;
+      }
+    })().catch((e: unknown) => {
+      this.#seeded = undefined;
+      throw e;
+    });
+    return this.#seeded;
+  }
+
   /** The streaming timer: one message per (configuration, scope, streaming source) of every enabled configuration. */
   async enqueueStreaming(): Promise<number> {
+    await this.ensureInitialConfiguration();
     let sent = 0;
     for await (const stored of this.configurations.list()) {
       if (!stored.configuration.isEnabled) continue;
@@ -352,6 +381,12 @@ export class ExportService {
       checks["storage"] = "ok";
     } catch (e) {
       checks["storage"] = `unreachable: ${(e as Error).message.split("\n")[0]}`;
+    }
+    if (this.#deps.settings.initialConfiguration !== undefined && checks["storage"] === "ok") {
+      checks["initialConfiguration"] = await this.ensureInitialConfiguration().then(
+        () => "ok",
+        (e: unknown) => (e as Error).message,
+      );
     }
     return { ok: Object.values(checks).every((c) => c === "ok"), checks };
   }

@@ -17,6 +17,8 @@ export const APP_SETTINGS = {
   passTimeLimit: "DEFENDER_EXPORT_PASS_TIME_LIMIT",
   maxBodyBytes: "DEFENDER_EXPORT_MAX_BODY_BYTES",
   writeRole: "DEFENDER_EXPORT_WRITE_ROLE",
+  initialConfiguration: "DEFENDER_EXPORT_INITIAL_CONFIGURATION",
+  initialConfigurationName: "DEFENDER_EXPORT_INITIAL_CONFIGURATION_NAME",
   appInsights: "APPLICATIONINSIGHTS_CONNECTION_STRING",
 } as const;
 
@@ -48,6 +50,8 @@ const schema = z.object({
   [APP_SETTINGS.passTimeLimit]: wholeNumber(540, 24 * 3600),
   [APP_SETTINGS.maxBodyBytes]: wholeNumber(1_048_576, 100 * 1_048_576),
   [APP_SETTINGS.writeRole]: optionalText.transform((v) => v ?? "Exports.Write"),
+  [APP_SETTINGS.initialConfiguration]: optionalText,
+  [APP_SETTINGS.initialConfigurationName]: optionalText.transform((v) => v ?? "default"),
 });
 
 export interface HostSettings {
@@ -57,6 +61,8 @@ export interface HostSettings {
   passTimeLimitSeconds: number;
   maxBodyBytes: number;
   writeRole: string;
+  /** A configuration (JSON, any form) stored under its name when none of that name exists: a deployment exports without a further call. */
+  initialConfiguration: { name: string; json: string } | undefined;
   armEndpoint: string;
   tenantId: string | undefined;
   destinationPolicy: DestinationPolicy;
@@ -69,6 +75,7 @@ export function hostSettings(env: NodeJS.ProcessEnv = process.env): HostSettings
     throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
   }
   const s = parsed.data;
+  const initial = s[APP_SETTINGS.initialConfiguration];
   return {
     streamSchedule: s[APP_SETTINGS.streamSchedule],
     snapshotCheckSchedule: s[APP_SETTINGS.snapshotSchedule],
@@ -76,6 +83,7 @@ export function hostSettings(env: NodeJS.ProcessEnv = process.env): HostSettings
     passTimeLimitSeconds: s[APP_SETTINGS.passTimeLimit],
     maxBodyBytes: s[APP_SETTINGS.maxBodyBytes],
     writeRole: s[APP_SETTINGS.writeRole],
+    initialConfiguration: initial === undefined ? undefined : { name: s[APP_SETTINGS.initialConfigurationName], json: initial },
     armEndpoint: armEndpointFrom(env[APP_SETTINGS.armEndpoint]),
     tenantId: env[APP_SETTINGS.tenantId] || undefined,
     destinationPolicy: destinationPolicyFromEnv(env),
