@@ -59,6 +59,9 @@ const runningSchema = z.object({ id: z.string(), mode: z.string(), startedAt: z.
 const gunzipAsync = promisify(gunzip);
 const gzipAsync = promisify(gzip);
 
+/** The blob index tag on pass records, which the storage account's lifecycle rule matches. */
+export const PASS_RECORD_TAG = { name: "kind", value: "pass-record" } as const;
+
 /** The container of export state and pass records in the app's storage account. */
 export const STATE_CONTAINER = "export-state";
 
@@ -244,7 +247,8 @@ export class BlobStateStore {
     const newestFirst = String(MAX_TIME - Date.parse(record.startedAt)).padStart(15, "0");
     const name = `${passPrefix(key)}/passes/${newestFirst}-${record.startedAt.replace(/[:.]/g, "")}.json`;
     const body = JSON.stringify(record);
-    await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" } });
+    // The tag lets a lifecycle rule (infra/core/storage.bicep) expire pass records, and only them.
+    await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" }, tags: { [PASS_RECORD_TAG.name]: PASS_RECORD_TAG.value } });
     return name;
   }
 

@@ -82,6 +82,9 @@ describe("streaming passes", () => {
     const records = [];
     for await (const r of state.passes({ configuration: "test", scope: dataset.subscriptionPath, eventSource: "Assessments" })) records.push(r);
     expect(records.map((r) => [r["mode"], r["changed"]])).toEqual([["stream", 0], ["baseline", 20]]); // newest first
+    const tagged = [];
+    for await (const blob of state.container.listBlobsFlat({ includeTags: true, prefix: "test/" })) if (blob.name.includes("/passes/")) tagged.push(blob.tags);
+    expect(tagged).toEqual([{ kind: "pass-record" }, { kind: "pass-record" }]); // what the lifecycle rule expires
     expect(Object.values(again.actions)[0]).toMatchObject({ sent: 0, deadLettered: 0 });
   });
 

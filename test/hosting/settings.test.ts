@@ -1,22 +1,10 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { APP_SETTINGS, hostSettings } from "../../src/hosting/settings.js";
+import { hostSettings } from "../../src/hosting/settings.js";
 import { storageClients, storageConnectionString } from "../../src/hosting/storage.js";
 import { staticCredential } from "../helpers/arm.js";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-
-/** The app settings the deployed code reads: env["NAME"] in src (the local host aside) and APP_SETTINGS. */
-function settingsRead(): string[] {
-  const names = new Set<string>(Object.values(APP_SETTINGS));
-  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-  for (const file of walk(join(root, "src")).filter((f) => f.endsWith(".ts") && !f.includes(`${join("src", "local")}`))) {
-    for (const m of readFileSync(file, "utf8").matchAll(/env\["([A-Za-z_]+)"\]/g)) names.add(m[1]!);
-  }
-  return [...names].sort();
-}
+import { ROOT as root, settingsRead } from "../helpers/settings.js";
 
 describe("app settings", () => {
   it("every setting the code reads is in local.settings.sample.json and documented in the README", () => {

@@ -1,0 +1,25 @@
+@description('Azure Event Hubs Data Sender for the app on an existing hub, deployed in the hub\'s own resource group (which may be in another subscription of the tenant).')
+param namespaceName string
+param hubName string
+param principalId string
+
+var roles = loadJsonContent('../roles.json')
+
+resource namespace 'Microsoft.EventHub/namespaces@2024-01-01' existing = {
+  name: namespaceName
+}
+
+resource hub 'Microsoft.EventHub/namespaces/eventhubs@2024-01-01' existing = {
+  parent: namespace
+  name: hubName
+}
+
+resource sender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(hub.id, principalId, roles.eventHubsDataSender)
+  scope: hub
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.eventHubsDataSender)
+  }
+}

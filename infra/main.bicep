@@ -1,0 +1,210 @@
+// defender-export for one subscription: `azd up`, or
+//   az deployment sub create -l <region> -f infra/main.bicep -p environmentName=<name> location=<region>
+// then deploy the app package (azd deploy, or func azure functionapp publish). See the README's "Deploy".
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('A name for this deployment; resource names are derived from it.')
+param environmentName string
+
+@minLength(1)
+@description('Region of the app and its resources (one that offers the Flex Consumption plan).')
+@metadata({ azd: { type: 'location' } })
+param location string
+
+@description('Resource groups of this subscription to export from; empty: the whole subscription. Security Reader is granted on exactly these.')
+param monitoredResourceGroups array = []
+
+@description('Event sources of the initial export configuration. The *Snapshot sources send the full state on snapshotSchedule.')
+param eventSources array = [
+  'Alerts'
+  'Assessments'
+  'SubAssessments'
+  'SecureScores'
+  'SecureScoreControls'
+  'RegulatoryComplianceAssessment'
+  'AssessmentsSnapshot'
+  'SubAssessmentsSnapshot'
+  'SecureScoresSnapshot'
+  'SecureScoreControlsSnapshot'
+  'RegulatoryComplianceAssessmentSnapshot'
+]
+
+@description('Sources with rules (the automations model: [{ eventSource, ruleSets }]); when given, they replace eventSources.')
+param sourcesWithRules array = []
+
+@description('When the snapshot sources send everything (NCRONTAB, UTC; weekly by default, as the built-in export).')
+param snapshotSchedule string = '0 0 0 * * 0'
+
+@description('Send what exists already when the export starts (a baseline snapshot).')
+param baselineSnapshot bool = true
+
+@description('How often streaming passes run (NCRONTAB, six fields).')
+param streamSchedule string = '0 */5 * * * *'
+
+@description('How often the app looks for snapshots that are due.')
+param snapshotCheckSchedule string = '0 0 * * * *'
+
+@description('Export to the Security*_CL tables of the deployment\'s Log Analytics workspace.')
+param exportToLogAnalytics bool = true
+
+@allowed([ 'none', 'new', 'existing' ])
+@description('Event Hubs destination: none, a new namespace and hub, or an existing hub (eventHubResourceId).')
+param eventHubMode string = 'none'
+
+@description('With eventHubMode existing: the hub\'s resource id, in any subscription of this tenant.')
+param eventHubResourceId string = ''
+
+@description('With eventHubMode new: the hub\'s name.')
+param eventHubName string = 'defender-export'
+
+@description('The name of the export configuration the deployment creates.')
+param initialConfigurationName string = 'default'
+
+var token = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName, application: 'defender-export' }
+var appName = 'func-defexp-${token}'
+var deploymentContainerName = 'app-package-${take(token, 8)}'
+var roles = loadJsonContent('roles.json')
+// /subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.EventHub/namespaces/{2}/eventhubs/{3}
+var existingHub = split(eventHubResourceId, '/')
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identity 'core/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: { name: 'id-defexp-${token}', location: location, tags: tags }
+}
+
+module storage 'core/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: { name: 'stdefexp${take(token, 14)}', location: location, tags: tags, deploymentContainerName: deploymentContainerName }
+}
+
+module monitoring 'core/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: { workspaceName: 'log-defexp-${token}', applicationInsightsName: 'appi-defexp-${token}', location: location, tags: tags }
+}
+
+module logAnalytics 'app/log-analytics-destination.bicep' = if (exportToLogAnalytics) {
+  name: 'log-analytics-destination'
+  scope: rg
+  params: {
+    workspaceName: monitoring.outputs.workspaceName
+    endpointName: 'dce-defexp-${token}'
+    ruleName: 'dcr-defexp-${token}'
+    location: location
+    tags: tags
+    principalId: identity.outputs.principalId
+  }
+}
+
+module newEventHub 'app/event-hubs.bicep' = if (eventHubMode == 'new') {
+  name: 'event-hubs'
+  scope: rg
+  params: { namespaceName: 'evhns-defexp-${token}', hubName: eventHubName, location: location, tags: tags, principalId: identity.outputs.principalId }
+}
+
+// An existing hub, maybe in another subscription: the role is granted where the hub lives. A hub in another
+// tenant cannot be granted from here (see the README).
+module existingEventHub 'app/event-hub-sender.bicep' = if (eventHubMode == 'existing') {
+  name: 'event-hub-sender'
+  scope: resourceGroup(existingHub[2], existingHub[4])
+  params: { namespaceName: existingHub[8], hubName: existingHub[10], principalId: identity.outputs.principalId }
+}
+
+// Security Reader on the subscription, or on each monitored resource group: reading Defender for Cloud needs no more.
+resource securityReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (empty(monitoredResourceGroups)) {
+  name: guid(subscription().id, appName, roles.securityReader)
+  properties: {
+    principalId: identity.outputs.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.securityReader)
+  }
+}
+
+module securityReaderOnGroups 'app/security-reader.bicep' = [for group in monitoredResourceGroups: {
+  name: 'security-reader-${group}'
+  scope: resourceGroup(group)
+  params: { principalId: identity.outputs.principalId }
+}]
+
+module rbac 'app/rbac.bicep' = {
+  name: 'rbac'
+  scope: rg
+  params: { principalId: identity.outputs.principalId, storageAccountName: storage.outputs.name, applicationInsightsName: monitoring.outputs.applicationInsightsName }
+}
+
+var scopes = empty(monitoredResourceGroups) ? [ { scopePath: subscription().id } ] : map(monitoredResourceGroups, group => { scopePath: '${subscription().id}/resourceGroups/${group}' })
+var workspaceActions = exportToLogAnalytics ? [ { actionType: 'Workspace', dataCollectionEndpoint: logAnalytics.outputs.logsIngestionEndpoint, dataCollectionRuleId: logAnalytics.outputs.ruleImmutableId } ] : []
+var eventHubActions = eventHubMode == 'new'
+  ? [ { actionType: 'EventHub', fullyQualifiedNamespace: newEventHub.outputs.fullyQualifiedNamespace, eventHubName: newEventHub.outputs.hubName } ]
+  : eventHubMode == 'existing' ? [ { actionType: 'EventHub', eventHubResourceId: eventHubResourceId, fullyQualifiedNamespace: '${existingHub[8]}.servicebus.windows.net', eventHubName: existingHub[10] } ] : []
+var initialConfiguration = {
+  description: 'Created by the deployment ${environmentName}'
+  scopes: scopes
+  sources: empty(sourcesWithRules) ? map(eventSources, source => { eventSource: source }) : sourcesWithRules
+  actions: concat(workspaceActions, eventHubActions)
+  snapshotSchedule: snapshotSchedule
+  baselineSnapshot: baselineSnapshot
+}
+
+module api 'app/api.bicep' = {
+  name: 'api'
+  scope: rg
+  params: {
+    name: appName
+    planName: 'plan-defexp-${token}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    blobEndpoint: storage.outputs.blobEndpoint
+    queueEndpoint: storage.outputs.queueEndpoint
+    tableEndpoint: storage.outputs.tableEndpoint
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsConnectionString: monitoring.outputs.connectionString
+    // Every setting the app reads (src/hosting/settings.ts); a test checks this list against the code.
+    exportSettings: {
+      DEFENDER_EXPORT_STORAGE: ''
+      ARM_ENDPOINT: environment().resourceManager
+      AZURE_TENANT_ID: tenant().tenantId
+      DEFENDER_EXPORT_TRUSTED_HOSTS: ''
+      DEFENDER_EXPORT_STREAM_SCHEDULE: streamSchedule
+      DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: snapshotCheckSchedule
+      DEFENDER_EXPORT_QUEUE: 'export-passes'
+      DEFENDER_EXPORT_PASS_TIME_LIMIT: '540'
+      DEFENDER_EXPORT_MAX_BODY_BYTES: '1048576'
+      DEFENDER_EXPORT_WRITE_ROLE: 'Exports.Write'
+      DEFENDER_EXPORT_INITIAL_CONFIGURATION: string(initialConfiguration)
+      DEFENDER_EXPORT_INITIAL_CONFIGURATION_NAME: initialConfigurationName
+    }
+  }
+  // The app starts exporting at once: its roles must be in place first.
+  dependsOn: [ rbac, securityReader, securityReaderOnGroups, logAnalytics, newEventHub, existingEventHub ]
+}
+
+module workbook 'app/workbook.bicep' = {
+  name: 'workbook'
+  scope: rg
+  params: { applicationInsightsId: monitoring.outputs.applicationInsightsId, location: location, tags: tags }
+}
+
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_NAME string = api.outputs.name
+output SERVICE_API_NAME string = api.outputs.name
+output MANAGEMENT_API string = 'https://${api.outputs.defaultHostName}/api'
+output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString
+output LOGS_INGESTION_ENDPOINT string = exportToLogAnalytics ? logAnalytics.outputs.logsIngestionEndpoint : ''
+output DATA_COLLECTION_RULE_ID string = exportToLogAnalytics ? logAnalytics.outputs.ruleImmutableId : ''

@@ -1,0 +1,138 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { EVENT_SOURCES } from "../../src/config/enums.js";
+import { PASS_RECORD_TAG } from "../../src/change/state.js";
+import { infraDocuments } from "../../src/mapping/infra.js";
+import { defaultStreamName, TABLES, toLogAnalyticsRow } from "../../src/mapping/index.js";
+import { METRIC_NAMES } from "../../src/telemetry/metrics.js";
+import { exampleRecords } from "../helpers/examples.js";
+import { filesUnder, ROOT, settingsRead } from "../helpers/settings.js";
+
+const infra = (path: string) => readFileSync(join(ROOT, "infra", path), "utf8");
+const bicepFiles = filesUnder(join(ROOT, "infra")).filter((f) => f.endsWith(".bicep"));
+const allBicep = bicepFiles.map((f) => readFileSync(f, "utf8")).join("\n");
+
+interface GeneratedTable {
+  name: string;
+  columns: { name: string; type: string }[];
+}
+interface GeneratedRule {
+  streamDeclarations: Record<string, { columns: { name: string; type: string }[] }>;
+  dataFlows: { streams: string[]; destinations: string[]; outputStream: string; transformKql: string }[];
+}
+
+describe("the Log Analytics tables and rule the deployment creates", () => {
+  it("are what npm run infra:generate makes from the table definitions (run it after changing them)", () => {
+    const documents = infraDocuments();
+    expect(JSON.parse(infra("generated/tables.json"))).toEqual(documents.tables);
+    expect(JSON.parse(infra("generated/data-collection-rule.json"))).toEqual(documents.dataCollectionRule);
+    expect(infra("generated/tables.json")).toBe(`${JSON.stringify(documents.tables, null, 2)}\n`);
+  });
+
+  it("declare, per table, exactly the columns the mapper writes, in one stream that flows to that table", () => {
+    const tables = JSON.parse(infra("generated/tables.json")) as GeneratedTable[];
+    const rule = JSON.parse(infra("generated/data-collection-rule.json")) as GeneratedRule;
+    expect(tables.map((t) => t.name)).toEqual(TABLES.map((t) => `${t.table}_CL`));
+    for (const table of TABLES) {
+      const columns = table.columns.map((c) => ({ name: c.name, type: c.type }));
+      expect(tables.find((t) => t.name === `${table.table}_CL`)!.columns.map((c) => ({ name: c.name, type: c.type }))).toEqual(columns);
+      expect(rule.streamDeclarations[defaultStreamName(table.table)]!.columns).toEqual(columns);
+      expect(rule.dataFlows).toContainEqual({ streams: [defaultStreamName(table.table)], destinations: ["workspace"], transformKql: "source", outputStream: `Custom-${table.table}_CL` });
+    }
+    expect(allBicep).toContain("logAnalytics: [ { name: 'workspace'");
+  });
+
+  it("take every row the mapper makes of the real payloads: no column outside the stream", () => {
+    const rule = JSON.parse(infra("generated/data-collection-rule.json")) as GeneratedRule;
+    const cases = [
+      ["alerts/GetAlertsSubscription_example.json", "Alerts"],
+      ["assessments/ListAssessments_example.json", "Assessments"],
+      ["subassessments/ListSubscriptionSubAssessments_example.json", "SubAssessments"],
+      ["securescore/ListSecureScores_example.json", "SecureScores"],
+      ["securescore/ListSecureScoreControls_example.json", "SecureScoreControls"],
+      ["regulatorycompliance/getRegulatoryComplianceAssessmentList_example.json", "RegulatoryComplianceAssessment"],
+    ] as const;
+    let rows = 0;
+    for (const [file, eventSource] of cases) {
+      for (const record of exampleRecords(file)) {
+        const row = toLogAnalyticsRow({ record, eventSource, id: String(record["id"]).toLowerCase(), isSnapshot: false, action: "Insert", exportedAt: "2026-11-22T00:00:00Z" });
+        if (row === undefined || !row.ok) throw new Error(`${file}: no row`);
+        const declared = rule.streamDeclarations[defaultStreamName(row.table.table)]!.columns.map((c) => c.name);
+        expect(Object.keys(row.row).filter((k) => !declared.includes(k))).toEqual([]);
+        rows++;
+      }
+    }
+    expect(rows).toBeGreaterThanOrEqual(6);
+  });
+
+  it("use no column name the Logs Ingestion API reserves for custom tables", () => {
+    // logs-ingestion-api-overview.md: _ResourceId, id, _SubscriptionId, TenantId, Type, UniqueId, Title.
+    const reserved = ["_ResourceId", "id", "_SubscriptionId", "TenantId", "Type", "UniqueId", "Title"];
+    const tables = JSON.parse(infra("generated/tables.json")) as GeneratedTable[];
+    expect(tables.flatMap((t) => t.columns.filter((c) => reserved.includes(c.name)).map((c) => `${t.name}.${c.name}`))).toEqual([]);
+  });
+});
+
+describe("what the running app needs, in the templates", () => {
+  it("every app setting the code reads is set by the Bicep (storage by identity, as shared keys are off)", () => {
+    const api = infra("app/api.bicep") + infra("main.bicep");
+    const missing = settingsRead().filter((name) => !new RegExp(`\\b${name}${name === "AzureWebJobsStorage" ? "__" : ":"}`).test(api));
+    expect(missing).toEqual([]);
+    for (const key of ["accountName", "blobServiceUri", "queueServiceUri", "tableServiceUri", "credential", "clientId"]) expect(api).toContain(`AzureWebJobsStorage__${key}:`);
+    expect(api).toContain("runtime: { name: 'node', version: '22' }");
+    expect(api).toContain("sku: { name: 'FC1', tier: 'FlexConsumption' }");
+    expect(infra("core/storage.bicep")).toContain("allowSharedKeyAccess: false");
+    expect(infra("core/monitoring.bicep")).toContain("DisableLocalAuth: true");
+  });
+
+  it("built-in role ids are their documented values, and nothing broader than needed is granted", () => {
+    // From "Azure built-in roles" (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
+    const documented: Record<string, string> = {
+      securityReader: "39bc4728-0917-49c7-9d2c-d95423bc2eb4",
+      monitoringMetricsPublisher: "3913510d-42f4-4e42-8a64-420c390055eb",
+      eventHubsDataSender: "2b629674-e913-4c01-ae53-ef4638d8f975",
+      storageBlobDataOwner: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+      storageQueueDataContributor: "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
+      storageTableDataContributor: "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+    };
+    const { "//": _comment, ...roles } = JSON.parse(infra("roles.json")) as Record<string, string>;
+    expect(roles).toEqual(documented);
+    const broad = ["8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "b24988ac-6180-42a0-ab88-20f7382dd24c", "acdd72a7-3385-48ef-bd42-f606fba81ae7", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"]; // Owner, Contributor, Reader, User Access Administrator
+    const everything = allBicep + infra("roles.json");
+    expect(broad.filter((id) => everything.includes(id))).toEqual([]);
+    // Every assignment names its role through roles.json, never an inline id.
+    const assignments = [...allBicep.matchAll(/roleDefinitionId: subscriptionResourceId\('Microsoft\.Authorization\/roleDefinitions', ([^)]+)\)/g)].map((m) => m[1]);
+    expect(assignments.length).toBeGreaterThanOrEqual(7);
+    expect(assignments.every((a) => /^(roles\.\w+|role)$/.test(a!))).toBe(true);
+  });
+
+  it("the workbook reads the metric names and dimensions the code emits, and shows what operators need", () => {
+    const workbook = JSON.parse(infra("workbook.json")) as { items: { type: number; content: { query?: string } }[] };
+    const queries = workbook.items.flatMap((i) => (i.content.query ? [i.content.query] : []));
+    const used = new Set(queries.flatMap((q) => [...q.matchAll(/"(defender_export\.[a-z_.]+)"/g)].map((m) => m[1]!)));
+    const emitted = new Set<string>(Object.values(METRIC_NAMES));
+    expect([...used].filter((n) => !emitted.has(n))).toEqual([]);
+    for (const needed of [METRIC_NAMES.recordsExported, METRIC_NAMES.passFailures, METRIC_NAMES.recordsCut, METRIC_NAMES.recordsDeadLettered, METRIC_NAMES.exportLag]) expect(used).toContain(needed);
+    const dimensions = new Set(queries.flatMap((q) => [...q.matchAll(/customDimensions\.(\w+)/g)].map((m) => m[1]!)));
+    expect([...dimensions].filter((d) => !["configuration", "eventSource", "mode", "action"].includes(d))).toEqual([]);
+    expect(queries.some((q) => /lastDelivery = max\(timestamp\) by configuration/.test(q))).toBe(true);
+    expect(infra("app/workbook.bicep")).toContain("loadTextContent('../workbook.json')");
+  });
+
+  it("azd finds the app, the modules and files the Bicep loads exist, and the pass records carry the tag the lifecycle rule expires", () => {
+    const azure = readFileSync(join(ROOT, "azure.yaml"), "utf8");
+    expect(azure).toMatch(/services:\n {2}api:\n {4}project: \.\n {4}language: ts\n {4}host: function/);
+    expect(infra("app/api.bicep")).toContain("'azd-service-name': 'api'");
+    for (const file of bicepFiles) {
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/(?:module \w+ '|load(?:Json|Text)Content\(')([^']+)'/g)) expect(existsSync(join(dirname(file), m[1]!)), `${file}: ${m[1]}`).toBe(true);
+    }
+    const main = infra("main.bicep");
+    const params = JSON.parse(infra("main.parameters.json")) as { parameters: Record<string, unknown> };
+    for (const name of Object.keys(params.parameters)) expect(main).toMatch(new RegExp(`^param ${name} `, "m"));
+    const defaults = /param eventSources array = \[([^\]]+)\]/.exec(main)![1]!.match(/'(\w+)'/g)!.map((s) => s.slice(1, -1));
+    expect(defaults.filter((s) => !(EVENT_SOURCES as readonly string[]).includes(s))).toEqual([]);
+    expect(infra("core/storage.bicep")).toContain(`blobIndexMatch: [ { name: '${PASS_RECORD_TAG.name}', op: '==', value: '${PASS_RECORD_TAG.value}' } ]`);
+  });
+});
