@@ -67,8 +67,9 @@ var tags = { 'azd-env-name': environmentName, application: 'defender-export' }
 var appName = 'func-defexp-${token}'
 var deploymentContainerName = 'app-package-${take(token, 8)}'
 var roles = loadJsonContent('roles.json')
-// /subscriptions/{0}/resourceGroups/{1}/providers/Microsoft.EventHub/namespaces/{2}/eventhubs/{3}
-var existingHub = split(eventHubResourceId, '/')
+// /subscriptions/{2}/resourceGroups/{4}/providers/Microsoft.EventHub/namespaces/{8}/eventhubs/{10}; a placeholder
+// when there is none, so that no expression indexes past the end of an empty id.
+var existingHub = split(empty(eventHubResourceId) ? '/subscriptions/-/resourceGroups/-/providers/Microsoft.EventHub/namespaces/-/eventhubs/-' : eventHubResourceId, '/')
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: 'rg-${environmentName}'

@@ -38,7 +38,6 @@ resource dataCollectionRule 'Microsoft.Insights/dataCollectionRules@2023-03-11' 
   name: ruleName
   location: location
   tags: tags
-  kind: 'Direct'
   properties: {
     dataCollectionEndpointId: endpoint.id
     streamDeclarations: rule.streamDeclarations

@@ -12,7 +12,7 @@ resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
   properties: {
     displayName: displayName
     category: 'workbook'
-    sourceId: applicationInsightsId
+    sourceId: toLower(applicationInsightsId)
     serializedData: loadTextContent('../workbook.json')
   }
 }
