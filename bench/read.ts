@@ -13,10 +13,11 @@ export interface Endpoint {
   child: ChildProcess;
 }
 
-const TSX = [fileURLToPath(new URL("../node_modules/tsx/dist/cli.mjs", import.meta.url))];
+export const TSX = [fileURLToPath(new URL("../node_modules/tsx/dist/cli.mjs", import.meta.url))];
 
-export async function startServer(findings: number): Promise<Endpoint> {
-  const child = spawn(process.execPath, [...TSX, fileURLToPath(new URL("./arm-server.ts", import.meta.url)), String(findings), "1000"], { stdio: ["pipe", "pipe", "inherit"] });
+/** The local ARM endpoint in a process of its own: `findings` findings alone, or a whole subscription around them. */
+export async function startServer(findings: number, shape: "findings" | "subscription" = "findings"): Promise<Endpoint> {
+  const child = spawn(process.execPath, [...TSX, fileURLToPath(new URL("./arm-server.ts", import.meta.url)), String(findings), "1000", shape], { stdio: ["pipe", "pipe", "inherit"] });
   const [line] = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
   return { ...(JSON.parse(line!) as Omit<Endpoint, "child">), child };
 }

@@ -70,8 +70,9 @@ export class LogAnalyticsSink implements Sink {
   }
 
   async write(input: MappingInput): Promise<void> {
-    const overflowName = this.#options.overflow ? overflowBlobName(input) : undefined;
-    const result = toLogAnalyticsRow(input, overflowName ? { overflowBlob: `${this.#options.overflow!.containerName}/${overflowName}` } : {});
+    const overflow = this.#options.overflow;
+    let overflowName: string | undefined;
+    const result = toLogAnalyticsRow(input, overflow ? { overflowBlob: () => `${overflow.containerName}/${(overflowName = overflowBlobName(input))}` } : {});
     if (result === undefined) return; // no table for this data type (attack paths)
     const stream = streamFor(result.table, this.#action.streams);
     if (!result.ok) {

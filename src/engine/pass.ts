@@ -27,7 +27,11 @@ export interface PassOptions {
   /** A streaming source's first pass: a baseline snapshot (default), or only remember what exists. */
   baseline?: boolean;
   tenantId?: string;
-  /** Changes between checkpoints: what a crash may send twice. */
+  /**
+   * Changes between checkpoints (at least; see `due` in the pass): what a crash may send twice. A
+   * checkpoint rewrites the whole state, so they also wait for a quarter of the state's size: the
+   * state is written O(log n) times in a pass, not n / checkpointEvery times.
+   */
   checkpointEvery?: number;
   /** When the pass must stop (a Consumption plan's timeout): it saves where it is, and the next pass goes on from there. */
   deadline?: Date;
@@ -191,6 +195,9 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     if (!final) await showProgress?.();
   };
 
+  const every = options.checkpointEvery ?? 5_000;
+  const due = (changes: number) => changes >= every && changes >= detector.entries.size / 4;
+
   for await (const item of records.iterable) {
     if (options.deadline !== undefined && item.cursor !== undefined && clock() >= options.deadline) {
       // Out of time: keep what was delivered, and where to go on from.
@@ -210,7 +217,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     const action: ExportAction = observed === "changed" ? "Update" : "Insert";
     await deliver(input(item.record, rawId.toLowerCase(), options, action, everything, exportedAt(), item.context));
     record.changed++;
-    if (++sinceCheckpoint >= (options.checkpointEvery ?? 5_000)) await checkpoint();
+    if (due(++sinceCheckpoint)) await checkpoint();
   }
 
   // What is gone since the last pass, once: only after a complete read, and only where the type has removals.
@@ -218,7 +225,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     for (const id of detector.removals()) {
       await deliver(input(removedRecord(id, dataType), id, options, "Remove", everything, exportedAt()));
       record.removed++;
-      if (++sinceCheckpoint >= (options.checkpointEvery ?? 5_000)) await checkpoint();
+      if (due(++sinceCheckpoint)) await checkpoint();
     }
   }
   if (everything && send) state.snapshotAt = record.startedAt;

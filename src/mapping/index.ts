@@ -18,9 +18,9 @@ export type LogAnalyticsRowResult =
 
 /**
  * A record as its table's row, cut to 32 KB when over. `overflowBlob` names where the caller keeps the
- * whole original (set before measuring, since the pointer is part of the row).
+ * whole original (a cut row points to it), or makes that name when a row is cut.
  */
-export function toLogAnalyticsRow(input: MappingInput, options: { overflowBlob?: string; limit?: number } = {}): LogAnalyticsRowResult | undefined {
+export function toLogAnalyticsRow(input: MappingInput, options: { overflowBlob?: string | (() => string); limit?: number } = {}): LogAnalyticsRowResult | undefined {
   const table = tableFor(EVENT_SOURCE_DATA_TYPE[input.eventSource]);
   if (table === undefined) return undefined;
   const row = mapToRow(input, table);
@@ -28,9 +28,20 @@ export function toLogAnalyticsRow(input: MappingInput, options: { overflowBlob?:
   const result = cutToFit(row, options.limit ?? LOG_ANALYTICS_ROW_LIMIT, (k) => identity.has(k), {
     flag: "IsTruncated",
     list: "TruncatedColumns",
-    ...(options.overflowBlob ? { overflow: { key: "OverflowBlob", value: options.overflowBlob } } : {}),
+    // Named only when the row is cut (most are not): the name may cost a hash.
+    ...(options.overflowBlob ? { overflow: lazyOverflow(options.overflowBlob) } : {}),
   });
   return result.ok ? { ok: true, table, row: result.value, cut: result.cut, json: result.json } : { ok: false, table, reason: result.reason };
+}
+
+function lazyOverflow(blob: string | (() => string)): { key: string; value: string } {
+  let value = typeof blob === "string" ? blob : undefined;
+  return {
+    key: "OverflowBlob",
+    get value() {
+      return (value ??= (blob as () => string)());
+    },
+  };
 }
 
 const identityCache = new Map<TableDefinition, Set<string>>();

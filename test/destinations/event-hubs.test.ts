@@ -81,6 +81,13 @@ describe("Event Hubs through @azure/event-hubs", () => {
     expect(hubs.events.find((e) => JSON.stringify(e.body).includes(String(inputs[0]!.record["id"])))!.partitionId).toBe(expectedPartition);
   });
 
+  it("spreads resources evenly over partitions, each always to the same one", () => {
+    const counts = [0, 0, 0, 0];
+    for (let i = 0; i < 10_000; i++) counts[partitionIndex(`/subscriptions/s/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm${i}`, 4)]!++;
+    for (const c of counts) expect(Math.abs(c - 2500)).toBeLessThan(250);
+    expect(partitionIndex("/a/b", 32)).toBe(partitionIndex("/a/b", 32));
+  });
+
   it("fills batches to the hub's advertised maximum", async () => {
     const { eh } = sink();
     for (let i = 0; i < 300; i++) await eh.write(input(dataset.alert(i), "Alerts"));

@@ -163,7 +163,11 @@ describe("snapshots", () => {
     });
     let during: ReturnType<typeof state.running> | undefined;
     const done = await snapshot();
-    expect(await during).toMatchObject({ id: done.id, mode: "snapshot", changed: 10, read: expect.any(Number) });
+    // Read while the pass goes on: the second checkpoint's progress, or a later one, never the end.
+    const seen = await during;
+    expect(seen).toMatchObject({ id: done.id, mode: "snapshot" });
+    expect([10, 15]).toContain(seen?.changed);
+    expect(seen!.read).toBeGreaterThanOrEqual(seen!.changed);
     expect(await state.running(key)).toBeUndefined();
   });
 });
