@@ -115,7 +115,14 @@ export async function runPass(options: PassOptions): Promise<PassRecord> {
     checkpoints: 0,
     actions: {},
   };
-  const lease = await options.state.acquire(key);
+  let lease: Awaited<ReturnType<BlobStateStore["acquire"]>>;
+  try {
+    lease = await options.state.acquire(key);
+  } catch (e) {
+    // Storage unreachable: nothing read, nothing sent; the next pass starts where the state says.
+    record.error = `the state's storage is unreachable: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
+    return finish(record, now);
+  }
   if (lease === undefined) {
     record.skipped = "another runner holds the lease of this configuration, scope and source";
     return finish(record, now);

@@ -5,7 +5,8 @@ import type { Azurite } from "../fakes/azurite.js";
 
 export const RULE_ID = "dcr-00112233445566778899aabbccddeeff";
 export const FAST = { attempts: 3, delayMs: 10 };
-export const SDK_FAST = { maxRetries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 50 };
+// A dropped connection is noticed when the operation times out (60 s by default): 5 s here.
+export const SDK_FAST = { maxRetries: 2, retryDelayInMs: 10, maxRetryDelayInMs: 50, timeoutInMs: 5000 };
 
 /** The streams a data collection rule made from our table definitions declares. */
 export function declaredStreams(): Record<string, string[]> {

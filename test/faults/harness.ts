@@ -1,0 +1,170 @@
+import { BlobServiceClient } from "@azure/storage-blob";
+import { parseExportConfiguration, type ExportConfiguration } from "../../src/config/index.js";
+import { BlobStateStore } from "../../src/change/state.js";
+import { BlobDeadLetterStore, createSink, type DeadLetter } from "../../src/destinations/index.js";
+import { readerSource, type PassRecord } from "../../src/engine/pass.js";
+import { runConfiguration } from "../../src/engine/runner.js";
+import { ArmReader } from "../../src/sources/index.js";
+import { SyntheticDataset } from "../fakes/arm/dataset.js";
+import { startFakeArm, type FakeArmServer } from "../fakes/arm/server.js";
+import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { startFakeEventHubs, type FakeEventHubs } from "../fakes/eventhubs.js";
+import { startFakeLogsIngestion, type FakeLogsIngestion } from "../fakes/logs-ingestion.js";
+import { FAST_RETRIES, staticCredential } from "../helpers/arm.js";
+import { declaredStreams, FAST, RULE_ID, SDK_FAST } from "../helpers/destinations.js";
+
+export const HUB = "faults";
+
+/** Everything a fault test needs: the fakes, Azurite, one configuration to Log Analytics and Event Hubs. */
+export interface World {
+  dataset: SyntheticDataset;
+  arm: FakeArmServer;
+  ingestion: FakeLogsIngestion;
+  hubs: FakeEventHubs;
+  azurite: Azurite;
+  /** Where state and dead letters live for this test (a fresh prefix each). */
+  prefix: string;
+  configuration: ExportConfiguration;
+  /** One round of passes, as a new process would run it (new reader, new sinks). */
+  pass(options?: { storage?: string; checkpointEvery?: number; hooks?: PassHooks }): Promise<PassRecord[]>;
+  /** Ids delivered (lower-cased ARM ids), with repeats, per destination. */
+  delivered(): { logAnalytics: string[]; eventHubs: string[] };
+  deadLetters(): Promise<DeadLetter[]>;
+  /** What a pass in another process needs to reach this world. */
+  args(storage?: string, checkpointEvery?: number): PassArgs;
+  /** The stable ids of every record the configuration exports from the fake now. */
+  expected(): string[];
+  close(): Promise<void>;
+}
+
+let counter = 0;
+
+type PassHooks = Parameters<typeof runConfiguration>[0]["passOptions"];
+
+/** Everything a pass needs, as JSON: a test's process or a child process that may be killed. */
+export interface PassArgs {
+  armUrl: string;
+  armCa: string;
+  ingestionUrl: string;
+  ingestionCa: string;
+  eventHubs: string;
+  trustedHosts: string[];
+  storage: string;
+  prefix: string;
+  subscriptionPath: string;
+  checkpointEvery: number;
+}
+
+function configurationOf(args: PassArgs): ExportConfiguration {
+  const parsed = parseExportConfiguration(
+    {
+      scopes: [{ scopePath: args.subscriptionPath }],
+      sources: [{ eventSource: "Alerts" }, { eventSource: "Assessments" }],
+      actions: [
+        { actionType: "Workspace", dataCollectionEndpoint: args.ingestionUrl, dataCollectionRuleId: RULE_ID },
+        { actionType: "EventHub", connectionStringSetting: "FAULTS_EVENT_HUBS", eventHubName: HUB },
+      ],
+    },
+    { destinationPolicy: { trustedHosts: args.trustedHosts } },
+  );
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  return parsed.configuration;
+}
+
+/** One round of passes, as a new process would run it (new reader, new sinks, state in `args.storage`). */
+export async function passWith(args: PassArgs, hooks?: PassHooks): Promise<PassRecord[]> {
+  const configuration = configurationOf(args);
+  const service = BlobServiceClient.fromConnectionString(args.storage, { retryOptions: { maxTries: 2, retryDelayInMs: 20, maxRetryDelayInMs: 50, tryTimeoutInMs: 3000 } });
+  const deadLetters = new BlobDeadLetterStore(service.getContainerClient(`${args.prefix}-dead-letters`));
+  const sinks = configuration.actions.map((action) =>
+    createSink(action, { credential: staticCredential(), deadLetters, overflow: service.getContainerClient(`${args.prefix}-overflow`), destinationPolicy: { trustedHosts: args.trustedHosts }, settings: { FAULTS_EVENT_HUBS: args.eventHubs }, retry: FAST, sdkRetryOptions: SDK_FAST, tlsCa: args.ingestionCa }),
+  );
+  try {
+    return await runConfiguration({
+      configurationName: args.prefix,
+      configuration,
+      read: readerSource(new ArmReader({ credential: staticCredential(), endpoint: args.armUrl, tlsCa: args.armCa, retryOptions: FAST_RETRIES })),
+      sinks,
+      state: new BlobStateStore(service.getContainerClient(`${args.prefix}-state`)),
+      passOptions: { checkpointEvery: args.checkpointEvery, ...hooks },
+    });
+  } finally {
+    await Promise.all(sinks.map((s) => s.close().catch(() => undefined)));
+  }
+}
+
+export async function world(options: { alerts?: number; assessments?: number; pageSize?: number } = {}): Promise<World> {
+  const dataset = new SyntheticDataset({ alerts: options.alerts ?? 15, assessments: options.assessments ?? 15, subAssessments: 0 });
+  const [arm, ingestion, hubs, azurite] = await Promise.all([
+    startFakeArm({ dataset, pageSize: options.pageSize ?? 5 }),
+    startFakeLogsIngestion({ ruleId: RULE_ID, streams: declaredStreams() }),
+    startFakeEventHubs({ hubs: [HUB], partitionCount: 2 }),
+    startAzurite(),
+  ]);
+  const prefix = `faults${++counter}-${process.pid}`;
+  const args = (storage = azurite.connectionString, checkpointEvery = 5): PassArgs => ({
+    armUrl: arm.url,
+    armCa: arm.ca,
+    ingestionUrl: ingestion.url,
+    ingestionCa: ingestion.ca,
+    eventHubs: hubs.connectionString(HUB),
+    trustedHosts: [new URL(ingestion.url).host, `localhost:${hubs.port}`],
+    storage,
+    prefix,
+    subscriptionPath: dataset.subscriptionPath,
+    checkpointEvery,
+  });
+  const configuration = configurationOf(args());
+  const expected = () =>
+    [
+      ...Array.from({ length: dataset.sizes.alerts }, (_, i) => String(dataset.alert(i)["id"]).toLowerCase()),
+      ...Array.from({ length: dataset.sizes.assessments }, (_, i) => String(dataset.assessment(i)["id"]).toLowerCase()),
+    ].sort();
+  return {
+    dataset,
+    arm,
+    ingestion,
+    hubs,
+    azurite,
+    prefix,
+    configuration,
+    args,
+    pass: (o = {}) => passWith(args(o.storage, o.checkpointEvery), o.hooks),
+    delivered() {
+      // Alerts go to Event Hubs in the legacy shape, named by SystemAlertId: the last segment of their ARM id.
+      const byName = new Map(expected().map((id) => [id.split("/").pop()!, id]));
+      const idOf = (body: { id?: unknown; SystemAlertId?: unknown }): string => (typeof body.id === "string" ? body.id.toLowerCase() : (byName.get(String(body.SystemAlertId).toLowerCase()) ?? `unknown ${String(body.SystemAlertId)}`));
+      return {
+        logAnalytics: [...ingestion.accepted.values()].flat().map((r) => String(r["RecordId"])),
+        eventHubs: hubs.events.filter((e) => e.hub === HUB).map((e) => idOf(e.body as { id?: unknown; SystemAlertId?: unknown })),
+      };
+    },
+    deadLetters: async () => {
+      const out: DeadLetter[] = [];
+      for await (const { letter } of new BlobDeadLetterStore(BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(`${prefix}-dead-letters`)).list()) out.push(letter);
+      return out;
+    },
+    expected,
+    close: async () => {
+      await Promise.all([arm.close(), ingestion.close(), hubs.close(), azurite.stop()]);
+    },
+  };
+}
+
+/**
+ * Nothing lost: every expected record reached each destination or its dead letters. Returns how many
+ * times each id arrived, for the duplicate checks.
+ */
+export async function nothingLost(w: World): Promise<{ logAnalytics: Map<string, number>; eventHubs: Map<string, number> }> {
+  const letters = await w.deadLetters();
+  const lettered = (kind: string) => new Set(letters.filter((l) => l.actionKey.startsWith(kind)).flatMap((l) => l.items.map((i) => i.id)));
+  const count = (ids: string[]) => ids.reduce((m, id) => m.set(id, (m.get(id) ?? 0) + 1), new Map<string, number>());
+  const delivered = w.delivered();
+  const result = { logAnalytics: count(delivered.logAnalytics), eventHubs: count(delivered.eventHubs) };
+  const missing = (got: Map<string, number>, kind: string) => w.expected().filter((id) => !got.has(id) && !lettered(kind).has(id));
+  const lost = { logAnalytics: missing(result.logAnalytics, "workspace-"), eventHubs: missing(result.eventHubs, "eventhub-") };
+  if (lost.logAnalytics.length + lost.eventHubs.length > 0) throw new Error(`lost: ${JSON.stringify(lost)}`);
+  return result;
+}
+
+export const duplicates = (counts: Map<string, number>) => [...counts.values()].reduce((n, c) => n + c - 1, 0);
