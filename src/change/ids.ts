@@ -77,7 +77,9 @@ export class IdBook {
   #ids: readonly string[] | undefined;
   readonly #decode: (() => readonly string[]) | undefined;
   readonly #hashes: readonly number[];
-  readonly #added = new Map<number, string>();
+  // Parallel arrays, not a Map: a baseline adds every record's id, and a Map entry costs more than the id's pointer.
+  readonly #addedHashes: number[] = [];
+  readonly #addedIds: string[] = [];
 
   /** `ids`: the ids, or how to decode them when first needed (then `hashes` must be given). */
   constructor(ids: readonly string[] | (() => readonly string[]) = [], hashes?: readonly number[]) {
@@ -93,7 +95,8 @@ export class IdBook {
   }
 
   add(hash: number, id: string): void {
-    this.#added.set(hash, id);
+    this.#addedHashes.push(hash);
+    this.#addedIds.push(id);
   }
 
   #loaded(): readonly string[] {
@@ -105,7 +108,14 @@ export class IdBook {
   *pairs(): Generator<[number, string]> {
     const ids = this.#loaded();
     for (let i = 0; i < ids.length; i++) yield [this.#hashes[i]!, ids[i]!];
-    yield* this.#added;
+    for (let i = 0; i < this.#addedIds.length; i++) yield [this.#addedHashes[i]!, this.#addedIds[i]!];
+  }
+
+  /** Every (hash, id), loaded then added, without a tuple each. */
+  forEach(visit: (hash: number, id: string) => void): void {
+    const ids = this.#loaded();
+    for (let i = 0; i < ids.length; i++) visit(this.#hashes[i]!, ids[i]!);
+    for (let i = 0; i < this.#addedIds.length; i++) visit(this.#addedHashes[i]!, this.#addedIds[i]!);
   }
 
   /**
@@ -118,7 +128,7 @@ export class IdBook {
     for (let i = 0; i < hashes.length; i++) if (take(hashes[i]!)) taken.push(i);
     const ids = taken.length > 0 ? this.#loaded() : [];
     const selected = taken.map((i) => ids[i]!);
-    for (const [hash, id] of this.#added) if (take(hash)) selected.push(id);
+    for (let i = 0; i < this.#addedIds.length; i++) if (take(this.#addedHashes[i]!)) selected.push(this.#addedIds[i]!);
     return selected;
   }
 }

@@ -3,7 +3,7 @@ import { gunzip, gzip } from "node:zlib";
 import type { BlobLeaseClient, ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import type { EventSource } from "../config/enums.js";
-import { frontCode, IdBook } from "./ids.js";
+import { frontCode, IdBook, idHash } from "./ids.js";
 
 /** What one pass is about: a configuration, one of its scopes, one of its event sources. */
 export interface PassKey {
@@ -136,16 +136,18 @@ export class BlobStateStore {
   async save(key: PassKey, state: Pick<ExportState, "entries" | "ids" | "snapshotAt">, etag: string | undefined): Promise<{ etag: string; bytes: number }> {
     await this.#ensure();
     // The ids still exported (a hash whose entry is gone is dropped), sorted so that their prefixes compress.
-    const kept: [string, number, number][] = [];
-    const written = new Set<number>();
-    for (const [hash, id] of state.ids.pairs()) {
-      const fp = state.entries.get(hash);
-      if (fp === undefined || written.has(hash)) continue;
-      written.add(hash);
-      kept.push([id, hash, fp]);
-    }
-    kept.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const coded = frontCode(kept.map((k) => k[0]));
+    // Only the strings are collected and sorted; hashes are made again from them (no tuple per record: the
+    // state of a large pass is written while its records' ids are all in memory).
+    const ids: string[] = [];
+    state.ids.forEach((hash, id) => {
+      if (state.entries.has(hash)) ids.push(id);
+    });
+    ids.sort();
+    let kept = 0;
+    for (let i = 0; i < ids.length; i++) if (i === 0 || ids[i] !== ids[kept - 1]) ids[kept++] = ids[i]!;
+    ids.length = kept;
+    const hashes = ids.map(idHash);
+    const coded = frontCode(ids);
     const body = await gzipAsync(
       JSON.stringify({
         version: 3,
@@ -153,8 +155,11 @@ export class BlobStateStore {
         ...(state.snapshotAt ? { snapshotAt: state.snapshotAt } : {}),
         idShared: coded.shared,
         idSuffixes: coded.suffixes,
-        hashes: kept.map((k) => k[1]),
-        fingerprints: kept.map((k) => (Number.isNaN(k[2]) ? null : k[2])),
+        hashes,
+        fingerprints: hashes.map((h) => {
+          const fp = state.entries.get(h)!;
+          return Number.isNaN(fp) ? null : fp;
+        }),
       }),
     );
     const blob = this.container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`);
