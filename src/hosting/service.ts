@@ -377,7 +377,7 @@ export class ExportService {
   async health(): Promise<{ ok: boolean; checks: Record<string, string> }> {
     const checks: Record<string, string> = {};
     try {
-      await this.deps.storage.blob.getProperties();
+      await this.#deps.storage.blob.getProperties();
       checks["storage"] = "ok";
     } catch (e) {
       checks["storage"] = `unreachable: ${(e as Error).message.split("\n")[0]}`;
@@ -389,10 +389,6 @@ export class ExportService {
       );
     }
     return { ok: Object.values(checks).every((c) => c === "ok"), checks };
-  }
-
-  private get deps(): ServiceDependencies {
-    return this.#deps;
   }
 
   #keys(name: string, configuration: ExportConfiguration): PassKey[] {

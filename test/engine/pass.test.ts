@@ -284,6 +284,19 @@ describe("one runner at a time", () => {
     expect(after.changed).toBe(20);
   }, 40_000);
 
+  it("checkpoints after checkpointEvery changes and a quarter of the state: a large pass rewrites its state O(log n) times", async () => {
+    dataset.sizes.assessments = 200;
+    const at: number[] = [];
+    const { run: baseline } = pass("Assessments", { checkpointEvery: 5, hooks: { afterWrite: (before) => void (last = before + 1), beforeCheckpoint: () => void at.push(last) } }); // afterWrite counts the changes before this one
+    let last = 0;
+    const result = await baseline();
+    expect(result).toMatchObject({ changed: 200 });
+    expect(at.slice(0, 4)).toEqual([5, 10, 15, 20]); // while the state is small, every 5 changes
+    const gaps = at.slice(1).map((n, i) => n - at[i]!);
+    expect(gaps.every((g, i) => i === 0 || g >= gaps[i - 1]!)).toBe(true); // then further and further apart
+    expect(at.length).toBeLessThan(200 / 5 / 2);
+  });
+
   it("keeps the state compact", async () => {
     const result = await pass("Assessments").run();
     expect(result.stateBytes! / 20).toBeLessThanOrEqual(64);
