@@ -4,15 +4,15 @@ import type { AddressInfo } from "node:net";
 import type { TokenCredential } from "@azure/core-auth";
 import functions, { type HttpResponseInit, type LogHandler, type Timer } from "@azure/functions";
 import { Cron } from "croner";
+import { bindHttp, bindQueue, bindTimer, type FunctionDefinition, type HttpFunction } from "../functions/definitions.js";
+import { decodeMessageText } from "../hosting/queue.js";
 import { ExportService } from "../hosting/service.js";
+import type { HostSettings } from "../hosting/settings.js";
+import type { StorageClients } from "../hosting/storage.js";
 
 // A webpack bundle: Node sees no named exports in it.
 const { HttpRequest, InvocationContext } = functions;
 type InvocationContext = functions.InvocationContext;
-import type { HostSettings } from "../hosting/settings.js";
-import { decodeMessageText } from "../hosting/queue.js";
-import type { StorageClients } from "../hosting/storage.js";
-import { bindHttp, bindQueue, bindTimer, type FunctionDefinition, type HttpFunction } from "../functions/definitions.js";
 
 export interface LocalHostOptions {
   functions: readonly FunctionDefinition[];
