@@ -120,6 +120,7 @@ export class ExportService {
   async runNow(name: string, options: { seconds?: number; onPass?: (record: PassRecord) => void } = {}): Promise<PassRecord[]> {
     const onPass = options.onPass;
     const { configuration } = await this.get(name);
+    requireDestinations(name, configuration);
     const sinks = this.#sinks(configuration);
     try {
       return await runConfiguration({
@@ -144,6 +145,7 @@ export class ExportService {
   async requestSnapshot(name: string): Promise<{ queued: PassMessage[] }> {
     const { configuration } = await this.get(name);
     if (!configuration.isEnabled) throw new ProblemError(409, "Conflict", `export configuration ${name} is disabled`);
+    requireDestinations(name, configuration);
     const queued = this.#keys(name, configuration).map((key) => message(key, "request", this.#now(), true));
     for (const m of queued) await this.queue.send(m);
     return { queued };
@@ -211,7 +213,7 @@ export class ExportService {
     const stored = await this.configurations.get(m.configuration);
     if (stored === undefined || !stored.configuration.isEnabled) return undefined;
     const configuration = stored.configuration;
-    if (!configuration.sources.some((s) => s.eventSource === m.eventSource) || !configuration.scopes.some((s) => s.scopePath === m.scope)) return undefined;
+    if (configuration.actions.length === 0 || !configuration.sources.some((s) => s.eventSource === m.eventSource) || !configuration.scopes.some((s) => s.scopePath === m.scope)) return undefined;
     const sinks = this.#sinks(configuration);
     try {
       const record = await runPass({
@@ -391,7 +393,9 @@ export class ExportService {
     return { ok: Object.values(checks).every((c) => c === "ok"), checks };
   }
 
+  /** The passes a configuration runs; none without an action (a pass would move the state with nothing sent). */
   #keys(name: string, configuration: ExportConfiguration): PassKey[] {
+    if (configuration.actions.length === 0) return [];
     return configuration.scopes.flatMap((scope) =>
       configuration.sources.filter((s) => !PASS_SOURCES_SKIPPED.includes(s.eventSource)).map((s) => ({ configuration: name, scope: scope.scopePath, eventSource: s.eventSource })),
     );
@@ -434,6 +438,11 @@ export class ExportService {
     });
     return problems;
   }
+}
+
+function requireDestinations(name: string, configuration: ExportConfiguration): void {
+  const missing = [configuration.actions.length === 0 ? "no actions" : undefined, configuration.scopes.length === 0 ? "no scopes" : undefined].filter(Boolean);
+  if (missing.length > 0) throw new ProblemError(409, "Conflict", `export configuration ${name} has ${missing.join(" and ")}: nothing would be exported (add them with PUT)`);
 }
 
 function checkName(name: string): void {

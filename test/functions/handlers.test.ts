@@ -168,6 +168,18 @@ describe("passes", () => {
     expect(modes).toEqual(Array(6).fill(["snapshot", null]));
   });
 
+  it("a configuration without actions or scopes is stored with a warning, but runs nothing: its state would move with nothing sent", async () => {
+    const created = await put("bare", { sources: [{ eventSource: "Alerts" }], scopes: h.sandbox.configuration["scopes"] });
+    expect(created.status).toBe(201);
+    expect((created.json["warnings"] as { message: string }[]).some((w) => /action/i.test(w.message))).toBe(true);
+    const run = await call("exportRun", { method: "POST", params: { name: "bare" } });
+    expect(run.status).toBe(409);
+    expect(run.json["detail"]).toMatch(/has no actions: nothing would be exported/);
+    expect((await call("exportSnapshot", { method: "POST", params: { name: "bare" } })).status).toBe(409);
+    await h.timer("streamTimer");
+    expect((await h.service.queue.queue.peekMessages()).peekedMessageItems).toEqual([]);
+  });
+
   it("timers queue streaming passes for enabled configurations, and snapshots only when due", async () => {
     await put("sandbox", { ...h.sandbox.configuration, sources: [{ eventSource: "Alerts" }, { eventSource: "AssessmentsSnapshot" }] });
     await put("off", { ...h.sandbox.configuration, isEnabled: false });
