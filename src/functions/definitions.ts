@@ -49,23 +49,20 @@ export function bindHttp(f: HttpFunction, service: () => Promise<ExportService>)
 }
 
 export function bindTimer(f: TimerFunction, service: () => Promise<ExportService>) {
-  return async (timer: Timer, context: InvocationContext): Promise<void> => {
-    try {
-      await f.handler(timer, context, await service());
-    } catch (e) {
-      context.error(`${f.name} failed: ${redactSecretsInText(e instanceof Error ? e.message : String(e))}`);
-      throw e;
-    }
-  };
+  return bindBackground<Timer>(f.name, f.handler, service);
 }
 
+/** A queue handler that throws hands the message back: the host retries it and, after maxDequeueCount, keeps it as poison. */
 export function bindQueue(f: QueueFunction, service: () => Promise<ExportService>) {
-  return async (message: unknown, context: InvocationContext): Promise<void> => {
+  return bindBackground<unknown>(f.name, f.handler, service);
+}
+
+function bindBackground<T>(name: string, handler: (input: T, context: InvocationContext, service: ExportService) => Promise<void>, service: () => Promise<ExportService>) {
+  return async (input: T, context: InvocationContext): Promise<void> => {
     try {
-      await f.handler(message, context, await service());
+      await handler(input, context, await service());
     } catch (e) {
-      // Thrown again: the host retries the message and, after maxDequeueCount, moves it to the poison queue.
-      context.error(`${f.name} failed: ${redactSecretsInText(e instanceof Error ? e.message : String(e))}`);
+      context.error(`${name} failed: ${redactSecretsInText(e instanceof Error ? e.message : String(e))}`);
       throw e;
     }
   };
