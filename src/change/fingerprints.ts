@@ -17,6 +17,18 @@ export interface ChangeRule {
   changed(stored: number, current: number): boolean;
   /** Whether a record that disappears is exported once as removed. */
   removable: boolean;
+  /** When the record last changed at the source (ms since the epoch), where the type says: the start of its export lag. */
+  changedAt?(record: Json): number | undefined;
+}
+
+/** A date field of the record's properties, as ms since the epoch. */
+function dateAt(...path: string[]): (record: Json) => number | undefined {
+  return (record) => {
+    let value: unknown = props(record);
+    for (const key of path) value = at(value, key);
+    const ms = typeof value === "string" ? Date.parse(value) : Number.NaN;
+    return Number.isFinite(ms) ? ms : undefined;
+  };
 }
 
 /** Scores move in hundredths; floating-point subtraction must not hide a move of exactly 0.01. */
@@ -64,16 +76,19 @@ export const CHANGE_RULES: Readonly<Record<DataType, ChangeRule>> = {
     fingerprint: (r) => hashOf(at(props(r), "status"), at(props(r), "severity")),
     changed: exact,
     removable: false,
+    changedAt: dateAt("timeGeneratedUtc"),
   },
   assessment: {
     fingerprint: (r) => hashOf(at(at(props(r), "status"), "code")),
     changed: exact,
     removable: true,
+    changedAt: dateAt("status", "statusChangeDate"),
   },
   subAssessment: {
     fingerprint: (r) => hashOf(at(at(props(r), "status"), "code")),
     changed: exact,
     removable: true,
+    changedAt: dateAt("timeGenerated"),
   },
   secureScore: { fingerprint: score, changed: scoreMoved, removable: false },
   secureScoreControl: { fingerprint: score, changed: scoreMoved, removable: false },

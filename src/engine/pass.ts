@@ -3,6 +3,7 @@ import { z } from "zod";
 import { EVENT_SOURCES, type EventSource } from "../config/enums.js";
 import type { ExportConfiguration } from "../config/model.js";
 import { ChangeDetector } from "../change/detector.js";
+import { CHANGE_RULES } from "../change/fingerprints.js";
 import { idHash } from "../change/ids.js";
 import { StateConflictError, type BlobStateStore, type PassKey } from "../change/state.js";
 import type { DeliveryReport, Sink } from "../destinations/types.js";
@@ -62,6 +63,11 @@ export interface PassRecord {
   /** Per action key: what the destination acknowledged, what was cut and dead-lettered. */
   actions: Record<string, { destination: string; sent: number; cut: number; deadLettered: number; requests: number; failures: string[] }>;
   stateBytes?: number;
+  /**
+   * Streaming passes: from each exported record's change at the source (where its type dates it) to the
+   * destinations' acknowledgement of it, in seconds.
+   */
+  lag?: { records: number; meanSeconds: number; maxSeconds: number };
   skipped?: string;
   error?: string;
 }
@@ -85,6 +91,7 @@ export const passRecordSchema = z.looseObject({
   stopped: z.object({ at: z.string(), cursor: z.unknown() }).optional(),
   actions: z.record(z.string(), z.object({ destination: z.string(), sent: z.number(), cut: z.number(), deadLettered: z.number(), requests: z.number(), failures: z.array(z.string()) })),
   stateBytes: z.number().optional(),
+  lag: z.object({ records: z.number(), meanSeconds: z.number(), maxSeconds: z.number() }).optional(),
   skipped: z.string().optional(),
   error: z.string().optional(),
 });
@@ -188,9 +195,23 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     for (const sink of options.sinks) await sink.write(input);
     options.hooks?.afterWrite?.(record.changed + record.removed);
   };
+  // Export lag, streaming only: change times of what was written since the last flush, settled when it is acknowledged.
+  const changedAt = mode === "stream" ? CHANGE_RULES[dataType].changedAt : undefined;
+  const pendingLag = { count: 0, sum: 0, oldest: Infinity };
+  const lag = { records: 0, sumSeconds: 0, maxSeconds: 0 };
+  const settleLag = () => {
+    if (pendingLag.count === 0) return;
+    const acknowledged = clock().getTime();
+    lag.records += pendingLag.count;
+    lag.sumSeconds += (pendingLag.count * acknowledged - pendingLag.sum) / 1000;
+    lag.maxSeconds = Math.max(lag.maxSeconds, (acknowledged - pendingLag.oldest) / 1000);
+    record.lag = { records: lag.records, meanSeconds: lag.sumSeconds / lag.records, maxSeconds: lag.maxSeconds };
+    Object.assign(pendingLag, { count: 0, sum: 0, oldest: Infinity });
+  };
   const checkpoint = async (final = false) => {
     checkLease();
     for (const sink of options.sinks) add(totals, sink.actionKey, await sink.flush());
+    settleLag();
     options.hooks?.beforeCheckpoint?.(record.checkpoints + 1);
     // A pass that changed nothing leaves the state as it was (its pass record says it ran).
     if (final && !detector.dirty && etag !== undefined && !(everything && send)) return;
@@ -224,6 +245,12 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     const action: ExportAction = observed === "changed" ? "Update" : "Insert";
     await deliver(input(item.record, rawId.toLowerCase(), options, action, everything, exportedAt(), item.context));
     record.changed++;
+    const changed = changedAt?.(item.record);
+    if (changed !== undefined) {
+      pendingLag.count++;
+      pendingLag.sum += changed;
+      pendingLag.oldest = Math.min(pendingLag.oldest, changed);
+    }
     if (due(++sinceCheckpoint)) await checkpoint();
   }
 

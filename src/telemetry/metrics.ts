@@ -45,7 +45,7 @@ function get(): Instruments {
       deadLettered: meter.createCounter(METRIC_NAMES.recordsDeadLettered, { description: "Records a destination could not take, kept in the dead-letter store" }),
       duration: meter.createHistogram(METRIC_NAMES.passDuration, { description: "Pass duration", unit: "s" }),
       failures: meter.createCounter(METRIC_NAMES.passFailures, { description: "Passes that ended with an error" }),
-      lag: meter.createHistogram(METRIC_NAMES.exportLag, { description: "Seconds from the pass's start to the destination's acknowledgement of its last batch", unit: "s" }),
+      lag: meter.createHistogram(METRIC_NAMES.exportLag, { description: "Seconds from a record's change at the source to the destinations' acknowledgement of it (streaming passes; each pass's largest)", unit: "s" }),
     };
   }
   return instruments;
@@ -65,11 +65,11 @@ export function recordPassMetrics(record: PassRecord): void {
   i.filteredOut.add(Math.max(0, record.read - record.matched), base);
   i.duration.record(record.durationMs / 1000, base);
   if (record.error) i.failures.add(1, base);
+  if (record.lag !== undefined) i.lag.record(record.lag.maxSeconds, base);
   for (const [action, a] of Object.entries(record.actions)) {
     const dims = { ...base, action };
     i.exported.add(a.sent, dims);
     i.cut.add(a.cut, dims);
     i.deadLettered.add(a.deadLettered, dims);
-    if (a.sent > 0) i.lag.record(record.durationMs / 1000, dims);
   }
 }

@@ -51,3 +51,17 @@ describe("what counts as a change, per data type", () => {
     expect(isChange("regulatoryComplianceAssessment", assessment, edit(assessment, ["properties", "description"], "x"))).toBe(false);
   });
 });
+
+describe("where each type dates its change (the start of the export lag)", () => {
+  it("alerts by timeGeneratedUtc, findings by timeGenerated, recommendations by status.statusChangeDate; scores and compliance not", () => {
+    const alert = exampleRecords("alerts/GetAlertsSubscription_example.json")[0]!;
+    expect(CHANGE_RULES.alert.changedAt!(alert)).toBe(Date.parse(String((alert["properties"] as Record<string, unknown>)["timeGeneratedUtc"])));
+    const finding = exampleRecords("subassessments/ListSubscriptionSubAssessments_example.json")[0]!;
+    expect(CHANGE_RULES.subAssessment.changedAt!(finding)).toBe(Date.parse(String((finding["properties"] as Record<string, unknown>)["timeGenerated"])));
+    const assessment = { properties: { status: { code: "Unhealthy", statusChangeDate: "2026-11-01T10:00:00Z" } } };
+    expect(CHANGE_RULES.assessment.changedAt!(assessment)).toBe(Date.parse("2026-11-01T10:00:00Z"));
+    expect(CHANGE_RULES.assessment.changedAt!({ properties: { status: { code: "Healthy", statusChangeDate: "not a date" } } })).toBeUndefined();
+    expect(CHANGE_RULES.secureScore.changedAt).toBeUndefined();
+    expect(CHANGE_RULES.regulatoryComplianceAssessment.changedAt).toBeUndefined();
+  });
+});

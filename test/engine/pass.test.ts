@@ -116,6 +116,17 @@ describe("streaming passes", () => {
     expect(ids("SecurityAlert").sort()).toEqual([1, 2, 12].map((i) => String(dataset.alert(i)["id"]).toLowerCase()).sort());
   });
 
+  it("export lag: from each new or changed record's time at the source to its acknowledgement, in streaming passes only", async () => {
+    const now = new Date("2026-11-22T12:00:00Z");
+    const first = await pass("Alerts", { now: () => now }).run();
+    expect(first.lag).toBeUndefined(); // a baseline: old records, no lag to speak of
+    dataset.sizes.alerts = 14;
+    dataset.patches.set("alert:12", (r) => ((r["properties"] as Record<string, unknown>)["timeGeneratedUtc"] = "2026-11-22T11:58:00Z"));
+    dataset.patches.set("alert:13", (r) => ((r["properties"] as Record<string, unknown>)["timeGeneratedUtc"] = "2026-11-22T11:59:00Z"));
+    const second = await pass("Alerts", { now: () => now }).run();
+    expect(second).toMatchObject({ mode: "stream", changed: 2, lag: { records: 2, meanSeconds: 90, maxSeconds: 120 } });
+  });
+
   it("secure score: 0.009 is no move, 0.01 is, and small moves add up against the last export", async () => {
     const setScore = (current: number) => dataset.patches.set("secureScore:0", (r) => ((r["properties"] as { score: { current: number } }).score.current = current));
     setScore(23.53);

@@ -146,7 +146,8 @@ describe("passes", () => {
     const exported = points.filter((p) => p.descriptor.name === METRIC_NAMES.recordsExported).flatMap((p) => p.dataPoints as { attributes: Record<string, unknown>; value: unknown }[]);
     const alertsToWorkspace = exported.find((d) => d.attributes["eventSource"] === "Alerts" && String(d.attributes["action"]).startsWith("workspace-"));
     expect(alertsToWorkspace).toMatchObject({ value: h.sandbox.dataset.sizes.alerts, attributes: { configuration: "sandbox", mode: "baseline" } });
-    expect(new Set(points.map((p) => p.descriptor.name))).toEqual(new Set(Object.values(METRIC_NAMES).filter((n) => n !== METRIC_NAMES.passFailures)));
+    // A baseline: no failures, and no export lag (that is for streaming passes).
+    expect(new Set(points.map((p) => p.descriptor.name))).toEqual(new Set(Object.values(METRIC_NAMES).filter((n) => n !== METRIC_NAMES.passFailures && n !== METRIC_NAMES.exportLag)));
     responses.push(points.map((p) => p.dataPoints.map((d) => d.attributes)));
 
     const status = await call("exportStatus", { method: "GET", params: { name: "sandbox" } });
