@@ -314,6 +314,11 @@ function storageAccountSchema(policy: DestinationPolicy) {
 }
 
 /** One action; `Internal` (Microsoft's own) parses to null so that the caller can drop it with a warning. */
+/** Each action type's own schema, for documentation (OpenAPI); `actionSchema` is what validates. */
+export function actionSchemasByType(policy: DestinationPolicy) {
+  return [eventHubSchema(policy), workspaceSchema(policy), logicAppSchema(), storageAccountSchema(policy)] as const;
+}
+
 export function actionSchema(policy: DestinationPolicy) {
   const byType = {
     EventHub: eventHubSchema(policy),

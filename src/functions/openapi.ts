@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { actionSchema } from "../config/actions.js";
+import { actionSchemasByType } from "../config/actions.js";
 import { scopeSchema, sourceSchema } from "../config/automation.js";
 import { passRecordSchema } from "../engine/pass.js";
 import type { FunctionDefinition, HttpFunction } from "./definitions.js";
@@ -14,7 +14,8 @@ const configurationSchema = z.object({
   isEnabled: z.boolean().optional(),
   scopes: z.array(scopeSchema).optional(),
   sources: z.array(sourceSchema),
-  actions: z.array(actionSchema({ trustedHosts: [] })).optional(),
+  // The validating schema dispatches on actionType by hand (for its messages); each type's own schema documents it.
+  actions: z.array(z.union(actionSchemasByType({ trustedHosts: [] }))).optional(),
   snapshotSchedule: z.string().optional(),
   baselineSnapshot: z.boolean().optional(),
 });

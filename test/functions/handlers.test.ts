@@ -249,5 +249,7 @@ describe("preview, health, openapi", () => {
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/api/exports", "/api/exports/{name}", "/api/exports/{name}/status", "/api/exports/{name}/dead-letters/replay", "/api/health"]));
     expect(Object.keys(doc.paths["/api/exports/{name}"]!)).toEqual(["get", "put", "delete"]);
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["Configuration", "PreviewRequest", "PassRecord", "Problem"]));
+    const actions = (doc.components.schemas["Configuration"] as { properties: { actions: { items: { anyOf: { properties: { actionType: { const: string } } }[] } } } }).properties.actions;
+    expect(actions.items.anyOf.map((a) => a.properties.actionType.const)).toEqual(["EventHub", "Workspace", "LogicApp", "StorageAccount"]);
   });
 });
