@@ -105,12 +105,6 @@ export class IdBook {
     return this.#ids;
   }
 
-  *pairs(): Generator<[number, string]> {
-    const ids = this.#loaded();
-    for (let i = 0; i < ids.length; i++) yield [this.#hashes[i]!, ids[i]!];
-    for (let i = 0; i < this.#addedIds.length; i++) yield [this.#addedHashes[i]!, this.#addedIds[i]!];
-  }
-
   /** Every (hash, id), loaded then added, without a tuple each. */
   forEach(visit: (hash: number, id: string) => void): void {
     const ids = this.#loaded();

@@ -55,24 +55,38 @@ export class BlobDeadLetterStore implements DeadLetterStore {
     const failedAt = new Date().toISOString();
     const name = `${letter.actionKey}/${failedAt.slice(0, 10)}/${failedAt.replace(/[:.]/g, "")}-${randomUUID()}.json`;
     const body = JSON.stringify({ version: 1, failedAt, ...letter } satisfies DeadLetter);
-    await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" } });
+    // The record count as metadata: status counts dead letters from a listing, without downloading them.
+    await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" }, metadata: { records: String(letter.items.length) } });
     return name;
   }
 
   async *list(actionKey?: string): AsyncGenerator<{ name: string; letter: DeadLetter }> {
     if (!(await this.container.exists())) return;
-    for await (const blob of this.container.listBlobsFlat(actionKey ? { prefix: `${actionKey}/` } : {})) {
-      const buffer = await this.container.getBlobClient(blob.name).downloadToBuffer();
-      let json: unknown;
-      try {
-        json = JSON.parse(buffer.toString("utf8"));
-      } catch {
-        throw new Error(`dead letter ${blob.name} is not valid JSON`);
-      }
-      const parsed = deadLetterSchema.safeParse(json);
-      if (!parsed.success) throw new Error(`dead letter ${blob.name} is not a dead letter: ${parsed.error.issues[0]?.message ?? "invalid"}`);
-      yield { name: blob.name, letter: parsed.data as DeadLetter };
+    for await (const blob of this.container.listBlobsFlat(actionKey ? { prefix: `${actionKey}/` } : {})) yield { name: blob.name, letter: await this.#read(blob.name) };
+  }
+
+  /** Records dead-lettered (for one action), from the listing's metadata; a letter written without it is read. */
+  async countRecords(actionKey?: string): Promise<number> {
+    if (!(await this.container.exists())) return 0;
+    let total = 0;
+    for await (const blob of this.container.listBlobsFlat({ includeMetadata: true, ...(actionKey ? { prefix: `${actionKey}/` } : {}) })) {
+      const records = Number(blob.metadata?.["records"]);
+      total += Number.isInteger(records) ? records : (await this.#read(blob.name)).items.length;
     }
+    return total;
+  }
+
+  async #read(name: string): Promise<DeadLetter> {
+    const buffer = await this.container.getBlobClient(name).downloadToBuffer();
+    let json: unknown;
+    try {
+      json = JSON.parse(buffer.toString("utf8"));
+    } catch {
+      throw new Error(`dead letter ${name} is not valid JSON`);
+    }
+    const parsed = deadLetterSchema.safeParse(json);
+    if (!parsed.success) throw new Error(`dead letter ${name} is not a dead letter: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+    return parsed.data as DeadLetter;
   }
 
   async remove(name: string): Promise<void> {

@@ -334,10 +334,8 @@ export class ExportService {
     let count = 0;
     for (const action of configuration.actions) {
       const key = actionKey(action);
-      let n = 0;
-      for await (const letter of this.deadLetters.list(key)) n += letter.letter.items.length;
-      byAction[key] = n;
-      count += n;
+      byAction[key] = await this.deadLetters.countRecords(key);
+      count += byAction[key];
     }
     return { count, byAction };
   }

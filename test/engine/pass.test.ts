@@ -4,6 +4,7 @@ import { parseExportConfiguration, type ExportConfiguration } from "../../src/co
 import { gzipSync } from "node:zlib";
 import { BlobStateStore, passPrefix } from "../../src/change/state.js";
 import { IdBook, idHash } from "../../src/change/ids.js";
+import { pairsOf } from "../helpers/ids.js";
 import { createSink } from "../../src/destinations/index.js";
 import { runPass, readerSource, type PassOptions } from "../../src/engine/pass.js";
 import { ArmReader } from "../../src/sources/index.js";
@@ -327,7 +328,7 @@ describe("state storage", () => {
     await expect(store.save(key, state(3), undefined)).rejects.toThrow(/changed since this pass read it/);
     const loaded = await store.load(key);
     expect(loaded.entries.get(h)).toBe(2);
-    expect([...loaded.ids.pairs()]).toEqual([[h, "/subscriptions/x/a"]]);
+    expect(pairsOf(loaded.ids)).toEqual([[h, "/subscriptions/x/a"]]);
   });
 
   it("a state it cannot read fails the pass by name, sends nothing and frees the lease", async () => {
@@ -354,6 +355,6 @@ describe("state storage", () => {
     await container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`).upload(v2, v2.length, { conditions: { ifMatch: first.etag } });
     const loaded = await store.load(key);
     expect(loaded.entries.get(h)).toBe(5);
-    expect([...loaded.ids.pairs()]).toEqual([[h, "/subscriptions/x/a"]]);
+    expect(pairsOf(loaded.ids)).toEqual([[h, "/subscriptions/x/a"]]);
   });
 });

@@ -1,6 +1,7 @@
 import { metrics } from "@opentelemetry/api";
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import fc from "fast-check";
+import { decodeMessageText } from "../../src/hosting/queue.js";
 import { METRIC_NAMES, resetInstruments } from "../../src/telemetry/metrics.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { exampleRecords } from "../helpers/examples.js";
@@ -186,7 +187,7 @@ describe("passes", () => {
     await put("off", { ...h.sandbox.configuration, isEnabled: false });
     await h.timer("streamTimer");
     await h.timer("snapshotTimer");
-    const peek = async () => (await h.service.queue.queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => JSON.parse(Buffer.from(m.messageText, "base64").toString()) as { eventSource: string; reason: string });
+    const peek = async () => (await h.service.queue.queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => JSON.parse(decodeMessageText(m.messageText)) as { eventSource: string; reason: string });
     expect((await peek()).map((m) => [m.eventSource, m.reason])).toEqual([["Alerts", "timer"], ["AssessmentsSnapshot", "snapshot-timer"]]);
     await h.runQueue();
     await h.timer("snapshotTimer"); // sent a snapshot just now: not due until Sunday

@@ -2,6 +2,7 @@ import functions from "@azure/functions";
 import type { HttpResponseInit } from "@azure/functions";
 import { FUNCTIONS } from "../../src/functions/all.js";
 import { bindHttp, bindQueue, bindTimer, type HttpFunction } from "../../src/functions/definitions.js";
+import { decodeMessageText } from "../../src/hosting/queue.js";
 import { ExportService } from "../../src/hosting/service.js";
 import { hostSettings } from "../../src/hosting/settings.js";
 import { storageClients } from "../../src/hosting/storage.js";
@@ -64,7 +65,7 @@ export async function harness(extraEnv: Record<string, string> = {}): Promise<Ha
         const { receivedMessageItems } = await service.queue.queue.receiveMessages({ numberOfMessages: 32 });
         if (receivedMessageItems.length === 0) return n;
         for (const item of receivedMessageItems) {
-          await worker(JSON.parse(Buffer.from(item.messageText, "base64").toString("utf8")), context("passWorker"));
+          await worker(JSON.parse(decodeMessageText(item.messageText)), context("passWorker"));
           await service.queue.queue.deleteMessage(item.messageId, item.popReceipt);
           n++;
         }

@@ -1,0 +1,28 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { storage } from "../helpers/destinations.js";
+
+let azurite: Azurite;
+beforeAll(async () => {
+  azurite = await startAzurite();
+}, 30_000);
+afterAll(async () => {
+  await azurite.stop();
+});
+
+describe("the dead-letter store", () => {
+  it("counts records per action from the listing's metadata, and reads a letter written without it", async () => {
+    const { deadLetters, deadLetterContainer } = storage(azurite, "count");
+    const item = (id: string) => ({ id, route: "Custom-SecurityAlert_CL", payload: { RecordId: id } });
+    await deadLetters.put({ actionKey: "workspace-a", destination: "d", reason: "HTTP 500", attempts: 3, items: [item("1"), item("2")] });
+    await deadLetters.put({ actionKey: "workspace-a", destination: "d", reason: "HTTP 500", attempts: 3, items: [item("3")] });
+    await deadLetters.put({ actionKey: "eventhub-b", destination: "d", reason: "busy", attempts: 3, items: [item("4")] });
+    // An older letter, without the metadata.
+    const old = JSON.stringify({ version: 1, failedAt: "2026-01-01T00:00:00Z", actionKey: "workspace-a", destination: "d", reason: "r", attempts: 1, items: [item("5"), item("6"), item("7")] });
+    await deadLetterContainer.getBlockBlobClient("workspace-a/2026-01-01/old.json").upload(old, old.length);
+    expect(await deadLetters.countRecords("workspace-a")).toBe(6);
+    expect(await deadLetters.countRecords("eventhub-b")).toBe(1);
+    expect(await deadLetters.countRecords()).toBe(7);
+    expect(await storage(azurite, "none").deadLetters.countRecords()).toBe(0);
+  });
+});
