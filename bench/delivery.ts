@@ -8,7 +8,7 @@ import { SyntheticDataset } from "../test/fakes/arm/dataset.js";
 import { startFakeEventHubs } from "../test/fakes/eventhubs.js";
 import { startFakeLogsIngestion } from "../test/fakes/logs-ingestion.js";
 import { declaredStreams, RULE_ID } from "../test/helpers/destinations.js";
-import type { Figure } from "./figures.js";
+import { minimumIngestionRequests, type Figure } from "./figures.js";
 
 const COUNT = 100_000;
 const DISTINCT = 10_000;
@@ -103,9 +103,7 @@ export async function run(): Promise<Figure[]> {
   const la = new LogAnalyticsSink(config.configuration.actions[0] as WorkspaceAction, { credential, deadLetters: noDeadLetters, tlsCa: ingestion.ca });
   for (let i = 0; i < COUNT; i++) await la.write(inputOf(records[i % DISTINCT]!.line, records[i % DISTINCT]!.eventSource, exportedAt));
   const laReport = await la.flush();
-  const perStream = new Map<string, number>();
-  for (const r of ingestion.requests) perStream.set(r.stream, (perStream.get(r.stream) ?? 0) + r.inflatedBytes);
-  const minimum = [...perStream.values()].reduce((sum, bytes) => sum + Math.ceil(bytes / 1_048_576), 0);
+  const minimum = minimumIngestionRequests(ingestion.requests);
   const rowsAccepted = [...ingestion.accepted.values()].reduce((n, rows) => n + rows.length, 0);
   await ingestion.close();
   if (rowsAccepted !== COUNT || laReport.deadLettered > 0) throw new Error(`Log Analytics got ${rowsAccepted} of ${COUNT} rows`);

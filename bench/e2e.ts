@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { startAzurite } from "../test/fakes/azurite.js";
-import type { Figure } from "./figures.js";
+import { minimumIngestionRequests, type Figure } from "./figures.js";
 import { startServer, stop, TSX } from "./read.js";
 
 interface Exported {
@@ -77,9 +77,7 @@ export async function run(): Promise<Figure[]> {
     if (rows !== ours.logAnalytics.sent || sinks.events !== ours.eventHubs.sent || ours.logAnalytics.deadLettered + ours.eventHubs.deadLettered > 0) {
       throw new Error(`delivered ${rows} rows and ${sinks.events} events for ${JSON.stringify(ours)}`);
     }
-    const perStream = new Map<string, number>();
-    for (const r of sinks.requests) perStream.set(r.stream, (perStream.get(r.stream) ?? 0) + r.inflatedBytes);
-    const minimum = [...perStream.values()].reduce((sum, bytes) => sum + Math.ceil(bytes / 1_048_576), 0);
+    const minimum = minimumIngestionRequests(sinks.requests);
     const mb = (b: number) => b / 2 ** 20;
     return [
       { name: "e2e.records", value: ours.records, unit: "records" },

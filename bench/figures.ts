@@ -36,3 +36,10 @@ export function meets(f: Figure): boolean {
 function round(v: number): number {
   return Math.abs(v) >= 100 ? Math.round(v) : Math.round(v * 1000) / 1000;
 }
+
+/** The fewest Logs Ingestion requests that could carry these uploads' bytes: a megabyte per request, per stream. */
+export function minimumIngestionRequests(requests: readonly { stream: string; inflatedBytes: number }[]): number {
+  const perStream = new Map<string, number>();
+  for (const r of requests) perStream.set(r.stream, (perStream.get(r.stream) ?? 0) + r.inflatedBytes);
+  return [...perStream.values()].reduce((sum, bytes) => sum + Math.ceil(bytes / 1_048_576), 0);
+}

@@ -3,10 +3,8 @@ import { fileURLToPath } from "node:url";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterEach, describe, expect, it } from "vitest";
 import { passPrefix } from "../../src/change/state.js";
-import { replayDeadLetters, BlobDeadLetterStore, createSink } from "../../src/destinations/index.js";
-import { staticCredential } from "../helpers/arm.js";
-import { FAST, SDK_FAST } from "../helpers/destinations.js";
-import { duplicates, HUB, nothingLost, world, type PassArgs, type World } from "./harness.js";
+import { replayDeadLetters } from "../../src/destinations/index.js";
+import { duplicates, nothingLost, sinksOf, world, type PassArgs, type World } from "./harness.js";
 import { startProxy } from "./proxy.js";
 
 // Each fault: passes run as fresh processes would run them, then nothing lost (every record at each
@@ -25,11 +23,8 @@ async function untilClean(run: () => Promise<{ error?: string }[]>, rounds = 6):
 }
 
 async function replay(x: World): Promise<void> {
-  const service = BlobServiceClient.fromConnectionString(x.azurite.connectionString);
-  const store = new BlobDeadLetterStore(service.getContainerClient(`${x.prefix}-dead-letters`));
-  const args = x.args();
-  const sinks = x.configuration.actions.map((action) => createSink(action, { credential: staticCredential(), deadLetters: store, destinationPolicy: { trustedHosts: args.trustedHosts }, settings: { FAULTS_EVENT_HUBS: args.eventHubs }, retry: FAST, sdkRetryOptions: SDK_FAST, tlsCa: args.ingestionCa }));
-  await replayDeadLetters(store, sinks);
+  const { deadLetters, sinks } = sinksOf(x.args());
+  await replayDeadLetters(deadLetters, sinks);
   await Promise.all(sinks.map((s) => s.close()));
 }
 
@@ -164,4 +159,3 @@ describe("processes", () => {
   }, 60_000);
 });
 
-void HUB;

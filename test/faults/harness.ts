@@ -72,13 +72,19 @@ function configurationOf(args: PassArgs): ExportConfiguration {
 }
 
 /** One round of passes, as a new process would run it (new reader, new sinks, state in `args.storage`). */
-export async function passWith(args: PassArgs, hooks?: PassHooks): Promise<PassRecord[]> {
-  const configuration = configurationOf(args);
+/** The configuration's sinks, with dead letters and overflow in `args.storage`, as a host would make them. */
+export function sinksOf(args: PassArgs) {
   const service = BlobServiceClient.fromConnectionString(args.storage, { retryOptions: { maxTries: 2, retryDelayInMs: 20, maxRetryDelayInMs: 50, tryTimeoutInMs: 3000 } });
   const deadLetters = new BlobDeadLetterStore(service.getContainerClient(`${args.prefix}-dead-letters`));
-  const sinks = configuration.actions.map((action) =>
+  const sinks = configurationOf(args).actions.map((action) =>
     createSink(action, { credential: staticCredential(), deadLetters, overflow: service.getContainerClient(`${args.prefix}-overflow`), destinationPolicy: { trustedHosts: args.trustedHosts }, settings: { FAULTS_EVENT_HUBS: args.eventHubs }, retry: FAST, sdkRetryOptions: SDK_FAST, tlsCa: args.ingestionCa }),
   );
+  return { service, deadLetters, sinks };
+}
+
+export async function passWith(args: PassArgs, hooks?: PassHooks): Promise<PassRecord[]> {
+  const configuration = configurationOf(args);
+  const { service, sinks } = sinksOf(args);
   try {
     return await runConfiguration({
       configurationName: args.prefix,
