@@ -27,9 +27,8 @@ export interface Harness {
 export const SECRET_KEY = "c2VjcmV0LWtleS10aGF0LW11c3QtbmV2ZXItbGVhaw==";
 
 /** The functions as the hosts bind them, over Azurite and the sandbox's fakes. */
-export async function harness(extraEnv: Record<string, string> = {}): Promise<Harness> {
-  const azurite = await startAzurite();
-  const sandbox = await startSandbox({ driftSeconds: 3600 });
+/** An ExportService as the hosts make it, over Azurite and the sandbox's fakes, with `extraEnv` as app settings. */
+export function sandboxService(azurite: Azurite, sandbox: Sandbox, extraEnv: Record<string, string> = {}): { service: ExportService; env: Record<string, string> } {
   const env: Record<string, string> = {
     AzureWebJobsStorage: azurite.connectionString,
     ARM_ENDPOINT: sandbox.arm.url,
@@ -40,7 +39,13 @@ export async function harness(extraEnv: Record<string, string> = {}): Promise<Ha
     ...extraEnv,
   };
   const credential = staticCredential();
-  const service = new ExportService({ storage: storageClients(env, credential), settings: hostSettings(env), credential, appSettings: env, tlsCa: sandbox.tlsCa });
+  return { service: new ExportService({ storage: storageClients(env, credential), settings: hostSettings(env), credential, appSettings: env, tlsCa: sandbox.tlsCa }), env };
+}
+
+export async function harness(extraEnv: Record<string, string> = {}): Promise<Harness> {
+  const azurite = await startAzurite();
+  const sandbox = await startSandbox({ driftSeconds: 3600 });
+  const { service, env } = sandboxService(azurite, sandbox, extraEnv);
   const logs: string[] = [];
   const context = (name: string) => new InvocationContext({ invocationId: "test-invocation", functionName: name, logHandler: (level, ...args) => logs.push(`${level} ${args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`) });
   const find = (name: string) => FUNCTIONS.find((f) => f.name === name)!;

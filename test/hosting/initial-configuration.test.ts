@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ExportService } from "../../src/hosting/service.js";
-import { hostSettings } from "../../src/hosting/settings.js";
-import { storageClients } from "../../src/hosting/storage.js";
 import { startSandbox, type Sandbox } from "../../src/local/sandbox.js";
 import { startAzurite, type Azurite } from "../fakes/azurite.js";
-import { staticCredential } from "../helpers/arm.js";
+import { sandboxService } from "../functions/helpers.js";
 
 let azurite: Azurite;
 let sandbox: Sandbox;
@@ -16,19 +13,8 @@ afterAll(async () => {
   await azurite.stop();
 });
 
-function service(initial: string, name?: string, queue = "initial-passes") {
-  const env = {
-    AzureWebJobsStorage: azurite.connectionString,
-    ARM_ENDPOINT: sandbox.arm.url,
-    DEFENDER_EXPORT_TRUSTED_HOSTS: sandbox.trustedHosts.join(","),
-    DEFENDER_EXPORT_QUEUE: queue,
-    DEFENDER_EXPORT_INITIAL_CONFIGURATION: initial,
-    ...(name ? { DEFENDER_EXPORT_INITIAL_CONFIGURATION_NAME: name } : {}),
-    ...sandbox.appSettings,
-  };
-  const credential = staticCredential();
-  return new ExportService({ storage: storageClients(env, credential), settings: hostSettings(env), credential, appSettings: env, tlsCa: sandbox.tlsCa });
-}
+const service = (initial: string, name?: string, queue = "initial-passes") =>
+  sandboxService(azurite, sandbox, { DEFENDER_EXPORT_QUEUE: queue, DEFENDER_EXPORT_INITIAL_CONFIGURATION: initial, ...(name ? { DEFENDER_EXPORT_INITIAL_CONFIGURATION_NAME: name } : {}) }).service;
 
 describe("the deployment's initial configuration", () => {
   it("is stored at the first timer and its passes queued, once; a configuration of that name already there is left alone", async () => {
