@@ -70,7 +70,7 @@ export class ConfigurationStore {
    * Creates or replaces. `ifMatch`: only if the stored ETag is this one; `create`: only if there is none.
    * Without either, the last writer wins, as with ARM.
    */
-  async put(name: string, configuration: ExportConfiguration, conditions: { ifMatch?: string; create?: boolean } = {}): Promise<StoredConfiguration> {
+  async put(name: string, configuration: ExportConfiguration, conditions: { ifMatch?: string; create?: boolean } = {}): Promise<StoredConfiguration & { created: boolean }> {
     await this.#ensure();
     const document = JSON.stringify(toPublicConfiguration({ ...configuration, name }));
     const chunks = Math.max(1, Math.ceil(document.length / CHUNK));
@@ -78,13 +78,16 @@ export class ConfigurationStore {
     const updatedAt = new Date().toISOString();
     const entity: TableEntity<Record<string, unknown>> = { partitionKey: PARTITION, rowKey: name, version: 1, chunks, updatedAt };
     for (let i = 0; i < chunks; i++) entity[`document${i}`] = document.slice(i * CHUNK, (i + 1) * CHUNK);
+    const stored = (etag: string | undefined, created: boolean) => ({ name, configuration: { ...configuration, name }, etag: etag ?? "", updatedAt, created });
     try {
-      const response = conditions.create
-        ? await this.table.createEntity(entity)
-        : conditions.ifMatch !== undefined
-          ? await this.table.updateEntity(entity, "Replace", { etag: conditions.ifMatch })
-          : await this.table.upsertEntity(entity, "Replace");
-      return { name, configuration: { ...configuration, name }, etag: response.etag ?? "", updatedAt };
+      if (conditions.ifMatch !== undefined) return stored((await this.table.updateEntity(entity, "Replace", { etag: conditions.ifMatch })).etag, false);
+      // Create first: one request for a new configuration, and whether it is new without reading it.
+      try {
+        return stored((await this.table.createEntity(entity)).etag, true);
+      } catch (e) {
+        if (conditions.create || !(e instanceof RestError && e.statusCode === 409)) throw e;
+      }
+      return stored((await this.table.upsertEntity(entity, "Replace")).etag, false);
     } catch (e) {
       throw conflict(e, name) ?? e;
     }

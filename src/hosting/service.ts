@@ -88,10 +88,9 @@ export class ExportService {
     if (secrets.length > 0) throw badRequest("secrets are not stored in configurations", secrets, parsed.warnings);
     const unusable = this.#unusableActions(parsed.configuration);
     if (unusable.length > 0) throw badRequest("an action cannot deliver", unusable, parsed.warnings);
-    const existed = conditions.create ? false : (await this.configurations.get(name)) !== undefined;
     try {
-      const stored = await this.configurations.put(name, parsed.configuration, conditions);
-      return { stored, created: !existed, warnings: parsed.warnings };
+      const { created, ...stored } = await this.configurations.put(name, parsed.configuration, conditions);
+      return { stored, created, warnings: parsed.warnings };
     } catch (e) {
       if (e instanceof ConfigurationConflictError) throw new ProblemError(412, "Precondition Failed", e.message);
       if (e instanceof ConfigurationTooLargeError) throw new ProblemError(413, "Content Too Large", e.message);
