@@ -27,9 +27,13 @@ interface SinkStats {
   events: number;
 }
 
-function runChild<T>(script: string, args: string[]): Promise<T> {
+// BENCH_CPU_PROF=<folder>: the exporter writes a V8 CPU profile there (open it in Chrome DevTools or speedscope).
+const PROFILE = process.env["BENCH_CPU_PROF"];
+
+function runChild<T>(script: string, args: string[], profile?: string): Promise<T> {
+  const runner = profile === undefined ? TSX : ["--import", "tsx", "--cpu-prof", `--cpu-prof-dir=${profile}`];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...TSX, fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [...runner, fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out) as T) : reject(new Error(`${script} exited with ${code}`))));
@@ -59,7 +63,7 @@ async function measure(findings: number, storage: string): Promise<{ ours: Expor
     const floor = await runChild<Floor>("./e2e-floor.ts", floorArgs);
     const ours = await runChild<Exported>("./e2e-child.ts", [
       JSON.stringify({ armUrl: arm.url, certFile: arm.certFile, subscription: arm.subscription, ingestionUrl: sinks.info.ingestionUrl, caFile: sinks.info.caFile, eventHubs: sinks.info.eventHubs, trustedHosts: [sinks.info.ingestionHost, sinks.info.hubHost], storage, name: `e2e${findings}` }),
-    ]);
+    ], PROFILE);
     if (ours.records !== floor.records) throw new Error(`the exporter read ${ours.records} records, the floor ${floor.records}`);
     return { ours, floor, sinks: await sinks.stop() };
   } finally {

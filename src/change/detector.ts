@@ -1,6 +1,6 @@
 import type { DataType } from "../records/kinds.js";
+import type { ExportEntries } from "./entries.js";
 import { CHANGE_RULES, type ChangeRule } from "./fingerprints.js";
-import type { IdBook } from "./ids.js";
 
 export type Observation = "new" | "changed" | "unchanged" | "unselected";
 
@@ -11,18 +11,16 @@ export type Observation = "new" | "changed" | "unchanged" | "unselected";
  */
 export class ChangeDetector {
   readonly #rule: ChangeRule;
-  readonly #seen: Set<number>;
   #dirty = false;
 
-  /** `entries`: id hash → fingerprint last exported; `ids`: the stable ids behind the hashes. */
+  /** `entries`: id hash → fingerprint last exported, with the stable ids; `seen`: what a stopped pass had seen. */
   constructor(
     dataType: DataType,
-    readonly entries: Map<number, number>,
-    readonly ids: IdBook,
+    readonly entries: ExportEntries,
     seen: Iterable<number> = [],
   ) {
     this.#rule = CHANGE_RULES[dataType];
-    this.#seen = new Set(seen);
+    entries.markSeen(seen);
   }
 
   /**
@@ -30,35 +28,35 @@ export class ChangeDetector {
    * `everything`: a snapshot, where unchanged records go out too.
    */
   observe(hash: number, rawId: string, record: Record<string, unknown>, selected: boolean, everything: boolean): Observation {
-    // Only types with removals need to know what was seen.
-    if (this.#rule.removable) this.#seen.add(hash);
+    const slot = this.entries.find(hash);
     if (!selected) {
       // No longer selected: forgotten, so that being selected again later counts as new.
-      if (this.entries.delete(hash)) this.#dirty = true;
+      if (slot >= 0 && this.entries.delete(hash)) this.#dirty = true;
       return "unselected";
     }
+    if (slot >= 0) this.entries.seeAt(slot);
     const fingerprint = this.#rule.fingerprint(record);
-    const stored = this.entries.get(hash);
+    const stored = slot < 0 ? undefined : this.entries.fingerprintAt(slot);
     const kind: Observation = stored === undefined ? "new" : this.#rule.changed(stored, fingerprint) ? "changed" : "unchanged";
     if (kind !== "unchanged" || everything) {
       // Scores keep the value last exported, so that small moves add up until they reach the threshold.
-      if (stored !== fingerprint) this.#dirty = true;
-      if (stored === undefined) this.ids.add(hash, rawId.toLowerCase());
-      this.entries.set(hash, fingerprint);
+      if (stored === undefined) {
+        this.entries.add(hash, rawId.toLowerCase(), fingerprint);
+        this.#dirty = true;
+      } else if (!Object.is(stored, fingerprint)) {
+        this.entries.setAt(slot, fingerprint);
+        this.#dirty = true;
+      }
     }
     return kind;
   }
 
   /** Stable ids of records that are gone (for the types that export removals), removed from the fingerprints. */
-  removals(): string[] {
+  async removals(): Promise<string[]> {
     if (!this.#rule.removable) return [];
-    const gone = this.ids.select((hash) => !this.#seen.has(hash) && this.entries.delete(hash));
+    const gone = await this.entries.takeUnseen();
     if (gone.length > 0) this.#dirty = true;
     return gone;
-  }
-
-  get seen(): ReadonlySet<number> {
-    return this.#seen;
   }
 
   /** Whether the fingerprints differ from those loaded: an unchanged pass need not write its state. */

@@ -1,9 +1,12 @@
+import { once } from "node:events";
+import { StringDecoder } from "node:string_decoder";
 import { promisify } from "node:util";
-import { gunzip, gzip } from "node:zlib";
+import { createGunzip, createGzip, gunzip, gzip } from "node:zlib";
 import type { BlobLeaseClient, ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import type { EventSource } from "../config/enums.js";
-import { frontCode, IdBook, idHash } from "./ids.js";
+import { decodeIdLines, ExportEntries, type IdSource } from "./entries.js";
+import { frontDecode } from "./ids.js";
 
 /** What one pass is about: a configuration, one of its scopes, one of its event sources. */
 export interface PassKey {
@@ -13,10 +16,8 @@ export interface PassKey {
 }
 
 export interface ExportState {
-  /** Id hash → fingerprint last exported. */
-  entries: Map<number, number>;
-  /** The stable ids behind the hashes. */
-  ids: IdBook;
+  /** Id hash → fingerprint last exported, and the stable ids behind the hashes. */
+  entries: ExportEntries;
   /** The blob's ETag when loaded; undefined for a new pass key (no state yet). */
   etag: string | undefined;
   updatedAt: string | undefined;
@@ -24,19 +25,24 @@ export interface ExportState {
   snapshotAt?: string;
 }
 
-const stateEnvelope = {
+/**
+ * Version 4, gzipped: this header as one JSON line, then `count` hashes and `count` fingerprints (float64,
+ * little-endian; NaN where a score had none), then the ids as front-coded lines (see frontCodedLine). A
+ * pass reads only the header and the numbers; the ids stay compressed until a removal or a save.
+ */
+const headerSchema = z.object({ version: z.literal(4), updatedAt: z.string(), snapshotAt: z.string().optional(), count: z.number().int().nonnegative() });
+
+// Versions 2 and 3 were one JSON document, ids whole (2) or front-coded in arrays (3); they are still read.
+const legacyEnvelope = {
   updatedAt: z.string(),
   snapshotAt: z.string().optional(),
-  // Parallel arrays (far fewer objects to parse than records): the stable ids, sorted, their hashes, and
-  // the fingerprints last exported (null where a score had none).
   hashes: z.array(z.number()),
   fingerprints: z.array(z.number().nullable()),
 };
-const stateSchema = z
+const legacySchema = z
   .discriminatedUnion("version", [
-    // Version 3 front-codes the ids (see frontCode); version 2 kept them whole and is still read.
-    z.object({ version: z.literal(3), ...stateEnvelope, idShared: z.array(z.number().int().nonnegative()), idSuffixes: z.array(z.string()) }),
-    z.object({ version: z.literal(2), ...stateEnvelope, ids: z.array(z.string()) }),
+    z.object({ version: z.literal(3), ...legacyEnvelope, idShared: z.array(z.number().int().nonnegative()), idSuffixes: z.array(z.string()) }),
+    z.object({ version: z.literal(2), ...legacyEnvelope, ids: z.array(z.string()) }),
   ])
   .refine((s) => {
     const n = s.hashes.length;
@@ -107,69 +113,39 @@ export class BlobStateStore {
       etag = response.etag;
       buffer = await streamToBuffer(response.readableStreamBody);
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return { entries: new Map(), ids: new IdBook(), etag: undefined, updatedAt: undefined };
+      if ((e as { statusCode?: number }).statusCode === 404) return { entries: new ExportEntries(), etag: undefined, updatedAt: undefined };
       throw e;
     }
-    let parsed: unknown;
     try {
-      // Off the main thread: the pass reads its first page meanwhile.
-      parsed = JSON.parse((await gunzipAsync(buffer)).toString("utf8"));
-    } catch {
-      throw new Error(`the export state of ${passPrefix(key)} is not gzipped JSON`);
+      return { ...(await readState(buffer)), etag };
+    } catch (e) {
+      throw new Error(`the export state of ${passPrefix(key)} ${e instanceof Error ? e.message : String(e)}`);
     }
-    const state = stateSchema.safeParse(parsed);
-    if (!state.success) throw new Error(`the export state of ${passPrefix(key)} is not valid: ${state.error.issues[0]?.message ?? "invalid"}`);
-    const entries = new Map<number, number>();
-    const { hashes, fingerprints } = state.data;
-    for (let i = 0; i < hashes.length; i++) entries.set(hashes[i]!, fingerprints[i] ?? Number.NaN);
-    const data = state.data;
-    return {
-      entries,
-      ids: data.version === 2 ? new IdBook(data.ids, hashes) : IdBook.frontCoded({ shared: data.idShared, suffixes: data.idSuffixes }, hashes),
-      etag,
-      updatedAt: state.data.updatedAt,
-      ...(state.data.snapshotAt ? { snapshotAt: state.data.snapshotAt } : {}),
-    };
   }
 
   /** Writes the state if nobody else did since `etag` (none: only if there is no state yet); returns the new ETag. */
-  async save(key: PassKey, state: Pick<ExportState, "entries" | "ids" | "snapshotAt">, etag: string | undefined): Promise<{ etag: string; bytes: number }> {
+  async save(key: PassKey, state: Pick<ExportState, "entries" | "snapshotAt">, etag: string | undefined): Promise<{ etag: string; bytes: number }> {
     await this.#ensure();
-    // The ids still exported (a hash whose entry is gone is dropped), sorted so that their prefixes compress.
-    // Only the strings are collected and sorted; hashes are made again from them (no tuple per record: the
-    // state of a large pass is written while its records' ids are all in memory).
-    const ids: string[] = [];
-    state.ids.forEach((hash, id) => {
-      if (state.entries.has(hash)) ids.push(id);
-    });
-    ids.sort();
-    let kept = 0;
-    for (let i = 0; i < ids.length; i++) if (i === 0 || ids[i] !== ids[kept - 1]) ids[kept++] = ids[i]!;
-    ids.length = kept;
-    const hashes = ids.map(idHash);
-    const coded = frontCode(ids);
-    const body = await gzipAsync(
-      JSON.stringify({
-        version: 3,
-        updatedAt: new Date().toISOString(),
-        ...(state.snapshotAt ? { snapshotAt: state.snapshotAt } : {}),
-        idShared: coded.shared,
-        idSuffixes: coded.suffixes,
-        hashes,
-        fingerprints: hashes.map((h) => {
-          const fp = state.entries.get(h)!;
-          return Number.isNaN(fp) ? null : fp;
-        }),
-      }),
-    );
+    const header = `${JSON.stringify({ version: 4, updatedAt: new Date().toISOString(), ...(state.snapshotAt ? { snapshotAt: state.snapshotAt } : {}), count: state.entries.size })}\n`;
+    // Streamed through gzip: the state is never held whole as text.
+    const zip = createGzip();
+    const compressed: Buffer[] = [];
+    zip.on("data", (chunk: Buffer) => compressed.push(chunk));
+    const done = once(zip, "end");
+    zip.write(header);
+    for await (const piece of state.entries.encode()) if (!zip.write(piece)) await once(zip, "drain");
+    zip.end();
+    await done;
+    const body = Buffer.concat(compressed);
     const blob = this.container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`);
     try {
       const response = await blob.upload(body, body.length, {
         conditions: etag === undefined ? { ifNoneMatch: "*" } : { ifMatch: etag },
-        blobHTTPHeaders: { blobContentType: "application/json", blobContentEncoding: "gzip" },
+        blobHTTPHeaders: { blobContentType: "application/octet-stream", blobContentEncoding: "gzip" },
         // Read by the snapshot timer without downloading the state.
         ...(state.snapshotAt ? { metadata: { snapshotat: state.snapshotAt } } : {}),
       });
+      state.entries.commit(new StoredIds(body, state.entries.size, Buffer.byteLength(header) + 16 * state.entries.size));
       return { etag: response.etag!, bytes: body.length };
     } catch (e) {
       const status = (e as { statusCode?: number }).statusCode;
@@ -323,6 +299,144 @@ export class Lease {
   async release(): Promise<void> {
     clearInterval(this.#timer);
     await this.#client.releaseLease().catch(() => undefined);
+  }
+}
+
+/** A stored state's entries; its ids stay compressed in `buffer`. Errors say what is wrong, after "the export state of <key>". */
+async function readState(buffer: Buffer): Promise<Omit<ExportState, "etag">> {
+  const reader = new GunzipReader(buffer);
+  try {
+    const first = await reader.line();
+    if (first === undefined) return readLegacyState(await reader.text());
+    let header: z.infer<typeof headerSchema>;
+    try {
+      header = headerSchema.parse(JSON.parse(first));
+    } catch {
+      throw new Error("has a header this version cannot read");
+    }
+    const numbers = await reader.bytes(16 * header.count);
+    if (numbers === undefined) throw new Error("is cut short");
+    const hashes = new Float64Array(header.count);
+    const fingerprints = new Float64Array(header.count);
+    for (let i = 0; i < header.count; i++) {
+      hashes[i] = numbers.readDoubleLE(8 * i);
+      fingerprints[i] = numbers.readDoubleLE(8 * (header.count + i));
+      if (!Number.isSafeInteger(hashes[i]) || hashes[i]! < 0) throw new Error(`is not valid: hash ${i} is not a 53-bit hash`);
+    }
+    const ids = new StoredIds(buffer, header.count, Buffer.byteLength(first) + 1 + 16 * header.count);
+    return { entries: ExportEntries.stored(hashes, fingerprints, ids), updatedAt: header.updatedAt, ...(header.snapshotAt ? { snapshotAt: header.snapshotAt } : {}) };
+  } catch (e) {
+    if ((e as { code?: string }).code?.startsWith("Z_")) throw new Error("is not gzipped");
+    throw e;
+  } finally {
+    reader.close();
+  }
+}
+
+function readLegacyState(text: string): Omit<ExportState, "etag"> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error("is not gzipped JSON");
+  }
+  const state = legacySchema.safeParse(parsed);
+  if (!state.success) throw new Error(`is not valid: ${state.error.issues[0]?.message ?? "invalid"}`);
+  const data = state.data;
+  const ids = data.version === 2 ? data.ids : frontDecode({ shared: data.idShared, suffixes: data.idSuffixes });
+  const fingerprints = data.fingerprints.map((f) => f ?? Number.NaN);
+  return { entries: ExportEntries.fromIds(ids, data.hashes, fingerprints), updatedAt: data.updatedAt, ...(data.snapshotAt ? { snapshotAt: data.snapshotAt } : {}) };
+}
+
+/** The ids of a version 4 state, decompressed again each time they are walked. */
+class StoredIds implements IdSource {
+  constructor(
+    readonly buffer: Buffer,
+    readonly count: number,
+    readonly offset: number,
+  ) {}
+
+  async *walk(): AsyncGenerator<string> {
+    if (this.count === 0) return;
+    const reader = new GunzipReader(this.buffer);
+    try {
+      if ((await reader.bytes(this.offset)) === undefined) throw new Error("the stored state is cut short");
+      const decoder = new StringDecoder("utf8");
+      yield* decodeIdLines(
+        (async function* () {
+          for (let chunk = await reader.chunk(); chunk !== undefined; chunk = await reader.chunk()) yield decoder.write(chunk);
+          yield decoder.end();
+        })(),
+      );
+    } finally {
+      reader.close();
+    }
+  }
+}
+
+/** Reads a gzipped buffer a piece at a time, so that only what is asked for is decompressed and held. */
+class GunzipReader {
+  readonly #iterator: AsyncIterator<Buffer>;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #ended = false;
+
+  constructor(buffer: Buffer) {
+    const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+    gunzip.end(buffer);
+    this.#iterator = gunzip[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  async #more(): Promise<boolean> {
+    if (this.#ended) return false;
+    const next = await this.#iterator.next();
+    if (next.done) {
+      this.#ended = true;
+      return false;
+    }
+    this.#pending.push(next.value);
+    this.#pendingBytes += next.value.length;
+    return true;
+  }
+
+  /** The text up to the first line break (within the first 64 KB), or undefined if there is none. */
+  async line(): Promise<string | undefined> {
+    for (;;) {
+      const joined = Buffer.concat(this.#pending);
+      const end = joined.indexOf(10);
+      if (end >= 0) {
+        this.#pending = [joined.subarray(end + 1)];
+        this.#pendingBytes = joined.length - end - 1;
+        return joined.subarray(0, end).toString("utf8");
+      }
+      if (this.#pendingBytes > 64 * 1024 || !(await this.#more())) return undefined;
+    }
+  }
+
+  /** Everything left, as text (an older state: one JSON document). */
+  async text(): Promise<string> {
+    while (await this.#more());
+    return Buffer.concat(this.#pending).toString("utf8");
+  }
+
+  async bytes(n: number): Promise<Buffer | undefined> {
+    while (this.#pendingBytes < n) if (!(await this.#more())) return undefined;
+    const joined = Buffer.concat(this.#pending);
+    this.#pending = [joined.subarray(n)];
+    this.#pendingBytes = joined.length - n;
+    return joined.subarray(0, n);
+  }
+
+  async chunk(): Promise<Buffer | undefined> {
+    if (this.#pendingBytes === 0 && !(await this.#more())) return undefined;
+    const joined = Buffer.concat(this.#pending);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return joined;
+  }
+
+  close(): void {
+    void this.#iterator.return?.();
   }
 }
 

@@ -183,7 +183,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
   const send = mode !== "seed";
   const clock = options.now ?? (() => new Date());
   const exportedAt = () => clock().toISOString();
-  const detector = new ChangeDetector(dataType, state.entries, state.ids, progress?.seen ?? []);
+  const detector = new ChangeDetector(dataType, state.entries, progress?.seen ?? []);
   // Snapshots and baselines can run for minutes: status shows how far they are.
   const showProgress = everything && send ? () => options.state.saveRunning(key, { id: record.id, mode, startedAt: record.startedAt, updatedAt: clock().toISOString(), read: record.read, changed: record.changed }) : undefined;
   await showProgress?.();
@@ -231,7 +231,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
       // Out of time: keep what was delivered, and where to go on from.
       await checkpoint();
       record.stopped = { at: clock().toISOString(), cursor: item.cursor };
-      await options.state.saveProgress(key, { cursor: item.cursor, seen: [...detector.seen], stoppedAt: record.stopped.at, mode });
+      await options.state.saveProgress(key, { cursor: item.cursor, seen: state.entries.seenHashes(), stoppedAt: record.stopped.at, mode });
       return;
     }
     record.read++;
@@ -256,7 +256,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
 
   // What is gone since the last pass, once: only after a complete read, and only where the type has removals.
   if (send && !snapshotSource) {
-    for (const id of detector.removals()) {
+    for (const id of await detector.removals()) {
       await deliver(input(removedRecord(id, dataType), id, options, "Remove", everything, exportedAt()));
       record.removed++;
       if (due(++sinceCheckpoint)) await checkpoint();

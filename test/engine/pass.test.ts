@@ -1,10 +1,10 @@
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseExportConfiguration, type ExportConfiguration } from "../../src/config/index.js";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { BlobStateStore, passPrefix } from "../../src/change/state.js";
-import { IdBook, idHash } from "../../src/change/ids.js";
-import { pairsOf } from "../helpers/ids.js";
+import { idHash } from "../../src/change/ids.js";
+import { frontCode, pairsOf, storedEntries } from "../helpers/ids.js";
 import { createSink } from "../../src/destinations/index.js";
 import { runPass, readerSource, type PassOptions } from "../../src/engine/pass.js";
 import { ArmReader } from "../../src/sources/index.js";
@@ -319,16 +319,15 @@ describe("state storage", () => {
   it("refuses to overwrite a state another runner wrote", async () => {
     const store = new BlobStateStore(BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(`conflict${run}`));
     const key = { configuration: "c", scope: "/subscriptions/x", eventSource: "Alerts" as const };
-    const ids = new IdBook(["/subscriptions/x/a"]);
     const h = idHash("/subscriptions/x/a");
-    const state = (fp: number) => ({ entries: new Map([[h, fp]]), ids });
+    const state = (fp: number) => ({ entries: storedEntries(["/subscriptions/x/a"], [fp]) });
     const first = await store.save(key, state(1), undefined);
     await store.save(key, state(2), first.etag);
     await expect(store.save(key, state(3), first.etag)).rejects.toThrow(/changed since this pass read it/);
     await expect(store.save(key, state(3), undefined)).rejects.toThrow(/changed since this pass read it/);
     const loaded = await store.load(key);
     expect(loaded.entries.get(h)).toBe(2);
-    expect(pairsOf(loaded.ids)).toEqual([[h, "/subscriptions/x/a"]]);
+    expect(await pairsOf(loaded.entries)).toEqual([[h, "/subscriptions/x/a"]]);
   });
 
   it("a state it cannot read fails the pass by name, sends nothing and frees the lease", async () => {
@@ -339,22 +338,57 @@ describe("state storage", () => {
     const garbage = Buffer.from("not gzip");
     await state.container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`).upload(garbage, garbage.length);
     const broken = await pass("Assessments").run();
-    expect(broken.error).toMatch(/export state of .* is not gzipped JSON/);
+    expect(broken.error).toMatch(/export state of .* is not gzipped/);
     expect(broken.skipped).toBeUndefined();
     expect(rows("SecurityRecommendation")).toHaveLength(0);
     expect((await pass("Assessments").run()).skipped).toBeUndefined(); // the lease was released
   });
 
-  it("still reads a version 2 state, whose ids were kept whole", async () => {
+  it("still reads version 2 and 3 states, and writes version 4 over them with the same entries", async () => {
     const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(`v2state${run}`);
     const store = new BlobStateStore(container);
     const key = { configuration: "c", scope: "/subscriptions/x", eventSource: "Assessments" as const };
-    const h = idHash("/subscriptions/x/a");
-    const first = await store.save(key, { entries: new Map([[h, 7]]), ids: new IdBook(["/subscriptions/x/a"]) }, undefined);
-    const v2 = gzipSync(JSON.stringify({ version: 2, updatedAt: "2026-01-01T00:00:00Z", ids: ["/subscriptions/x/a"], hashes: [h], fingerprints: [5] }));
-    await container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`).upload(v2, v2.length, { conditions: { ifMatch: first.etag } });
-    const loaded = await store.load(key);
-    expect(loaded.entries.get(h)).toBe(5);
-    expect(pairsOf(loaded.ids)).toEqual([[h, "/subscriptions/x/a"]]);
+    const ids = ["/subscriptions/x/a", "/subscriptions/x/b"];
+    const hashes = ids.map(idHash);
+    let etag = (await store.save(key, { entries: storedEntries(ids, [7, 7]) }, undefined)).etag;
+    const coded = frontCode(ids);
+    for (const legacy of [
+      { version: 2, updatedAt: "2026-01-01T00:00:00Z", ids, hashes, fingerprints: [5, null] },
+      { version: 3, updatedAt: "2026-01-01T00:00:00Z", idShared: coded.shared, idSuffixes: coded.suffixes, hashes, fingerprints: [5, null] },
+    ]) {
+      const body = gzipSync(JSON.stringify(legacy));
+      etag = (await container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`).upload(body, body.length, { conditions: { ifMatch: etag } })).etag!;
+      const loaded = await store.load(key);
+      expect(loaded.entries.get(hashes[0]!)).toBe(5);
+      expect(loaded.entries.get(hashes[1]!)).toBeNaN();
+      expect(await pairsOf(loaded.entries)).toEqual(ids.map((id, i) => [hashes[i], id]));
+      etag = (await store.save(key, loaded, loaded.etag)).etag;
+      const upgraded = await store.load(key);
+      expect(gunzipSync(await container.getBlobClient(`${passPrefix(key)}/state.json.gz`).downloadToBuffer()).toString("latin1")).toMatch(/^\{"version":4,/);
+      expect(upgraded.entries.get(hashes[0]!)).toBe(5);
+      expect(await pairsOf(upgraded.entries)).toEqual(ids.map((id, i) => [hashes[i], id]));
+    }
+  });
+
+  it("names what is wrong with a version 4 state it cannot read", async () => {
+    const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(`v4bad${run}`);
+    const store = new BlobStateStore(container);
+    const key = { configuration: "c", scope: "/subscriptions/x", eventSource: "Alerts" as const };
+    const put = async (body: Buffer) => {
+      await container.createIfNotExists();
+      await container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`).upload(body, body.length);
+    };
+    await put(gzipSync('{"version":4,"updatedAt":"x","count":2}\n' + "x".repeat(20)));
+    await expect(store.load(key)).rejects.toThrow(/export state of .* is cut short/);
+    await put(gzipSync('{"version":5}\nzzz'));
+    await expect(store.load(key)).rejects.toThrow(/export state of .* has a header this version cannot read/);
+    const numbers = Buffer.alloc(16);
+    numbers.writeDoubleLE(0.5, 0);
+    await put(gzipSync(Buffer.concat([Buffer.from('{"version":4,"updatedAt":"x","count":1}\n'), numbers, Buffer.from("0 /a\n")])));
+    await expect(store.load(key)).rejects.toThrow(/hash 0 is not a 53-bit hash/);
+    numbers.writeDoubleLE(idHash("/a"), 0);
+    await put(gzipSync(Buffer.concat([Buffer.from('{"version":4,"updatedAt":"x","count":1}\n'), numbers, Buffer.from("5 /a\n")])));
+    const loaded = await store.load(key); // the ids are read only when needed: then the pass fails by name
+    await expect(pairsOf(loaded.entries)).rejects.toThrow(/id line 1 is not front-coded/);
   });
 });

@@ -1,0 +1,326 @@
+/**
+ * The ids of a stored state, in the order they were written, read again only when a removal or a save
+ * needs them: a state keeps them compressed rather than as strings.
+ */
+export interface IdSource {
+  readonly count: number;
+  walk(): AsyncIterable<string>;
+}
+
+const EMPTY = 0;
+const TOMBSTONE = -1;
+const MAX_LOAD = 0.7;
+// Ids added in a pass are kept as front-coded lines, joined into one flat string this many at a time.
+const LINES_PER_CHUNK = 1024;
+
+/**
+ * The fingerprints last exported, by id hash, and the ids behind them, in memory that does not hold a
+ * string or a boxed number per record: an open-addressing table over typed arrays (hash, fingerprint,
+ * where the id is, whether this pass saw it), the stored ids as their compressed state, and the ids a
+ * pass adds as front-coded text. About 30 bytes a record instead of about 350 with Maps and id strings.
+ */
+export class ExportEntries {
+  // Hash + 1 (so that 0 is an empty slot), or TOMBSTONE.
+  #keys: Float64Array;
+  #fingerprints: Float64Array;
+  // Where the slot's id is: < stored.count in the stored ids, else in the added ones.
+  #refs: Int32Array;
+  #seen: Uint8Array;
+  #mask: number;
+  #size = 0;
+  #used = 0;
+  #stored: IdSource;
+  #added = new AddedIds();
+
+  constructor(stored: IdSource = NO_IDS, capacity = 0) {
+    let slots = 16;
+    while (slots * MAX_LOAD < capacity + 1) slots *= 2;
+    this.#keys = new Float64Array(slots);
+    this.#fingerprints = new Float64Array(slots);
+    this.#refs = new Int32Array(slots);
+    this.#seen = new Uint8Array(slots);
+    this.#mask = slots - 1;
+    this.#stored = stored;
+  }
+
+  /** A stored state: `hashes[i]` and `fingerprints[i]` belong to the `i`th id of `ids`. */
+  static stored(hashes: ArrayLike<number>, fingerprints: ArrayLike<number>, ids: IdSource): ExportEntries {
+    if (hashes.length !== ids.count || fingerprints.length !== ids.count) throw new Error(`${ids.count} ids for ${hashes.length} hashes and ${fingerprints.length} fingerprints`);
+    const entries = new ExportEntries(ids, hashes.length);
+    for (let i = 0; i < hashes.length; i++) entries.#insert(hashes[i]!, fingerprints[i]!, i, 0);
+    return entries;
+  }
+
+  /** Ids with their hashes and fingerprints, as an older state held them whole. */
+  static fromIds(ids: readonly string[], hashes: readonly number[], fingerprints: readonly number[]): ExportEntries {
+    const entries = new ExportEntries(NO_IDS, ids.length);
+    for (let i = 0; i < ids.length; i++) entries.#append(hashes[i]!, ids[i]!, fingerprints[i]!, 0);
+    return entries;
+  }
+
+  get size(): number {
+    return this.#size;
+  }
+
+  /** The slot of a hash, or -1. Valid until the next `add`. */
+  find(hash: number): number {
+    const key = hash + 1;
+    const keys = this.#keys;
+    for (let i = slotOf(hash, this.#mask); ; i = (i + 1) & this.#mask) {
+      const k = keys[i]!;
+      if (k === key) return i;
+      if (k === EMPTY) return -1;
+    }
+  }
+
+  get(hash: number): number | undefined {
+    const slot = this.find(hash);
+    return slot < 0 ? undefined : this.#fingerprints[slot];
+  }
+
+  fingerprintAt(slot: number): number {
+    return this.#fingerprints[slot]!;
+  }
+
+  setAt(slot: number, fingerprint: number): void {
+    this.#fingerprints[slot] = fingerprint;
+  }
+
+  seeAt(slot: number): void {
+    this.#seen[slot] = 1;
+  }
+
+  /** A record not held yet, seen by this pass. */
+  add(hash: number, id: string, fingerprint: number): void {
+    const slot = this.find(hash);
+    if (slot >= 0) {
+      this.#fingerprints[slot] = fingerprint;
+      this.#seen[slot] = 1;
+    } else this.#append(hash, id, fingerprint, 1);
+  }
+
+  delete(hash: number): boolean {
+    const slot = this.find(hash);
+    if (slot < 0) return false;
+    this.#keys[slot] = TOMBSTONE;
+    this.#size--;
+    return true;
+  }
+
+  /** Marks hashes as seen by this pass (a resumed pass: what the stopped one had seen). */
+  markSeen(hashes: Iterable<number>): void {
+    for (const hash of hashes) {
+      const slot = this.find(hash);
+      if (slot >= 0) this.#seen[slot] = 1;
+    }
+  }
+
+  /** The hashes held that this pass saw. */
+  seenHashes(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.#keys.length; i++) if (this.#keys[i]! > 0 && this.#seen[i] === 1) out.push(this.#keys[i]! - 1);
+    return out;
+  }
+
+  /** Removes what this pass did not see and returns its ids, in the order held; the ids are read only if there is one. */
+  async takeUnseen(): Promise<string[]> {
+    const slotOfRef = new Map<number, number>();
+    for (let i = 0; i < this.#keys.length; i++) if (this.#keys[i]! > 0 && this.#seen[i] === 0) slotOfRef.set(this.#refs[i]!, i);
+    if (slotOfRef.size === 0) return [];
+    const ids: string[] = [];
+    let ref = 0;
+    for await (const id of this.#walk()) {
+      const slot = slotOfRef.get(ref++);
+      if (slot === undefined) continue;
+      ids.push(id);
+      this.#keys[slot] = TOMBSTONE;
+      this.#size--;
+    }
+    return ids;
+  }
+
+  /**
+   * What a save writes, in the order held: every hash (float64, little-endian), every fingerprint, then
+   * every id as a front-coded line. `commit` makes the written ids the stored ones once they are stored.
+   */
+  async *encode(): AsyncGenerator<Buffer | string> {
+    const total = this.#stored.count + this.#added.count;
+    const slotOfRef = new Int32Array(total).fill(-1);
+    for (let i = 0; i < this.#keys.length; i++) if (this.#keys[i]! > 0) slotOfRef[this.#refs[i]!] = i;
+    const hashes = Buffer.allocUnsafe(this.#size * 8);
+    const fingerprints = Buffer.allocUnsafe(this.#size * 8);
+    let n = 0;
+    for (let ref = 0; ref < total; ref++) {
+      const slot = slotOfRef[ref]!;
+      if (slot < 0) continue;
+      hashes.writeDoubleLE(this.#keys[slot]! - 1, n * 8);
+      fingerprints.writeDoubleLE(this.#fingerprints[slot]!, n * 8);
+      n++;
+    }
+    yield hashes;
+    yield fingerprints;
+    const lines: string[] = [];
+    let previous = "";
+    let ref = 0;
+    let written = 0;
+    const renumbered = new Int32Array(this.#refs.length);
+    for await (const id of this.#walk()) {
+      const slot = slotOfRef[ref++]!;
+      if (slot < 0) continue;
+      renumbered[slot] = written++;
+      lines.push(frontCodedLine(previous, id));
+      previous = id;
+      if (lines.length >= LINES_PER_CHUNK) yield lines.splice(0).join("");
+    }
+    if (lines.length > 0) yield lines.join("");
+    if (written !== this.#size) throw new Error(`the state holds ${this.#size} entries but ${written} ids`);
+    this.#renumbered = renumbered;
+  }
+
+  #renumbered: Int32Array | undefined;
+
+  /** After a save of `encode`'s output: its ids are the stored ones, and nothing is held twice. */
+  commit(stored: IdSource): void {
+    const renumbered = this.#renumbered;
+    if (renumbered === undefined) throw new Error("commit without encode");
+    for (let i = 0; i < this.#keys.length; i++) if (this.#keys[i]! > 0) this.#refs[i] = renumbered[i]!;
+    this.#renumbered = undefined;
+    this.#stored = stored;
+    this.#added = new AddedIds();
+  }
+
+  /** Every (hash, fingerprint, id) held, in order (tests, tools). */
+  async *pairs(): AsyncGenerator<[number, number, string]> {
+    const slotOfRef = new Map<number, number>();
+    for (let i = 0; i < this.#keys.length; i++) if (this.#keys[i]! > 0) slotOfRef.set(this.#refs[i]!, i);
+    let ref = 0;
+    for await (const id of this.#walk()) {
+      const slot = slotOfRef.get(ref++);
+      if (slot !== undefined) yield [this.#keys[slot]! - 1, this.#fingerprints[slot]!, id];
+    }
+  }
+
+  async *#walk(): AsyncGenerator<string> {
+    let count = 0;
+    for await (const id of this.#stored.walk()) {
+      count++;
+      yield id;
+    }
+    if (count !== this.#stored.count) throw new Error(`the stored state has ${count} ids, ${this.#stored.count} expected`);
+    yield* this.#added.walk();
+  }
+
+  #append(hash: number, id: string, fingerprint: number, seen: number): void {
+    this.#insert(hash, fingerprint, this.#stored.count + this.#added.count, seen);
+    this.#added.push(id);
+  }
+
+  #insert(hash: number, fingerprint: number, ref: number, seen: number): void {
+    if (this.#used + 1 > this.#keys.length * MAX_LOAD) this.#rehash();
+    const key = hash + 1;
+    let i = slotOf(hash, this.#mask);
+    for (; this.#keys[i] !== EMPTY; i = (i + 1) & this.#mask) {
+      if (this.#keys[i] === key) {
+        // The same id twice in a stored state: the later one wins, as a Map would have it.
+        this.#fingerprints[i] = fingerprint;
+        this.#refs[i] = ref;
+        return;
+      }
+    }
+    this.#keys[i] = key;
+    this.#fingerprints[i] = fingerprint;
+    this.#refs[i] = ref;
+    this.#seen[i] = seen;
+    this.#size++;
+    this.#used++;
+  }
+
+  #rehash(): void {
+    const keys = this.#keys;
+    const fingerprints = this.#fingerprints;
+    const refs = this.#refs;
+    const seen = this.#seen;
+    let slots = keys.length;
+    // Tombstones alone are cleared in place; a full table doubles.
+    if (this.#size + 1 > slots * MAX_LOAD * 0.5) slots *= 2;
+    this.#keys = new Float64Array(slots);
+    this.#fingerprints = new Float64Array(slots);
+    this.#refs = new Int32Array(slots);
+    this.#seen = new Uint8Array(slots);
+    this.#mask = slots - 1;
+    this.#size = 0;
+    this.#used = 0;
+    for (let i = 0; i < keys.length; i++) if (keys[i]! > 0) this.#insert(keys[i]! - 1, fingerprints[i]!, refs[i]!, seen[i]!);
+  }
+}
+
+function slotOf(hash: number, mask: number): number {
+  // The low 32 bits of a cyrb53 hash are well mixed already.
+  return (hash >>> 0) & mask;
+}
+
+const NO_IDS: IdSource = {
+  count: 0,
+  walk: async function* () {},
+};
+
+/** Ids added by a pass, front-coded against the one before, as lines in flat strings. */
+class AddedIds {
+  count = 0;
+  #chunks: string[] = [];
+  #lines: string[] = [];
+  #previous = "";
+
+  push(id: string): void {
+    this.#lines.push(frontCodedLine(this.#previous, id));
+    this.#previous = id;
+    this.count++;
+    if (this.#lines.length >= LINES_PER_CHUNK) this.#chunks.push(this.#lines.splice(0).join(""));
+  }
+
+  async *walk(): AsyncGenerator<string> {
+    yield* decodeIdLines([...this.#chunks, this.#lines.join("")]);
+  }
+}
+
+/**
+ * One id as `<shared> <suffix>\n`: how many leading UTF-16 units it shares with the id before, and the
+ * rest, with backslashes and line breaks escaped. A surrogate pair is never split between the two.
+ */
+export function frontCodedLine(previous: string, id: string): string {
+  const most = Math.min(previous.length, id.length);
+  let k = 0;
+  while (k < most && previous.charCodeAt(k) === id.charCodeAt(k)) k++;
+  if (k > 0 && isHighSurrogate(id.charCodeAt(k - 1))) k--;
+  let suffix = id.slice(k);
+  if (/[\\\n\r]/.test(suffix)) suffix = suffix.replace(/[\\\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\n" ? "\\n" : "\\r"));
+  return `${k} ${suffix}\n`;
+}
+
+function isHighSurrogate(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdbff;
+}
+
+/** The ids of front-coded lines, from text chunks that may split lines anywhere. */
+export async function* decodeIdLines(chunks: AsyncIterable<string> | Iterable<string>): AsyncGenerator<string> {
+  let carry = "";
+  let previous = "";
+  let line = 0;
+  for await (const chunk of chunks) {
+    const text = carry === "" ? chunk : carry + chunk;
+    let start = 0;
+    for (let end = text.indexOf("\n"); end >= 0; end = text.indexOf("\n", start)) {
+      const space = text.indexOf(" ", start);
+      const shared = space >= 0 && space < end ? Number(text.slice(start, space)) : Number.NaN;
+      if (!Number.isInteger(shared) || shared < 0 || shared > previous.length) throw new Error(`id line ${line + 1} is not front-coded against an id of ${previous.length} characters`);
+      let suffix = text.slice(space + 1, end);
+      if (suffix.includes("\\")) suffix = suffix.replace(/\\([\\nr])/g, (_, c: string) => (c === "n" ? "\n" : c === "r" ? "\r" : "\\"));
+      previous = previous.slice(0, shared) + suffix;
+      line++;
+      yield previous;
+      start = end + 1;
+    }
+    carry = text.slice(start);
+  }
+  if (carry !== "") throw new Error(`id line ${line + 1} is cut short`);
+}
