@@ -54,7 +54,9 @@ export class BlobDeadLetterStore implements DeadLetterStore {
     await this.#ready;
     const failedAt = new Date().toISOString();
     const name = `${letter.actionKey}/${failedAt.slice(0, 10)}/${failedAt.replace(/[:.]/g, "")}-${randomUUID()}.json`;
-    const body = JSON.stringify({ version: 1, failedAt, ...letter } satisfies DeadLetter);
+    // The payload once: not the JSON text a sink may carry beside it.
+    const items = letter.items.map(({ json: _json, ...item }) => item);
+    const body = JSON.stringify({ version: 1, failedAt, ...letter, items } satisfies DeadLetter);
     // The record count as metadata: status counts dead letters from a listing, without downloading them.
     await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" }, metadata: { records: String(letter.items.length) } });
     return name;

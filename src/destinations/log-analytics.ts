@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { TokenCredential } from "@azure/core-auth";
-import type { PipelinePolicy } from "@azure/core-rest-pipeline";
-import { isAggregateLogsUploadError, LogsIngestionClient } from "@azure/monitor-ingestion";
+import { createDefaultHttpClient, createPipelineRequest, RestError, type HttpClient, type PipelinePolicy } from "@azure/core-rest-pipeline";
+import { LogsIngestionClient } from "@azure/monitor-ingestion";
 import type { ContainerClient } from "@azure/storage-blob";
 import { actionKey, redactSecretsInText, type WorkspaceAction } from "../config/index.js";
 import { jsonBytes, streamFor, toLogAnalyticsRow, type Json, type MappingInput } from "../mapping/index.js";
@@ -39,6 +39,8 @@ export class LogAnalyticsSink implements Sink {
   readonly actionKey: string;
   readonly description: string;
   readonly #client: LogsIngestionClient;
+  readonly #http: HttpClient = createDefaultHttpClient();
+  readonly #endpoint: string;
   readonly #ruleId: string;
   readonly #action: WorkspaceAction;
   readonly #options: LogAnalyticsSinkOptions;
@@ -53,6 +55,7 @@ export class LogAnalyticsSink implements Sink {
     this.#action = action;
     this.#options = options;
     this.#ruleId = action.dataCollectionRuleId;
+    this.#endpoint = action.dataCollectionEndpoint.replace(/\/+$/, "");
     this.actionKey = actionKey(action);
     this.description = `Log Analytics via ${action.dataCollectionEndpoint} rule ${action.dataCollectionRuleId}`;
     const counter: PipelinePolicy = {
@@ -83,7 +86,7 @@ export class LogAnalyticsSink implements Sink {
       this.#report.cut++;
       if (overflowName !== undefined) await this.#keepOriginal(overflowName, input.record);
     }
-    await this.#add({ id: input.id, route: stream, payload: result.row, bytes: Buffer.byteLength(result.json, "utf8") });
+    await this.#add({ id: input.id, route: stream, payload: result.row, json: result.json, bytes: Buffer.byteLength(result.json, "utf8") });
   }
 
   async #add(item: DeliveryItem): Promise<void> {
@@ -130,21 +133,43 @@ export class LogAnalyticsSink implements Sink {
     let reason: string | undefined;
     for (let attempt = 1; attempt <= policy.attempts && pending.length > 0; attempt++) {
       await backoff(policy, attempt);
-      const byPayload = new Map<unknown, DeliveryItem>(pending.map((i) => [i.payload, i]));
-      try {
-        await this.#client.upload(this.#ruleId, stream, pending.map((i) => i.payload));
-        pending = [];
-      } catch (e) {
-        if (isAggregateLogsUploadError(e)) {
-          const failed = e.errors.flatMap((err) => err.failedLogs.map((log) => byPayload.get(log)).filter((i): i is DeliveryItem => i !== undefined));
-          reason = describeError(e.errors[0]?.cause);
-          pending = failed.length > 0 ? failed : pending;
-        } else {
-          reason = describeError(e);
+      const failed: DeliveryItem[] = [];
+      for (const chunk of requestChunks(pending)) {
+        const error = await this.#post(stream, chunk);
+        if (error !== undefined) {
+          failed.push(...chunk);
+          reason = describeError(error);
         }
       }
+      pending = failed;
     }
     return reason === undefined || pending.length === 0 ? { failed: [] } : { failed: pending, reason };
+  }
+
+  /**
+   * One request of rows already serialized, through the SDK client's own pipeline (token, retries with
+   * Retry-After, gzip, API version): the SDK's upload would serialize every row twice more, to measure
+   * and to send. Returns the error, if any, after the pipeline's retries.
+   */
+  async #post(stream: string, items: readonly DeliveryItem[]): Promise<Error | undefined> {
+    const body = `[${items.map((i) => i.json ?? JSON.stringify(i.payload)).join(",")}]`;
+    const request = createPipelineRequest({
+      url: `${this.#endpoint}/dataCollectionRules/${encodeURIComponent(this.#ruleId)}/streams/${encodeURIComponent(stream)}`,
+      method: "POST",
+      body,
+    });
+    request.headers.set("Content-Type", "application/json");
+    request.headers.set("Content-Encoding", "gzip");
+    request.headers.set("Accept", "application/json");
+    try {
+      const response = await this.#client.pipeline.sendRequest(this.#http, request);
+      if (response.status === 204 || response.status === 200) return undefined;
+      const error = (parseJsonObject(response.bodyAsText ?? undefined)?.["error"] ?? {}) as { code?: unknown; message?: unknown };
+      const message = typeof error.message === "string" ? error.message : `the Logs Ingestion API answered ${response.status}`;
+      return new RestError(message, { statusCode: response.status, ...(typeof error.code === "string" ? { code: error.code } : {}) });
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
   }
 
   async resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
@@ -175,6 +200,32 @@ export class LogAnalyticsSink implements Sink {
 
   async close(): Promise<void> {
     await Promise.all(this.#inFlight);
+  }
+}
+
+/** Items in requests of at most LOGS_INGESTION_BATCH_BYTES of JSON (a replay may hold more than one request's worth). */
+function* requestChunks(items: readonly DeliveryItem[]): Generator<DeliveryItem[]> {
+  let chunk: DeliveryItem[] = [];
+  let bytes = 2;
+  for (const item of items) {
+    const size = (item.bytes ?? jsonBytes(item.payload)) + 1;
+    if (chunk.length > 0 && bytes + size > LOGS_INGESTION_BATCH_BYTES) {
+      yield chunk;
+      chunk = [];
+      bytes = 2;
+    }
+    chunk.push(item);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+function parseJsonObject(text: string | undefined): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text ?? "");
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -11,6 +11,8 @@ export interface DeliveryItem {
   payload: Json;
   /** The payload's JSON size in bytes, when already measured. */
   bytes?: number;
+  /** The payload's JSON text, when already made: sent as it is, not serialized again. */
+  json?: string;
 }
 
 export interface DeliveryReport {
