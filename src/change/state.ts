@@ -119,7 +119,7 @@ export class BlobStateStore {
     try {
       return { ...(await readState(buffer)), etag };
     } catch (e) {
-      throw new Error(`the export state of ${passPrefix(key)} ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(`the export state of ${passPrefix(key)} ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
   }
 
@@ -326,7 +326,7 @@ async function readState(buffer: Buffer): Promise<Omit<ExportState, "etag">> {
     const ids = new StoredIds(buffer, header.count, Buffer.byteLength(first) + 1 + 16 * header.count);
     return { entries: ExportEntries.stored(hashes, fingerprints, ids), updatedAt: header.updatedAt, ...(header.snapshotAt ? { snapshotAt: header.snapshotAt } : {}) };
   } catch (e) {
-    if ((e as { code?: string }).code?.startsWith("Z_")) throw new Error("is not gzipped");
+    if ((e as { code?: string }).code?.startsWith("Z_")) throw new Error("is not gzipped", { cause: e });
     throw e;
   } finally {
     reader.close();
