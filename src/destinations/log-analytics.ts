@@ -47,6 +47,7 @@ export class LogAnalyticsSink implements Sink {
   readonly #open = new Map<string, Batch>();
   readonly #inFlight = new Set<Promise<void>>();
   #report: DeliveryReport = emptyReport();
+  #overflowReady: Promise<unknown> | undefined;
 
   constructor(action: WorkspaceAction, options: LogAnalyticsSinkOptions) {
     if (action.dataCollectionEndpoint === undefined || action.dataCollectionRuleId === undefined) {
@@ -191,7 +192,12 @@ export class LogAnalyticsSink implements Sink {
     const container = this.#options.overflow!;
     const body = JSON.stringify(record);
     try {
-      await container.createIfNotExists();
+      // Once per sink, not per row: a cut row is one request, not two.
+      this.#overflowReady ??= container.createIfNotExists().catch((e: unknown) => {
+        this.#overflowReady = undefined;
+        throw e;
+      });
+      await this.#overflowReady;
       await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" } });
     } catch (e) {
       this.#report.failures.push(`the original of a cut row could not be kept in ${container.containerName}/${name}: ${describeError(e)}`);
