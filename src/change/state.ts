@@ -91,8 +91,8 @@ export function passPrefix(key: PassKey): string {
 
 /**
  * The fingerprints of every record last exported, per pass key, in the app's own storage account
- * (container `export-state`): one gzipped JSON blob, ids sorted so that their shared prefixes compress,
- * written only with ETag conditions so that a runner never overwrites a newer state.
+ * (container `export-state`): one gzipped blob (version 4, see headerSchema), written only with ETag
+ * conditions so that a runner never overwrites a newer state.
  */
 export class BlobStateStore {
   constructor(readonly container: ContainerClient) {}
