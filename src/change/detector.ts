@@ -31,7 +31,10 @@ export class ChangeDetector {
     const slot = this.entries.find(hash);
     if (!selected) {
       // No longer selected: forgotten, so that being selected again later counts as new.
-      if (slot >= 0 && this.entries.delete(hash)) this.#dirty = true;
+      if (slot >= 0) {
+        this.entries.deleteAt(slot);
+        this.#dirty = true;
+      }
       return "unselected";
     }
     if (slot >= 0) this.entries.seeAt(slot);

@@ -103,10 +103,13 @@ export class ExportEntries {
 
   delete(hash: number): boolean {
     const slot = this.find(hash);
-    if (slot < 0) return false;
+    if (slot >= 0) this.deleteAt(slot);
+    return slot >= 0;
+  }
+
+  deleteAt(slot: number): void {
     this.#keys[slot] = TOMBSTONE;
     this.#size--;
-    return true;
   }
 
   /** Marks hashes as seen by this pass (a resumed pass: what the stopped one had seen). */
@@ -126,17 +129,15 @@ export class ExportEntries {
 
   /** Removes what this pass did not see and returns its ids, in the order held; the ids are read only if there is one. */
   async takeUnseen(): Promise<string[]> {
-    const slotOfRef = new Map<number, number>();
-    for (let i = 0; i < this.#keys.length; i++) if (this.#keys[i]! > 0 && this.#seen[i] === 0) slotOfRef.set(this.#refs[i]!, i);
-    if (slotOfRef.size === 0) return [];
+    const { slotOfRef, count } = this.#slotsByRef((slot) => this.#seen[slot] === 0);
+    if (count === 0) return [];
     const ids: string[] = [];
     let ref = 0;
     for await (const id of this.#walk()) {
-      const slot = slotOfRef.get(ref++);
-      if (slot === undefined) continue;
+      const slot = slotOfRef[ref++]!;
+      if (slot < 0) continue;
       ids.push(id);
-      this.#keys[slot] = TOMBSTONE;
-      this.#size--;
+      this.deleteAt(slot);
     }
     return ids;
   }
@@ -146,9 +147,8 @@ export class ExportEntries {
    * every id as a front-coded line. `commit` makes the written ids the stored ones once they are stored.
    */
   async *encode(): AsyncGenerator<Buffer | string> {
-    const total = this.#stored.count + this.#added.count;
-    const slotOfRef = new Int32Array(total).fill(-1);
-    for (let i = 0; i < this.#keys.length; i++) if (this.#keys[i]! > 0) slotOfRef[this.#refs[i]!] = i;
+    const { slotOfRef } = this.#slotsByRef(() => true);
+    const total = slotOfRef.length;
     const hashes = Buffer.allocUnsafe(this.#size * 8);
     const fingerprints = Buffer.allocUnsafe(this.#size * 8);
     let n = 0;
@@ -191,13 +191,25 @@ export class ExportEntries {
 
   /** Every (hash, fingerprint, id) held, in order (tests, tools). */
   async *pairs(): AsyncGenerator<[number, number, string]> {
-    const slotOfRef = new Map<number, number>();
-    for (let i = 0; i < this.#keys.length; i++) if (this.#keys[i]! > 0) slotOfRef.set(this.#refs[i]!, i);
+    const { slotOfRef } = this.#slotsByRef(() => true);
     let ref = 0;
     for await (const id of this.#walk()) {
-      const slot = slotOfRef.get(ref++);
-      if (slot !== undefined) yield [this.#keys[slot]! - 1, this.#fingerprints[slot]!, id];
+      const slot = slotOfRef[ref++]!;
+      if (slot >= 0) yield [this.#keys[slot]! - 1, this.#fingerprints[slot]!, id];
     }
+  }
+
+  /** For each id in walk order, the slot of the held entry it belongs to if `take` wants that slot, else -1. */
+  #slotsByRef(take: (slot: number) => boolean): { slotOfRef: Int32Array; count: number } {
+    const slotOfRef = new Int32Array(this.#stored.count + this.#added.count).fill(-1);
+    let count = 0;
+    for (let i = 0; i < this.#keys.length; i++) {
+      if (this.#keys[i]! > 0 && take(i)) {
+        slotOfRef[this.#refs[i]!] = i;
+        count++;
+      }
+    }
+    return { slotOfRef, count };
   }
 
   async *#walk(): AsyncGenerator<string> {

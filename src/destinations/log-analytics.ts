@@ -5,6 +5,7 @@ import { LogsIngestionClient } from "@azure/monitor-ingestion";
 import type { ContainerClient } from "@azure/storage-blob";
 import { actionKey, redactSecretsInText, type WorkspaceAction } from "../config/index.js";
 import { jsonBytes, streamFor, toLogAnalyticsRow, type Json, type MappingInput } from "../mapping/index.js";
+import { parseJson } from "../shared/json.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import { backoff, DEFAULT_RETRY, type RetryPolicy, type SdkRetryOptions } from "./retry.js";
 import { emptyReport, groupBy, recordDeadLetter, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
@@ -91,14 +92,14 @@ export class LogAnalyticsSink implements Sink {
   }
 
   async #add(item: DeliveryItem): Promise<void> {
-    const bytes = (item.bytes ?? jsonBytes(item.payload)) + 1;
+    const bytes = bytesInRequest(item);
     let batch = this.#open.get(item.route);
     if (batch !== undefined && batch.bytes + bytes > LOGS_INGESTION_BATCH_BYTES) {
       await this.#dispatch(batch);
       batch = undefined;
     }
     if (batch === undefined) {
-      batch = { stream: item.route, items: [], bytes: 2 };
+      batch = { stream: item.route, items: [], bytes: EMPTY_REQUEST_BYTES };
       this.#open.set(item.route, batch);
     }
     batch.items.push(item);
@@ -165,7 +166,8 @@ export class LogAnalyticsSink implements Sink {
     try {
       const response = await this.#client.pipeline.sendRequest(this.#http, request);
       if (response.status === 204 || response.status === 200) return undefined;
-      const error = (parseJsonObject(response.bodyAsText ?? undefined)?.["error"] ?? {}) as { code?: unknown; message?: unknown };
+      const body = parseJson(response.bodyAsText ?? "");
+      const error = ((body.ok ? (body.value as { error?: unknown } | null)?.error : undefined) ?? {}) as { code?: unknown; message?: unknown };
       const message = typeof error.message === "string" ? error.message : `the Logs Ingestion API answered ${response.status}`;
       return new RestError(message, { statusCode: response.status, ...(typeof error.code === "string" ? { code: error.code } : {}) });
     } catch (e) {
@@ -209,30 +211,27 @@ export class LogAnalyticsSink implements Sink {
   }
 }
 
+// A request body is `[row,row,...]`: the brackets, and each row with its comma.
+const EMPTY_REQUEST_BYTES = 2;
+function bytesInRequest(item: DeliveryItem): number {
+  return (item.bytes ?? jsonBytes(item.payload)) + 1;
+}
+
 /** Items in requests of at most LOGS_INGESTION_BATCH_BYTES of JSON (a replay may hold more than one request's worth). */
 function* requestChunks(items: readonly DeliveryItem[]): Generator<DeliveryItem[]> {
   let chunk: DeliveryItem[] = [];
-  let bytes = 2;
+  let bytes = EMPTY_REQUEST_BYTES;
   for (const item of items) {
-    const size = (item.bytes ?? jsonBytes(item.payload)) + 1;
+    const size = bytesInRequest(item);
     if (chunk.length > 0 && bytes + size > LOGS_INGESTION_BATCH_BYTES) {
       yield chunk;
       chunk = [];
-      bytes = 2;
+      bytes = EMPTY_REQUEST_BYTES;
     }
     chunk.push(item);
     bytes += size;
   }
   if (chunk.length > 0) yield chunk;
-}
-
-function parseJsonObject(text: string | undefined): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text ?? "");
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Where the whole original of a cut record is kept: by record and export time, so re-exports do not overwrite. */
