@@ -1,8 +1,9 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** The real API payloads in ../shared (the tests' reference; the runtime never reads them). */
-export const EXAMPLES_DIR = fileURLToPath(new URL("../../../shared/reference/api-examples/", import.meta.url));
+/** Real API payloads, copied into test/fixtures (see its README for source and licence); the runtime never reads them. */
+export const EXAMPLES_DIR = fileURLToPath(new URL("../fixtures/api-examples/", import.meta.url));
+export const EVENT_SCHEMAS_DIR = fileURLToPath(new URL("../fixtures/defender-event-schemas/", import.meta.url));
 
 export interface ApiExample {
   parameters: Record<string, unknown>;

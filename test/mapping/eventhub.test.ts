@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { toEvent } from "../../src/mapping/index.js";
-import { assessmentWithMetadata, EXAMPLES_DIR, exampleRecords } from "../helpers/examples.js";
+import { assessmentWithMetadata, EVENT_SCHEMAS_DIR, exampleRecords } from "../helpers/examples.js";
 import { EXPORTED_AT, input } from "../helpers/mapping.js";
 
 const [alert] = exampleRecords("alerts/GetAlertsSubscription_example.json");
@@ -19,7 +19,7 @@ const LEGACY_ALERT_FIELDS = [
   "WorkspaceSubscriptionId", "WorkspaceResourceGroup", "AgentId", "CompromisedEntity", "AlertDisplayName", "Description", "Entities", "ExtendedLinks",
   "ResourceIdentifiers", "RemediationSteps", "ExtendedProperties", "AlertUri",
 ];
-const schemaRequired = (JSON.parse(readFileSync(`${EXAMPLES_DIR}../defender-event-schemas/SecurityAlert.schema.json`, "utf8")) as { required: string[] }).required;
+const schemaRequired = (JSON.parse(readFileSync(`${EVENT_SCHEMAS_DIR}SecurityAlert.schema.json`, "utf8")) as { required: string[] }).required;
 
 describe("Event Hubs messages, default shapes", () => {
   it("alerts: the legacy PascalCase alert event model, converted from the ARM alert", () => {
