@@ -63,8 +63,9 @@ const noDeadLetters: DeadLetterStore = {
     throw new Error("the benchmark expects no dead letters");
   },
   list: async function* () {},
+  names: async function* () {},
+  read: async () => undefined,
   remove: async () => undefined,
-  count: async () => 0,
 };
 
 export async function run(): Promise<Figure[]> {
@@ -100,7 +101,7 @@ export async function run(): Promise<Figure[]> {
   const policy = { trustedHosts: [new URL(ingestion.url).host] };
   const config = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }] }, { destinationPolicy: policy });
   if (!config.ok) throw new Error("config");
-  const la = new LogAnalyticsSink(config.configuration.actions[0] as WorkspaceAction, { credential, deadLetters: noDeadLetters, tlsCa: ingestion.ca });
+  const la = new LogAnalyticsSink(config.configuration.actions[0] as WorkspaceAction, { credential, deadLetters: noDeadLetters, destinationPolicy: policy, tlsCa: ingestion.ca });
   for (let i = 0; i < COUNT; i++) await la.write(inputOf(records[i % DISTINCT]!.line, records[i % DISTINCT]!.eventSource, exportedAt));
   const laReport = await la.flush();
   const minimum = minimumIngestionRequests(ingestion.requests);

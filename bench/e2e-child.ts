@@ -31,7 +31,7 @@ const parsed = parseExportConfiguration(
     sources: ["Alerts", "Assessments", "SubAssessments", "SecureScores", "SecureScoreControls", "RegulatoryComplianceAssessment"].map((eventSource) => ({ eventSource })),
     actions: [
       { actionType: "Workspace", dataCollectionEndpoint: args.ingestionUrl, dataCollectionRuleId: RULE_ID },
-      { actionType: "EventHub", connectionStringSetting: "BENCH_EVENT_HUBS", eventHubName: "bench" },
+      { actionType: "EventHub", connectionStringSetting: "DEFENDER_EXPORT_DEST_BENCH_EVENT_HUBS", eventHubName: "bench" },
     ],
   },
   { destinationPolicy },
@@ -40,7 +40,7 @@ if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
 const service = BlobServiceClient.fromConnectionString(args.storage);
 const deadLetters = new BlobDeadLetterStore(service.getContainerClient(`${args.name}-dead-letters`));
 const sinks = parsed.configuration.actions.map((action) =>
-  createSink(action, { credential, deadLetters, overflow: service.getContainerClient(`${args.name}-overflow`), destinationPolicy, settings: { BENCH_EVENT_HUBS: args.eventHubs }, tlsCa: readFileSync(args.caFile, "utf8") }),
+  createSink(action, { credential, deadLetters, overflow: service.getContainerClient(`${args.name}-overflow`), destinationPolicy, settings: { DEFENDER_EXPORT_DEST_BENCH_EVENT_HUBS: args.eventHubs }, tlsCa: readFileSync(args.caFile, "utf8") }),
 );
 const reader = new ArmReader({ credential, endpoint: args.armUrl, tlsCa: readFileSync(args.certFile, "utf8") });
 const state = new BlobStateStore(service.getContainerClient(`${args.name}-state`));

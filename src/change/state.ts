@@ -23,6 +23,8 @@ export interface ExportState {
   updatedAt: string | undefined;
   /** When this pass key last sent a full snapshot. */
   snapshotAt?: string;
+  /** The generation of the configuration that wrote it (none: written before generations were kept). */
+  generation?: string;
 }
 
 /**
@@ -30,7 +32,7 @@ export interface ExportState {
  * little-endian; NaN where a score had none), then the ids as front-coded lines (see frontCodedLine). A
  * pass reads only the header and the numbers; the ids stay compressed until a removal or a save.
  */
-const headerSchema = z.object({ version: z.literal(4), updatedAt: z.string(), snapshotAt: z.string().optional(), count: z.number().int().nonnegative() });
+const headerSchema = z.object({ version: z.literal(4), updatedAt: z.string(), snapshotAt: z.string().optional(), generation: z.string().optional(), count: z.number().int().nonnegative() });
 
 // Versions 2 and 3 were one JSON document, ids whole (2) or front-coded in arrays (3); they are still read.
 const legacyEnvelope = {
@@ -99,7 +101,10 @@ export class BlobStateStore {
 
   #ready: Promise<unknown> | undefined;
   #ensure(): Promise<unknown> {
-    this.#ready ??= this.container.createIfNotExists();
+    this.#ready ??= this.container.createIfNotExists().catch((e: unknown) => {
+      this.#ready = undefined;
+      throw e;
+    });
     return this.#ready;
   }
 
@@ -124,9 +129,15 @@ export class BlobStateStore {
   }
 
   /** Writes the state if nobody else did since `etag` (none: only if there is no state yet); returns the new ETag. */
-  async save(key: PassKey, state: Pick<ExportState, "entries" | "snapshotAt">, etag: string | undefined): Promise<{ etag: string; bytes: number }> {
+  async save(key: PassKey, state: Pick<ExportState, "entries" | "snapshotAt" | "generation">, etag: string | undefined): Promise<{ etag: string; bytes: number }> {
     await this.#ensure();
-    const header = `${JSON.stringify({ version: 4, updatedAt: new Date().toISOString(), ...(state.snapshotAt ? { snapshotAt: state.snapshotAt } : {}), count: state.entries.size })}\n`;
+    const header = `${JSON.stringify({
+      version: 4,
+      updatedAt: new Date().toISOString(),
+      ...(state.snapshotAt ? { snapshotAt: state.snapshotAt } : {}),
+      ...(state.generation ? { generation: state.generation } : {}),
+      count: state.entries.size,
+    })}\n`;
     // Streamed through gzip: the state is never held whole as text.
     const zip = createGzip();
     const compressed: Buffer[] = [];
@@ -211,12 +222,26 @@ export class BlobStateStore {
     await this.container.getBlobClient(`${passPrefix(key)}/running.json`).deleteIfExists();
   }
 
+  /** The running pass's progress; none when no runner holds the lease (a runner that died leaves its marker). */
   async running(key: PassKey): Promise<RunningPass | undefined> {
     await this.#ensure();
+    const leased = this.container
+      .getBlobClient(`${passPrefix(key)}/lock`)
+      .getProperties()
+      .then(
+        (p) => p.leaseState === "leased",
+        (e: unknown) => {
+          if ((e as { statusCode?: number }).statusCode === 404) return false;
+          throw e;
+        },
+      );
     try {
-      const parsed = runningSchema.safeParse(JSON.parse((await this.container.getBlobClient(`${passPrefix(key)}/running.json`).downloadToBuffer()).toString("utf8")));
+      const [buffer, held] = await Promise.all([this.container.getBlobClient(`${passPrefix(key)}/running.json`).downloadToBuffer(), leased]);
+      if (!held) return undefined;
+      const parsed = runningSchema.safeParse(JSON.parse(buffer.toString("utf8")));
       return parsed.success ? parsed.data : undefined;
     } catch (e) {
+      await leased.catch(() => undefined);
       if ((e as { statusCode?: number }).statusCode === 404) return undefined;
       throw e;
     }
@@ -324,7 +349,12 @@ async function readState(buffer: Buffer): Promise<Omit<ExportState, "etag">> {
       if (!Number.isSafeInteger(hashes[i]) || hashes[i]! < 0) throw new Error(`is not valid: hash ${i} is not a 53-bit hash`);
     }
     const ids = new StoredIds(buffer, header.count, Buffer.byteLength(first) + 1 + 16 * header.count);
-    return { entries: ExportEntries.stored(hashes, fingerprints, ids), updatedAt: header.updatedAt, ...(header.snapshotAt ? { snapshotAt: header.snapshotAt } : {}) };
+    return {
+      entries: ExportEntries.stored(hashes, fingerprints, ids),
+      updatedAt: header.updatedAt,
+      ...(header.snapshotAt ? { snapshotAt: header.snapshotAt } : {}),
+      ...(header.generation ? { generation: header.generation } : {}),
+    };
   } catch (e) {
     if ((e as { code?: string }).code?.startsWith("Z_")) throw new Error("is not gzipped", { cause: e });
     throw e;

@@ -2,7 +2,7 @@ import { basename } from "node:path";
 import type { ParseArgsConfig } from "node:util";
 import type { BlobServiceClient } from "@azure/storage-blob";
 import { actionKey, destinationPolicyFromEnv, parseExportConfiguration, type ConfigurationResult, type ExportConfiguration, type Problem } from "../config/index.js";
-import { BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, OVERFLOW_CONTAINER, type Sink } from "../destinations/index.js";
+import { BACKOFF_CONTAINER, BlobBackoffStore, BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, OVERFLOW_CONTAINER, type Sink } from "../destinations/index.js";
 import { storageClients } from "../hosting/storage.js";
 import { armEndpointFrom, defaultCredential } from "../sources/index.js";
 import { InputError } from "./input.js";
@@ -37,13 +37,16 @@ export function report(io: CliIo, level: "error" | "warning", problems: readonly
 }
 
 /** The sinks of a configuration's actions, with dead letters and overflow in the app's storage account. */
-export function sinksFor(configuration: ExportConfiguration, io: CliIo, required: boolean): { sinks: Sink[]; service: BlobServiceClient; deadLetters: BlobDeadLetterStore } {
+export function sinksFor(configuration: ExportConfiguration, name: string, io: CliIo, required: boolean): { sinks: Sink[]; service: BlobServiceClient; deadLetters: BlobDeadLetterStore } {
   const credential = defaultCredential(io.env);
   const service = storageClients(io.env, credential).blob;
   const deadLetters = new BlobDeadLetterStore(service.getContainerClient(DEAD_LETTER_CONTAINER));
   const deps = {
     credential,
     deadLetters,
+    // The same backoffs as the Functions app's, when both use one storage account.
+    backoff: new BlobBackoffStore(service.getContainerClient(BACKOFF_CONTAINER)),
+    configuration: name,
     overflow: service.getContainerClient(OVERFLOW_CONTAINER),
     destinationPolicy: destinationPolicyFromEnv(io.env),
     settings: io.env,

@@ -2,39 +2,31 @@ import { z } from "zod";
 import { ACTION_TYPES, matchEnum } from "./enums.js";
 import { LOG_ANALYTICS_TABLES, type Action, type EventHubAction, type LogicAppAction, type StorageAccountAction, type WorkspaceAction } from "./model.js";
 import { Secret } from "./secret.js";
+import {
+  DESTINATION_SETTING_PREFIX,
+  EVENT_HUB_NAME,
+  EVENT_HUB_NAMESPACE_NAME,
+  parseEventHubConnectionString,
+  isTrustedHost,
+  parseNamespace,
+  settingAllowed,
+  urlAllowed,
+  type DestinationPolicy,
+} from "./endpoints.js";
 import { describe, nonEmptyString, show, strictObject } from "./zod-helpers.js";
 
 // The Event Hubs message formats and event types (mapping/eventhub.ts has their shapes).
 const EVENT_HUB_FORMATS = ["defender", "api", "xdr"] as const;
 const EVENT_TYPE_NAMES: readonly string[] = ["SecurityAlert", "SecurityRecommendation", "SecurityNestedRecommendation", "SecureScores", "SecureScoreControls", "SecurityRegulatoryCompliance"];
 
-/** Host names a destination may point at, besides Azure's own service domains. */
-export interface DestinationPolicy {
-  /** `host` or `host:port` entries, e.g. local fakes in tests (DEFENDER_EXPORT_TRUSTED_HOSTS). */
-  trustedHosts: readonly string[];
-}
-
-const EVENT_HUBS_SUFFIXES = [".servicebus.windows.net", ".servicebus.usgovcloudapi.net", ".servicebus.chinacloudapi.cn"];
-const LOGS_INGESTION_SUFFIXES = [".ingest.monitor.azure.com", ".ingest.monitor.azure.us", ".ingest.monitor.azure.cn"];
-const LOGIC_APPS_SUFFIXES = [".logic.azure.com", ".logic.azure.us", ".logic.azure.cn"];
-const BLOB_SUFFIXES = [".blob.core.windows.net", ".blob.core.usgovcloudapi.net", ".blob.core.chinacloudapi.cn"];
-
-/** An Event Hubs namespace host, or one the operator trusts (checked again where a setting supplies the connection string). */
-export function isTrustedEventHubsHost(host: string, port: string, policy: DestinationPolicy): boolean {
-  return hostAllowed(host, port, EVENT_HUBS_SUFFIXES, policy);
-}
-
-function hostAllowed(host: string, port: string, suffixes: readonly string[], policy: DestinationPolicy): boolean {
-  const h = host.toLowerCase();
-  if (suffixes.some((s) => h.endsWith(s) && h.length > s.length)) return true;
-  return policy.trustedHosts.some((t) => {
-    const entry = t.toLowerCase();
-    return entry === h || (port !== "" && entry === `${h}:${port}`);
-  });
-}
+export type { DestinationPolicy } from "./endpoints.js";
 
 const RESOURCE_GROUP_ID = "/subscriptions/[0-9a-f-]{36}/resourceGroups/[^/]+";
-const EVENT_HUB_ID = new RegExp(`^${RESOURCE_GROUP_ID}/providers/Microsoft\\.EventHub/namespaces/([^/]+)/eventhubs/([^/]+)$`, "i");
+// The namespace and hub segments follow Event Hubs' naming rules: nothing in them can change the host dialled.
+const EVENT_HUB_ID = new RegExp(
+  `^${RESOURCE_GROUP_ID}/providers/Microsoft\\.EventHub/namespaces/(${EVENT_HUB_NAMESPACE_NAME.source.slice(1, -1)})/eventhubs/(${EVENT_HUB_NAME.source.slice(1, -1)})$`,
+  "i",
+);
 const WORKSPACE_ID = new RegExp(`^${RESOURCE_GROUP_ID}/providers/Microsoft\\.OperationalInsights/workspaces/[^/]+$`, "i");
 const LOGIC_APP_ID = new RegExp(`^${RESOURCE_GROUP_ID}/providers/Microsoft\\.Logic/workflows/[^/]+$`, "i");
 const APP_SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/;
@@ -45,43 +37,23 @@ function resourceId(what: string, pattern: RegExp, shape: string) {
   });
 }
 
-const appSettingName = (what: string) =>
-  z.string({ error: (i) => `expected ${what} (a string), got ${describe(i.input)}` }).refine((v) => APP_SETTING_NAME.test(v), {
-    message: `invalid ${what}; expected the name of an app setting (letters, digits, _ . : -)`,
+/** A setting a destination reads its secret from: only those the operator set aside for destinations. */
+const appSettingName = (what: string, policy: DestinationPolicy) =>
+  z.string({ error: (i) => `expected ${what} (a string), got ${describe(i.input)}` }).superRefine((v, ctx) => {
+    if (!APP_SETTING_NAME.test(v)) {
+      ctx.addIssue({ code: "custom", message: `invalid ${what}; expected the name of an app setting (letters, digits, _ . : -)` });
+    } else if (!settingAllowed(v, policy)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${what} must name an app setting set aside for destinations: ${DESTINATION_SETTING_PREFIX}<name>, or one listed in DEFENDER_EXPORT_DESTINATION_SETTINGS`,
+      });
+    }
   });
 
-/** Parts of an Event Hubs connection string; the key itself is never put in a message. */
-export function parseEventHubConnectionString(text: string):
-  | { ok: true; host: string; port: string; entityPath?: string; keyName?: string }
-  | { ok: false; message: string } {
-  const parts = new Map<string, string>();
-  for (const piece of text.split(";")) {
-    const eq = piece.indexOf("=");
-    if (eq > 0) parts.set(piece.slice(0, eq).trim().toLowerCase(), piece.slice(eq + 1).trim());
-  }
-  const endpoint = parts.get("endpoint");
-  if (endpoint === undefined) return { ok: false, message: "it has no Endpoint=sb://<namespace>.servicebus.windows.net/" };
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    return { ok: false, message: "its Endpoint is not a URL; expected sb://<namespace>.servicebus.windows.net/" };
-  }
-  if (url.protocol !== "sb:") return { ok: false, message: "its Endpoint must use sb://" };
-  const hasKey = parts.has("sharedaccesskeyname") && parts.has("sharedaccesskey");
-  if (!hasKey && !parts.has("sharedaccesssignature")) {
-    return { ok: false, message: "it has neither SharedAccessKeyName and SharedAccessKey nor SharedAccessSignature" };
-  }
-  const entityPath = parts.get("entitypath");
-  const keyName = parts.get("sharedaccesskeyname");
-  return {
-    ok: true,
-    host: url.hostname,
-    port: url.port,
-    ...(entityPath ? { entityPath } : {}),
-    ...(keyName ? { keyName } : {}),
-  };
-}
+const hubName = (what: string) =>
+  z.string({ error: (i) => `expected ${what} (a string), got ${describe(i.input)}` }).refine((v) => EVENT_HUB_NAME.test(v), {
+    message: `invalid ${what}; expected an Event Hubs name: 1 to 256 letters, digits, '.', '-' and '_', starting and ending with a letter or digit`,
+  });
 
 function eventHubSchema(policy: DestinationPolicy) {
   return strictObject(
@@ -92,11 +64,16 @@ function eventHubSchema(policy: DestinationPolicy) {
         EVENT_HUB_ID,
         "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.EventHub/namespaces/<namespace>/eventhubs/<hub>",
       ).optional(),
-      fullyQualifiedNamespace: nonEmptyString("fullyQualifiedNamespace").optional(),
-      eventHubName: nonEmptyString("eventHubName").optional(),
+      fullyQualifiedNamespace: nonEmptyString("fullyQualifiedNamespace")
+        .superRefine((v, ctx) => {
+          const parsed = parseNamespace(v, policy);
+          if (!parsed.ok) ctx.addIssue({ code: "custom", message: `fullyQualifiedNamespace ${show(v)} ${parsed.reason}` });
+        })
+        .optional(),
+      eventHubName: hubName("eventHubName").optional(),
       // Never echo the value: the message names what is wrong, not what was given.
       connectionString: z.string({ error: (i) => `expected connectionString (a string), got ${describe(i.input)}` }).optional(),
-      connectionStringSetting: appSettingName("connectionStringSetting").optional(),
+      connectionStringSetting: appSettingName("connectionStringSetting", policy).optional(),
       isTrustedServiceEnabled: z.boolean({ error: (i) => `expected isTrustedServiceEnabled (true or false), got ${describe(i.input)}` }).optional(),
       // Read-only in ARM responses; accepted so that a resource copied from ARM validates, then derived again.
       sasPolicyName: z.string().optional(),
@@ -105,7 +82,7 @@ function eventHubSchema(policy: DestinationPolicy) {
         .optional(),
       findingsShape: z.enum(["camel", "pascal"], { error: () => "expected findingsShape: camel or pascal" }).optional(),
       eventHubNames: z
-        .record(z.string(), z.string().min(1), { error: (i) => `expected eventHubNames (an object of event type: hub), got ${describe(i.input)}` })
+        .record(z.string(), hubName("a hub name"), { error: (i) => `expected eventHubNames (an object of event type: hub), got ${describe(i.input)}` })
         .superRefine((map, ctx) => {
           for (const key of Object.keys(map)) {
             if (!EVENT_TYPE_NAMES.includes(key)) ctx.addIssue({ code: "custom", path: [key], message: `unknown event type ${show(key)}; expected ${EVENT_TYPE_NAMES.join(", ")}` });
@@ -117,31 +94,13 @@ function eventHubSchema(policy: DestinationPolicy) {
   )
     .superRefine((a, ctx) => {
       const fromId = a.eventHubResourceId ? EVENT_HUB_ID.exec(a.eventHubResourceId.trim()) : null;
-      if (a.fullyQualifiedNamespace !== undefined) {
-        const [host = "", port = ""] = a.fullyQualifiedNamespace.trim().split(":");
-        if (!hostAllowed(host, port, EVENT_HUBS_SUFFIXES, policy)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["fullyQualifiedNamespace"],
-            message: `fullyQualifiedNamespace ${show(a.fullyQualifiedNamespace)} is not an Event Hubs namespace host; expected <namespace>.servicebus.windows.net (or a sovereign cloud's)`,
-          });
-        }
-      }
       let entityPath: string | undefined;
+      let badConnectionString = false;
       if (a.connectionString !== undefined) {
-        const cs = parseEventHubConnectionString(a.connectionString);
-        if (!cs.ok) {
-          ctx.addIssue({ code: "custom", path: ["connectionString"], message: `invalid connectionString: ${cs.message}` });
-        } else {
-          entityPath = cs.entityPath;
-          if (!hostAllowed(cs.host, cs.port, EVENT_HUBS_SUFFIXES, policy)) {
-            ctx.addIssue({
-              code: "custom",
-              path: ["connectionString"],
-              message: `connectionString's Endpoint host ${show(cs.host)} is not an Event Hubs namespace; expected <namespace>.servicebus.windows.net (or a sovereign cloud's)`,
-            });
-          }
-        }
+        const cs = parseEventHubConnectionString(a.connectionString, policy);
+        badConnectionString = !cs.ok;
+        if (!cs.ok) ctx.addIssue({ code: "custom", path: ["connectionString"], message: `invalid connectionString: ${cs.message}` });
+        else entityPath = cs.connection.entityPath;
       }
       const hubs = [
         ["eventHubName", a.eventHubName],
@@ -163,7 +122,7 @@ function eventHubSchema(policy: DestinationPolicy) {
           path: [],
           message: "an EventHub action needs eventHubResourceId, fullyQualifiedNamespace with eventHubName, connectionString or connectionStringSetting",
         });
-      } else if (hubs.length === 0 && a.connectionStringSetting === undefined && a.eventHubNames === undefined) {
+      } else if (hubs.length === 0 && a.connectionStringSetting === undefined && a.eventHubNames === undefined && !badConnectionString) {
         ctx.addIssue({ code: "custom", path: ["eventHubName"], message: "an EventHub action needs the hub: eventHubName, eventHubResourceId or EntityPath in the connection string" });
       }
     })
@@ -171,10 +130,10 @@ function eventHubSchema(policy: DestinationPolicy) {
       const fromId = a.eventHubResourceId ? EVENT_HUB_ID.exec(a.eventHubResourceId.trim()) : null;
       const out: EventHubAction = { actionType: "EventHub" };
       if (a.eventHubResourceId !== undefined) out.eventHubResourceId = a.eventHubResourceId.trim();
-      const namespace = a.fullyQualifiedNamespace?.trim() ?? (fromId && !a.connectionString && !a.connectionStringSetting ? `${fromId[1]}.servicebus.windows.net` : undefined);
+      const namespace = a.fullyQualifiedNamespace?.trim().toLowerCase() ?? (fromId && !a.connectionString && !a.connectionStringSetting ? `${fromId[1]!.toLowerCase()}.servicebus.windows.net` : undefined);
       if (namespace !== undefined) out.fullyQualifiedNamespace = namespace;
-      const cs = a.connectionString === undefined ? undefined : parseEventHubConnectionString(a.connectionString);
-      const hub = a.eventHubName ?? (cs?.ok ? cs.entityPath : undefined) ?? fromId?.[2];
+      const cs = a.connectionString === undefined ? undefined : parseEventHubConnectionString(a.connectionString, policy);
+      const hub = a.eventHubName ?? (cs?.ok ? cs.connection.entityPath : undefined) ?? fromId?.[2];
       if (hub !== undefined) out.eventHubName = hub;
       if (a.connectionString !== undefined) out.connectionString = new Secret(a.connectionString);
       if (a.connectionStringSetting !== undefined) out.connectionStringSetting = a.connectionStringSetting;
@@ -209,12 +168,8 @@ function workspaceSchema(policy: DestinationPolicy) {
       dataCollectionEndpoint: z
         .string({ error: (i) => `expected dataCollectionEndpoint (a URL), got ${describe(i.input)}` })
         .superRefine((v, ctx) => {
-          const url = URL.canParse(v) ? new URL(v) : undefined;
-          if (url === undefined || url.protocol !== "https:" || url.username || url.password || url.search || (url.pathname !== "/" && url.pathname !== "")) {
-            ctx.addIssue({ code: "custom", message: `invalid dataCollectionEndpoint ${show(v)}; expected https://<endpoint>.<region>-1.ingest.monitor.azure.com` });
-          } else if (!hostAllowed(url.hostname, url.port, LOGS_INGESTION_SUFFIXES, policy)) {
-            ctx.addIssue({ code: "custom", message: `dataCollectionEndpoint host ${show(url.hostname)} is not a Logs Ingestion endpoint; expected <endpoint>.<region>-1.ingest.monitor.azure.com` });
-          }
+          const checked = urlAllowed("logsIngestion", v, policy);
+          if (!checked.ok) ctx.addIssue({ code: "custom", message: `invalid dataCollectionEndpoint ${show(v)}: it ${checked.reason}; expected https://<endpoint>.<region>-1.ingest.monitor.azure.com` });
         })
         .optional(),
       dataCollectionRuleId: z
@@ -249,11 +204,10 @@ function workspaceSchema(policy: DestinationPolicy) {
  * Checked as a warning at validation (a resource copied from ARM stays valid) and enforced on delivery.
  */
 export function isTrustedWebhook(uri: string, policy: DestinationPolicy): boolean {
-  const url = URL.canParse(uri) ? new URL(uri) : undefined;
-  return url !== undefined && url.protocol === "https:" && hostAllowed(url.hostname, url.port, LOGIC_APPS_SUFFIXES, policy);
+  return urlAllowed("logicApps", uri, policy, { path: true, query: true }).ok;
 }
 
-function logicAppSchema() {
+function logicAppSchema(policy: DestinationPolicy) {
   return strictObject(
     {
       actionType: z.literal("LogicApp"),
@@ -268,7 +222,7 @@ function logicAppSchema() {
           }
         })
         .optional(),
-      uriSetting: appSettingName("uriSetting").optional(),
+      uriSetting: appSettingName("uriSetting", policy).optional(),
     },
     "a LogicApp action",
   ).transform((a): LogicAppAction => {
@@ -280,6 +234,16 @@ function logicAppSchema() {
   });
 }
 
+/**
+ * A Blob service endpoint for the app's identity: the account's URL and nothing else (a SAS pasted here would
+ * be stored and shown). An emulator the operator trusts may be path-style (http://127.0.0.1:10000/account).
+ */
+export function blobServiceUrl(text: string, policy: DestinationPolicy): { ok: true; url: URL } | { ok: false; reason: string } {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  const trusted = url !== undefined && isTrustedHost(url.hostname, url.port, policy);
+  return urlAllowed("blob", text, policy, { http: true, path: trusted });
+}
+
 function storageAccountSchema(policy: DestinationPolicy) {
   return strictObject(
     {
@@ -287,16 +251,11 @@ function storageAccountSchema(policy: DestinationPolicy) {
       blobServiceUrl: z
         .string({ error: (i) => `expected blobServiceUrl (a URL), got ${describe(i.input)}` })
         .superRefine((v, ctx) => {
-          const url = URL.canParse(v) ? new URL(v) : undefined;
-          const trusted = url !== undefined && policy.trustedHosts.some((t) => t.toLowerCase() === url.host.toLowerCase() || t.toLowerCase() === url.hostname.toLowerCase());
-          if (url === undefined || (url.protocol !== "https:" && !(trusted && url.protocol === "http:"))) {
-            ctx.addIssue({ code: "custom", message: `invalid blobServiceUrl ${show(v)}; expected https://<account>.blob.core.windows.net` });
-          } else if (!trusted && !hostAllowed(url.hostname, url.port, BLOB_SUFFIXES, policy)) {
-            ctx.addIssue({ code: "custom", message: `blobServiceUrl host ${show(url.hostname)} is not a Blob storage endpoint; expected <account>.blob.core.windows.net` });
-          }
+          const checked = blobServiceUrl(v, policy);
+          if (!checked.ok) ctx.addIssue({ code: "custom", message: `invalid blobServiceUrl ${show(v)}: it ${checked.reason}; expected https://<account>.blob.core.windows.net` });
         })
         .optional(),
-      connectionStringSetting: appSettingName("connectionStringSetting").optional(),
+      connectionStringSetting: appSettingName("connectionStringSetting", policy).optional(),
     },
     "a StorageAccount action",
   )
@@ -313,17 +272,17 @@ function storageAccountSchema(policy: DestinationPolicy) {
     });
 }
 
-/** One action; `Internal` (Microsoft's own) parses to null so that the caller can drop it with a warning. */
 /** Each action type's own schema, for documentation (OpenAPI); `actionSchema` is what validates. */
 export function actionSchemasByType(policy: DestinationPolicy) {
-  return [eventHubSchema(policy), workspaceSchema(policy), logicAppSchema(), storageAccountSchema(policy)] as const;
+  return [eventHubSchema(policy), workspaceSchema(policy), logicAppSchema(policy), storageAccountSchema(policy)] as const;
 }
 
+/** One action; `Internal` (Microsoft's own) parses to null so that the caller can drop it with a warning. */
 export function actionSchema(policy: DestinationPolicy) {
   const byType = {
     EventHub: eventHubSchema(policy),
     Workspace: workspaceSchema(policy),
-    LogicApp: logicAppSchema(),
+    LogicApp: logicAppSchema(policy),
     StorageAccount: storageAccountSchema(policy),
   };
   const expected = ACTION_TYPES.filter((t) => t !== "Internal").join(", ");

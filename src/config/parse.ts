@@ -165,12 +165,10 @@ function parsePolicyForm(raw: Record<string, unknown>, at: string, policy: Desti
   const wrapped = new Set<string>();
   const input: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(raw)) {
-    if (isObject(value) && Object.keys(value).length === 1 && "value" in value && key !== "actions") {
-      wrapped.add(key);
-      input[key] = value["value"];
-    } else {
-      input[key] = value;
-    }
+    const unwrapped = isObject(value) && Object.keys(value).length === 1 && "value" in value && key !== "actions";
+    if (unwrapped) wrapped.add(key);
+    // Defined, not assigned: `__proto__` stays a key (and is refused as unknown) instead of becoming the prototype.
+    Object.defineProperty(input, key, { value: unwrapped ? value["value"] : value, enumerable: true, writable: true, configurable: true });
   }
   const unwrappedPath = (path: readonly PropertyKey[]) =>
     typeof path[0] === "string" && wrapped.has(path[0]) ? [path[0], "value", ...path.slice(1)] : [...path];

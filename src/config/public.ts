@@ -1,4 +1,4 @@
-import { parseEventHubConnectionString } from "./actions.js";
+import { sharedAccessKeyName } from "./endpoints.js";
 import type { Action, ExportConfiguration } from "./model.js";
 
 /**
@@ -13,8 +13,8 @@ export function toPublicConfiguration(configuration: ExportConfiguration): Recor
 function publicAction(action: Action): Record<string, unknown> {
   const shown = JSON.parse(JSON.stringify(action)) as Record<string, unknown>;
   if (action.actionType === "EventHub" && action.connectionString !== undefined) {
-    const parsed = parseEventHubConnectionString(action.connectionString.reveal());
-    if (parsed.ok && parsed.keyName !== undefined) shown["sasPolicyName"] = parsed.keyName;
+    const keyName = sharedAccessKeyName(action.connectionString.reveal());
+    if (keyName !== undefined) shown["sasPolicyName"] = keyName;
   }
   return shown;
 }

@@ -39,6 +39,8 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /([?&]sig=)[^&"'\s]+/gi,
   /([?&]code=)[^&"'\s]+/gi,
   /(Bearer\s+)[A-Za-z0-9._~+/=-]+/g,
+  // A password in a URL's userinfo.
+  /(:\/\/[^/@\s:]*:)[^/@\s]+(?=@)/g,
   /("?(?:access_token|client_secret)"?\s*[:=]\s*"?)[^"&\s,}]+/gi,
 ];
 

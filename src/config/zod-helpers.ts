@@ -1,8 +1,15 @@
 import { z } from "zod";
 import { matchEnum } from "./enums.js";
 
-/** Shows a user's value in a message: quoted, escaped and shortened. Never used on secret fields. */
+// What a misplaced secret looks like: a connection string's parts, a SAS or trigger signature, a key or token.
+const SECRET_LIKE = /(?:SharedAccess(?:Key|Signature)|AccountKey|Password|Secret|Token|Bearer\s)\s*[=:]?|[?&](?:sig|code|se|sv|skoid|api-key|token)=|;\s*[A-Za-z]+\s*=|:\/\/[^/@\s]*:[^/@\s]*@/i;
+
+/**
+ * Shows a user's value in a message: quoted, escaped and shortened; a value that looks like it holds a
+ * secret (pasted in the wrong field) is never quoted, only said to be there.
+ */
 export function show(value: string): string {
+  if (SECRET_LIKE.test(value)) return "(a value that looks like it holds a secret; not shown)";
   const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
   return JSON.stringify(shown);
 }

@@ -1,22 +1,29 @@
 import { randomUUID } from "node:crypto";
 import type { TokenCredential } from "@azure/core-auth";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
-import { actionKey, type StorageAccountAction } from "../config/index.js";
+import { actionKey, type DestinationPolicy, type StorageAccountAction } from "../config/index.js";
+import { blobServiceUrl } from "../config/actions.js";
 import { EVENT_CATEGORIES, jsonBytes, toEvent, type MappingInput } from "../mapping/index.js";
 import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
 import type { DeadLetterStore } from "./dead-letter.js";
-import { describeError } from "./log-analytics.js";
-import { DEFAULT_RETRY, withRetries, type RetryPolicy } from "./retry.js";
-import { emptyReport, groupBy, recordDeadLetter, resendUnits, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+import { DeliveryLedger, MemoryBackoffStore, type BackoffStore } from "./delivery.js";
+import { DEFAULT_RETRY, withRetries, type RetryPolicy, type SendOutcome } from "./retry.js";
+import { destinationSetting, unusableSetting } from "./settings.js";
+import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 
 export interface BlobSinkOptions {
   credential: TokenCredential;
   deadLetters: DeadLetterStore;
+  destinationPolicy: DestinationPolicy;
   settings?: Readonly<Record<string, string | undefined>>;
   retry?: RetryPolicy;
   /** The storage SDK's own retries (attempts in all, and delays). */
-  sdkRetryOptions?: { maxTries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+  storageRetryOptions?: { maxTries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+  backoff?: BackoffStore;
+  configuration?: string;
 }
+
+const STORAGE_CONNECTION = "a Blob storage connection string";
 
 /** One blob holds up to this many bytes of JSON lines. */
 export const BLOB_BATCH_BYTES = 4 * 1024 * 1024;
@@ -38,18 +45,36 @@ export class BlobSink implements Sink {
   readonly #options: BlobSinkOptions;
   readonly #open = new Map<string, { items: DeliveryItem[]; bytes: number }>();
   readonly #containers = new Map<string, Promise<ContainerClient>>();
-  #report: DeliveryReport = emptyReport();
+  readonly #ledger: DeliveryLedger;
 
   constructor(action: StorageAccountAction, options: BlobSinkOptions) {
     this.actionKey = actionKey(action);
     this.#options = options;
-    const connection = action.connectionStringSetting === undefined ? undefined : options.settings?.[action.connectionStringSetting];
-    if (action.connectionStringSetting !== undefined && !connection && action.blobServiceUrl === undefined) {
-      throw new Error(`the app setting ${action.connectionStringSetting} (connectionStringSetting) is not set`);
+    const pipeline = options.storageRetryOptions ? { retryOptions: options.storageRetryOptions } : {};
+    const setting = action.connectionStringSetting;
+    if (setting !== undefined) {
+      const connection = destinationSetting(setting, "connectionStringSetting", STORAGE_CONNECTION, options.settings, options.destinationPolicy);
+      let service: BlobServiceClient | undefined;
+      try {
+        service = BlobServiceClient.fromConnectionString(connection, pipeline);
+      } catch {
+        service = undefined;
+      }
+      // The endpoint the client will write to, as the SDK read it from the connection string.
+      if (service === undefined || !blobServiceUrl(service.url, options.destinationPolicy).ok) throw unusableSetting(setting, "connectionStringSetting", STORAGE_CONNECTION);
+      this.#service = service;
+    } else {
+      if (action.blobServiceUrl === undefined) throw new Error("this StorageAccount action has neither blobServiceUrl nor connectionStringSetting");
+      const checked = blobServiceUrl(action.blobServiceUrl, options.destinationPolicy);
+      if (!checked.ok) throw new Error(`blobServiceUrl ${checked.reason}`);
+      this.#service = new BlobServiceClient(action.blobServiceUrl, options.credential, pipeline);
     }
-    const pipeline = options.sdkRetryOptions ? { retryOptions: options.sdkRetryOptions } : {};
-    this.#service = connection ? BlobServiceClient.fromConnectionString(connection, pipeline) : new BlobServiceClient(action.blobServiceUrl!, options.credential, pipeline);
     this.description = `Blob storage ${new URL(this.#service.url).host}`;
+    this.#ledger = new DeliveryLedger(this, {
+      deadLetters: options.deadLetters,
+      backoff: options.backoff ?? new MemoryBackoffStore(),
+      ...(options.configuration !== undefined ? { configuration: options.configuration } : {}),
+    });
   }
 
   async write(input: MappingInput): Promise<void> {
@@ -71,13 +96,15 @@ export class BlobSink implements Sink {
 
   async #deliver(route: string, items: DeliveryItem[]): Promise<void> {
     this.#open.delete(route);
+    const lane = route.split("/")[0]!;
+    if (!(await this.#ledger.mayTry(lane))) return this.#ledger.hold(lane, items);
     const outcome = await this.#upload(route, items);
-    if (outcome === undefined) this.#report.sent += items.length;
-    else await recordDeadLetter(this.#options.deadLetters, this, this.#report, items, outcome, (this.#options.retry ?? DEFAULT_RETRY).attempts);
+    if (outcome.ok) await this.#ledger.delivered(lane, items.length);
+    else await this.#ledger.exhausted(lane, items, outcome.reason, (this.#options.retry ?? DEFAULT_RETRY).attempts);
   }
 
   /** One block blob per batch: a retry writes the same name, so a batch is never stored twice. */
-  async #upload(route: string, items: readonly DeliveryItem[]): Promise<string | undefined> {
+  #upload(route: string, items: readonly DeliveryItem[]): Promise<SendOutcome> {
     const [containerName, ...prefix] = route.split("/");
     const name = `${prefix.join("/")}/${new Date().toISOString().replace(/[:.]/g, "")}-${randomUUID()}.json`;
     const body = items.map((i) => JSON.stringify(i.payload)).join("\n") + "\n";
@@ -87,7 +114,7 @@ export class BlobSink implements Sink {
         const container = await this.#container(containerName!);
         await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/x-ndjson" } });
       },
-      { onAttempt: () => this.#report.requests++, describe: describeError },
+      { onAttempt: () => this.#ledger.report.requests++ },
     );
   }
 
@@ -104,9 +131,7 @@ export class BlobSink implements Sink {
 
   async flush(): Promise<DeliveryReport> {
     for (const [route, open] of [...this.#open]) await this.#deliver(route, open.items);
-    const report = this.#report;
-    this.#report = emptyReport();
-    return report;
+    return this.#ledger.take();
   }
 
   resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {

@@ -6,6 +6,8 @@ import type { DeliveryItem } from "./types.js";
 /** A batch that could not be delivered: where it was going, why, and the payloads exactly as they were. */
 export interface DeadLetter {
   version: 1;
+  /** The configuration whose pass dead-lettered it (letters written before it was kept have none). */
+  configuration?: string;
   actionKey: string;
   destination: string;
   reason: string;
@@ -16,6 +18,7 @@ export interface DeadLetter {
 
 const deadLetterSchema = z.object({
   version: z.literal(1),
+  configuration: z.string().optional(),
   actionKey: z.string().min(1),
   destination: z.string(),
   reason: z.string(),
@@ -32,17 +35,30 @@ const deadLetterSchema = z.object({
   ),
 }) satisfies z.ZodType<DeadLetter, unknown>;
 
+/** Which letters: of one configuration (and those written before letters were filed by configuration), of one action. */
+export interface LetterFilter {
+  configuration?: string;
+  actionKey?: string;
+}
+
 export interface DeadLetterStore {
   put(letter: Omit<DeadLetter, "version" | "failedAt">): Promise<string>;
-  list(actionKey?: string): AsyncGenerator<{ name: string; letter: DeadLetter }>;
+  list(filter?: LetterFilter): AsyncGenerator<{ name: string; letter: DeadLetter }>;
+  /** The letters' names, without reading them. */
+  names(filter?: LetterFilter): AsyncGenerator<{ name: string }>;
+  /** One letter; undefined when it is gone. */
+  read(name: string): Promise<DeadLetter | undefined>;
   remove(name: string): Promise<void>;
-  count(): Promise<number>;
 }
+
+// Letters of a configuration are under `by-configuration/<name>/<action key>/`; older ones under `<action key>/`.
+const BY_CONFIGURATION = "by-configuration";
 
 /**
  * Dead letters as JSON blobs in the app's own storage account (container `dead-letters`), one per failed
- * batch, named by action and time so that an operator can find them and `defender-export replay` can send
- * them again. They hold security data, never a destination's secret.
+ * batch, named by configuration, action and time so that an operator can find them and replay can send them
+ * again; two configurations with the same destination keep their letters apart. They hold security data,
+ * never a destination's secret.
  */
 export class BlobDeadLetterStore implements DeadLetterStore {
   #ready: Promise<unknown> | undefined;
@@ -50,10 +66,14 @@ export class BlobDeadLetterStore implements DeadLetterStore {
   constructor(private readonly container: ContainerClient) {}
 
   async put(letter: Omit<DeadLetter, "version" | "failedAt">): Promise<string> {
-    this.#ready ??= this.container.createIfNotExists();
+    this.#ready ??= this.container.createIfNotExists().catch((e: unknown) => {
+      this.#ready = undefined;
+      throw e;
+    });
     await this.#ready;
     const failedAt = new Date().toISOString();
-    const name = `${letter.actionKey}/${failedAt.slice(0, 10)}/${failedAt.replace(/[:.]/g, "")}-${randomUUID()}.json`;
+    const folder = letter.configuration === undefined ? letter.actionKey : `${BY_CONFIGURATION}/${encodeURIComponent(letter.configuration)}/${letter.actionKey}`;
+    const name = `${folder}/${failedAt.slice(0, 10)}/${failedAt.replace(/[:.]/g, "")}-${randomUUID()}.json`;
     // The payload once: not the JSON text a sink may carry beside it.
     const items = letter.items.map(({ json: _json, ...item }) => item);
     const body = JSON.stringify({ version: 1, failedAt, ...letter, items } satisfies DeadLetter);
@@ -62,18 +82,36 @@ export class BlobDeadLetterStore implements DeadLetterStore {
     return name;
   }
 
-  async *list(actionKey?: string): AsyncGenerator<{ name: string; letter: DeadLetter }> {
-    if (!(await this.container.exists())) return;
-    for await (const blob of this.container.listBlobsFlat(actionKey ? { prefix: `${actionKey}/` } : {})) yield { name: blob.name, letter: await this.#read(blob.name) };
+  async *list(filter: LetterFilter = {}): AsyncGenerator<{ name: string; letter: DeadLetter }> {
+    for await (const { name } of this.names(filter)) yield { name, letter: await this.#read(name) };
   }
 
-  /** Records dead-lettered (for one action), from the listing's metadata; a letter written without it is read. */
-  async countRecords(actionKey?: string): Promise<number> {
+  async *names(filter: LetterFilter = {}): AsyncGenerator<{ name: string }> {
+    if (!(await this.container.exists())) return;
+    for (const prefix of prefixes(filter)) {
+      for await (const blob of this.container.listBlobsFlat(prefix === "" ? {} : { prefix })) if (blob.name.endsWith(".json")) yield { name: blob.name };
+    }
+  }
+
+  async read(name: string): Promise<DeadLetter | undefined> {
+    try {
+      return await this.#read(name);
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+      throw e;
+    }
+  }
+
+  /** Records dead-lettered, from the listing's metadata; a letter written without it is read. */
+  async countRecords(filter: LetterFilter = {}): Promise<number> {
     if (!(await this.container.exists())) return 0;
     let total = 0;
-    for await (const blob of this.container.listBlobsFlat({ includeMetadata: true, ...(actionKey ? { prefix: `${actionKey}/` } : {}) })) {
-      const records = Number(blob.metadata?.["records"]);
-      total += Number.isInteger(records) ? records : (await this.#read(blob.name)).items.length;
+    for (const prefix of prefixes(filter)) {
+      for await (const blob of this.container.listBlobsFlat({ includeMetadata: true, ...(prefix === "" ? {} : { prefix }) })) {
+        if (!blob.name.endsWith(".json")) continue;
+        const records = Number(blob.metadata?.["records"]);
+        total += Number.isInteger(records) ? records : (await this.#read(blob.name)).items.length;
+      }
     }
     return total;
   }
@@ -94,11 +132,11 @@ export class BlobDeadLetterStore implements DeadLetterStore {
   async remove(name: string): Promise<void> {
     await this.container.getBlobClient(name).deleteIfExists();
   }
+}
 
-  async count(): Promise<number> {
-    if (!(await this.container.exists())) return 0;
-    let n = 0;
-    for await (const blob of this.container.listBlobsFlat()) if (blob.name.endsWith(".json")) n++;
-    return n;
-  }
+/** Where a filter's letters are: the configuration's folder (or all), and the older letters of the action. */
+function prefixes(filter: LetterFilter): string[] {
+  if (filter.configuration === undefined) return [filter.actionKey === undefined ? "" : `${filter.actionKey}/`];
+  const mine = `${BY_CONFIGURATION}/${encodeURIComponent(filter.configuration)}/${filter.actionKey === undefined ? "" : `${filter.actionKey}/`}`;
+  return filter.actionKey === undefined ? [mine] : [mine, `${filter.actionKey}/`];
 }

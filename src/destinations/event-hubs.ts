@@ -1,13 +1,16 @@
+import { ConnectionConfig } from "@azure/core-amqp";
 import type { TokenCredential } from "@azure/core-auth";
 import { EventHubProducerClient, type EventData, type EventDataBatch } from "@azure/event-hubs";
 import { actionKey, type DestinationPolicy, type EventHubAction } from "../config/index.js";
-import { isTrustedEventHubsHost, parseEventHubConnectionString } from "../config/actions.js";
+import { hostAllowed, isTrustedHost, parseEventHubConnectionString, parseNamespace } from "../config/endpoints.js";
 import { EVENT_CATEGORIES, jsonBytes, toEventWithin, type Json, type MappingInput } from "../mapping/index.js";
 import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
 import type { DeadLetterStore } from "./dead-letter.js";
-import { describeError } from "./log-analytics.js";
+import { DeliveryLedger, MemoryBackoffStore, type BackoffStore } from "./delivery.js";
+import { describeError } from "./errors.js";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy, type SdkRetryOptions } from "./retry.js";
-import { emptyReport, groupBy, recordDeadLetter, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+import { destinationSetting, unusableSetting } from "./settings.js";
+import { groupBy, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 
 export interface EventHubSinkOptions {
   credential: TokenCredential;
@@ -19,10 +22,15 @@ export interface EventHubSinkOptions {
   concurrency?: number;
   /** The SDK's retries; `timeoutInMs` bounds how long a send waits on a connection that died. */
   sdkRetryOptions?: SdkRetryOptions;
+  backoff?: BackoffStore;
+  configuration?: string;
 }
 
 // Room a batch needs around one event's body (AMQP sections, annotations, properties).
 const EVENT_OVERHEAD = 512;
+// The XDR envelope around its records, `{"records":[]}`, and the slack kept for it below the hub's limit.
+const ENVELOPE_BYTES = Buffer.byteLength('{"records":[]}');
+const ENVELOPE_SLACK = 16;
 
 interface Partition {
   batch: EventDataBatch | undefined;
@@ -39,6 +47,18 @@ interface Hub {
   partitions: Map<string, Partition>;
 }
 
+/** Where the client connects: checked as the SDK reads what it is given. */
+interface Target {
+  /** A connection string without EntityPath (the hub is given beside it), or none for the app's identity. */
+  connectionString: string | undefined;
+  /** `host` or, for a trusted host, `host:port`: what the credential form of the client is given. */
+  namespace: string;
+  host: string;
+  port: string;
+  emulator: boolean;
+  entityPath: string | undefined;
+}
+
 /**
  * Event Hubs through @azure/event-hubs. Events are routed to partitions by a consistent hash of their
  * partition key (the resource they are about), so that each resource's events stay in order while batches
@@ -49,10 +69,10 @@ export class EventHubSink implements Sink {
   readonly description: string;
   readonly #action: EventHubAction;
   readonly #options: EventHubSinkOptions;
+  readonly #target: Target;
   readonly #hubs = new Map<string, Promise<Hub>>();
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #connectionString: string | undefined;
-  #report: DeliveryReport = emptyReport();
+  readonly #ledger: DeliveryLedger;
   /** Fill of each full batch sent, as a fraction of the hub's maximum (benchmarks read it). */
   readonly batchFill: number[] = [];
 
@@ -60,27 +80,21 @@ export class EventHubSink implements Sink {
     this.#action = action;
     this.#options = options;
     this.actionKey = actionKey(action);
-    const fromSetting = action.connectionStringSetting === undefined ? undefined : options.settings?.[action.connectionStringSetting];
-    if (action.connectionStringSetting !== undefined && action.connectionString === undefined && !fromSetting) {
-      throw new Error(`the app setting ${action.connectionStringSetting} (connectionStringSetting) is not set`);
+    this.#target = target(action, options);
+    // Every hub this action can send to, checked now, before anything is dialled.
+    for (const hub of new Set([action.eventHubName, this.#target.entityPath, ...Object.values(action.eventHubNames ?? {})])) {
+      if (hub !== undefined) checkWhatTheSdkDials(this.#target, hub, options.destinationPolicy);
     }
-    this.#connectionString = action.connectionString?.reveal() ?? fromSetting;
-    if (this.#connectionString !== undefined) {
-      const parsed = parseEventHubConnectionString(this.#connectionString);
-      if (!parsed.ok) throw new Error(`invalid Event Hubs connection string: ${parsed.message}`);
-      if (!isTrustedEventHubsHost(parsed.host, parsed.port, options.destinationPolicy)) {
-        throw new Error(`the Event Hubs connection string points at ${parsed.host}, which is not an Event Hubs namespace or a trusted host`);
-      }
-    } else if (action.fullyQualifiedNamespace === undefined) {
-      throw new Error("this EventHub action has neither a connection string nor a namespace");
-    }
-    const where = action.fullyQualifiedNamespace ?? (this.#connectionString ? parseEventHubConnectionString(this.#connectionString) : undefined);
-    const host = typeof where === "string" ? where : where?.ok ? where.host : "?";
-    this.description = `Event Hubs ${host}/${action.eventHubName ?? "(per type)"}`;
+    this.description = `Event Hubs ${this.#target.namespace}/${action.eventHubName ?? this.#target.entityPath ?? "(per type)"}`;
+    this.#ledger = new DeliveryLedger(this, {
+      deadLetters: options.deadLetters,
+      backoff: options.backoff ?? new MemoryBackoffStore(),
+      ...(options.configuration !== undefined ? { configuration: options.configuration } : {}),
+    });
   }
 
   #hubName(category: string): string {
-    const name = this.#action.eventHubNames?.[category] ?? this.#action.eventHubName;
+    const name = this.#action.eventHubNames?.[category] ?? this.#action.eventHubName ?? this.#target.entityPath;
     if (name === undefined) throw new Error(`no hub for ${category}: set eventHubName or eventHubNames.${category}`);
     return name;
   }
@@ -89,6 +103,8 @@ export class EventHubSink implements Sink {
     let hub = this.#hubs.get(name);
     if (hub === undefined) {
       hub = this.#open(name);
+      // Observed where it is awaited; a failed open is tried again by the next pass, not by this one.
+      hub.catch(() => undefined);
       this.#hubs.set(name, hub);
     }
     return hub;
@@ -96,26 +112,46 @@ export class EventHubSink implements Sink {
 
   async #open(name: string): Promise<Hub> {
     const options = this.#options.sdkRetryOptions ? { retryOptions: this.#options.sdkRetryOptions } : {};
-    const client = this.#connectionString
-      ? new EventHubProducerClient(withoutEntityPath(this.#connectionString), name, options)
-      : new EventHubProducerClient(this.#action.fullyQualifiedNamespace!, name, this.#options.credential, options);
-    const partitionIds = await client.getPartitionIds();
-    const probe = await client.createBatch({ partitionId: partitionIds[0]! });
-    return { name, client, partitionIds, maxMessageSize: probe.maxSizeInBytes, partitions: new Map() };
+    const t = this.#target;
+    const client = t.connectionString
+      ? new EventHubProducerClient(t.connectionString, name, options)
+      : new EventHubProducerClient(t.namespace, name, this.#options.credential, options);
+    // What the client itself says it will dial, before it dials anything.
+    if (client.fullyQualifiedNamespace.toLowerCase() !== t.host || client.eventHubName !== name) {
+      await client.close().catch(() => undefined);
+      throw new Error(`the Event Hubs client would connect to ${client.fullyQualifiedNamespace}/${client.eventHubName}, not ${t.host}/${name}; nothing is sent`);
+    }
+    try {
+      const partitionIds = await client.getPartitionIds();
+      const probe = await client.createBatch({ partitionId: partitionIds[0]! });
+      return { name, client, partitionIds, maxMessageSize: probe.maxSizeInBytes, partitions: new Map() };
+    } catch (e) {
+      await client.close().catch(() => undefined);
+      throw e;
+    }
   }
 
   async write(input: MappingInput): Promise<void> {
     const category = EVENT_CATEGORIES[EVENT_SOURCE_DATA_TYPE[input.eventSource]];
-    const hub = await this.#hub(this.#hubName(category));
-    const limit = hub.maxMessageSize - EVENT_OVERHEAD;
-    const format = this.#action.format ?? "defender";
-    const shape = { format, ...(this.#action.findingsShape ? { findingsShape: this.#action.findingsShape } : {}) };
-    const result = toEventWithin(input, format === "xdr" ? limit - 16 : limit, shape);
-    if (!result.ok) {
-      await this.#deadLetter([{ id: input.id, route: hub.name, partitionKey: result.event.partitionKey, payload: result.event.body }], `the event cannot fit the hub's ${hub.maxMessageSize} bytes: ${result.reason}`, 0);
+    const name = this.#hubName(category);
+    if (!(await this.#ledger.mayTry(name))) return this.#hold(input, name);
+    let hub: Hub;
+    try {
+      hub = await this.#hub(name);
+    } catch (e) {
+      // The hub cannot be reached (after the SDK's retries): that unit is spent; the action backs off.
+      const event = toEventWithin(input, Number.MAX_SAFE_INTEGER, this.#shape());
+      await this.#ledger.exhausted(name, [{ id: input.id, route: name, partitionKey: event.event.partitionKey, payload: event.event.body }], `cannot open hub ${name}: ${describeError(e)}`, 1);
       return;
     }
-    if (result.cut.length > 0) this.#report.cut++;
+    const limit = hub.maxMessageSize - EVENT_OVERHEAD;
+    const format = this.#action.format ?? "defender";
+    const result = toEventWithin(input, format === "xdr" ? limit - ENVELOPE_SLACK : limit, this.#shape());
+    if (!result.ok) {
+      await this.#ledger.deadLetter([{ id: input.id, route: hub.name, partitionKey: result.event.partitionKey, payload: result.event.body }], `the event cannot fit the hub's ${hub.maxMessageSize} bytes: ${result.reason}`, 0);
+      return;
+    }
+    if (result.cut.length > 0) this.#ledger.report.cut++;
     const partitionId = hub.partitionIds[partitionIndex(result.event.partitionKey, hub.partitionIds.length)]!;
     const partition = this.#partition(hub, partitionId);
     const item: DeliveryItem = { id: input.id, route: hub.name, partitionKey: result.event.partitionKey, payload: result.event.body };
@@ -129,10 +165,20 @@ export class EventHubSink implements Sink {
     partition.envelope.bytes += bytes;
   }
 
+  #shape() {
+    return { format: this.#action.format ?? "defender", ...(this.#action.findingsShape ? { findingsShape: this.#action.findingsShape } : {}) };
+  }
+
+  /** While the action is backed off: the event as it would have gone, kept for a dead letter. */
+  async #hold(input: MappingInput, hub: string): Promise<void> {
+    const event = toEventWithin(input, Number.MAX_SAFE_INTEGER, this.#shape());
+    await this.#ledger.hold(hub, [{ id: input.id, route: hub, partitionKey: event.event.partitionKey, payload: event.event.body }]);
+  }
+
   #partition(hub: Hub, partitionId: string): Partition {
     let partition = hub.partitions.get(partitionId);
     if (partition === undefined) {
-      partition = { batch: undefined, items: [], envelope: { records: [], items: [], bytes: 14 } };
+      partition = { batch: undefined, items: [], envelope: { records: [], items: [], bytes: ENVELOPE_BYTES } };
       hub.partitions.set(partitionId, partition);
     }
     return partition;
@@ -140,7 +186,7 @@ export class EventHubSink implements Sink {
 
   async #closeEnvelope(hub: Hub, partitionId: string, partition: Partition): Promise<void> {
     const { records, items } = partition.envelope;
-    partition.envelope = { records: [], items: [], bytes: 14 };
+    partition.envelope = { records: [], items: [], bytes: ENVELOPE_BYTES };
     if (records.length > 0) await this.#add(hub, partitionId, partition, { body: { records } }, items);
   }
 
@@ -158,7 +204,7 @@ export class EventHubSink implements Sink {
         return;
       }
     }
-    await this.#deadLetter(items, `the event does not fit an empty batch of ${partition.batch.maxSizeInBytes} bytes`, 0);
+    await this.#ledger.deadLetter(items, `the event does not fit an empty batch of ${partition.batch.maxSizeInBytes} bytes`, 0);
   }
 
   async #dispatch(hub: Hub, partition: Partition, full: boolean): Promise<void> {
@@ -166,6 +212,7 @@ export class EventHubSink implements Sink {
     partition.batch = undefined;
     partition.items = [];
     if (batch === undefined || batch.count === 0) return;
+    if (!(await this.#ledger.mayTry(hub.name))) return this.#ledger.hold(hub.name, items);
     if (full) this.batchFill.push(batch.sizeInBytes / batch.maxSizeInBytes);
     while (this.#inFlight.size >= (this.#options.concurrency ?? 4)) await Promise.race(this.#inFlight);
     const sending = this.#deliver(hub, batch, items).finally(() => this.#inFlight.delete(sending));
@@ -174,46 +221,51 @@ export class EventHubSink implements Sink {
 
   async #deliver(hub: Hub, batch: EventDataBatch, items: DeliveryItem[]): Promise<void> {
     const outcome = await this.#send(hub, batch);
-    if (outcome.reason === undefined) this.#report.sent += items.length;
-    else await this.#deadLetter(items, outcome.reason, this.#options.retry?.attempts ?? DEFAULT_RETRY.attempts);
+    if (outcome.ok) await this.#ledger.delivered(hub.name, items.length);
+    else if (outcome.final) await this.#ledger.deadLetter(items, outcome.reason, 1);
+    else await this.#ledger.exhausted(hub.name, items, outcome.reason, this.#options.retry?.attempts ?? DEFAULT_RETRY.attempts);
   }
 
   /** Sends a batch, again with backoff after the SDK's own retries; MessageTooLarge is not worth another try. */
-  async #send(hub: Hub, batch: EventDataBatch): Promise<{ reason?: string }> {
-    const reason = await withRetries(this.#options.retry ?? DEFAULT_RETRY, () => hub.client.sendBatch(batch), {
-      onAttempt: () => this.#report.requests++,
-      describe: describeError,
+  #send(hub: Hub, batch: EventDataBatch) {
+    return withRetries(this.#options.retry ?? DEFAULT_RETRY, () => hub.client.sendBatch(batch), {
+      onAttempt: () => this.#ledger.report.requests++,
       final: (e) => (e as { code?: string }).code === "MessageTooLargeError",
     });
-    return reason === undefined ? {} : { reason };
   }
 
   async flush(): Promise<DeliveryReport> {
     for (const hubPromise of this.#hubs.values()) {
-      const hub = await hubPromise;
+      const hub = await hubPromise.catch(() => undefined);
+      if (hub === undefined) continue;
       for (const [partitionId, partition] of hub.partitions) {
         await this.#closeEnvelope(hub, partitionId, partition);
         await this.#dispatch(hub, partition, false);
       }
     }
     await Promise.all(this.#inFlight);
-    const report = this.#report;
-    this.#report = emptyReport();
-    return report;
+    return this.#ledger.take();
   }
 
   async resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
     const failed: DeliveryItem[] = [];
     let reason: string | undefined;
     for (const group of groupBy(items, (i) => `${i.route}\n${i.partitionKey ?? ""}`).values()) {
-      const hub = await this.#hub(group[0]!.route);
+      let hub: Hub;
+      try {
+        hub = await this.#hub(group[0]!.route);
+      } catch (e) {
+        failed.push(...group);
+        reason ??= `cannot open hub ${group[0]!.route}: ${describeError(e)}`;
+        continue;
+      }
       const partitionId = hub.partitionIds[partitionIndex(group[0]!.partitionKey ?? group[0]!.id, hub.partitionIds.length)]!;
       // A dead letter may hold more than one batch can carry: resend in batches that fit.
-      const limit = hub.maxMessageSize - EVENT_OVERHEAD - 16;
+      const limit = hub.maxMessageSize - EVENT_OVERHEAD - ENVELOPE_SLACK;
       const units = this.#action.format === "xdr" ? envelopes(group, limit) : group.map((i) => ({ event: { body: i.payload }, items: [i] }));
       for (const { batch, items: chunk } of await fitBatches(hub, partitionId, units)) {
         const outcome = await this.#send(hub, batch);
-        if (outcome.reason !== undefined) {
+        if (!outcome.ok) {
           failed.push(...chunk);
           reason ??= outcome.reason;
         }
@@ -222,16 +274,57 @@ export class EventHubSink implements Sink {
     return reason === undefined ? { failed } : { failed, reason };
   }
 
-  #deadLetter(items: DeliveryItem[], reason: string, attempts: number): Promise<void> {
-    return recordDeadLetter(this.#options.deadLetters, this, this.#report, items, reason, attempts);
-  }
-
+  /** Never throws: a hub that could not be opened has nothing to close, and the pass has its reason already. */
   async close(): Promise<void> {
     await Promise.all(this.#inFlight);
-    for (const hub of this.#hubs.values()) await (await hub).client.close();
+    for (const hub of this.#hubs.values()) {
+      const opened = await hub.catch(() => undefined);
+      await opened?.client.close().catch(() => undefined);
+    }
   }
 }
 
+const EVENT_HUBS_CONNECTION = "an Event Hubs connection string";
+
+/** The action's connection: a connection string (given, or from its app setting) or its namespace. */
+function target(action: EventHubAction, options: EventHubSinkOptions): Target {
+  const policy = options.destinationPolicy;
+  const setting = action.connectionStringSetting;
+  const text = action.connectionString?.reveal() ?? (setting === undefined ? undefined : destinationSetting(setting, "connectionStringSetting", EVENT_HUBS_CONNECTION, options.settings, policy));
+  if (text !== undefined) {
+    const parsed = parseEventHubConnectionString(text, policy);
+    if (!parsed.ok) {
+      if (action.connectionString === undefined && setting !== undefined) throw unusableSetting(setting, "connectionStringSetting", EVENT_HUBS_CONNECTION);
+      throw new Error(`invalid Event Hubs connection string: ${parsed.message}`);
+    }
+    const c = parsed.connection;
+    return { connectionString: withoutEntityPath(text), namespace: c.port ? `${c.host}:${c.port}` : c.host, host: c.host, port: c.port, emulator: c.emulator, entityPath: c.entityPath };
+  }
+  if (action.fullyQualifiedNamespace === undefined) throw new Error("this EventHub action has neither a connection string nor a namespace");
+  const ns = parseNamespace(action.fullyQualifiedNamespace, policy);
+  if (!ns.ok) throw new Error(`fullyQualifiedNamespace ${ns.reason}`);
+  return { connectionString: undefined, namespace: ns.port ? `${ns.host}:${ns.port}` : ns.host, host: ns.host, port: ns.port, emulator: false, entityPath: undefined };
+}
+
+/**
+ * Reads what the SDK will be given for `hub` with the SDK's own parser (@azure/core-amqp's ConnectionConfig,
+ * which the Event Hubs client calls), and refuses unless it dials the host, port and transport checked.
+ * The credential form is given as the client builds it: `Endpoint=sb://<namespace>/;...;EntityPath=<hub>`.
+ */
+function checkWhatTheSdkDials(t: Target, hub: string, policy: DestinationPolicy): void {
+  const given = t.connectionString ?? `Endpoint=sb://${t.namespace}/;SharedAccessKeyName=defaultKeyName;SharedAccessKey=defaultKeyValue;EntityPath=${hub}`;
+  let config: ReturnType<typeof ConnectionConfig.create>;
+  try {
+    config = ConnectionConfig.create(given, t.connectionString === undefined ? undefined : hub);
+  } catch {
+    throw new Error("the Event Hubs client cannot read this connection; nothing is sent");
+  }
+  const port = config.port === undefined ? "" : String(config.port);
+  const same = config.host.toLowerCase() === t.host && port === t.port && config.useDevelopmentEmulator === t.emulator && config.entityPath === hub;
+  if (!same || !hostAllowed("eventHubs", config.host, port, policy) || (config.useDevelopmentEmulator && !isTrustedHost(config.host, port, policy))) {
+    throw new Error(`the Event Hubs client would not connect to ${t.namespace}/${hub} as checked; nothing is sent`);
+  }
+}
 interface Unit {
   event: EventData;
   items: DeliveryItem[];
@@ -247,7 +340,7 @@ function envelopes(items: readonly DeliveryItem[], limit: number): Unit[] {
     if (current === undefined || bytes + size > limit) {
       current = { event: { body: { records: [] as Json[] } }, items: [] };
       units.push(current);
-      bytes = 14;
+      bytes = ENVELOPE_BYTES;
     }
     (current.event.body as { records: Json[] }).records.push(item.payload);
     current.items.push(item);

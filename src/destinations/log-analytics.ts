@@ -3,12 +3,15 @@ import type { TokenCredential } from "@azure/core-auth";
 import { createDefaultHttpClient, createPipelineRequest, RestError, type HttpClient, type PipelinePolicy } from "@azure/core-rest-pipeline";
 import { LogsIngestionClient } from "@azure/monitor-ingestion";
 import type { ContainerClient } from "@azure/storage-blob";
-import { actionKey, redactSecretsInText, type WorkspaceAction } from "../config/index.js";
+import { actionKey, type DestinationPolicy, type WorkspaceAction } from "../config/index.js";
+import { urlAllowed } from "../config/endpoints.js";
 import { jsonBytes, streamFor, toLogAnalyticsRow, type Json, type MappingInput } from "../mapping/index.js";
 import { parseJson } from "../shared/json.js";
 import type { DeadLetterStore } from "./dead-letter.js";
-import { backoff, DEFAULT_RETRY, type RetryPolicy, type SdkRetryOptions } from "./retry.js";
-import { emptyReport, groupBy, recordDeadLetter, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+import { DeliveryLedger, MemoryBackoffStore, type BackoffStore } from "./delivery.js";
+import { describeError } from "./errors.js";
+import { DEFAULT_RETRY, withRetries, type RetryPolicy, type SdkRetryOptions, type SendOutcome } from "./retry.js";
+import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 
 /**
  * One upload call carries at most this many bytes of JSON: the service refuses over 1,048,576 bytes, and
@@ -20,6 +23,7 @@ export const LOGS_INGESTION_BATCH_BYTES = 1_000_000;
 export interface LogAnalyticsSinkOptions {
   credential: TokenCredential;
   deadLetters: DeadLetterStore;
+  destinationPolicy: DestinationPolicy;
   /** Where whole originals of cut rows are kept (container `overflow`); none: the row says only what was cut. */
   overflow?: ContainerClient;
   retry?: RetryPolicy;
@@ -27,6 +31,8 @@ export interface LogAnalyticsSinkOptions {
   concurrency?: number;
   tlsCa?: string;
   sdkRetryOptions?: SdkRetryOptions;
+  backoff?: BackoffStore;
+  configuration?: string;
 }
 
 interface Batch {
@@ -47,23 +53,30 @@ export class LogAnalyticsSink implements Sink {
   readonly #options: LogAnalyticsSinkOptions;
   readonly #open = new Map<string, Batch>();
   readonly #inFlight = new Set<Promise<void>>();
-  #report: DeliveryReport = emptyReport();
+  readonly #ledger: DeliveryLedger;
   #overflowReady: Promise<unknown> | undefined;
 
   constructor(action: WorkspaceAction, options: LogAnalyticsSinkOptions) {
     if (action.dataCollectionEndpoint === undefined || action.dataCollectionRuleId === undefined) {
       throw new Error("this Workspace action has no dataCollectionEndpoint and dataCollectionRuleId: Log Analytics cannot be written without them");
     }
+    const endpoint = urlAllowed("logsIngestion", action.dataCollectionEndpoint, options.destinationPolicy);
+    if (!endpoint.ok) throw new Error(`dataCollectionEndpoint ${endpoint.reason}`);
     this.#action = action;
     this.#options = options;
     this.#ruleId = action.dataCollectionRuleId;
     this.#endpoint = action.dataCollectionEndpoint.replace(/\/+$/, "");
     this.actionKey = actionKey(action);
     this.description = `Log Analytics via ${action.dataCollectionEndpoint} rule ${action.dataCollectionRuleId}`;
+    this.#ledger = new DeliveryLedger(this, {
+      deadLetters: options.deadLetters,
+      backoff: options.backoff ?? new MemoryBackoffStore(),
+      ...(options.configuration !== undefined ? { configuration: options.configuration } : {}),
+    });
     const counter: PipelinePolicy = {
       name: "defenderExportIngestionRequests",
       sendRequest: (request, next) => {
-        this.#report.requests++;
+        this.#ledger.report.requests++;
         return next(request);
       },
     };
@@ -81,11 +94,11 @@ export class LogAnalyticsSink implements Sink {
     if (result === undefined) return; // no table for this data type (attack paths)
     const stream = streamFor(result.table, this.#action.streams);
     if (!result.ok) {
-      await this.#deadLetter([{ id: input.id, route: stream, payload: input.record }], `cannot fit the row in 32 KB: ${result.reason}`, 0);
+      await this.#ledger.deadLetter([{ id: input.id, route: stream, payload: input.record }], `cannot fit the row in 32 KB: ${result.reason}`, 0);
       return;
     }
     if (result.cut.length > 0) {
-      this.#report.cut++;
+      this.#ledger.report.cut++;
       if (overflowName !== undefined) await this.#keepOriginal(overflowName, input.record);
     }
     await this.#add({ id: input.id, route: stream, payload: result.row, json: result.json, bytes: Buffer.byteLength(result.json, "utf8") });
@@ -117,35 +130,33 @@ export class LogAnalyticsSink implements Sink {
   async flush(): Promise<DeliveryReport> {
     for (const batch of [...this.#open.values()]) await this.#dispatch(batch);
     await Promise.all(this.#inFlight);
-    const report = this.#report;
-    this.#report = emptyReport();
-    return report;
+    return this.#ledger.take();
   }
 
-  /** Uploads, retries what failed after the SDK's own retries, and dead-letters what still fails. */
+  /** Uploads request by request; what fails every attempt is dead-lettered, and backs the action off. */
   async #deliver(stream: string, items: DeliveryItem[]): Promise<void> {
-    const outcome = await this.#upload(stream, items);
-    this.#report.sent += items.length - outcome.failed.length;
-    if (outcome.failed.length > 0) await this.#deadLetter(outcome.failed, outcome.reason ?? "upload failed", this.#options.retry?.attempts ?? DEFAULT_RETRY.attempts);
+    for (const chunk of requestChunks(items)) {
+      if (!(await this.#ledger.mayTry(stream))) {
+        await this.#ledger.hold(stream, chunk);
+        continue;
+      }
+      const outcome = await this.#upload(stream, chunk);
+      if (outcome.ok) await this.#ledger.delivered(stream, chunk.length);
+      else if (outcome.final) await this.#ledger.deadLetter(chunk, outcome.reason, 1);
+      else await this.#ledger.exhausted(stream, chunk, outcome.reason, this.#options.retry?.attempts ?? DEFAULT_RETRY.attempts);
+    }
   }
 
-  async #upload(stream: string, items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
-    const policy = this.#options.retry ?? DEFAULT_RETRY;
-    let pending = [...items];
-    let reason: string | undefined;
-    for (let attempt = 1; attempt <= policy.attempts && pending.length > 0; attempt++) {
-      await backoff(policy, attempt);
-      const failed: DeliveryItem[] = [];
-      for (const chunk of requestChunks(pending)) {
-        const error = await this.#post(stream, chunk);
-        if (error !== undefined) {
-          failed.push(...chunk);
-          reason = describeError(error);
-        }
-      }
-      pending = failed;
-    }
-    return reason === undefined || pending.length === 0 ? { failed: [] } : { failed: pending, reason };
+  /** One request's rows, tried again with backoff after the SDK's own retries; a 400 or 413 refuses the rows themselves. */
+  #upload(stream: string, items: readonly DeliveryItem[]): Promise<SendOutcome> {
+    return withRetries(
+      this.#options.retry ?? DEFAULT_RETRY,
+      async () => {
+        const error = await this.#post(stream, items);
+        if (error !== undefined) throw error;
+      },
+      { final: (e) => (e as { statusCode?: number }).statusCode === 400 || (e as { statusCode?: number }).statusCode === 413 },
+    );
   }
 
   /**
@@ -175,19 +186,9 @@ export class LogAnalyticsSink implements Sink {
     }
   }
 
-  async resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
-    const failed: DeliveryItem[] = [];
-    let reason: string | undefined;
-    for (const [stream, group] of groupBy(items, (i) => i.route)) {
-      const outcome = await this.#upload(stream, group);
-      failed.push(...outcome.failed);
-      reason ??= outcome.reason;
-    }
-    return reason === undefined ? { failed } : { failed, reason };
-  }
-
-  #deadLetter(items: DeliveryItem[], reason: string, attempts: number): Promise<void> {
-    return recordDeadLetter(this.#options.deadLetters, this, this.#report, items, reason, attempts);
+  resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
+    const units = [...groupBy(items, (i) => i.route)].flatMap(([stream, group]) => [...requestChunks(group)].map((chunk) => ({ stream, chunk })));
+    return resendUnits(units, (u) => u.chunk, (u) => this.#upload(u.stream, u.chunk));
   }
 
   async #keepOriginal(name: string, record: Json): Promise<void> {
@@ -202,7 +203,7 @@ export class LogAnalyticsSink implements Sink {
       await this.#overflowReady;
       await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" } });
     } catch (e) {
-      this.#report.failures.push(`the original of a cut row could not be kept in ${container.containerName}/${name}: ${describeError(e)}`);
+      this.#ledger.report.failures.push(`the original of a cut row could not be kept in ${container.containerName}/${name}: ${describeError(e)}`);
     }
   }
 
@@ -238,13 +239,4 @@ function* requestChunks(items: readonly DeliveryItem[]): Generator<DeliveryItem[
 export function overflowBlobName(input: MappingInput): string {
   const digest = createHash("sha256").update(input.id).digest("hex").slice(0, 32);
   return `${input.eventSource.toLowerCase()}/${digest}/${input.exportedAt.replace(/[:.]/g, "")}.json`;
-}
-
-export function describeError(e: unknown): string {
-  const err = e as { statusCode?: number; code?: string; name?: string; message?: string } | undefined;
-  if (err === undefined || err === null) return "unknown error";
-  const status = err.statusCode === undefined ? "" : `HTTP ${err.statusCode} `;
-  const code = err.code ?? err.name ?? "";
-  const message = (err.message ?? String(e)).split("\n")[0]!.slice(0, 300);
-  return redactSecretsInText(`${status}${code ? `${code}: ` : ""}${message}`.trim());
 }

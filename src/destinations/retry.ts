@@ -1,3 +1,6 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { describeError } from "./errors.js";
+
 export interface RetryPolicy {
   /** Attempts in all, after the SDK's own retries inside each. */
   attempts: number;
@@ -7,9 +10,7 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, delayMs: 2_000 };
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { sleep };
 
 /** Waits before attempt `n` (1-based; none before the first). */
 export function backoff(policy: RetryPolicy, attempt: number): Promise<void> {
@@ -17,27 +18,27 @@ export function backoff(policy: RetryPolicy, attempt: number): Promise<void> {
 }
 
 /**
- * Tries `send` up to `policy.attempts` times with backoff (after the SDK's own retries inside each).
- * Returns undefined when it went through, else the last reason; `final` errors are not tried again.
+ * How a unit's send ended: through, or not with the last reason. `final`: refused for what it is (too
+ * large, invalid), so another try would fail alike; otherwise every attempt was spent on a destination
+ * that did not take it.
  */
-export async function withRetries(
-  policy: RetryPolicy,
-  send: () => Promise<void>,
-  options: { onAttempt?: () => void; describe: (e: unknown) => string; final?: (e: unknown) => boolean },
-): Promise<string | undefined> {
-  let reason: string | undefined;
+export type SendOutcome = { ok: true } | { ok: false; reason: string; final: boolean };
+
+/** Tries `send` up to `policy.attempts` times with backoff (after the SDK's own retries inside each). */
+export async function withRetries(policy: RetryPolicy, send: () => Promise<unknown>, options: { onAttempt?: () => void; final?: (e: unknown) => boolean } = {}): Promise<SendOutcome> {
+  let reason = "not sent";
   for (let attempt = 1; attempt <= policy.attempts; attempt++) {
     await backoff(policy, attempt);
     options.onAttempt?.();
     try {
       await send();
-      return undefined;
+      return { ok: true };
     } catch (e) {
-      reason = options.describe(e);
-      if (options.final?.(e)) break;
+      reason = describeError(e);
+      if (options.final?.(e)) return { ok: false, reason, final: true };
     }
   }
-  return reason ?? "not sent";
+  return { ok: false, reason, final: false };
 }
 
 /** The Azure SDKs' own retries (core-rest-pipeline and Event Hubs); `timeoutInMs` is Event Hubs'. */

@@ -1,4 +1,5 @@
 import type { Json, MappingInput } from "../mapping/index.js";
+import type { SendOutcome } from "./retry.js";
 
 /** One payload as a destination receives it: a row, an event body. */
 export interface DeliveryItem {
@@ -26,6 +27,8 @@ export interface DeliveryReport {
   requests: number;
   /** Why things failed, one line each, secret-free. */
   failures: string[];
+  /** The action is backed off until then: its items were dead-lettered without being tried. */
+  backedOffUntil?: string;
 }
 
 export function emptyReport(): DeliveryReport {
@@ -48,20 +51,6 @@ export interface Sink {
   close(): Promise<void>;
 }
 
-/** Files items under the sink's action in the dead-letter store and counts them in the report. */
-export async function recordDeadLetter(
-  store: { put(letter: { actionKey: string; destination: string; reason: string; attempts: number; items: DeliveryItem[] }): Promise<string> },
-  sink: { actionKey: string; description: string },
-  report: DeliveryReport,
-  items: DeliveryItem[],
-  reason: string,
-  attempts: number,
-): Promise<void> {
-  await store.put({ actionKey: sink.actionKey, destination: sink.description, reason, attempts, items });
-  report.deadLettered += items.length;
-  report.failures.push(`${items.length} dead-lettered: ${reason}`);
-}
-
 export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) {
@@ -74,14 +63,14 @@ export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<s
 }
 
 /** A resend, unit by unit (a stream's rows, a batch, one event): what failed, and the first reason why. */
-export async function resendUnits<T>(units: Iterable<T>, itemsOf: (unit: T) => readonly DeliveryItem[], send: (unit: T) => Promise<string | undefined>): Promise<{ failed: DeliveryItem[]; reason?: string }> {
+export async function resendUnits<T>(units: Iterable<T>, itemsOf: (unit: T) => readonly DeliveryItem[], send: (unit: T) => Promise<SendOutcome>): Promise<{ failed: DeliveryItem[]; reason?: string }> {
   const failed: DeliveryItem[] = [];
   let reason: string | undefined;
   for (const unit of units) {
     const outcome = await send(unit);
-    if (outcome !== undefined) {
+    if (!outcome.ok) {
       failed.push(...itemsOf(unit));
-      reason ??= outcome;
+      reason ??= outcome.reason;
     }
   }
   return reason === undefined ? { failed } : { failed, reason };

@@ -3,9 +3,11 @@ import { actionKey, type DestinationPolicy, type LogicAppAction } from "../confi
 import { isTrustedWebhook } from "../config/actions.js";
 import { toEvent, type MappingInput } from "../mapping/index.js";
 import type { DeadLetterStore } from "./dead-letter.js";
-import { describeError } from "./log-analytics.js";
-import { backoff, DEFAULT_RETRY, sleep, type RetryPolicy } from "./retry.js";
-import { emptyReport, recordDeadLetter, resendUnits, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+import { DeliveryLedger, MemoryBackoffStore, type BackoffStore } from "./delivery.js";
+import { describeError } from "./errors.js";
+import { backoff, DEFAULT_RETRY, sleep, type RetryPolicy, type SendOutcome } from "./retry.js";
+import { destinationSetting, unusableSetting } from "./settings.js";
+import { resendUnits, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 
 export interface WebhookSinkOptions {
   deadLetters: DeadLetterStore;
@@ -14,7 +16,13 @@ export interface WebhookSinkOptions {
   retry?: RetryPolicy;
   /** Tests: a client that trusts the local endpoint's certificate. */
   httpClient?: HttpClient;
+  backoff?: BackoffStore;
+  configuration?: string;
 }
+
+const TRIGGER_URL = "a Logic Apps trigger URL";
+// One trigger: one lane.
+const LANE = "webhook";
 
 /**
  * A Logic App (the automations API's LogicApp action) or another HTTPS webhook: each event POSTed as JSON,
@@ -27,40 +35,51 @@ export class WebhookSink implements Sink {
   readonly #url: string;
   readonly #options: WebhookSinkOptions;
   readonly #client: HttpClient;
-  #report: DeliveryReport = emptyReport();
+  readonly #ledger: DeliveryLedger;
 
   constructor(action: LogicAppAction, options: WebhookSinkOptions) {
     this.actionKey = actionKey(action);
-    const url = action.uri?.reveal() ?? (action.uriSetting === undefined ? undefined : options.settings?.[action.uriSetting]);
-    if (url === undefined) throw new Error(action.uriSetting ? `the app setting ${action.uriSetting} (uriSetting) is not set` : "this LogicApp action has no trigger uri");
-    if (!isTrustedWebhook(url, options.destinationPolicy)) throw new Error("the trigger uri's host is not a Logic Apps endpoint nor in DEFENDER_EXPORT_TRUSTED_HOSTS; nothing is sent there");
+    const fromSetting = action.uri === undefined && action.uriSetting !== undefined;
+    const url = action.uri?.reveal() ?? (action.uriSetting === undefined ? undefined : destinationSetting(action.uriSetting, "uriSetting", TRIGGER_URL, options.settings, options.destinationPolicy));
+    if (url === undefined) throw new Error("this LogicApp action has no trigger uri");
+    if (!isTrustedWebhook(url, options.destinationPolicy)) {
+      if (fromSetting) throw unusableSetting(action.uriSetting!, "uriSetting", TRIGGER_URL);
+      throw new Error("the trigger uri's host is not a Logic Apps endpoint nor in DEFENDER_EXPORT_TRUSTED_HOSTS; nothing is sent there");
+    }
     this.#url = url;
     this.#options = options;
     this.#client = options.httpClient ?? createDefaultHttpClient();
     this.description = `webhook ${new URL(url).host}${action.logicAppResourceId ? ` (${action.logicAppResourceId.split("/").pop()})` : ""}`;
+    this.#ledger = new DeliveryLedger(this, {
+      deadLetters: options.deadLetters,
+      backoff: options.backoff ?? new MemoryBackoffStore(),
+      ...(options.configuration !== undefined ? { configuration: options.configuration } : {}),
+    });
   }
 
   async write(input: MappingInput): Promise<void> {
     const item: DeliveryItem = { id: input.id, route: "webhook", payload: toEvent(input).body };
+    if (!(await this.#ledger.mayTry(LANE))) return this.#ledger.hold(LANE, [item]);
     const outcome = await this.#post(item);
-    if (outcome === undefined) this.#report.sent++;
-    else await this.#deadLetter([item], outcome);
+    if (outcome.ok) await this.#ledger.delivered(LANE, 1);
+    else if (outcome.final) await this.#ledger.deadLetter([item], outcome.reason, 1);
+    else await this.#ledger.exhausted(LANE, [item], outcome.reason, (this.#options.retry ?? DEFAULT_RETRY).attempts);
   }
 
-  /** POSTs one event; retries 429 and 5xx (honouring Retry-After), then gives the reason. */
-  async #post(item: DeliveryItem): Promise<string | undefined> {
+  /** POSTs one event; retries 429 and 5xx (honouring Retry-After) and network failures; any other answer is final. */
+  async #post(item: DeliveryItem): Promise<SendOutcome> {
     const policy = this.#options.retry ?? DEFAULT_RETRY;
     let reason = "not sent";
     for (let attempt = 1; attempt <= policy.attempts; attempt++) {
       await backoff(policy, attempt);
-      this.#report.requests++;
+      this.#ledger.report.requests++;
       try {
         const response = await this.#client.sendRequest(
           createPipelineRequest({ url: this.#url, method: "POST", body: JSON.stringify(item.payload), headers: createHttpHeaders({ "content-type": "application/json" }), timeout: 30_000 }),
         );
-        if (response.status >= 200 && response.status < 300) return undefined;
+        if (response.status >= 200 && response.status < 300) return { ok: true };
         reason = `HTTP ${response.status}`;
-        if (response.status !== 429 && response.status < 500) return reason;
+        if (response.status !== 429 && response.status < 500) return { ok: false, reason, final: true };
         const retryAfter = Number(response.headers.get("retry-after"));
         if (Number.isFinite(retryAfter) && retryAfter > 0 && attempt < policy.attempts) await sleep(Math.min(retryAfter, 60) * 1000);
       } catch (e) {
@@ -68,21 +87,15 @@ export class WebhookSink implements Sink {
         reason = describeError(e);
       }
     }
-    return reason;
+    return { ok: false, reason, final: false };
   }
 
-  async flush(): Promise<DeliveryReport> {
-    const report = this.#report;
-    this.#report = emptyReport();
-    return report;
+  flush(): Promise<DeliveryReport> {
+    return this.#ledger.take();
   }
 
   resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
     return resendUnits(items, (item) => [item], (item) => this.#post(item));
-  }
-
-  #deadLetter(items: DeliveryItem[], reason: string): Promise<void> {
-    return recordDeadLetter(this.#options.deadLetters, this, this.#report, items, reason, (this.#options.retry ?? DEFAULT_RETRY).attempts);
   }
 
   async close(): Promise<void> {}

@@ -6,6 +6,8 @@ import { ChangeDetector } from "../change/detector.js";
 import { CHANGE_RULES } from "../change/fingerprints.js";
 import { idHash } from "../change/ids.js";
 import { StateConflictError, type BlobStateStore, type PassKey } from "../change/state.js";
+import { ExportEntries } from "../change/entries.js";
+import { describeError } from "../destinations/errors.js";
 import type { DeliveryReport, Sink } from "../destinations/types.js";
 import type { ExportAction, MappingInput } from "../mapping/index.js";
 import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, type DataType } from "../records/kinds.js";
@@ -36,6 +38,14 @@ export interface PassOptions {
   checkpointEvery?: number;
   /** When the pass must stop (a Consumption plan's timeout): it saves where it is, and the next pass goes on from there. */
   deadline?: Date;
+  /**
+   * The generation of the configuration this pass runs for, kept in the state: a state of another
+   * generation (the configuration was deleted and made again) is not this configuration's, which starts anew.
+   */
+  generation?: string;
+  /** Whether the configuration is still the one the pass started for; asked every `generationCheckMs` and before each checkpoint. */
+  stillCurrent?: () => Promise<boolean>;
+  generationCheckMs?: number;
   now?: () => Date;
   /** Tests: called at the stages where a process can die. */
   hooks?: { afterRead?: (read: number) => void; afterWrite?: (written: number) => void; beforeCheckpoint?: (checkpoint: number) => void };
@@ -61,7 +71,7 @@ export interface PassRecord {
   /** The pass stopped at its deadline; the next one continues from here. */
   stopped?: { at: string; cursor: Cursor };
   /** Per action key: what the destination acknowledged, what was cut and dead-lettered. */
-  actions: Record<string, { destination: string; sent: number; cut: number; deadLettered: number; requests: number; failures: string[] }>;
+  actions: Record<string, { destination: string; sent: number; cut: number; deadLettered: number; requests: number; failures: string[]; backedOffUntil?: string }>;
   stateBytes?: number;
   /**
    * Streaming passes: from each exported record's change at the source (where its type dates it) to the
@@ -70,6 +80,8 @@ export interface PassRecord {
   lag?: { records: number; meanSeconds: number; maxSeconds: number };
   skipped?: string;
   error?: string;
+  /** The configuration was deleted (or made again) during the pass: it stopped, and nothing of it was kept. */
+  abandoned?: boolean;
 }
 
 /** A stored pass record, read back (status): validated, with unknown fields kept. */
@@ -89,7 +101,7 @@ export const passRecordSchema = z.looseObject({
   checkpoints: z.number(),
   resumed: z.boolean().optional(),
   stopped: z.object({ at: z.string(), cursor: z.unknown() }).optional(),
-  actions: z.record(z.string(), z.object({ destination: z.string(), sent: z.number(), cut: z.number(), deadLettered: z.number(), requests: z.number(), failures: z.array(z.string()) })),
+  actions: z.record(z.string(), z.object({ destination: z.string(), sent: z.number(), cut: z.number(), deadLettered: z.number(), requests: z.number(), failures: z.array(z.string()), backedOffUntil: z.string().optional() })),
   stateBytes: z.number().optional(),
   lag: z.object({ records: z.number(), meanSeconds: z.number(), maxSeconds: z.number() }).optional(),
   skipped: z.string().optional(),
@@ -135,21 +147,85 @@ export async function runPass(options: PassOptions): Promise<PassRecord> {
     return finish(record, now);
   }
   const totals = new Map<string, DeliveryReport>();
+  const guard = new GenerationGuard(options.stillCurrent, options.generationCheckMs ?? 5_000);
   try {
-    await pass(options, key, record, totals, () => lease.check());
+    await pass(options, key, record, totals, () => {
+      lease.check();
+      guard.check();
+    }, guard);
   } catch (e) {
-    record.error = e instanceof StateConflictError ? `${e.message}; nothing is lost: the next pass sends again` : e instanceof Error ? e.message : String(e);
+    if (e instanceof ConfigurationGoneError) {
+      record.abandoned = true;
+      record.error = e.message;
+    } else {
+      record.error = e instanceof StateConflictError ? `${e.message}; nothing is lost: the next pass sends again` : describeError(e);
+    }
   } finally {
+    guard.stop();
     if (record.mode !== "stream" && record.mode !== "seed") await options.state.clearRunning(key).catch(() => undefined);
     await lease.release();
   }
   for (const sink of options.sinks) {
     const t = totals.get(sink.actionKey);
-    record.actions[sink.actionKey] = { destination: sink.description, sent: t?.sent ?? 0, cut: t?.cut ?? 0, deadLettered: t?.deadLettered ?? 0, requests: t?.requests ?? 0, failures: t?.failures ?? [] };
+    record.actions[sink.actionKey] = {
+      destination: sink.description,
+      sent: t?.sent ?? 0,
+      cut: t?.cut ?? 0,
+      deadLettered: t?.deadLettered ?? 0,
+      requests: t?.requests ?? 0,
+      failures: t?.failures ?? [],
+      ...(t?.backedOffUntil !== undefined ? { backedOffUntil: t.backedOffUntil } : {}),
+    };
   }
   finish(record, now);
-  await options.state.recordPass(key, record).catch(() => undefined);
+  // The record of a pass whose configuration is gone would land beside a new configuration of that name.
+  if (!record.abandoned) await options.state.recordPass(key, record).catch(() => undefined);
   return record;
+}
+
+/** The pass's configuration was deleted, or deleted and made again, while it ran. */
+export class ConfigurationGoneError extends Error {
+  constructor() {
+    super("the configuration was deleted (or deleted and made again) during the pass: the pass stopped, sent nothing more and kept no checkpoint");
+  }
+}
+
+/** Asks, in the background and before each checkpoint, whether the pass's configuration is still the same one. */
+class GenerationGuard {
+  #gone = false;
+  #timer: NodeJS.Timeout | undefined;
+  #asking: Promise<void> | undefined;
+
+  constructor(
+    private readonly stillCurrent: (() => Promise<boolean>) | undefined,
+    intervalMs: number,
+  ) {
+    if (stillCurrent === undefined) return;
+    this.#timer = setInterval(() => void this.ask(), intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Asks now; a failure to ask (storage unreachable) is not an answer. */
+  ask(): Promise<void> {
+    if (this.stillCurrent === undefined) return Promise.resolve();
+    this.#asking ??= this.stillCurrent()
+      .then(
+        (current) => {
+          if (!current) this.#gone = true;
+        },
+        () => undefined,
+      )
+      .finally(() => (this.#asking = undefined));
+    return this.#asking;
+  }
+
+  check(): void {
+    if (this.#gone) throw new ConfigurationGoneError();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
 }
 
 function finish(record: PassRecord, now: () => Date): PassRecord {
@@ -159,7 +235,7 @@ function finish(record: PassRecord, now: () => Date): PassRecord {
   return record;
 }
 
-async function pass(options: PassOptions, key: PassKey, record: PassRecord, totals: Map<string, DeliveryReport>, checkLease: () => void): Promise<void> {
+async function pass(options: PassOptions, key: PassKey, record: PassRecord, totals: Map<string, DeliveryReport>, checkLease: () => void, guard: GenerationGuard): Promise<void> {
   const dataType = EVENT_SOURCE_DATA_TYPE[options.eventSource];
   const source = options.configuration.sources.find((s) => s.eventSource === options.eventSource);
   if (source === undefined) throw new Error(`the configuration has no ${options.eventSource} source`);
@@ -174,7 +250,12 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     await records.abandon();
     throw e;
   }
-  const isNew = state.etag === undefined;
+  // A state another generation of this configuration wrote is not this one's: it starts anew (and overwrites it).
+  if (options.generation !== undefined && state.generation !== undefined && state.generation !== options.generation) {
+    state = { entries: new ExportEntries(), etag: state.etag, updatedAt: undefined };
+  }
+  state.generation = options.generation ?? state.generation;
+  const isNew = state.updatedAt === undefined;
   const snapshotSource = isSnapshotSource(options.eventSource);
   // Streaming: changes only. Snapshot: everything. A new streaming pass key: a baseline snapshot, or a silent seed.
   const mode: PassRecord["mode"] = progress?.mode ?? (snapshotSource || options.snapshot ? "snapshot" : isNew ? (options.baseline === false ? "seed" : "baseline") : "stream");
@@ -209,8 +290,11 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     Object.assign(pendingLag, { count: 0, sum: 0, oldest: Infinity });
   };
   const checkpoint = async (final = false) => {
+    // Nothing more is sent for a configuration that is gone, and its state is not written back.
+    await guard.ask();
     checkLease();
     for (const sink of options.sinks) add(totals, sink.actionKey, await sink.flush());
+    guard.check();
     settleLag();
     options.hooks?.beforeCheckpoint?.(record.checkpoints + 1);
     // A pass that changed nothing leaves the state as it was (its pass record says it ran).
@@ -236,6 +320,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     }
     record.read++;
     options.hooks?.afterRead?.(record.read);
+    guard.check();
     const rawId = item.record["id"];
     if (typeof rawId !== "string" || rawId === "") continue;
     const observed = detector.observe(idHash(rawId), rawId, item.record, matches(item.record), everything);
@@ -320,6 +405,7 @@ function add(totals: Map<string, DeliveryReport>, key: string, report: DeliveryR
     t.deadLettered += report.deadLettered;
     t.requests += report.requests;
     t.failures.push(...report.failures);
+    if (report.backedOffUntil !== undefined) t.backedOffUntil = report.backedOffUntil;
   }
 }
 

@@ -1,16 +1,15 @@
 import { Cron } from "croner";
-import type { EventSource } from "../config/enums.js";
 import type { ExportConfiguration } from "../config/model.js";
 import type { BlobStateStore } from "../change/state.js";
 import type { Sink } from "../destinations/types.js";
 import { isSnapshotSource } from "../records/kinds.js";
-import type { SourceRecord } from "../sources/reader.js";
 import { runPass, type PassOptions, type PassRecord } from "./pass.js";
 
 export interface RunOptions {
   configurationName: string;
   configuration: ExportConfiguration;
-  read: (scope: string, eventSource: EventSource) => AsyncIterable<SourceRecord>;
+  /** The records of a source at a scope, from a stopped pass's cursor when one goes on (see PassOptions.read). */
+  read: PassOptions["read"];
   sinks: readonly Sink[];
   state: BlobStateStore;
   /** On demand: a snapshot of every source now, whatever the schedule. */
@@ -19,6 +18,9 @@ export interface RunOptions {
   tenantId?: string;
   onPass?: (record: PassRecord) => void;
   passOptions?: Partial<PassOptions>;
+  /** The configuration's generation, and whether it is still current (see PassOptions). */
+  generation?: string;
+  stillCurrent?: () => Promise<boolean>;
 }
 
 /** Whether a snapshot is due: never sent, or not since the schedule's last occurrence. */
@@ -41,8 +43,9 @@ export async function runConfiguration(options: RunOptions): Promise<PassRecord[
     for (const source of options.configuration.sources) {
       if (source.eventSource === "AttackPaths" || source.eventSource === "AttackPathsSnapshot") continue;
       if (isSnapshotSource(source.eventSource) && !options.snapshot) {
-        const state = await options.state.load({ configuration: options.configurationName, scope: scope.scopePath, eventSource: source.eventSource });
-        if (!snapshotDue(options.configuration.snapshotSchedule, state.snapshotAt, now())) continue;
+        // From the state blob's metadata, as the snapshot timer reads it: the state itself is not downloaded.
+        const snapshotAt = await options.state.snapshotAt({ configuration: options.configurationName, scope: scope.scopePath, eventSource: source.eventSource });
+        if (!snapshotDue(options.configuration.snapshotSchedule, snapshotAt, now())) continue;
       }
       const record = await runPass({
         configurationName: options.configurationName,
@@ -56,6 +59,8 @@ export async function runConfiguration(options: RunOptions): Promise<PassRecord[
         ...(options.snapshot ? { snapshot: true } : {}),
         ...(options.tenantId ? { tenantId: options.tenantId } : {}),
         ...(options.now ? { now: options.now } : {}),
+        ...(options.generation !== undefined ? { generation: options.generation } : {}),
+        ...(options.stillCurrent ? { stillCurrent: options.stillCurrent } : {}),
         ...options.passOptions,
       });
       records.push(record);

@@ -40,7 +40,7 @@ export function bindHttp(f: HttpFunction, service: () => Promise<ExportService>)
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     try {
       const s = await service();
-      authorize(request, f.writes(request.method), s.settings.writeRole);
+      authorize(request, f.writes(request.method), s.settings.writeRole, s.settings.requireRole);
       return await f.handler(request, context, s);
     } catch (e) {
       return failure(e, context);

@@ -1,5 +1,5 @@
 import { toPublicConfiguration } from "../config/index.js";
-import { badRequest } from "../hosting/problem.js";
+import { badRequest, notFound } from "../hosting/problem.js";
 import type { HttpFunction } from "./definitions.js";
 import { header, json, nameParam, readJsonBody } from "./http.js";
 
@@ -21,7 +21,8 @@ export const exportItem: HttpFunction = {
     if (request.method === "DELETE") {
       const deleted = await service.delete(name, ifMatch);
       if (deleted) context.info(`export ${name} deleted`, { configuration: name });
-      return deleted ? { status: 204 } : json(404, { title: "Not Found", status: 404, detail: `there is no export configuration named ${name}` });
+      if (!deleted) throw notFound(`there is no export configuration named ${name}`);
+      return { status: 204 };
     }
     const ifNoneMatch = header(request, "if-none-match");
     if (ifNoneMatch !== undefined && ifNoneMatch !== "*") throw badRequest("If-None-Match takes only *", [{ path: "If-None-Match", message: 'expected "*" (create only)' }]);

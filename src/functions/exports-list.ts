@@ -8,5 +8,9 @@ export const exportsList: HttpFunction = {
   methods: ["GET"],
   authLevel: "function",
   writes: () => false,
-  handler: async (_request, _context, service) => json(200, { value: await service.list() }),
+  handler: async (_request, context, service) => {
+    const listed = await service.list();
+    for (const bad of listed.invalid) context.warn(`stored configuration ${bad.name} no longer validates: ${bad.errors.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
+    return json(200, listed);
+  },
 };

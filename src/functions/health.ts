@@ -16,6 +16,7 @@ export const health: HttpFunction = {
       checks[name] = outcome === "ok" ? "ok" : "failing";
       if (outcome !== "ok") context.warn(`health check ${name}: ${outcome}`);
     }
-    return json(result.ok ? 200 : 503, { status: result.ok ? "healthy" : "unhealthy", checks });
+    // Degraded (a configuration runs no pass) is not down: 200, so that probes do not recycle a working app.
+    return json(result.ok ? 200 : 503, { status: !result.ok ? "unhealthy" : result.degraded ? "degraded" : "healthy", checks });
   },
 };

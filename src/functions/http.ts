@@ -68,13 +68,19 @@ export function callerRoles(request: HttpRequest): string[] | undefined {
   }
 }
 
-/** With platform authentication on, a change needs the write role; without it, the function key is the guard. */
-export function authorize(request: HttpRequest, write: boolean, writeRole: string): void {
+/**
+ * A change needs the write role from App Service authentication. With `required` (DEFENDER_EXPORT_REQUIRE_ROLE,
+ * set by the deployment that turns authentication on), a write without a principal is refused too; without
+ * it, a write without a principal has only the function key as its guard, which the README says.
+ */
+export function authorize(request: HttpRequest, write: boolean, writeRole: string, required = false): void {
   if (!write) return;
   const roles = callerRoles(request);
-  if (roles !== undefined && !roles.includes(writeRole)) {
-    throw new ProblemError(403, "Forbidden", `changing exports needs the app role ${writeRole}`);
+  if (roles === undefined) {
+    if (required) throw new ProblemError(401, "Unauthorized", `changing exports needs a signed-in caller with the app role ${writeRole} (App Service authentication)`);
+    return;
   }
+  if (!roles.includes(writeRole)) throw new ProblemError(403, "Forbidden", `changing exports needs the app role ${writeRole}`);
 }
 
 /** The route's configuration name (the Functions host has decoded it). */

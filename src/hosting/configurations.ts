@@ -1,7 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { RestError, type TableClient, type TableEntity, type TableEntityResult } from "@azure/data-tables";
 import { z } from "zod";
-import { parseExportConfiguration, toPublicConfiguration, type ExportConfiguration } from "../config/index.js";
-import type { DestinationPolicy } from "../config/actions.js";
+import { parseExportConfiguration, toPublicConfiguration, type DestinationPolicy, type ExportConfiguration, type Problem } from "../config/index.js";
 
 /** The table of export configurations in the app's storage account. */
 export const CONFIGURATION_TABLE = "exportconfigurations";
@@ -12,26 +12,64 @@ const MAX_CHUNKS = 15;
 
 export const CONFIGURATION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** An entity tag as HTTP carries it: `*`, or a quoted string, weak or strong. */
+const ETAG = /^\*$|^(?:W\/)?"[\x21\x23-\x7e]*"$/;
+
 export interface StoredConfiguration {
   name: string;
   configuration: ExportConfiguration;
   etag: string;
   updatedAt: string;
+  /**
+   * Made when the configuration is created, kept when it is replaced: a configuration deleted and made
+   * again under its name is another one. Passes and their state carry it. Undefined for one stored
+   * before generations were kept.
+   */
+  generation: string | undefined;
 }
+
+/** A stored configuration that no longer validates (a change of DEFENDER_EXPORT_TRUSTED_HOSTS, an older version's rules). */
+export interface InvalidConfiguration {
+  name: string;
+  etag: string;
+  updatedAt: string | undefined;
+  errors: Problem[];
+}
+
+export type ListedConfiguration = { valid: true; stored: StoredConfiguration } | { valid: false; invalid: InvalidConfiguration };
 
 export class ConfigurationConflictError extends Error {}
 export class ConfigurationTooLargeError extends Error {}
+/** A condition that is not an ETag at all. */
+export class ConfigurationConditionError extends Error {}
+/** The configuration would not read back as it was given: nothing was stored. */
+export class ConfigurationNotStorableError extends Error {
+  constructor(
+    message: string,
+    readonly errors: Problem[],
+  ) {
+    super(message);
+  }
+}
+export class ConfigurationLimitError extends Error {}
+export class InvalidStoredConfigurationError extends Error {
+  constructor(readonly invalid: InvalidConfiguration) {
+    super(`stored configuration ${invalid.name} no longer validates: ${invalid.errors.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
+  }
+}
 
 const entitySchema = z.object({
   version: z.literal(1),
   chunks: z.number().int().min(1).max(MAX_CHUNKS),
   updatedAt: z.string(),
+  generation: z.string().min(1).optional(),
 });
 
 /**
  * Export configurations in Azure Table storage, one entity each, guarded by ETags. What is stored is the
  * normalized configuration without secrets (the hosts refuse inline secrets: app settings or Key Vault
- * references by name only), and it is validated again when read.
+ * references by name only), only once it reads back valid, and it is validated again when read: one that no
+ * longer validates is reported as such, never thrown at whoever lists the others.
  */
 export class ConfigurationStore {
   #ready: Promise<void> | undefined;
@@ -39,6 +77,8 @@ export class ConfigurationStore {
   constructor(
     private readonly table: TableClient,
     private readonly destinationPolicy: DestinationPolicy,
+    /** At most this many configurations: every timer reads all of them. */
+    private readonly maxConfigurations = Infinity,
   ) {}
 
   #ensure(): Promise<void> {
@@ -49,7 +89,16 @@ export class ConfigurationStore {
     return this.#ready;
   }
 
+  /** The configuration; undefined when there is none; InvalidStoredConfigurationError when it no longer validates. */
   async get(name: string): Promise<StoredConfiguration | undefined> {
+    const listed = await this.find(name);
+    if (listed === undefined) return undefined;
+    if (!listed.valid) throw new InvalidStoredConfigurationError(listed.invalid);
+    return listed.stored;
+  }
+
+  /** The configuration as stored, valid or not. */
+  async find(name: string): Promise<ListedConfiguration | undefined> {
     await this.#ensure();
     try {
       return this.#decode(await this.table.getEntity<Record<string, unknown>>(PARTITION, name));
@@ -59,7 +108,20 @@ export class ConfigurationStore {
     }
   }
 
-  async *list(): AsyncGenerator<StoredConfiguration> {
+  /** Its generation, read alone (a running pass asks whether its configuration is still the same one). */
+  async generation(name: string): Promise<{ exists: boolean; generation: string | undefined }> {
+    await this.#ensure();
+    try {
+      const entity = await this.table.getEntity<Record<string, unknown>>(PARTITION, name, { queryOptions: { select: ["generation"] } });
+      return { exists: true, generation: typeof entity["generation"] === "string" ? entity["generation"] : undefined };
+    } catch (e) {
+      if (e instanceof RestError && e.statusCode === 404) return { exists: false, generation: undefined };
+      throw e;
+    }
+  }
+
+  /** Every configuration, valid or not, in name order: one that no longer validates does not stop the others. */
+  async *list(): AsyncGenerator<ListedConfiguration> {
     await this.#ensure();
     for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'` } })) {
       yield this.#decode(entity);
@@ -67,34 +129,72 @@ export class ConfigurationStore {
   }
 
   /**
-   * Creates or replaces. `ifMatch`: only if the stored ETag is this one; `create`: only if there is none.
-   * Without either, the last writer wins, as with ARM.
+   * Creates or replaces. `ifMatch`: only if the stored ETag is this one (`*`: only if it exists); `create`:
+   * only if there is none. Without either, the last writer wins, as with ARM. A replaced configuration
+   * keeps its generation; a created one gets a new one.
    */
   async put(name: string, configuration: ExportConfiguration, conditions: { ifMatch?: string; create?: boolean } = {}): Promise<StoredConfiguration & { created: boolean }> {
+    if (conditions.ifMatch !== undefined && !ETAG.test(conditions.ifMatch)) throw new ConfigurationConditionError(`If-Match ${JSON.stringify(conditions.ifMatch.slice(0, 80))} is not an entity tag; expected * or the quoted ETag a GET answered`);
     await this.#ensure();
     const document = JSON.stringify(toPublicConfiguration({ ...configuration, name }));
+    // Stored only as it will be read: a configuration that would not read back valid would stop the others.
+    const again = parseExportConfiguration(JSON.parse(document) as unknown, { destinationPolicy: this.destinationPolicy });
+    if (!again.ok) throw new ConfigurationNotStorableError("the configuration would not read back valid as stored", again.errors);
     const chunks = Math.max(1, Math.ceil(document.length / CHUNK));
     if (chunks > MAX_CHUNKS) throw new ConfigurationTooLargeError(`the configuration is ${document.length} characters; at most ${CHUNK * MAX_CHUNKS} can be stored`);
     const updatedAt = new Date().toISOString();
-    const entity: TableEntity<Record<string, unknown>> = { partitionKey: PARTITION, rowKey: name, version: 1, chunks, updatedAt };
-    for (let i = 0; i < chunks; i++) entity[`document${i}`] = document.slice(i * CHUNK, (i + 1) * CHUNK);
-    const stored = (etag: string | undefined, created: boolean) => ({ name, configuration: { ...configuration, name }, etag: etag ?? "", updatedAt, created });
+    const entity = (generation: string | undefined): TableEntity<Record<string, unknown>> => {
+      const e: TableEntity<Record<string, unknown>> = { partitionKey: PARTITION, rowKey: name, version: 1, chunks, updatedAt, ...(generation !== undefined ? { generation } : {}) };
+      for (let i = 0; i < chunks; i++) e[`document${i}`] = document.slice(i * CHUNK, (i + 1) * CHUNK);
+      return e;
+    };
+    const stored = (etag: string | undefined, created: boolean, generation: string | undefined) => ({ name, configuration: { ...configuration, name }, etag: etag ?? "", updatedAt, generation, created });
     try {
-      if (conditions.ifMatch !== undefined) return stored((await this.table.updateEntity(entity, "Replace", { etag: conditions.ifMatch })).etag, false);
-      // Create first: one request for a new configuration, and whether it is new without reading it.
-      try {
-        return stored((await this.table.createEntity(entity)).etag, true);
-      } catch (e) {
-        if (conditions.create || !(e instanceof RestError && e.statusCode === 409)) throw e;
+      if (conditions.ifMatch !== undefined) {
+        const current = await this.generation(name);
+        if (!current.exists) throw new ConfigurationConflictError(`configuration ${name} does not exist (If-Match was given)`);
+        return stored((await this.table.updateEntity(entity(current.generation), "Replace", { etag: conditions.ifMatch })).etag, false, current.generation);
       }
-      return stored((await this.table.upsertEntity(entity, "Replace")).etag, false);
+      for (let attempt = 0; ; attempt++) {
+        // Create first: one request for a new configuration, and whether it is new without reading it.
+        await this.#withinLimit(name);
+        const generation = randomUUID();
+        try {
+          return stored((await this.table.createEntity(entity(generation))).etag, true, generation);
+        } catch (e) {
+          if (conditions.create || !(e instanceof RestError && e.statusCode === 409)) throw e;
+        }
+        // It exists: replace it as it is now, keeping its generation (a concurrent change or delete goes round again).
+        const current = await this.table.getEntity<Record<string, unknown>>(PARTITION, name, { queryOptions: { select: ["generation"] } }).catch((e: unknown) => {
+          if (e instanceof RestError && e.statusCode === 404) return undefined;
+          throw e;
+        });
+        if (current === undefined) continue;
+        const kept = typeof current["generation"] === "string" ? current["generation"] : undefined;
+        try {
+          return stored((await this.table.updateEntity(entity(kept), "Replace", { etag: current.etag })).etag, false, kept);
+        } catch (e) {
+          if (!(e instanceof RestError && (e.statusCode === 412 || e.statusCode === 404)) || attempt >= 4) throw e;
+        }
+      }
     } catch (e) {
-      throw conflict(e, name) ?? e;
+      throw conflict(e, name, conditions.ifMatch !== undefined) ?? e;
     }
   }
 
-  /** Deletes; false when there was none. `ifMatch`: only if the stored ETag is this one. */
+  async #withinLimit(name: string): Promise<void> {
+    if (!Number.isFinite(this.maxConfigurations)) return;
+    let count = 0;
+    for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'`, select: ["RowKey"] } })) {
+      if (entity.rowKey === name) return;
+      count++;
+    }
+    if (count >= this.maxConfigurations) throw new ConfigurationLimitError(`there are ${count} export configurations, the most this app keeps (DEFENDER_EXPORT_MAX_CONFIGURATIONS); delete one first`);
+  }
+
+  /** Deletes; false when there was none. `ifMatch`: only if the stored ETag is this one (`*`: if it exists). */
   async delete(name: string, ifMatch?: string): Promise<boolean> {
+    if (ifMatch !== undefined && !ETAG.test(ifMatch)) throw new ConfigurationConditionError(`If-Match ${JSON.stringify(ifMatch.slice(0, 80))} is not an entity tag; expected * or the quoted ETag a GET answered`);
     await this.#ensure();
     try {
       await this.table.deleteEntity(PARTITION, name, ifMatch !== undefined ? { etag: ifMatch } : {});
@@ -104,35 +204,39 @@ export class ConfigurationStore {
         if (ifMatch !== undefined) throw new ConfigurationConflictError(`configuration ${name} does not exist (If-Match was given)`);
         return false;
       }
-      throw conflict(e, name) ?? e;
+      throw conflict(e, name, ifMatch !== undefined) ?? e;
     }
   }
 
-  #decode(entity: TableEntityResult<Record<string, unknown>>): StoredConfiguration {
+  #decode(entity: TableEntityResult<Record<string, unknown>>): ListedConfiguration {
     const name = entity.rowKey ?? "";
+    const invalid = (message: string, updatedAt?: string): ListedConfiguration => ({ valid: false, invalid: { name, etag: entity.etag, updatedAt, errors: [{ path: "$", message }] } });
     const meta = entitySchema.safeParse(entity);
-    if (!meta.success) throw new Error(`stored configuration ${name} is not valid: ${meta.error.issues[0]?.message ?? "invalid"}`);
+    if (!meta.success) return invalid(`the stored entity is not a configuration: ${meta.error.issues[0]?.message ?? "invalid"}`);
     let text = "";
     for (let i = 0; i < meta.data.chunks; i++) {
       const part = entity[`document${i}`];
-      if (typeof part !== "string") throw new Error(`stored configuration ${name} is missing part ${i} of ${meta.data.chunks}`);
+      if (typeof part !== "string") return invalid(`part ${i} of ${meta.data.chunks} is missing`, meta.data.updatedAt);
       text += part;
     }
     let document: unknown;
     try {
       document = JSON.parse(text);
     } catch {
-      throw new Error(`stored configuration ${name} is not JSON`);
+      return invalid("the stored document is not JSON", meta.data.updatedAt);
     }
     const parsed = parseExportConfiguration(document, { destinationPolicy: this.destinationPolicy });
-    if (!parsed.ok) throw new Error(`stored configuration ${name} is no longer valid: ${parsed.errors.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
-    return { name, configuration: { ...parsed.configuration, name }, etag: entity.etag, updatedAt: meta.data.updatedAt };
+    if (!parsed.ok) return { valid: false, invalid: { name, etag: entity.etag, updatedAt: meta.data.updatedAt, errors: parsed.errors } };
+    return { valid: true, stored: { name, configuration: { ...parsed.configuration, name }, etag: entity.etag, updatedAt: meta.data.updatedAt, generation: meta.data.generation } };
   }
 }
 
-function conflict(e: unknown, name: string): ConfigurationConflictError | undefined {
+function conflict(e: unknown, name: string, conditional: boolean): Error | undefined {
   if (!(e instanceof RestError)) return undefined;
   if (e.statusCode === 412) return new ConfigurationConflictError(`configuration ${name} changed since that ETag (If-Match does not match)`);
   if (e.statusCode === 409) return new ConfigurationConflictError(`configuration ${name} already exists (If-None-Match: *)`);
+  // Under If-Match: gone meanwhile, or an ETag the table cannot read.
+  if (conditional && e.statusCode === 404) return new ConfigurationConflictError(`configuration ${name} does not exist (If-Match was given)`);
+  if (conditional && e.statusCode === 400) return new ConfigurationConditionError("If-Match is not an ETag of this configuration; expected * or the quoted ETag a GET answered");
   return undefined;
 }

@@ -1,4 +1,4 @@
-import type { Problem } from "../config/index.js";
+import { redactSecretsInText, type Problem } from "../config/index.js";
 
 /**
  * An RFC 9457 problem the hosts answer with: the status, a title, what went wrong, and for bad input each
@@ -15,14 +15,16 @@ export class ProblemError extends Error {
     super(detail);
   }
 
+  /** The answer's body; every text scrubbed of secret material once more, whatever put it there. */
   body(): Record<string, unknown> {
+    const scrub = (problems: readonly Problem[]) => problems.map((p) => ({ path: redactSecretsInText(p.path), message: redactSecretsInText(p.message) }));
     return {
       type: "about:blank",
       title: this.title,
       status: this.status,
-      detail: this.detail,
-      ...(this.errors.length > 0 ? { errors: this.errors } : {}),
-      ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
+      detail: redactSecretsInText(this.detail),
+      ...(this.errors.length > 0 ? { errors: scrub(this.errors) } : {}),
+      ...(this.warnings.length > 0 ? { warnings: scrub(this.warnings) } : {}),
     };
   }
 }

@@ -2,7 +2,20 @@ import type { TokenCredential } from "@azure/core-auth";
 import { Cron } from "croner";
 import { actionKey, parseExportConfiguration, toPublicConfiguration, type Action, type EventSource, type ExportConfiguration, type Problem } from "../config/index.js";
 import { BlobStateStore, STATE_CONTAINER, type PassKey } from "../change/state.js";
-import { BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, OVERFLOW_CONTAINER, replayDeadLetters, type ReplayReport, type Sink } from "../destinations/index.js";
+import {
+  BACKOFF_CONTAINER,
+  BlobBackoffStore,
+  BlobDeadLetterStore,
+  createSink,
+  DEAD_LETTER_CONTAINER,
+  OVERFLOW_CONTAINER,
+  replayDeadLetters,
+  type Backoff,
+  type ReplayReport,
+  type RetryPolicy,
+  type SdkRetryOptions,
+  type Sink,
+} from "../destinations/index.js";
 import { passRecordSchema, readerSource, runPass, type PassRecord } from "../engine/pass.js";
 import { runConfiguration, snapshotDue } from "../engine/runner.js";
 import { selectRecords, type SelectedRecord } from "../engine/select.js";
@@ -10,20 +23,25 @@ import { customTableName, toEventWithin, toLogAnalyticsRow, type MappingInput } 
 import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource } from "../records/index.js";
 import { compileConfiguration } from "../rules/index.js";
 import { ArmReader } from "../sources/index.js";
-import { recordPassMetrics } from "../telemetry/metrics.js";
-import { CONFIGURATION_NAME, CONFIGURATION_TABLE, ConfigurationConflictError, ConfigurationStore, ConfigurationTooLargeError, type StoredConfiguration } from "./configurations.js";
+import { recordInvalidConfigurations, recordPassMetrics } from "../telemetry/metrics.js";
+import {
+  CONFIGURATION_NAME,
+  CONFIGURATION_TABLE,
+  ConfigurationConditionError,
+  ConfigurationConflictError,
+  ConfigurationLimitError,
+  ConfigurationNotStorableError,
+  ConfigurationStore,
+  ConfigurationTooLargeError,
+  InvalidStoredConfigurationError,
+  type InvalidConfiguration,
+  type StoredConfiguration,
+} from "./configurations.js";
 import { parseJson } from "../shared/json.js";
 import { badRequest, notFound, ProblemError } from "./problem.js";
 import { PassQueue, type PassMessage } from "./queue.js";
 import type { HostSettings } from "./settings.js";
 import type { StorageClients } from "./storage.js";
-
-/** Structured logs: a message and its properties (never a secret: configurations hold none). */
-export interface Logger {
-  info(message: string, properties?: Record<string, unknown>): void;
-  warn(message: string, properties?: Record<string, unknown>): void;
-  error(message: string, properties?: Record<string, unknown>): void;
-}
 
 export interface ServiceDependencies {
   storage: StorageClients;
@@ -34,6 +52,8 @@ export interface ServiceDependencies {
   appSettings: Readonly<Record<string, string | undefined>>;
   /** The local sandbox: trust its endpoints' certificate. */
   tlsCa?: string;
+  /** Retries of deliveries, ours and the SDKs' (the defaults: 3 attempts 2 s apart, over each SDK's own). */
+  delivery?: { retry?: RetryPolicy; sdkRetryOptions?: SdkRetryOptions };
   now?: () => Date;
 }
 
@@ -47,6 +67,7 @@ export class ExportService {
   readonly configurations: ConfigurationStore;
   readonly state: BlobStateStore;
   readonly deadLetters: BlobDeadLetterStore;
+  readonly backoff: BlobBackoffStore;
   readonly queue: PassQueue;
   readonly #deps: ServiceDependencies;
   readonly #now: () => Date;
@@ -54,9 +75,10 @@ export class ExportService {
   constructor(deps: ServiceDependencies) {
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
-    this.configurations = new ConfigurationStore(deps.storage.table(CONFIGURATION_TABLE), deps.settings.destinationPolicy);
+    this.configurations = new ConfigurationStore(deps.storage.table(CONFIGURATION_TABLE), deps.settings.destinationPolicy, deps.settings.maxConfigurations);
     this.state = new BlobStateStore(deps.storage.blob.getContainerClient(STATE_CONTAINER));
     this.deadLetters = new BlobDeadLetterStore(deps.storage.blob.getContainerClient(DEAD_LETTER_CONTAINER));
+    this.backoff = new BlobBackoffStore(deps.storage.blob.getContainerClient(BACKOFF_CONTAINER));
     this.queue = new PassQueue(deps.storage.queue, deps.settings.queue);
   }
 
@@ -66,15 +88,28 @@ export class ExportService {
 
   // Configurations
 
-  async list(): Promise<Record<string, unknown>[]> {
-    const out: Record<string, unknown>[] = [];
-    for await (const stored of this.configurations.list()) out.push(describe(stored));
-    return out;
+  /** Every configuration; those that no longer validate are listed apart, with why. */
+  async list(): Promise<{ value: Record<string, unknown>[]; invalid: InvalidConfiguration[] }> {
+    const value: Record<string, unknown>[] = [];
+    const invalid: InvalidConfiguration[] = [];
+    for await (const listed of this.configurations.list()) {
+      if (listed.valid) value.push(describe(listed.stored));
+      else invalid.push(listed.invalid);
+    }
+    return { value, invalid };
   }
 
   async get(name: string): Promise<StoredConfiguration> {
     checkName(name);
-    const stored = await this.configurations.get(name);
+    let stored: StoredConfiguration | undefined;
+    try {
+      stored = await this.configurations.get(name);
+    } catch (e) {
+      if (e instanceof InvalidStoredConfigurationError) {
+        throw new ProblemError(409, "Conflict", `the stored export configuration ${name} no longer validates: PUT a corrected one, or DELETE it`, e.invalid.errors);
+      }
+      throw e;
+    }
     if (stored === undefined) throw notFound(`there is no export configuration named ${name}`);
     return stored;
   }
@@ -92,9 +127,7 @@ export class ExportService {
       const { created, ...stored } = await this.configurations.put(name, parsed.configuration, conditions);
       return { stored, created, warnings: parsed.warnings };
     } catch (e) {
-      if (e instanceof ConfigurationConflictError) throw new ProblemError(412, "Precondition Failed", e.message);
-      if (e instanceof ConfigurationTooLargeError) throw new ProblemError(413, "Content Too Large", e.message);
-      throw e;
+      throw storeProblem(e, parsed.warnings);
     }
   }
 
@@ -105,8 +138,7 @@ export class ExportService {
       if (deleted) await this.state.forget(name);
       return deleted;
     } catch (e) {
-      if (e instanceof ConfigurationConflictError) throw new ProblemError(412, "Precondition Failed", e.message);
-      throw e;
+      throw storeProblem(e);
     }
   }
 
@@ -118,13 +150,16 @@ export class ExportService {
    */
   async runNow(name: string, options: { seconds?: number; onPass?: (record: PassRecord) => void } = {}): Promise<PassRecord[]> {
     const onPass = options.onPass;
-    const { configuration } = await this.get(name);
+    const stored = await this.get(name);
+    const configuration = stored.configuration;
+    if (!configuration.isEnabled) throw new ProblemError(409, "Conflict", `export configuration ${name} is disabled`);
     requireDestinations(name, configuration);
-    const sinks = this.#sinks(configuration);
+    const sinks = this.#sinks(name, configuration);
     try {
       return await runConfiguration({
         configurationName: name,
         configuration,
+        ...this.#generation(stored),
         read: readerSource(this.#reader()),
         sinks,
         state: this.state,
@@ -177,47 +212,53 @@ export class ExportService {
     return this.#seeded;
   }
 
-  /** The streaming timer: one message per (configuration, scope, streaming source) of every enabled configuration. */
-  async enqueueStreaming(): Promise<number> {
+  /**
+   * The streaming timer: one message per (configuration, scope, streaming source) of every enabled
+   * configuration. A configuration that no longer validates is skipped and reported; the others go on.
+   */
+  async enqueueStreaming(): Promise<Enqueued> {
     await this.ensureInitialConfiguration();
-    let sent = 0;
-    for await (const stored of this.configurations.list()) {
-      if (!stored.configuration.isEnabled) continue;
-      for (const key of this.#keys(stored.name, stored.configuration)) {
-        if (isSnapshotSource(key.eventSource)) continue;
-        await this.queue.send(message(key, "timer", this.#now()));
-        sent++;
-      }
-    }
-    return sent;
+    return this.#enqueue("timer", async (key) => !isSnapshotSource(key.eventSource));
   }
 
   /** The snapshot timer: one message per snapshot source whose configuration's schedule says it is due. */
-  async enqueueDueSnapshots(): Promise<number> {
-    let sent = 0;
-    for await (const stored of this.configurations.list()) {
-      if (!stored.configuration.isEnabled) continue;
-      for (const key of this.#keys(stored.name, stored.configuration)) {
-        if (!isSnapshotSource(key.eventSource)) continue;
-        if (!snapshotDue(stored.configuration.snapshotSchedule, await this.state.snapshotAt(key), this.#now())) continue;
-        await this.queue.send(message(key, "snapshot-timer", this.#now()));
-        sent++;
+  async enqueueDueSnapshots(): Promise<Enqueued> {
+    return this.#enqueue("snapshot-timer", async (key, configuration) => isSnapshotSource(key.eventSource) && snapshotDue(configuration.snapshotSchedule, await this.state.snapshotAt(key), this.#now()));
+  }
+
+  async #enqueue(reason: PassMessage["reason"], wanted: (key: PassKey, configuration: ExportConfiguration) => Promise<boolean>): Promise<Enqueued> {
+    const out: Enqueued = { queued: 0, invalid: [] };
+    for await (const listed of this.configurations.list()) {
+      if (!listed.valid) {
+        out.invalid.push(listed.invalid);
+        continue;
+      }
+      const { name, configuration } = listed.stored;
+      if (!configuration.isEnabled) continue;
+      for (const key of this.#keys(name, configuration)) {
+        if (!(await wanted(key, configuration))) continue;
+        await this.queue.send(message(key, reason, this.#now()));
+        out.queued++;
       }
     }
-    return sent;
+    recordInvalidConfigurations(out.invalid.length);
+    return out;
   }
 
   /** The queue worker: one pass. A configuration deleted or disabled since the message was sent is skipped. */
   async runMessage(m: PassMessage): Promise<PassRecord | undefined> {
-    const stored = await this.configurations.get(m.configuration);
-    if (stored === undefined || !stored.configuration.isEnabled) return undefined;
+    const listed = await this.configurations.find(m.configuration);
+    // Deleted, disabled or no longer valid since the message was sent: nothing to run (the timers report an invalid one).
+    if (listed === undefined || !listed.valid || !listed.stored.configuration.isEnabled) return undefined;
+    const stored = listed.stored;
     const configuration = stored.configuration;
     if (configuration.actions.length === 0 || !configuration.sources.some((s) => s.eventSource === m.eventSource) || !configuration.scopes.some((s) => s.scopePath === m.scope)) return undefined;
-    const sinks = this.#sinks(configuration);
+    const sinks = this.#sinks(m.configuration, configuration);
     try {
       const record = await runPass({
         configurationName: m.configuration,
         configuration,
+        ...this.#generation(stored),
         scope: m.scope,
         eventSource: m.eventSource,
         read: readerSource(this.#reader()),
@@ -279,7 +320,13 @@ export class ExportService {
   // Status
 
   async status(name: string): Promise<Record<string, unknown>> {
-    const stored = await this.get(name);
+    checkName(name);
+    const listed = await this.configurations.find(name);
+    if (listed === undefined) throw notFound(`there is no export configuration named ${name}`);
+    if (!listed.valid) {
+      return { name, enabled: null, valid: false, errors: listed.invalid.errors, updatedAt: listed.invalid.updatedAt ?? null, flow: { status: "invalid", failing: [`the stored configuration no longer validates; no pass runs until it is corrected (PUT) or deleted`] } };
+    }
+    const stored = listed.stored;
     const now = this.#now();
     const cadence = cadenceSeconds(this.#deps.settings.streamSchedule, now);
     const sources = await Promise.all(
@@ -307,10 +354,11 @@ export class ExportService {
           : lastSuccessAt !== undefined && since(lastSuccessAt)! <= 3 * cadence
             ? "flowing"
             : "stalled";
-    const [deadLetters, poison] = await Promise.all([this.#deadLetterCount(stored.configuration), this.queue.poisoned()]);
+    const [deadLetters, poison, actions] = await Promise.all([this.#deadLetterCount(name, stored.configuration), this.queue.poisoned(), this.#actionHealth(stored.configuration)]);
     return {
       name,
       enabled: stored.configuration.isEnabled,
+      valid: true,
       updatedAt: stored.updatedAt,
       flow: {
         status: flowing,
@@ -322,18 +370,31 @@ export class ExportService {
         secondsSinceLastDelivery: since(lastDeliveryAt),
         failing,
       },
+      actions,
       deadLetters,
       poisonMessages: poison.filter((p) => p.message === undefined || p.message.configuration === name),
       sources,
     };
   }
 
-  async #deadLetterCount(configuration: ExportConfiguration): Promise<{ count: number; byAction: Record<string, number> }> {
+  /** Each action's destination, and its backoff when deliveries to it failed (shared by every configuration sending there). */
+  async #actionHealth(configuration: ExportConfiguration): Promise<{ actionKey: string; actionType: string; backedOff: Backoff[] }[]> {
+    const now = this.#now().getTime();
+    return Promise.all(
+      configuration.actions.map(async (action) => {
+        const key = actionKey(action);
+        const backoffs = await this.backoff.list(key).catch(() => []);
+        return { actionKey: key, actionType: action.actionType, backedOff: backoffs.filter((b) => Date.parse(b.until) > now) };
+      }),
+    );
+  }
+
+  async #deadLetterCount(name: string, configuration: ExportConfiguration): Promise<{ count: number; byAction: Record<string, number> }> {
     const byAction: Record<string, number> = {};
     let count = 0;
     for (const action of configuration.actions) {
       const key = actionKey(action);
-      byAction[key] = await this.deadLetters.countRecords(key);
+      byAction[key] = await this.deadLetters.countRecords({ configuration: name, actionKey: key });
       count += byAction[key];
     }
     return { count, byAction };
@@ -345,7 +406,7 @@ export class ExportService {
     const { configuration } = await this.get(name);
     const out: Record<string, unknown>[] = [];
     for (const action of configuration.actions) {
-      for await (const { name: letterName, letter } of this.deadLetters.list(actionKey(action))) {
+      for await (const { name: letterName, letter } of this.deadLetters.list({ configuration: name, actionKey: actionKey(action) })) {
         if (out.length >= limit) return out;
         out.push({ name: letterName, actionKey: letter.actionKey, destination: letter.destination, reason: letter.reason, failedAt: letter.failedAt, attempts: letter.attempts, records: letter.items.length });
       }
@@ -355,17 +416,9 @@ export class ExportService {
 
   async replay(name: string): Promise<ReplayReport> {
     const { configuration } = await this.get(name);
-    const sinks = this.#sinks(configuration);
+    const sinks = this.#sinks(name, configuration);
     try {
-      const total: ReplayReport = { letters: 0, resent: 0, failed: 0, skipped: 0 };
-      for (const sink of sinks) {
-        const r = await replayDeadLetters(this.deadLetters, [sink], { actionKey: sink.actionKey });
-        total.letters += r.letters;
-        total.resent += r.resent;
-        total.failed += r.failed;
-        total.skipped += r.skipped;
-      }
-      return total;
+      return await replayDeadLetters(this.deadLetters, sinks, { configuration: name });
     } finally {
       await Promise.all(sinks.map((s) => s.close()));
     }
@@ -373,7 +426,7 @@ export class ExportService {
 
   // Health
 
-  async health(): Promise<{ ok: boolean; checks: Record<string, string> }> {
+  async health(): Promise<{ ok: boolean; degraded: boolean; checks: Record<string, string> }> {
     const checks: Record<string, string> = {};
     try {
       await this.#deps.storage.blob.getProperties();
@@ -387,7 +440,20 @@ export class ExportService {
         (e: unknown) => (e as Error).message,
       );
     }
-    return { ok: Object.values(checks).every((c) => c === "ok"), checks };
+    let degraded = false;
+    if (checks["storage"] === "ok") {
+      // The app works, but a configuration that no longer validates runs no pass: degraded, not down.
+      const invalid: string[] = [];
+      try {
+        for await (const listed of this.configurations.list()) if (!listed.valid) invalid.push(listed.invalid.name);
+        checks["configurations"] = invalid.length === 0 ? "ok" : `${invalid.length} stored configuration${invalid.length === 1 ? "" : "s"} no longer validate${invalid.length === 1 ? "s" : ""}: ${invalid.slice(0, 20).join(", ")}`;
+        degraded = invalid.length > 0;
+      } catch (e) {
+        checks["configurations"] = `unreadable: ${(e as Error).message.split("\n")[0]}`;
+      }
+    }
+    const failing = Object.entries(checks).filter(([k, c]) => c !== "ok" && !(k === "configurations" && degraded));
+    return { ok: failing.length === 0, degraded, checks };
   }
 
   /** The passes a configuration runs; none without an action (a pass would move the state with nothing sent). */
@@ -406,20 +472,34 @@ export class ExportService {
     return new ArmReader({ credential: this.#deps.credential, endpoint: this.#deps.settings.armEndpoint, ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}) });
   }
 
-  #sinkDeps() {
+  #sinkDeps(configuration?: string) {
     return {
       credential: this.#deps.credential,
       deadLetters: this.deadLetters,
+      backoff: this.backoff,
       overflow: this.#deps.storage.blob.getContainerClient(OVERFLOW_CONTAINER),
       destinationPolicy: this.#deps.settings.destinationPolicy,
       settings: this.#deps.appSettings,
+      ...(configuration !== undefined ? { configuration } : {}),
       ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}),
+      ...this.#deps.delivery,
     };
   }
 
-  #sinks(configuration: ExportConfiguration): Sink[] {
-    const deps = this.#sinkDeps();
+  #sinks(name: string, configuration: ExportConfiguration): Sink[] {
+    const deps = this.#sinkDeps(name);
     return configuration.actions.map((action) => createSink(action, deps));
+  }
+
+  /** A pass runs for this generation of the configuration, and stops when it is gone. */
+  #generation(stored: StoredConfiguration): { generation?: string; stillCurrent: () => Promise<boolean> } {
+    return {
+      ...(stored.generation !== undefined ? { generation: stored.generation } : {}),
+      stillCurrent: async () => {
+        const now = await this.configurations.generation(stored.name);
+        return now.exists && now.generation === stored.generation;
+      },
+    };
   }
 
   /** Actions whose app settings are missing or that cannot deliver for another reason, found before storing. */
@@ -435,6 +515,22 @@ export class ExportService {
     });
     return problems;
   }
+}
+
+/** What a timer queued, and the configurations it skipped because they no longer validate. */
+export interface Enqueued {
+  queued: number;
+  invalid: InvalidConfiguration[];
+}
+
+/** The store's refusals as the problems the API answers with. */
+function storeProblem(e: unknown, warnings: readonly Problem[] = []): unknown {
+  if (e instanceof ConfigurationConflictError) return new ProblemError(412, "Precondition Failed", e.message);
+  if (e instanceof ConfigurationConditionError) return badRequest(e.message, [{ path: "If-Match", message: "expected * or the quoted ETag a GET answered" }]);
+  if (e instanceof ConfigurationTooLargeError) return new ProblemError(413, "Content Too Large", e.message);
+  if (e instanceof ConfigurationLimitError) return new ProblemError(409, "Conflict", e.message);
+  if (e instanceof ConfigurationNotStorableError) return badRequest(e.message, e.errors, warnings);
+  return e;
 }
 
 function requireDestinations(name: string, configuration: ExportConfiguration): void {

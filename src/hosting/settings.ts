@@ -17,6 +17,9 @@ export const APP_SETTINGS = {
   passTimeLimit: "DEFENDER_EXPORT_PASS_TIME_LIMIT",
   maxBodyBytes: "DEFENDER_EXPORT_MAX_BODY_BYTES",
   writeRole: "DEFENDER_EXPORT_WRITE_ROLE",
+  requireRole: "DEFENDER_EXPORT_REQUIRE_ROLE",
+  maxConfigurations: "DEFENDER_EXPORT_MAX_CONFIGURATIONS",
+  destinationSettings: "DEFENDER_EXPORT_DESTINATION_SETTINGS",
   initialConfiguration: "DEFENDER_EXPORT_INITIAL_CONFIGURATION",
   initialConfigurationName: "DEFENDER_EXPORT_INITIAL_CONFIGURATION_NAME",
   appInsights: "APPLICATIONINSIGHTS_CONNECTION_STRING",
@@ -50,6 +53,10 @@ const schema = z.object({
   [APP_SETTINGS.passTimeLimit]: wholeNumber(540, 24 * 3600),
   [APP_SETTINGS.maxBodyBytes]: wholeNumber(1_048_576, 100 * 1_048_576),
   [APP_SETTINGS.writeRole]: optionalText.transform((v) => v ?? "Exports.Write"),
+  [APP_SETTINGS.requireRole]: optionalText
+    .refine((v) => v === undefined || /^(true|false)$/i.test(v), { message: "expected true or false" })
+    .transform((v) => v?.toLowerCase() === "true"),
+  [APP_SETTINGS.maxConfigurations]: wholeNumber(200, 10_000),
   [APP_SETTINGS.initialConfiguration]: optionalText,
   [APP_SETTINGS.initialConfigurationName]: optionalText.transform((v) => v ?? "default"),
 });
@@ -61,6 +68,13 @@ export interface HostSettings {
   passTimeLimitSeconds: number;
   maxBodyBytes: number;
   writeRole: string;
+  /**
+   * Writes need a caller with the write role, from App Service authentication's X-MS-CLIENT-PRINCIPAL: 401
+   * without one, 403 without the role. Set by the deployment that turns authentication on.
+   */
+  requireRole: boolean;
+  /** At most this many export configurations (every timer reads them all). */
+  maxConfigurations: number;
   /** A configuration (JSON, any form) stored under its name when none of that name exists: a deployment exports without a further call. */
   initialConfiguration: { name: string; json: string } | undefined;
   armEndpoint: string;
@@ -83,6 +97,8 @@ export function hostSettings(env: NodeJS.ProcessEnv = process.env): HostSettings
     passTimeLimitSeconds: s[APP_SETTINGS.passTimeLimit],
     maxBodyBytes: s[APP_SETTINGS.maxBodyBytes],
     writeRole: s[APP_SETTINGS.writeRole],
+    requireRole: s[APP_SETTINGS.requireRole],
+    maxConfigurations: s[APP_SETTINGS.maxConfigurations],
     initialConfiguration: initial === undefined ? undefined : { name: s[APP_SETTINGS.initialConfigurationName], json: initial },
     armEndpoint: armEndpointFrom(env[APP_SETTINGS.armEndpoint]),
     tenantId: env[APP_SETTINGS.tenantId] || undefined,

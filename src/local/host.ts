@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { TokenCredential } from "@azure/core-auth";
 import functions, { type HttpResponseInit, type LogHandler, type Timer } from "@azure/functions";
 import { Cron } from "croner";
@@ -35,8 +37,8 @@ export interface LocalHost {
   close(): Promise<void>;
 }
 
-// The Functions host's defaults (host.json extensions.queues): 5 tries, then the poison queue.
-const MAX_DEQUEUE_COUNT = 5;
+// The Functions host's queue settings (host.json extensions.queues): this many tries, then the poison queue.
+const MAX_DEQUEUE_COUNT = (JSON.parse(readFileSync(new URL("../../host.json", import.meta.url), "utf8")) as { extensions: { queues: { maxDequeueCount: number } } }).extensions.queues.maxDequeueCount;
 
 /**
  * The Functions app without the Functions host: the same definitions, bound through the same path,
@@ -55,6 +57,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
     });
   });
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Loopback only, and only for a page of its own: a web page elsewhere must not drive this API (DNS
+    // rebinding, cross-site requests), since it reads real data with the developer's credentials.
+    const refused = refusedRequest(req, options.settings.maxBodyBytes);
+    if (refused !== undefined) {
+      res.setHeader("connection", "close");
+      return send(res, refused);
+    }
     const url = new URL(req.url ?? "/", "http://localhost");
     const extra = options.extraRoutes?.[url.pathname];
     if (extra !== undefined && req.method === "GET") return send(res, { status: 200, jsonBody: extra() });
@@ -63,18 +72,24 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       const m = url.pathname.startsWith("/api/") ? route.pattern.exec(path) : null;
       if (m === null) continue;
       if (!route.f.methods.includes((req.method ?? "GET") as never)) return send(res, { status: 405, headers: { allow: route.f.methods.join(", ") } });
+      let params: Record<string, string>;
+      try {
+        params = m.groups ? Object.fromEntries(Object.entries(m.groups).map(([k, v]) => [k, decodeURIComponent(v)])) : {};
+      } catch {
+        return send(res, problemResponse(400, "Bad Request", "the path has a malformed percent-encoding"));
+      }
       const body = await readCapped(req, options.settings.maxBodyBytes + 1);
       const request = new HttpRequest({
         method: req.method ?? "GET",
         url: `http://localhost${req.url ?? "/"}`,
         headers: Object.fromEntries(Object.entries(req.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, Array.isArray(v) ? v.join(", ") : v]]))),
         query: Object.fromEntries(url.searchParams),
-        params: m.groups ? Object.fromEntries(Object.entries(m.groups).map(([k, v]) => [k, decodeURIComponent(v)])) : {},
+        params,
         ...(body.length > 0 ? { body: { bytes: body } } : {}),
       });
       return send(res, await route.handler(request, context(route.f.name)));
     }
-    send(res, { status: 404, jsonBody: { title: "Not Found", status: 404, detail: `no function serves ${url.pathname}` } });
+    send(res, problemResponse(404, "Not Found", `no function serves ${url.pathname}`));
   }
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) => reject(new Error(e.code === "EADDRINUSE" ? `port ${options.port} is in use: stop what holds it, or set PORT` : e.message)));
@@ -152,6 +167,29 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   };
 }
 
+const LOOPBACK_HOST = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i;
+const LOOPBACK_ORIGIN = /^http:\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i;
+
+/** Why a request is refused before it is read: not to a loopback host, from another site, not JSON, too large. */
+export function refusedRequest(req: Pick<IncomingMessage, "headers" | "method">, maxBodyBytes: number): HttpResponseInit | undefined {
+  const host = req.headers.host ?? "";
+  if (!LOOPBACK_HOST.test(host)) return problemResponse(403, "Forbidden", "the local host answers requests to localhost, 127.0.0.1 or [::1] only");
+  const origin = req.headers.origin;
+  if (origin !== undefined && !LOOPBACK_ORIGIN.test(origin)) return problemResponse(403, "Forbidden", "the local host answers no request from a web page of another origin");
+  const fetchSite = req.headers["sec-fetch-site"];
+  if (fetchSite === "cross-site") return problemResponse(403, "Forbidden", "the local host answers no cross-site request");
+  const declared = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
+  if (declared !== undefined && (!Number.isSafeInteger(declared) || declared > maxBodyBytes)) return problemResponse(413, "Content Too Large", `the body is over ${maxBodyBytes} bytes (DEFENDER_EXPORT_MAX_BODY_BYTES)`);
+  const hasBody = (declared !== undefined && declared > 0) || req.headers["transfer-encoding"] !== undefined;
+  const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+  if (hasBody && type !== "application/json" && !type.endsWith("+json")) return problemResponse(415, "Unsupported Media Type", "a body must be JSON (content-type: application/json)");
+  return undefined;
+}
+
+function problemResponse(status: number, title: string, detail: string): HttpResponseInit {
+  return { status, jsonBody: { type: "about:blank", title, status, detail }, headers: { "content-type": "application/problem+json; charset=utf-8" } };
+}
+
 function routePattern(route: string): RegExp {
   const source = route
     .split("/")
@@ -194,6 +232,4 @@ function logHandler(functionName: string, log: (line: string) => void): LogHandl
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+

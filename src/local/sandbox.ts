@@ -8,7 +8,7 @@ import { defaultStreamName, TABLES } from "../mapping/index.js";
 
 export const SANDBOX_RULE_ID = "dcr-00000000000000000000000000000001";
 export const SANDBOX_HUB = "defender-export";
-export const SANDBOX_EVENTHUB_SETTING = "SANDBOX_EVENTHUB_CONNECTION";
+export const SANDBOX_EVENTHUB_SETTING = "DEFENDER_EXPORT_DEST_SANDBOX_EVENTHUB";
 
 export interface Sandbox {
   arm: FakeArmServer;

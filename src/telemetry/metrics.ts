@@ -1,4 +1,4 @@
-import { metrics, type Counter, type Histogram } from "@opentelemetry/api";
+import { metrics, type Counter, type Gauge, type Histogram } from "@opentelemetry/api";
 import type { PassRecord } from "../engine/pass.js";
 
 /** The metric names the workbook (infra/) reads: change them together. */
@@ -11,14 +11,9 @@ export const METRIC_NAMES = {
   passDuration: "defender_export.pass.duration",
   passFailures: "defender_export.pass.failures",
   exportLag: "defender_export.export.lag",
+  actionBackoffs: "defender_export.action.backoffs",
+  invalidConfigurations: "defender_export.configurations.invalid",
 } as const;
-
-/** Dimensions: names and ARM paths only. A configuration never puts a secret in any of them. */
-export interface PassDimensions {
-  configuration: string;
-  eventSource: string;
-  mode: string;
-}
 
 interface Instruments {
   read: Counter;
@@ -29,6 +24,8 @@ interface Instruments {
   duration: Histogram;
   failures: Counter;
   lag: Histogram;
+  backoffs: Counter;
+  invalid: Gauge;
 }
 
 let instruments: Instruments | undefined;
@@ -46,6 +43,8 @@ function get(): Instruments {
       duration: meter.createHistogram(METRIC_NAMES.passDuration, { description: "Pass duration", unit: "s" }),
       failures: meter.createCounter(METRIC_NAMES.passFailures, { description: "Passes that ended with an error" }),
       lag: meter.createHistogram(METRIC_NAMES.exportLag, { description: "Seconds from a record's change at the source to the destinations' acknowledgement of it (streaming passes; each pass's largest)", unit: "s" }),
+      backoffs: meter.createCounter(METRIC_NAMES.actionBackoffs, { description: "Passes in which an action was backed off after a delivery failed every attempt (its items were dead-lettered untried)" }),
+      invalid: meter.createGauge(METRIC_NAMES.invalidConfigurations, { description: "Stored configurations that no longer validate, as the last timer found them (they run no pass)" }),
     };
   }
   return instruments;
@@ -71,5 +70,11 @@ export function recordPassMetrics(record: PassRecord): void {
     i.exported.add(a.sent, dims);
     i.cut.add(a.cut, dims);
     i.deadLettered.add(a.deadLettered, dims);
+    if (a.backedOffUntil !== undefined) i.backoffs.add(1, dims);
   }
+}
+
+/** How many stored configurations no longer validate (each timer tick sets it). */
+export function recordInvalidConfigurations(count: number): void {
+  get().invalid.record(count);
 }

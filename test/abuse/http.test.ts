@@ -20,7 +20,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   evil = { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, get requests() { return requests; }, close: () => new Promise((r) => server.close(() => r())) };
-  h = await harness({ EVIL_HOOK: `${evil.url}/hook?sig=x`, EVIL_HUB: `Endpoint=sb://${new URL(evil.url).host}/;SharedAccessKeyName=k;SharedAccessKey=k;EntityPath=h` });
+  h = await harness({ DEFENDER_EXPORT_DEST_EVIL_HOOK: `${evil.url}/hook?sig=x`, DEFENDER_EXPORT_DEST_EVIL_HUB: `Endpoint=sb://${new URL(evil.url).host}/;SharedAccessKeyName=k;SharedAccessKey=k;EntityPath=h` });
 }, 60_000);
 afterAll(async () => {
   expect(evil.requests).toBe(0);
@@ -122,8 +122,8 @@ describe("destinations only on Azure service hosts", () => {
   it("a Logs Ingestion endpoint, a trigger URI or an Event Hubs namespace elsewhere is refused before anything is stored or sent", async () => {
     const cases = [
       { actionType: "Workspace", dataCollectionEndpoint: evil.url, dataCollectionRuleId: "dcr-00112233445566778899aabbccddeeff" },
-      { actionType: "LogicApp", uriSetting: "EVIL_HOOK" },
-      { actionType: "EventHub", connectionStringSetting: "EVIL_HUB", eventHubName: "h" },
+      { actionType: "LogicApp", uriSetting: "DEFENDER_EXPORT_DEST_EVIL_HOOK" },
+      { actionType: "EventHub", connectionStringSetting: "DEFENDER_EXPORT_DEST_EVIL_HUB", eventHubName: "h" },
       { actionType: "EventHub", fullyQualifiedNamespace: new URL(evil.url).host, eventHubName: "h" },
     ];
     for (const action of cases) {

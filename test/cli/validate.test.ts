@@ -52,7 +52,7 @@ describe("defender-export validate", () => {
       expect.stringMatching(/^error: \$\.properties\.sources\[0\]\.eventSource: unknown eventSource "Alertz"/),
       expect.stringMatching(/^error: \$\.properties\.sources\[1\]\.ruleSets\[0\]\.rules\[0\]\.operator: operator Contains does not apply to propertyType Integer/),
       expect.stringMatching(/^error: \$\.properties\.sources\[1\]\.ruleSets\[0\]\.rules\[0\]\.expectedValue: expectedValue "high" cannot be converted to Integer/),
-      expect.stringMatching(/^error: \$\.properties\.actions\[0\]\.connectionString: connectionString's Endpoint host "attacker\.example\.com" is not an Event Hubs namespace/),
+      expect.stringMatching(/^error: \$\.properties\.actions\[0\]\.connectionString: invalid connectionString: its Endpoint host "attacker\.example\.com" is not an Event Hubs namespace/),
       expect.stringMatching(/bad\.json: 4 problems; nothing was accepted$/),
     ]);
     expect(run.stderr).not.toContain(KEY);
@@ -61,7 +61,7 @@ describe("defender-export validate", () => {
   it("never prints a connection string, even when it is valid", async () => {
     const path = file("eh.json", {
       sources: [{ eventSource: "Alerts" }],
-      actions: [{ actionType: "EventHub", connectionString: `Endpoint=sb://ns1.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=${KEY};EntityPath=hub1` }],
+      actions: [{ actionType: "EventHub", connectionString: `Endpoint=sb://contoso-ns1.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=${KEY};EntityPath=hub1` }],
     });
     const run = await runCli(["validate", path]);
     expect(run.code).toBe(0);

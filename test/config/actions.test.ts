@@ -49,7 +49,7 @@ describe("EventHub actions", () => {
     expect(result.ok).toBe(false);
     const text = JSON.stringify(result);
     expect(text).toContain("$.actions[0].connectionString");
-    expect(text).toContain("invalid connectionString: its Endpoint must use sb://");
+    expect(text).toContain("invalid connectionString: its Endpoint is not sb://<host>/");
     expect(text).not.toContain(KEY);
   });
 
@@ -67,8 +67,8 @@ describe("EventHub actions", () => {
     expect(!none.ok && none.errors[0]!.message).toMatch(/needs eventHubResourceId, fullyQualifiedNamespace with eventHubName, connectionString or connectionStringSetting/);
     const two = configure([{ actionType: "EventHub", eventHubResourceId: HUB_ID, eventHubName: "other" }]);
     expect(!two.ok && two.errors[0]!.message).toMatch(/names different hubs: eventHubName "other", eventHubResourceId "defender"/);
-    const setting = ok([{ actionType: "EventHub", connectionStringSetting: "DEFENDER_EVENTHUB_CONNECTION" }]);
-    expect(toPublicConfiguration(setting)["actions"]).toEqual([{ actionType: "EventHub", connectionStringSetting: "DEFENDER_EVENTHUB_CONNECTION" }]);
+    const setting = ok([{ actionType: "EventHub", connectionStringSetting: "DEFENDER_EXPORT_DEST_EVENTHUB" }]);
+    expect(toPublicConfiguration(setting)["actions"]).toEqual([{ actionType: "EventHub", connectionStringSetting: "DEFENDER_EXPORT_DEST_EVENTHUB" }]);
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseExportConfiguration } from "../../src/config/index.js";
 import { EVENT_CATEGORIES, EVENT_HUB_FORMATS } from "../../src/mapping/index.js";
 
-const base = (action: Record<string, unknown>) => ({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", fullyQualifiedNamespace: "ns.servicebus.windows.net", eventHubName: "h", ...action }] });
+const base = (action: Record<string, unknown>) => ({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", fullyQualifiedNamespace: "contoso-ns.servicebus.windows.net", eventHubName: "h", ...action }] });
 
 describe("EventHub action extensions", () => {
   it("accept the message format, the findings shape and one hub per event type", () => {

@@ -87,7 +87,7 @@ describe("policy parameters compile to sources as the built-in policy does", () 
         createResourceGroup: { value: true },
         workspaceResourceId: { value: workspace },
         eventHubDetails: {
-          value: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/ns1/eventhubs/hub1/authorizationrules/RootManageSharedAccessKey`,
+          value: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/contoso-ns1/eventhubs/hub1/authorizationrules/RootManageSharedAccessKey`,
         },
       },
     });
@@ -96,8 +96,8 @@ describe("policy parameters compile to sources as the built-in policy does", () 
       { actionType: "Workspace", workspaceResourceId: workspace },
       {
         actionType: "EventHub",
-        eventHubResourceId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/ns1/eventhubs/hub1`,
-        fullyQualifiedNamespace: "ns1.servicebus.windows.net",
+        eventHubResourceId: `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/contoso-ns1/eventhubs/hub1`,
+        fullyQualifiedNamespace: "contoso-ns1.servicebus.windows.net",
         eventHubName: "hub1",
       },
     ]);

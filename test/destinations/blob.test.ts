@@ -16,8 +16,11 @@ afterAll(async () => {
   await azurite.stop();
 });
 
+// Azurite's blob endpoint (plain http, path-style) and the unreachable one, as an operator would trust a local emulator.
+const trusted = () => ({ trustedHosts: [new URL(azurite.blobUrl).host, "127.0.0.1:9"] });
+
 function action(): StorageAccountAction {
-  const result = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "StorageAccount", connectionStringSetting: "EXPORT_STORAGE" }] });
+  const result = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "StorageAccount", connectionStringSetting: "DEFENDER_EXPORT_DEST_EXPORT_STORAGE" }] });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return result.configuration.actions[0] as StorageAccountAction;
 }
@@ -37,7 +40,7 @@ describe("Blob storage destination", () => {
 
   it("writes a container per event type, JSON lines of XDR records, blobs by date and hour", async () => {
     const { deadLetters, service } = storage(azurite, "blob1");
-    const sink = new BlobSink(action(), { credential: staticCredential(), deadLetters, settings: { EXPORT_STORAGE: azurite.connectionString }, retry: FAST });
+    const sink = new BlobSink(action(), { credential: staticCredential(), deadLetters, destinationPolicy: trusted(), settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString }, retry: FAST });
     for (let i = 0; i < 30; i++) await sink.write(input(dataset.alert(i), "Alerts"));
     for (let i = 0; i < 20; i++) await sink.write(input(dataset.assessment(i), "AssessmentsSnapshot"));
     expect(await sink.flush()).toMatchObject({ sent: 50, deadLettered: 0 });
@@ -52,13 +55,13 @@ describe("Blob storage destination", () => {
   it("dead-letters when storage is unreachable, and replay writes the batch once", async () => {
     const { deadLetters, service } = storage(azurite, "blob2");
     const unreachable = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;";
-    const broken = new BlobSink(action(), { credential: staticCredential(), deadLetters, settings: { EXPORT_STORAGE: unreachable }, retry: FAST, sdkRetryOptions: { maxTries: 1 } });
+    const broken = new BlobSink(action(), { credential: staticCredential(), deadLetters, destinationPolicy: trusted(), settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: unreachable }, retry: FAST, storageRetryOptions: { maxTries: 1 } });
     const ids = [100, 101, 102, 103, 104];
     for (const i of ids) await broken.write(input(dataset.alert(i), "Alerts"));
     const report = await broken.flush();
     expect(report).toMatchObject({ sent: 0, deadLettered: 5 });
     expect(report.failures[0]).not.toContain("AccountKey");
-    const healthy = new BlobSink(action(), { credential: staticCredential(), deadLetters, settings: { EXPORT_STORAGE: azurite.connectionString }, retry: FAST });
+    const healthy = new BlobSink(action(), { credential: staticCredential(), deadLetters, destinationPolicy: trusted(), settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString }, retry: FAST });
     expect(healthy.actionKey).toBe(broken.actionKey);
     expect(await replayDeadLetters(deadLetters, [healthy])).toMatchObject({ resent: 5, failed: 0 });
     const written = (await linesIn(service, "defender-securityalert")).flatMap((b) => b.records).map((r) => (r["properties"] as { name: string }).name);
@@ -67,7 +70,7 @@ describe("Blob storage destination", () => {
 
   it("accepts only Blob storage hosts for managed identity", () => {
     const bad = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "StorageAccount", blobServiceUrl: "https://evil.example.com" }] });
-    expect(!bad.ok && bad.errors[0]).toEqual({ path: "$.actions[0].blobServiceUrl", message: expect.stringMatching(/not a Blob storage endpoint/) });
+    expect(!bad.ok && bad.errors[0]).toEqual({ path: "$.actions[0].blobServiceUrl", message: expect.stringMatching(/has a host that is not <account>\.blob\.core\.windows\.net/) });
     expect(parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "StorageAccount", blobServiceUrl: "https://acct.blob.core.windows.net/" }] }).ok).toBe(true);
   });
 });

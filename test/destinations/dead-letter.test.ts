@@ -20,8 +20,8 @@ describe("the dead-letter store", () => {
     // An older letter, without the metadata.
     const old = JSON.stringify({ version: 1, failedAt: "2026-01-01T00:00:00Z", actionKey: "workspace-a", destination: "d", reason: "r", attempts: 1, items: [item("5"), item("6"), item("7")] });
     await deadLetterContainer.getBlockBlobClient("workspace-a/2026-01-01/old.json").upload(old, old.length);
-    expect(await deadLetters.countRecords("workspace-a")).toBe(6);
-    expect(await deadLetters.countRecords("eventhub-b")).toBe(1);
+    expect(await deadLetters.countRecords({ actionKey: "workspace-a" })).toBe(6);
+    expect(await deadLetters.countRecords({ actionKey: "eventhub-b" })).toBe(1);
     expect(await deadLetters.countRecords()).toBe(7);
     expect(await storage(azurite, "none").deadLetters.countRecords()).toBe(0);
   });

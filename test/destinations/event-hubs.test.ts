@@ -6,7 +6,7 @@ import { SyntheticDataset } from "../fakes/arm/dataset.js";
 import { startAzurite, type Azurite } from "../fakes/azurite.js";
 import { startFakeEventHubs, type FakeEventHubs } from "../fakes/eventhubs.js";
 import { staticCredential } from "../helpers/arm.js";
-import { FAST, lettersOf, SDK_FAST, storage } from "../helpers/destinations.js";
+import { FAST, lettersOf, SDK_FAST, storage, letterCount } from "../helpers/destinations.js";
 import { input } from "../helpers/mapping.js";
 
 let azurite: Azurite;
@@ -146,7 +146,7 @@ describe("Event Hubs through @azure/event-hubs", () => {
     await eh.close();
     expect(replay).toMatchObject({ resent: 10, failed: 0 });
     expect(hubs.events).toHaveLength(10);
-    expect(await deadLetters.count()).toBe(0);
+    expect(await letterCount(deadLetters)).toBe(0);
   }, 60_000);
 
   it("xdr: many records per message in the Defender XDR envelope, one hub per event type", async () => {
@@ -163,17 +163,28 @@ describe("Event Hubs through @azure/event-hubs", () => {
     expect(hubs.events.filter((e) => e.hub === "recommendations").flatMap((e) => (e.body as { records: unknown[] }).records)).toHaveLength(30);
   });
 
-  it("refuses a connection string from a setting that points elsewhere", () => {
-    const bad = { ...action(), connectionString: undefined, connectionStringSetting: "EH" };
-    expect(
-      () =>
-        new EventHubSink(bad, {
-          credential: staticCredential(),
-          deadLetters: storage(azurite, "x").deadLetters,
-          destinationPolicy: { trustedHosts: [] },
-          settings: { EH: "Endpoint=sb://attacker.example.com/;SharedAccessKeyName=k;SharedAccessKey=v;EntityPath=h" },
-        }),
-    ).toThrow(/points at attacker\.example\.com, which is not an Event Hubs namespace/);
+  it("refuses a connection string from a setting that points elsewhere, in the same words as a setting that is not there", () => {
+    const bad = { ...action(), connectionString: undefined, connectionStringSetting: "DEFENDER_EXPORT_DEST_EH" };
+    const refusal = (settings: Record<string, string>) => {
+      try {
+        new EventHubSink(bad, { credential: staticCredential(), deadLetters: storage(azurite, "x").deadLetters, destinationPolicy: { trustedHosts: [] }, settings });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "accepted";
+    };
+    const elsewhere = refusal({ DEFENDER_EXPORT_DEST_EH: "Endpoint=sb://attacker.example.com/;SharedAccessKeyName=k;SharedAccessKey=v;EntityPath=h" });
+    expect(elsewhere).toMatch(/^the app setting DEFENDER_EXPORT_DEST_EH \(connectionStringSetting\) is not set, or does not hold an Event Hubs connection string/);
+    expect(elsewhere).not.toContain("attacker");
+    // Missing, malformed or elsewhere: one answer, so that it tells nothing about what the setting holds.
+    expect(refusal({})).toBe(elsewhere);
+    expect(refusal({ DEFENDER_EXPORT_DEST_EH: "not a connection string" })).toBe(elsewhere);
+    // A setting outside the prefix set aside for destinations is not read at all, even when it exists.
+    const other = { ...bad, connectionStringSetting: "AzureWebJobsStorage" };
+    expect(() => new EventHubSink(other, { credential: staticCredential(), deadLetters: storage(azurite, "x").deadLetters, destinationPolicy: { trustedHosts: [`localhost:${hubs.port}`] }, settings: { AzureWebJobsStorage: hubs.connectionString("defender") } })).toThrow(
+      /the app setting AzureWebJobsStorage \(connectionStringSetting\) is not set, or does not hold/,
+    );
   });
+
 });
 

@@ -58,7 +58,7 @@ function pass(eventSource: PassOptions["eventSource"], extra: Partial<PassOption
   const s = storage(azurite, `engine${run}`);
   const state = new BlobStateStore(s.service.getContainerClient(`engine${run}-state`));
   const reader = new ArmReader({ credential: staticCredential(), endpoint: arm.url, tlsCa: arm.ca, retryOptions: FAST_RETRIES });
-  const sinks = config.actions.map((a) => createSink(a, { credential: staticCredential(), deadLetters: s.deadLetters, destinationPolicy: { trustedHosts: [] }, retry: FAST, tlsCa: ingestion.ca, sdkRetryOptions: SDK_FAST }));
+  const sinks = config.actions.map((a) => createSink(a, { credential: staticCredential(), deadLetters: s.deadLetters, destinationPolicy: { trustedHosts: [new URL(ingestion.url).host] }, retry: FAST, tlsCa: ingestion.ca, sdkRetryOptions: SDK_FAST }));
   return {
     state,
     run: () => runPass({ configurationName: "test", configuration: config, scope: dataset.subscriptionPath, eventSource, read: readerSource(reader), sinks, state, ...extra }),

@@ -62,7 +62,7 @@ function configurationOf(args: PassArgs): ExportConfiguration {
       sources: [{ eventSource: "Alerts" }, { eventSource: "Assessments" }],
       actions: [
         { actionType: "Workspace", dataCollectionEndpoint: args.ingestionUrl, dataCollectionRuleId: RULE_ID },
-        { actionType: "EventHub", connectionStringSetting: "FAULTS_EVENT_HUBS", eventHubName: HUB },
+        { actionType: "EventHub", connectionStringSetting: "DEFENDER_EXPORT_DEST_FAULTS_EVENT_HUBS", eventHubName: HUB },
       ],
     },
     { destinationPolicy: { trustedHosts: args.trustedHosts } },
@@ -77,7 +77,7 @@ export function sinksOf(args: PassArgs) {
   const service = BlobServiceClient.fromConnectionString(args.storage, { retryOptions: { maxTries: 2, retryDelayInMs: 20, maxRetryDelayInMs: 50, tryTimeoutInMs: 3000 } });
   const deadLetters = new BlobDeadLetterStore(service.getContainerClient(`${args.prefix}-dead-letters`));
   const sinks = configurationOf(args).actions.map((action) =>
-    createSink(action, { credential: staticCredential(), deadLetters, overflow: service.getContainerClient(`${args.prefix}-overflow`), destinationPolicy: { trustedHosts: args.trustedHosts }, settings: { FAULTS_EVENT_HUBS: args.eventHubs }, retry: FAST, sdkRetryOptions: SDK_FAST, tlsCa: args.ingestionCa }),
+    createSink(action, { credential: staticCredential(), deadLetters, overflow: service.getContainerClient(`${args.prefix}-overflow`), destinationPolicy: { trustedHosts: args.trustedHosts }, settings: { DEFENDER_EXPORT_DEST_FAULTS_EVENT_HUBS: args.eventHubs }, retry: FAST, sdkRetryOptions: SDK_FAST, tlsCa: args.ingestionCa }),
   );
   return { service, deadLetters, sinks };
 }

@@ -14,7 +14,7 @@ const responses: unknown[] = [];
 beforeAll(async () => {
   h = await harness({
     DEFENDER_EXPORT_MAX_BODY_BYTES: "20000",
-    LOGIC_APP_URI: `https://prod-00.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=${LOGIC_APP_SIG}`,
+    DEFENDER_EXPORT_DEST_LOGIC_APP_URI: `https://prod-00.westeurope.logic.azure.com/workflows/x/triggers/manual/paths/invoke?sig=${LOGIC_APP_SIG}`,
   });
 }, 60_000);
 afterAll(async () => {
@@ -67,7 +67,7 @@ describe("configurations", () => {
     const refused = await put("pasted", resource);
     expect(refused.status).toBe(400);
     expect(refused.json["errors"]).toEqual([expect.objectContaining({ path: "$.actions[0]" })]);
-    resource.properties.actions[0]!["uriSetting"] = "LOGIC_APP_URI";
+    resource.properties.actions[0]!["uriSetting"] = "DEFENDER_EXPORT_DEST_LOGIC_APP_URI";
     const accepted = await put("pasted", resource);
     expect(accepted.status).toBe(201);
     expect(accepted.json["configuration"]).toMatchObject({ name: "pasted", sources: [{ eventSource: "Assessments" }] });
@@ -90,13 +90,13 @@ describe("configurations", () => {
   });
 
   it("a secret inline is refused, naming the field and the app setting to use instead", async () => {
-    const withSecret = { ...h.sandbox.configuration, actions: [{ actionType: "EventHub", eventHubName: "h", connectionString: `Endpoint=sb://x.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=${SECRET_KEY}` }] };
+    const withSecret = { ...h.sandbox.configuration, actions: [{ actionType: "EventHub", eventHubName: "h", connectionString: `Endpoint=sb://contoso-ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=${SECRET_KEY}` }] };
     const r = await put("secret", withSecret);
     expect(r.status).toBe(400);
     expect(r.json["errors"]).toEqual([{ path: "$.actions[0].connectionString", message: expect.stringMatching(/connectionStringSetting/) }]);
-    const missing = await put("secret", { ...withSecret, actions: [{ actionType: "EventHub", eventHubName: "h", connectionStringSetting: "NO_SUCH_SETTING" }] });
+    const missing = await put("secret", { ...withSecret, actions: [{ actionType: "EventHub", eventHubName: "h", connectionStringSetting: "DEFENDER_EXPORT_DEST_NO_SUCH_SETTING" }] });
     expect(missing.status).toBe(400);
-    expect(missing.json["errors"]).toEqual([{ path: "$.actions[0]", message: expect.stringMatching(/NO_SUCH_SETTING/) }]);
+    expect(missing.json["errors"]).toEqual([{ path: "$.actions[0]", message: expect.stringMatching(/DEFENDER_EXPORT_DEST_NO_SUCH_SETTING/) }]);
     expect(await stored()).toEqual([]);
   });
 
@@ -148,7 +148,7 @@ describe("passes", () => {
     const alertsToWorkspace = exported.find((d) => d.attributes["eventSource"] === "Alerts" && String(d.attributes["action"]).startsWith("workspace-"));
     expect(alertsToWorkspace).toMatchObject({ value: h.sandbox.dataset.sizes.alerts, attributes: { configuration: "sandbox", mode: "baseline" } });
     // A baseline: no failures, and no export lag (that is for streaming passes).
-    expect(new Set(points.map((p) => p.descriptor.name))).toEqual(new Set(Object.values(METRIC_NAMES).filter((n) => n !== METRIC_NAMES.passFailures && n !== METRIC_NAMES.exportLag)));
+    expect(new Set(points.map((p) => p.descriptor.name))).toEqual(new Set(Object.values(METRIC_NAMES).filter((n) => ![METRIC_NAMES.passFailures, METRIC_NAMES.exportLag, METRIC_NAMES.actionBackoffs, METRIC_NAMES.invalidConfigurations].includes(n as never))));
     responses.push(points.map((p) => p.dataPoints.map((d) => d.attributes)));
 
     const status = await call("exportStatus", { method: "GET", params: { name: "sandbox" } });
@@ -245,7 +245,7 @@ describe("preview, health, openapi", () => {
   });
 
   it("health answers 200 while storage is reachable; openapi.json lists every route with its schemas", async () => {
-    expect((await call("health", { method: "GET" })).json).toEqual({ status: "healthy", checks: { storage: "ok" } });
+    expect((await call("health", { method: "GET" })).json).toEqual({ status: "healthy", checks: { storage: "ok", configurations: "ok" } });
     const doc = (await call("openapi", { method: "GET" })).json as { paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/api/exports", "/api/exports/{name}", "/api/exports/{name}/status", "/api/exports/{name}/dead-letters/replay", "/api/health"]));
     expect(Object.keys(doc.paths["/api/exports/{name}"]!)).toEqual(["get", "put", "delete"]);

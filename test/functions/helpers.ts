@@ -3,7 +3,7 @@ import type { HttpResponseInit } from "@azure/functions";
 import { FUNCTIONS } from "../../src/functions/all.js";
 import { bindHttp, bindQueue, bindTimer, type HttpFunction } from "../../src/functions/definitions.js";
 import { decodeMessageText } from "../../src/hosting/queue.js";
-import { ExportService } from "../../src/hosting/service.js";
+import { ExportService, type ServiceDependencies } from "../../src/hosting/service.js";
 import { hostSettings } from "../../src/hosting/settings.js";
 import { storageClients } from "../../src/hosting/storage.js";
 import { startSandbox, type Sandbox } from "../../src/local/sandbox.js";
@@ -26,26 +26,26 @@ export interface Harness {
 
 export const SECRET_KEY = "c2VjcmV0LWtleS10aGF0LW11c3QtbmV2ZXItbGVhaw==";
 
-/** The functions as the hosts bind them, over Azurite and the sandbox's fakes. */
 /** An ExportService as the hosts make it, over Azurite and the sandbox's fakes, with `extraEnv` as app settings. */
-export function sandboxService(azurite: Azurite, sandbox: Sandbox, extraEnv: Record<string, string> = {}): { service: ExportService; env: Record<string, string> } {
+export function sandboxService(azurite: Azurite, sandbox: Sandbox, extraEnv: Record<string, string> = {}, extra: Partial<ServiceDependencies> = {}): { service: ExportService; env: Record<string, string> } {
   const env: Record<string, string> = {
     AzureWebJobsStorage: azurite.connectionString,
     ARM_ENDPOINT: sandbox.arm.url,
     DEFENDER_EXPORT_TRUSTED_HOSTS: sandbox.trustedHosts.join(","),
     // The sandbox's hub, with a key that must never show anywhere.
     ...sandbox.appSettings,
-    SANDBOX_EVENTHUB_CONNECTION: sandbox.appSettings["SANDBOX_EVENTHUB_CONNECTION"]!.replace("SharedAccessKey=fakekey", `SharedAccessKey=${SECRET_KEY}`),
+    DEFENDER_EXPORT_DEST_SANDBOX_EVENTHUB: sandbox.appSettings["DEFENDER_EXPORT_DEST_SANDBOX_EVENTHUB"]!.replace("SharedAccessKey=fakekey", `SharedAccessKey=${SECRET_KEY}`),
     ...extraEnv,
   };
   const credential = staticCredential();
-  return { service: new ExportService({ storage: storageClients(env, credential), settings: hostSettings(env), credential, appSettings: env, tlsCa: sandbox.tlsCa }), env };
+  return { service: new ExportService({ storage: storageClients(env, credential), settings: hostSettings(env), credential, appSettings: env, tlsCa: sandbox.tlsCa, ...extra }), env };
 }
 
-export async function harness(extraEnv: Record<string, string> = {}): Promise<Harness> {
+/** The functions as the hosts bind them, over Azurite and the sandbox's fakes. */
+export async function harness(extraEnv: Record<string, string> = {}, extra: Partial<ServiceDependencies> = {}): Promise<Harness> {
   const azurite = await startAzurite();
   const sandbox = await startSandbox({ driftSeconds: 3600 });
-  const { service, env } = sandboxService(azurite, sandbox, extraEnv);
+  const { service, env } = sandboxService(azurite, sandbox, extraEnv, extra);
   const logs: string[] = [];
   const context = (name: string) => new InvocationContext({ invocationId: "test-invocation", functionName: name, logHandler: (level, ...args) => logs.push(`${level} ${args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`) });
   const find = (name: string) => FUNCTIONS.find((f) => f.name === name)!;

@@ -19,6 +19,13 @@ export function storage(azurite: Azurite, prefix: string) {
   return { service, deadLetters: new BlobDeadLetterStore(deadLetterContainer), deadLetterContainer, overflow: service.getContainerClient(`${prefix}-overflow`) };
 }
 
+/** How many letters the store holds, of every configuration. */
+export async function letterCount(store: BlobDeadLetterStore): Promise<number> {
+  let n = 0;
+  for await (const _ of store.list()) n++;
+  return n;
+}
+
 export async function lettersOf(store: BlobDeadLetterStore): Promise<DeadLetter[]> {
   const out: DeadLetter[] = [];
   for await (const { letter } of store.list()) out.push(letter);

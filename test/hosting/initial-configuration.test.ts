@@ -19,12 +19,12 @@ const service = (initial: string, name?: string, queue = "initial-passes") =>
 describe("the deployment's initial configuration", () => {
   it("is stored at the first timer and its passes queued, once; a configuration of that name already there is left alone", async () => {
     const s = service(JSON.stringify(sandbox.configuration));
-    expect(await s.enqueueStreaming()).toBe(6);
+    expect(await s.enqueueStreaming()).toEqual({ queued: 6, invalid: [] });
     const stored = await s.configurations.get("default");
     expect(stored?.configuration.sources.map((x) => x.eventSource)).toEqual(["Alerts", "Assessments", "SubAssessments", "SecureScores", "SecureScoreControls", "RegulatoryComplianceAssessment"]);
     await s.put("default", { ...sandbox.configuration, sources: [{ eventSource: "Alerts" }] }, {});
     const again = service(JSON.stringify(sandbox.configuration), undefined, "initial-passes-2");
-    expect(await again.enqueueStreaming()).toBe(1); // the operator's change stays
+    expect((await again.enqueueStreaming()).queued).toBe(1); // the operator's change stays
   });
 
   it("a bad one is named in the timer's error and in health, and nothing is stored", async () => {

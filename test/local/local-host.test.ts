@@ -49,7 +49,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, secon
 
 describe("the local host (npm start)", () => {
   it("serves the API, takes a configuration over HTTP, and its passes reach the local destinations", async () => {
-    expect((await api("health")).body).toEqual({ status: "healthy", checks: { storage: "ok" } });
+    expect((await api("health")).body).toEqual({ status: "healthy", checks: { storage: "ok", configurations: "ok" } });
     const sandbox = await until("the sandbox configuration", async () => {
       const r = await api("exports/sandbox");
       return r.status === 200 ? (r.body["configuration"] as Record<string, unknown>) : undefined;

@@ -1,17 +1,20 @@
 import { replayDeadLetters } from "../../destinations/index.js";
-import { loadConfiguration, report, sinksFor, UsageError, type Command } from "../command.js";
+import { configurationName, loadConfiguration, report, sinksFor, UsageError, type Command } from "../command.js";
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, writeOut } from "../io.js";
 
 export const replay: Command = {
   name: "replay",
   summary: "send dead-lettered batches to their destinations again",
-  options: { config: { type: "string", short: "c" }, action: { type: "string" } },
-  help: `Usage: defender-export replay --config <config.json> [--action <action key>]
+  options: { config: { type: "string", short: "c" }, action: { type: "string" }, name: { type: "string" } },
+  help: `Usage: defender-export replay --config <config.json> [--action <action key>] [--name <name>]
 
-Reads the dead letters in the storage account's "dead-letters" container and sends each batch
-again, exactly as it was, to the action of the configuration it was meant for. A batch that
-goes through is removed; one that fails again is kept with the new reason. Dead letters of
-actions the configuration does not have are left alone (counted as skipped).
+Reads the configuration's dead letters in the storage account's "dead-letters" container and
+sends each batch again, exactly as it was, to the action it was meant for. A batch that goes
+through is removed; one that fails again is kept with the new reason. Dead letters of actions the
+configuration does not have are left alone (counted as skipped); so are other configurations'.
+
+  --action <key>   only this action's letters
+  --name <name>    the configuration's name, as export used it (default: its name, or the file's)
 
 The storage account is the app's own: DEFENDER_EXPORT_STORAGE, else AzureWebJobsStorage, as a
 connection string; Azurite's development storage when neither is set. Destinations use the
@@ -30,9 +33,10 @@ Examples:
       report(io, "error", result.errors);
       return EXIT_BAD_INPUT;
     }
-    const { sinks, deadLetters } = sinksFor(result.configuration, io, false);
+    const name = configurationName(values["name"], result.configuration, configPath);
+    const { sinks, deadLetters } = sinksFor(result.configuration, name, io, false);
     try {
-      const outcome = await replayDeadLetters(deadLetters, sinks, typeof values["action"] === "string" ? { actionKey: values["action"] } : {});
+      const outcome = await replayDeadLetters(deadLetters, sinks, { configuration: name, ...(typeof values["action"] === "string" ? { actionKey: values["action"] } : {}) });
       await writeOut(io.stdout, `${JSON.stringify(outcome)}\n`);
       return outcome.failed > 0 ? EXIT_FAILURE : EXIT_OK;
     } finally {

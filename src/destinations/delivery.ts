@@ -1,0 +1,245 @@
+import type { ContainerClient } from "@azure/storage-blob";
+import { z } from "zod";
+import { jsonBytes } from "../mapping/index.js";
+import type { DeadLetterStore } from "./dead-letter.js";
+import { emptyReport, type DeliveryItem, type DeliveryReport } from "./types.js";
+
+/**
+ * A lane of an action that failed (a Log Analytics stream, an event hub, a container, a webhook): when the
+ * next pass may try it again, and why it stopped. Lanes of one action fail apart: a stream the service
+ * refuses does not hold back the others.
+ */
+export interface Backoff {
+  lane: string;
+  /** Units that exhausted their attempts in a row, across passes. */
+  failures: number;
+  since: string;
+  until: string;
+  reason: string;
+}
+
+/** Backoffs per action key and lane, shared by every pass (and instance) that delivers to that destination. */
+export interface BackoffStore {
+  get(actionKey: string, lane: string): Promise<Backoff | undefined>;
+  set(actionKey: string, backoff: Backoff): Promise<void>;
+  clear(actionKey: string, lane: string): Promise<void>;
+  /** Every lane of the action that is or was backed off. */
+  list(actionKey: string): Promise<Backoff[]>;
+}
+
+export class MemoryBackoffStore implements BackoffStore {
+  readonly #entries = new Map<string, Backoff>();
+  async get(actionKey: string, lane: string): Promise<Backoff | undefined> {
+    return this.#entries.get(`${actionKey}/${lane}`);
+  }
+  async set(actionKey: string, backoff: Backoff): Promise<void> {
+    this.#entries.set(`${actionKey}/${backoff.lane}`, backoff);
+  }
+  async clear(actionKey: string, lane: string): Promise<void> {
+    this.#entries.delete(`${actionKey}/${lane}`);
+  }
+  async list(actionKey: string): Promise<Backoff[]> {
+    return [...this.#entries].filter(([k]) => k.startsWith(`${actionKey}/`)).map(([, b]) => b);
+  }
+}
+
+const backoffSchema = z.object({ lane: z.string(), failures: z.number().int().positive(), since: z.string(), until: z.string(), reason: z.string() });
+
+/** Backoffs as small JSON blobs (container `action-backoff`, `<action key>/<lane>.json`), so that every instance and the status see them. */
+export class BlobBackoffStore implements BackoffStore {
+  #ready: Promise<unknown> | undefined;
+
+  constructor(private readonly container: ContainerClient) {}
+
+  #ensure(): Promise<unknown> {
+    this.#ready ??= this.container.createIfNotExists().catch((e: unknown) => {
+      this.#ready = undefined;
+      throw e;
+    });
+    return this.#ready;
+  }
+
+  #name(actionKey: string, lane: string): string {
+    return `${actionKey}/${encodeURIComponent(lane)}.json`;
+  }
+
+  async #read(name: string): Promise<Backoff | undefined> {
+    try {
+      const parsed = backoffSchema.safeParse(JSON.parse((await this.container.getBlobClient(name).downloadToBuffer()).toString("utf8")));
+      return parsed.success ? parsed.data : undefined;
+    } catch (e) {
+      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+      throw e;
+    }
+  }
+
+  get(actionKey: string, lane: string): Promise<Backoff | undefined> {
+    return this.#read(this.#name(actionKey, lane));
+  }
+
+  async set(actionKey: string, backoff: Backoff): Promise<void> {
+    await this.#ensure();
+    const body = JSON.stringify(backoff);
+    await this.container.getBlockBlobClient(this.#name(actionKey, backoff.lane)).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" } });
+  }
+
+  async clear(actionKey: string, lane: string): Promise<void> {
+    await this.container.getBlobClient(this.#name(actionKey, lane)).deleteIfExists();
+  }
+
+  async list(actionKey: string): Promise<Backoff[]> {
+    if (!(await this.container.exists())) return [];
+    const out: Backoff[] = [];
+    for await (const blob of this.container.listBlobsFlat({ prefix: `${actionKey}/` })) {
+      const backoff = await this.#read(blob.name);
+      if (backoff !== undefined) out.push(backoff);
+    }
+    return out;
+  }
+}
+
+/** The first backoff after a failure, doubled at each failure after it, up to the longest. */
+export const FIRST_BACKOFF_MS = 60_000;
+export const LONGEST_BACKOFF_MS = 30 * 60_000;
+/** Items an open breaker holds before it writes them as one dead letter. */
+export const HELD_LETTER_BYTES = 4 * 1024 * 1024;
+
+export interface LedgerOptions {
+  deadLetters: DeadLetterStore;
+  backoff: BackoffStore;
+  /** The configuration whose pass this is: its dead letters are its own. */
+  configuration?: string;
+  now?: () => Date;
+}
+
+interface Lane {
+  known: Promise<Backoff | undefined>;
+  open: Backoff | undefined;
+  held: DeliveryItem[];
+  heldBytes: number;
+}
+
+/**
+ * One sink's bookkeeping for a pass: what the destination acknowledged, cut and dead-lettered (reset at each
+ * flush), and a circuit breaker per lane (stream, hub, container). After one unit (a request, a batch, an
+ * event) of a lane exhausts its attempts, the lane is backed off: the rest of the pass's items for it go to
+ * dead letters without being tried, a few letters at most, and later passes do the same until the backoff
+ * ends. The first unit tried after it is the probe: through, and the backoff is cleared; failed, and it doubles.
+ */
+export class DeliveryLedger {
+  #report: DeliveryReport = emptyReport();
+  readonly #lanes = new Map<string, Lane>();
+
+  constructor(
+    private readonly sink: { actionKey: string; description: string },
+    private readonly options: LedgerOptions,
+  ) {}
+
+  get report(): DeliveryReport {
+    return this.#report;
+  }
+
+  #now(): Date {
+    return this.options.now?.() ?? new Date();
+  }
+
+  #lane(name: string): Lane {
+    let lane = this.#lanes.get(name);
+    if (lane === undefined) {
+      const created: Lane = { known: Promise.resolve(undefined), open: undefined, held: [], heldBytes: 0 };
+      created.known = this.options.backoff.get(this.sink.actionKey, name).then(
+        (b) => {
+          if (b !== undefined && Date.parse(b.until) > this.#now().getTime()) created.open = b;
+          return b;
+        },
+        // Unknown: try. A destination that is down shows itself on the first unit.
+        () => undefined,
+      );
+      lane = created;
+      this.#lanes.set(name, lane);
+    }
+    return lane;
+  }
+
+  /** Whether to try sending on a lane: false while it is backed off; the items then go to `hold`. */
+  async mayTry(lane: string): Promise<boolean> {
+    const l = this.#lane(lane);
+    await l.known;
+    return l.open === undefined;
+  }
+
+  /** Units the destination acknowledged; a probe that went through ends the lane's backoff. */
+  async delivered(lane: string, count: number): Promise<void> {
+    this.#report.sent += count;
+    const l = this.#lane(lane);
+    const known = await l.known;
+    if (known !== undefined && l.open === undefined) {
+      l.known = Promise.resolve(undefined);
+      await this.options.backoff.clear(this.sink.actionKey, lane).catch(() => undefined);
+    }
+  }
+
+  /** A unit that failed every attempt: dead-lettered, and its lane backed off (longer each time in a row). */
+  async exhausted(lane: string, items: DeliveryItem[], reason: string, attempts: number): Promise<void> {
+    await this.deadLetter(items, reason, attempts);
+    const l = this.#lane(lane);
+    if (l.open !== undefined) return;
+    const known = await l.known;
+    const failures = (known?.failures ?? 0) + 1;
+    const now = this.#now();
+    const backoff: Backoff = {
+      lane,
+      failures,
+      since: known?.since ?? now.toISOString(),
+      until: new Date(now.getTime() + Math.min(FIRST_BACKOFF_MS * 2 ** (failures - 1), LONGEST_BACKOFF_MS)).toISOString(),
+      reason,
+    };
+    l.open = backoff;
+    l.known = Promise.resolve(backoff);
+    this.#report.backedOffUntil = backoff.until;
+    this.#report.failures.push(`${lane} backed off until ${backoff.until} after: ${reason}`);
+    await this.options.backoff.set(this.sink.actionKey, backoff).catch(() => undefined);
+  }
+
+  /** Items not tried because their lane is backed off: kept together and written as few letters as fit. */
+  async hold(lane: string, items: readonly DeliveryItem[]): Promise<void> {
+    const l = this.#lane(lane);
+    for (const item of items) {
+      l.held.push(item);
+      l.heldBytes += item.bytes ?? jsonBytes(item.payload);
+    }
+    if (l.heldBytes >= HELD_LETTER_BYTES) await this.#writeHeld(l);
+  }
+
+  async #writeHeld(l: Lane): Promise<void> {
+    if (l.held.length === 0) return;
+    const items = l.held;
+    l.held = [];
+    l.heldBytes = 0;
+    const reason = l.open === undefined ? "not tried" : `not tried: ${l.open.lane} is backed off until ${l.open.until} after: ${l.open.reason}`;
+    if (l.open !== undefined) this.#report.backedOffUntil ??= l.open.until;
+    await this.deadLetter(items, reason, 0);
+  }
+
+  /** Files items in the dead-letter store (with the pass's configuration) and counts them. */
+  async deadLetter(items: DeliveryItem[], reason: string, attempts: number): Promise<void> {
+    await this.options.deadLetters.put({
+      actionKey: this.sink.actionKey,
+      destination: this.sink.description,
+      reason,
+      attempts,
+      items,
+      ...(this.options.configuration !== undefined ? { configuration: this.options.configuration } : {}),
+    });
+    this.#report.deadLettered += items.length;
+    this.#report.failures.push(`${items.length} dead-lettered: ${reason}`);
+  }
+
+  /** The report since the last flush, once what is held is written; the next one starts empty. */
+  async take(): Promise<DeliveryReport> {
+    for (const lane of this.#lanes.values()) await this.#writeHeld(lane);
+    const report = this.#report;
+    this.#report = emptyReport();
+    return report;
+  }
+}
