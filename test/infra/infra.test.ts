@@ -7,6 +7,7 @@ import { infraDocuments } from "../../src/mapping/infra.js";
 import { defaultStreamName, TABLES, toLogAnalyticsRow } from "../../src/mapping/index.js";
 import { METRIC_NAMES } from "../../src/telemetry/metrics.js";
 import { exampleRecords } from "../helpers/examples.js";
+import { isReservedColumnName } from "../helpers/reserved-columns.js";
 import { filesUnder, ROOT, settingsRead } from "../helpers/settings.js";
 
 const infra = (path: string) => readFileSync(join(ROOT, "infra", path), "utf8");
@@ -66,11 +67,10 @@ describe("the Log Analytics tables and rule the deployment creates", () => {
     expect(rows).toBeGreaterThanOrEqual(6);
   });
 
-  it("use no column name the Logs Ingestion API reserves for custom tables", () => {
-    // logs-ingestion-api-overview.md: _ResourceId, id, _SubscriptionId, TenantId, Type, UniqueId, Title.
-    const reserved = ["_ResourceId", "id", "_SubscriptionId", "TenantId", "Type", "UniqueId", "Title"];
+  it("use no column name reserved for custom tables, in any case (Id is id)", () => {
     const tables = JSON.parse(infra("generated/tables.json")) as GeneratedTable[];
-    expect(tables.flatMap((t) => t.columns.filter((c) => reserved.includes(c.name)).map((c) => `${t.name}.${c.name}`))).toEqual([]);
+    expect(tables.flatMap((t) => t.columns.filter((c) => isReservedColumnName(c.name)).map((c) => `${t.name}.${c.name}`))).toEqual([]);
+    expect(isReservedColumnName("Id") && isReservedColumnName("_itemid") && !isReservedColumnName("RecordId")).toBe(true);
   });
 });
 
