@@ -123,13 +123,9 @@ module existingEventHub 'app/event-hub-sender.bicep' = if (eventHubMode == 'exis
 }
 
 // Security Reader on the subscription, or on each monitored resource group: reading Defender for Cloud needs no more.
-resource securityReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (empty(monitoredResourceGroups)) {
-  name: guid(subscription().id, appName, roles.securityReader)
-  properties: {
-    principalId: identity.outputs.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.securityReader)
-  }
+module securityReader 'app/subscription-role.bicep' = if (empty(monitoredResourceGroups)) {
+  name: 'security-reader-${token}'
+  params: { principalId: identity.outputs.principalId, role: roles.securityReader }
 }
 
 module securityReaderOnGroups 'app/security-reader.bicep' = [for group in monitoredResourceGroups: {
