@@ -13,7 +13,7 @@ param environmentName string
 @metadata({ azd: { type: 'location' } })
 param location string
 
-@description('Resource groups of this subscription to export from; empty: the whole subscription. Security Reader is granted on exactly these.')
+@description('Resource groups of this subscription to export from; empty: the whole subscription. Security Reader is granted on exactly these, and a custom role (subscription-reads-role.json) on the subscription for the reads that exist only there.')
 param monitoredResourceGroups array = []
 
 @description('Event sources of the initial export configuration. The *Snapshot sources send the full state on snapshotSchedule.')
@@ -67,6 +67,7 @@ var tags = { 'azd-env-name': environmentName, application: 'defender-export' }
 var appName = 'func-defexp-${token}'
 var deploymentContainerName = 'app-package-${take(token, 8)}'
 var roles = loadJsonContent('roles.json')
+var subscriptionReads = loadJsonContent('subscription-reads-role.json')
 // /subscriptions/{2}/resourceGroups/{4}/providers/Microsoft.EventHub/namespaces/{8}/eventhubs/{10}; a placeholder
 // when there is none, so that no expression indexes past the end of an empty id.
 var existingHub = split(empty(eventHubResourceId) ? '/subscriptions/-/resourceGroups/-/providers/Microsoft.EventHub/namespaces/-/eventhubs/-' : eventHubResourceId, '/')
@@ -134,6 +135,25 @@ module securityReaderOnGroups 'app/security-reader.bicep' = [for group in monito
   params: { principalId: identity.outputs.principalId }
 }]
 
+// Secure scores, their controls, regulatory compliance and the subscription's assessment metadata are read at the
+// subscription even for a resource group scope (src/sources/reader.ts), where a role on the groups does not reach:
+// with monitoredResourceGroups, a custom role grants those reads on the subscription, and nothing else.
+resource subscriptionReadsRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (!empty(monitoredResourceGroups)) {
+  name: guid(subscription().id, 'defender-export-subscription-reads')
+  properties: {
+    roleName: '${subscriptionReads.roleName} (${subscription().subscriptionId})'
+    description: subscriptionReads.description
+    type: 'CustomRole'
+    permissions: [ { actions: subscriptionReads.actions, notActions: [], dataActions: [], notDataActions: [] } ]
+    assignableScopes: [ subscription().id ]
+  }
+}
+
+module subscriptionReadsAssignment 'app/subscription-role.bicep' = if (!empty(monitoredResourceGroups)) {
+  name: 'subscription-reads-${token}'
+  params: { principalId: identity.outputs.principalId, role: subscriptionReadsRole.name }
+}
+
 module rbac 'app/rbac.bicep' = {
   name: 'rbac'
   scope: rg
@@ -187,7 +207,7 @@ module api 'app/api.bicep' = {
     }
   }
   // The app starts exporting at once: its roles must be in place first.
-  dependsOn: [ rbac, securityReader, securityReaderOnGroups, logAnalytics, newEventHub, existingEventHub ]
+  dependsOn: [ rbac, securityReader, securityReaderOnGroups, subscriptionReadsAssignment, logAnalytics, newEventHub, existingEventHub ]
 }
 
 module workbook 'app/workbook.bicep' = {
