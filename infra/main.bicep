@@ -62,6 +62,9 @@ param eventHubName string = 'defender-export'
 @description('The name of the export configuration the deployment creates.')
 param initialConfigurationName string = 'default'
 
+@description('More app settings ({ "NAME": "value" }), e.g. a destination\'s DEFENDER_EXPORT_DEST_* Key Vault reference. Every provision replaces all app settings: a setting added by hand is gone after the next azd up, one given here stays. They override the export\'s own DEFENDER_EXPORT_* defaults, not the host\'s storage, identity, telemetry and authentication settings.')
+param extraAppSettings object = {}
+
 var token = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName, application: 'defender-export' }
 var appName = 'func-defexp-${token}'
@@ -190,6 +193,7 @@ module api 'app/api.bicep' = {
     tableEndpoint: storage.outputs.tableEndpoint
     deploymentContainerName: deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
+    extraAppSettings: extraAppSettings
     // Every setting the app reads (src/hosting/settings.ts); a test checks this list against the code.
     exportSettings: {
       DEFENDER_EXPORT_STORAGE: ''

@@ -11,8 +11,10 @@ param queueEndpoint string
 param tableEndpoint string
 param deploymentContainerName string
 param applicationInsightsConnectionString string
-@description('The export\'s own app settings (DEFENDER_EXPORT_*), merged over the platform ones.')
+@description('The export\'s own app settings (DEFENDER_EXPORT_* and the ARM endpoint).')
 param exportSettings object
+@description('App settings the deployer adds: over the export\'s own, under the host\'s.')
+param extraAppSettings object = {}
 param maximumInstanceCount int = 40
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
@@ -54,9 +56,12 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     }
   }
 
+  // This PUT replaces every app setting: whatever is not listed here (or in extraAppSettings) is removed.
   resource settings 'config' = {
     name: 'appsettings'
     properties: union(
+      exportSettings,
+      extraAppSettings,
       {
         // The host's storage and the app's, by identity (shared keys are off on the account).
         AzureWebJobsStorage__accountName: storageAccountName
@@ -70,8 +75,7 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
         // Application Insights has local auth off: the host and the app send with the identity.
         APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
-      },
-      exportSettings
+      }
     )
   }
 }
