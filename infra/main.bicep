@@ -53,7 +53,7 @@ param exportToLogAnalytics bool = true
 @description('Event Hubs destination: none, a new namespace and hub, or an existing hub (eventHubResourceId).')
 param eventHubMode string = 'none'
 
-@description('With eventHubMode existing: the hub\'s resource id, in any subscription of this tenant.')
+@description('With eventHubMode existing: the hub\'s resource id, /subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.EventHub/namespaces/<namespace>/eventhubs/<hub>, in any subscription of this tenant.')
 param eventHubResourceId string = ''
 
 @description('With eventHubMode new: the hub\'s name.')
@@ -66,17 +66,25 @@ param initialConfigurationName string = 'default'
 param extraAppSettings object = {}
 
 var token = toLower(uniqueString(subscription().id, environmentName, location))
+var resourceGroupName = 'rg-${environmentName}'
 var tags = { 'azd-env-name': environmentName, application: 'defender-export' }
 var appName = 'func-defexp-${token}'
 var deploymentContainerName = 'app-package-${take(token, 8)}'
 var roles = loadJsonContent('roles.json')
 var subscriptionReads = loadJsonContent('subscription-reads-role.json')
-// /subscriptions/{2}/resourceGroups/{4}/providers/Microsoft.EventHub/namespaces/{8}/eventhubs/{10}; a placeholder
-// when there is none, so that no expression indexes past the end of an empty id.
-var existingHub = split(empty(eventHubResourceId) ? '/subscriptions/-/resourceGroups/-/providers/Microsoft.EventHub/namespaces/-/eventhubs/-' : eventHubResourceId, '/')
+// An existing hub: /subscriptions/{2}/resourceGroups/{4}/providers/Microsoft.EventHub/namespaces/{8}/eventhubs/{10}.
+// Any other id stops the deployment saying what is expected. Without an existing hub, real names stand in (this
+// subscription, the app's own group), so that even the module that is not deployed has a valid scope.
+var hubIdParts = split(eventHubResourceId, '/')
+var hubIdIsValid = length(hubIdParts) == 11
+  ? empty(hubIdParts[0]) && toLower(hubIdParts[1]) == 'subscriptions' && toLower(hubIdParts[3]) == 'resourcegroups' && toLower(hubIdParts[5]) == 'providers' && toLower(hubIdParts[6]) == 'microsoft.eventhub' && toLower(hubIdParts[7]) == 'namespaces' && toLower(hubIdParts[9]) == 'eventhubs'
+  : false
+var existingHub = eventHubMode != 'existing'
+  ? split('/subscriptions/${subscription().subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.EventHub/namespaces/none/eventhubs/none', '/')
+  : hubIdIsValid ? hubIdParts : fail('eventHubResourceId must be an event hub\'s resource id, /subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.EventHub/namespaces/<namespace>/eventhubs/<hub>; it is \'${eventHubResourceId}\'')
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
-  name: 'rg-${environmentName}'
+  name: resourceGroupName
   location: location
   tags: tags
 }
@@ -133,7 +141,8 @@ module securityReader 'app/subscription-role.bicep' = if (empty(monitoredResourc
 }
 
 module securityReaderOnGroups 'app/security-reader.bicep' = [for group in monitoredResourceGroups: {
-  name: 'security-reader-${group}'
+  // A deployment name is at most 64 characters; a resource group's, 90.
+  name: 'security-reader-${uniqueString(token, group)}'
   scope: resourceGroup(group)
   params: { principalId: identity.outputs.principalId }
 }]
