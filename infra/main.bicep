@@ -9,7 +9,43 @@ targetScope = 'subscription'
 param environmentName string
 
 @minLength(1)
-@description('Region of the app and its resources (one that offers the Flex Consumption plan).')
+@description('Region of the app and its resources: one that offers the Flex Consumption plan.')
+// The regions of Microsoft's functions-quickstart-typescript-azd (infra/main.bicep, February 2026); the current list:
+// az functionapp list-flexconsumption-locations.
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'eastus2euap'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @metadata({ azd: { type: 'location' } })
 param location string
 

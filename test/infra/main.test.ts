@@ -1,4 +1,8 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { ROOT } from "../helpers/settings.js";
+import { azdParameters, bicepParameters } from "./azd.js";
 import { bicepFiles, declarations, infraText, property } from "./bicep.js";
 
 const main = infraText("main.bicep");
@@ -80,5 +84,46 @@ describe("the subscription deployment (main.bicep)", () => {
       }
     }
     expect(modules).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe("parameters", () => {
+  it("azd env set reaches every one, each from one variable; an unset one is left to the Bicep default", () => {
+    const file = JSON.parse(infraText("main.parameters.json")) as { parameters: Record<string, { value: unknown }> };
+    const declared = bicepParameters();
+    expect(Object.keys(file.parameters).sort()).toEqual([...declared.keys()].sort());
+    for (const [name, { value }] of Object.entries(file.parameters)) {
+      // One reference and nothing else, without an envsubst default: such a default ends at the first "}", which
+      // cuts a JSON object short, and it would repeat (and could contradict) the Bicep default.
+      expect(value, name).toMatch(/^\$\{[A-Z][A-Z0-9_]*\}$/);
+    }
+    expect(azdParameters({ AZURE_ENV_NAME: "defender-export-prod", AZURE_LOCATION: "westeurope" })).toEqual({ environmentName: "defender-export-prod", location: "westeurope" });
+  });
+
+  it("arrays, objects and booleans arrive typed, as azd parses them", () => {
+    const env = {
+      DEFENDER_EXPORT_RESOURCE_GROUPS: '["rg-web","rg-data"]',
+      DEFENDER_EXPORT_EVENT_SOURCES: '["Alerts","AssessmentsSnapshot"]',
+      DEFENDER_EXPORT_SOURCES_WITH_RULES: JSON.stringify([{ eventSource: "Alerts", ruleSets: [{ rules: [{ propertyJPath: "Severity", propertyType: "String", expectedValue: "High", operator: "Equals" }] }] }]),
+      DEFENDER_EXPORT_LOG_ANALYTICS: "false",
+      DEFENDER_EXPORT_BASELINE_SNAPSHOT: "false",
+      DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: "0 30 * * * *",
+      DEFENDER_EXPORT_INITIAL_CONFIGURATION_NAME: "prod",
+      DEFENDER_EXPORT_EVENT_HUB_NAME: "defender",
+    };
+    const parameters = azdParameters(env);
+    expect(parameters).toMatchObject({ monitoredResourceGroups: ["rg-web", "rg-data"], eventSources: ["Alerts", "AssessmentsSnapshot"], exportToLogAnalytics: false, baselineSnapshot: false });
+    expect(parameters["sourcesWithRules"]).toEqual(JSON.parse(env.DEFENDER_EXPORT_SOURCES_WITH_RULES));
+    expect(parameters).toMatchObject({ snapshotCheckSchedule: "0 30 * * * *", initialConfigurationName: "prod", eventHubName: "defender" });
+  });
+
+  it("location offers only regions with the Flex Consumption plan (the quickstart's list), the README's example among them", () => {
+    const regions = JSON.parse(readFileSync(join(ROOT, "test", "fixtures", "deployment", "flex-consumption-regions.json"), "utf8")) as string[];
+    const allowed = /@allowed\(\[\n((?: {2}'[a-z0-9]+'\n)+)\]\)\n(?:\/\/.*\n|@.*\n)*param location string/.exec(main)?.[1];
+    expect(allowed?.match(/[a-z0-9]+/g)).toEqual(regions);
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const examples = [...readme.matchAll(/AZURE_LOCATION (\w+)|-l (\w+)/g)].map((m) => m[1] ?? m[2]);
+    expect(examples.length).toBeGreaterThan(0);
+    expect(examples.filter((r) => !regions.includes(r!))).toEqual([]);
   });
 });
