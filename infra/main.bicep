@@ -212,7 +212,7 @@ var scopes = empty(monitoredResourceGroups) ? [ { scopePath: subscription().id }
 var workspaceActions = exportToLogAnalytics ? [ { actionType: 'Workspace', dataCollectionEndpoint: logAnalytics.outputs.logsIngestionEndpoint, dataCollectionRuleId: logAnalytics.outputs.ruleImmutableId } ] : []
 var eventHubActions = eventHubMode == 'new'
   ? [ { actionType: 'EventHub', fullyQualifiedNamespace: newEventHub.outputs.fullyQualifiedNamespace, eventHubName: newEventHub.outputs.hubName } ]
-  : eventHubMode == 'existing' ? [ { actionType: 'EventHub', eventHubResourceId: eventHubResourceId, fullyQualifiedNamespace: '${existingHub[8]}.servicebus.windows.net', eventHubName: existingHub[10] } ] : []
+  : eventHubMode == 'existing' ? [ { actionType: 'EventHub', eventHubResourceId: eventHubResourceId, fullyQualifiedNamespace: existingEventHub.outputs.fullyQualifiedNamespace, eventHubName: existingHub[10] } ] : []
 var initialConfiguration = {
   description: 'Created by the deployment ${environmentName}'
   scopes: scopes

@@ -121,3 +121,26 @@ export function callArguments(expression: string, fn: string): string[] | undefi
   args.push(inner.slice(from).trim());
   return args;
 }
+
+/**
+ * Evaluates the small part of Bicep these templates' checks are written in: string literals, names bound in `scope`
+ * (with .property access), indexes, length(), empty(), toLower(), split(), ==, !=, &&, ||, !, and ternaries; and
+ * refuses anything else.
+ */
+export function evaluate(expression: string, scope: Record<string, unknown>): unknown {
+  const js = expression.replace(/\s+/g, " ").replace(/==/g, "===").replace(/!=(?!=)/g, "!==");
+  const allowed = /^(?:'[^']*'|\d+|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*|[\s()[\]?:!&|=,]+)*$/;
+  if (!allowed.test(js)) throw new Error(`not modelled: ${expression}`);
+  for (const name of js.replace(/'[^']*'/g, "").replace(/\.[A-Za-z_]\w*/g, "").match(/[A-Za-z_]\w*/g) ?? []) {
+    if (!["length", "empty", "toLower", "split", "true", "false", ...Object.keys(scope)].includes(name)) throw new Error(`not modelled: ${name}`);
+  }
+  const helpers = {
+    length: (v: string | unknown[]) => v.length,
+    empty: (v: string | unknown[]) => v.length === 0,
+    toLower: (v: string) => v.toLowerCase(),
+    split: (v: string, separator: string) => v.split(separator),
+  };
+  const names = [...Object.keys(helpers), ...Object.keys(scope)];
+  // The expression was checked against the subset above.
+  return new Function(...names, `return (${js});`)(...Object.values(helpers), ...Object.values(scope));
+}

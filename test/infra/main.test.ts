@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ROOT } from "../helpers/settings.js";
 import { azdParameters, bicepParameters } from "./azd.js";
-import { bicepFiles, declarations, infraText, property } from "./bicep.js";
+import { bicepFiles, declarations, evaluate, infraText, property } from "./bicep.js";
 
 const main = infraText("main.bicep");
 
@@ -12,27 +12,6 @@ function variable(name: string): string {
   const m = new RegExp(`^var ${name} = (.*(?:\\n {2}.*)*)`, "m").exec(main);
   if (m === null) throw new Error(`no var ${name}`);
   return m[1]!;
-}
-
-/**
- * Evaluates the small part of Bicep a validity check is written in: string literals, identifiers bound in `scope`,
- * indexes, length(), empty(), toLower(), ==, !=, &&, ||, !, and ternaries; and checks it uses nothing else.
- */
-function evaluate(expression: string, scope: Record<string, unknown>): unknown {
-  const js = expression.replace(/\s+/g, " ").replace(/==/g, "===").replace(/!=(?!=)/g, "!==");
-  const allowed = /^(?:'[^']*'|\d+|[A-Za-z_]\w*|[\s()[\]?:!&|=]+)*$/;
-  if (!allowed.test(js)) throw new Error(`not modelled: ${expression}`);
-  for (const name of js.replace(/'[^']*'/g, "").match(/[A-Za-z_]\w*/g) ?? []) {
-    if (!["length", "empty", "toLower", "true", "false", ...Object.keys(scope)].includes(name)) throw new Error(`not modelled: ${name}`);
-  }
-  const helpers = {
-    length: (v: string | unknown[]) => v.length,
-    empty: (v: string | unknown[]) => v.length === 0,
-    toLower: (v: string) => v.toLowerCase(),
-  };
-  const names = [...Object.keys(helpers), ...Object.keys(scope)];
-  // The expression was checked against the subset above.
-  return new Function(...names, `return (${js});`)(...Object.values(helpers), ...Object.values(scope));
 }
 
 describe("the subscription deployment (main.bicep)", () => {
@@ -125,5 +104,22 @@ describe("parameters", () => {
     const examples = [...readme.matchAll(/AZURE_LOCATION (\w+)|-l (\w+)/g)].map((m) => m[1] ?? m[2]);
     expect(examples.length).toBeGreaterThan(0);
     expect(examples.filter((r) => !regions.includes(r!))).toEqual([]);
+  });
+});
+
+describe("Event Hubs", () => {
+  it("the namespace host comes from the namespace's serviceBusEndpoint (new or existing hub), not a public-cloud suffix", () => {
+    for (const [file, text] of bicepFiles()) expect(text.replace(/^\s*\/\/.*$/gm, ""), file).not.toContain("servicebus.windows.net");
+    for (const file of ["app/event-hubs.bicep", "app/event-hub-sender.bicep"]) {
+      const output = /^output fullyQualifiedNamespace string = (.+)$/m.exec(infraText(file))?.[1];
+      expect(output, file).toBeDefined();
+      // As the Event Hubs quickstart shows a namespace: "serviceBusEndpoint": "https://contosoehubns17861.servicebus.windows.net:443/".
+      const host = (endpoint: string) => evaluate(output!, { namespace: { properties: { serviceBusEndpoint: endpoint } } });
+      expect(host("https://contosoehubns17861.servicebus.windows.net:443/")).toBe("contosoehubns17861.servicebus.windows.net");
+      expect(host("https://contoso.servicebus.chinacloudapi.cn:443/")).toBe("contoso.servicebus.chinacloudapi.cn");
+    }
+    const actions = variable("eventHubActions");
+    expect(actions).toContain("fullyQualifiedNamespace: newEventHub.outputs.fullyQualifiedNamespace");
+    expect(actions).toContain("fullyQualifiedNamespace: existingEventHub.outputs.fullyQualifiedNamespace");
   });
 });
