@@ -86,6 +86,16 @@ describe("what the running app needs, in the templates", () => {
     expect(infra("core/monitoring.bicep")).toContain("DisableLocalAuth: true");
   });
 
+  it("host.json sends telemetry through OpenTelemetry and sets nothing that mode ignores", () => {
+    // In telemetryMode OpenTelemetry the host drops Host.Results and Host.Aggregator from its OpenTelemetry logger
+    // (azure-functions-host, OpenTelemetryConfigurationExtensions.cs, AddDefaultOpenTelemetryFilters), and
+    // applicationInsights.samplingSettings configures the Application Insights logger that mode replaces.
+    const host = JSON.parse(readFileSync(join(ROOT, "host.json"), "utf8")) as { telemetryMode: string; logging: { logLevel: Record<string, string>; applicationInsights?: unknown } };
+    expect(host.telemetryMode).toBe("OpenTelemetry");
+    expect(Object.keys(host.logging.logLevel).filter((k) => ["Host.Results", "Host.Aggregator"].includes(k))).toEqual([]);
+    expect(host.logging.applicationInsights).toBeUndefined();
+  });
+
   it("built-in role ids are their documented values, and nothing broader than needed is granted", () => {
     // From "Azure built-in roles" (learn.microsoft.com/azure/role-based-access-control/built-in-roles).
     const documented: Record<string, string> = {
