@@ -86,6 +86,27 @@ describe("what the running app needs, in the templates", () => {
     expect(infra("core/monitoring.bicep")).toContain("DisableLocalAuth: true");
   });
 
+  it("the Node types are the deployed runtime's, and the engines admit it and Node 20 (CI runs both)", () => {
+    const runtime = /runtime: \{ name: 'node', version: '(\d+)' \}/.exec(infra("app/api.bicep"))![1]!;
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { engines: { node: string }; devDependencies: Record<string, string> };
+    expect(/^\^(\d+)\./.exec(pkg.devDependencies["@types/node"]!)?.[1]).toBe(runtime);
+    // The range forms package.json uses: ^X.Y.Z and >=X[.Y.Z], joined by ||.
+    const parts = (v: string) => [...v.split(".").map(Number), 0, 0].slice(0, 3);
+    const atLeast = (a: number[], b: number[]) => {
+      const i = a.findIndex((x, j) => x !== b[j]);
+      return i < 0 || a[i]! > b[i]!;
+    };
+    const admits = (version: string) =>
+      pkg.engines.node.split("||").some((range) => {
+        const [, op, want] = /^\s*(\^|>=)(\d+(?:\.\d+){0,2})\s*$/.exec(range) ?? [];
+        if (op === undefined) throw new Error(`engines: ${range} is not modelled`);
+        const [have, least] = [parts(version), parts(want!)];
+        return atLeast(have, least) && (op === ">=" || have[0] === least[0]);
+      });
+    expect(admits("21.7.0") || admits("20.18.0")).toBe(false);
+    expect([`${runtime}.0.0`, "20.19.0", process.versions.node].filter((v) => !admits(v))).toEqual([]);
+  });
+
   it("host.json sends telemetry through OpenTelemetry and sets nothing that mode ignores", () => {
     // In telemetryMode OpenTelemetry the host drops Host.Results and Host.Aggregator from its OpenTelemetry logger
     // (azure-functions-host, OpenTelemetryConfigurationExtensions.cs, AddDefaultOpenTelemetryFilters), and
