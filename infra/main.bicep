@@ -98,6 +98,9 @@ param eventHubName string = 'defender-export'
 @description('The name of the export configuration the deployment creates.')
 param initialConfigurationName string = 'default'
 
+@description('Client id of the Entra ID app registration that guards the management API (README, Deploy). Given: App Service authentication requires an Entra ID token for this registration on every call but health and openapi.json, and changes need its app role Exports.Write. Empty: no App Service authentication, and the function key is the only guard.')
+param authClientId string = ''
+
 @description('More app settings ({ "NAME": "value" }), e.g. a destination\'s DEFENDER_EXPORT_DEST_* Key Vault reference. Every provision replaces all app settings: a setting added by hand is gone after the next azd up, one given here stays. They override the export\'s own DEFENDER_EXPORT_* defaults, not the host\'s storage, identity, telemetry and authentication settings.')
 param extraAppSettings object = {}
 
@@ -239,6 +242,7 @@ module api 'app/api.bicep' = {
     deploymentContainerName: deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
     extraAppSettings: extraAppSettings
+    authClientId: authClientId
     // Every setting the app reads (src/hosting/settings.ts); a test checks this list against the code.
     exportSettings: {
       DEFENDER_EXPORT_STORAGE: ''
