@@ -79,6 +79,15 @@ describe("parameters", () => {
     expect(azdParameters({ AZURE_ENV_NAME: "defender-export-prod", AZURE_LOCATION: "westeurope" })).toEqual({ environmentName: "defender-export-prod", location: "westeurope" });
   });
 
+  it("the README's Deploy table gives each one with the variable that sets it", () => {
+    const file = JSON.parse(infraText("main.parameters.json")) as { parameters: Record<string, { value: string }> };
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const deploy = readme.slice(readme.indexOf("\n## Deploy\n"), readme.indexOf("\n## ", readme.indexOf("\n## Deploy\n") + 1));
+    const rows = Object.fromEntries([...deploy.matchAll(/^\| `(\w+)` \| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => [m[1]!, `\${${m[2]!}}`]));
+    const mapped = Object.fromEntries(Object.entries(file.parameters).filter(([name]) => !["environmentName", "location"].includes(name)).map(([name, { value }]) => [name, value]));
+    expect(rows).toEqual(mapped);
+  });
+
   it("arrays, objects and booleans arrive typed, as azd parses them", () => {
     const env = {
       DEFENDER_EXPORT_RESOURCE_GROUPS: '["rg-web","rg-data"]',
