@@ -173,7 +173,8 @@ module existingEventHub 'app/event-hub-sender.bicep' = if (eventHubMode == 'exis
   params: { namespaceName: existingHub[8], hubName: existingHub[10], principalId: identity.outputs.principalId }
 }
 
-// Security Reader on the subscription, or on each monitored resource group: reading Defender for Cloud needs no more.
+// Security Reader on the subscription, or on each monitored resource group. It reads more than Defender for Cloud
+// (Log Analytics workspaces' data among others: see the README); it is the built-in role for reading Defender.
 module securityReader 'app/subscription-role.bicep' = if (empty(monitoredResourceGroups)) {
   name: 'security-reader-${token}'
   params: { principalId: identity.outputs.principalId, role: roles.securityReader }
