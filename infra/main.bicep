@@ -9,11 +9,47 @@ targetScope = 'subscription'
 param environmentName string
 
 @minLength(1)
-@description('Region of the app and its resources (one that offers the Flex Consumption plan).')
+@description('Region of the app and its resources: one that offers the Flex Consumption plan.')
+// The regions of Microsoft's functions-quickstart-typescript-azd (infra/main.bicep, February 2026); the current list:
+// az functionapp list-flexconsumption-locations.
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'eastus2euap'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @metadata({ azd: { type: 'location' } })
 param location string
 
-@description('Resource groups of this subscription to export from; empty: the whole subscription. Security Reader is granted on exactly these.')
+@description('Resource groups of this subscription to export from; empty: the whole subscription. Security Reader is granted on exactly these, and a custom role (subscription-reads-role.json) on the subscription for the reads that exist only there.')
 param monitoredResourceGroups array = []
 
 @description('Event sources of the initial export configuration. The *Snapshot sources send the full state on snapshotSchedule.')
@@ -53,7 +89,7 @@ param exportToLogAnalytics bool = true
 @description('Event Hubs destination: none, a new namespace and hub, or an existing hub (eventHubResourceId).')
 param eventHubMode string = 'none'
 
-@description('With eventHubMode existing: the hub\'s resource id, in any subscription of this tenant.')
+@description('With eventHubMode existing: the hub\'s resource id, /subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.EventHub/namespaces/<namespace>/eventhubs/<hub>, in any subscription of this tenant.')
 param eventHubResourceId string = ''
 
 @description('With eventHubMode new: the hub\'s name.')
@@ -62,17 +98,32 @@ param eventHubName string = 'defender-export'
 @description('The name of the export configuration the deployment creates.')
 param initialConfigurationName string = 'default'
 
+@description('Client id of the Entra ID app registration that guards the management API (README, Deploy). Given: App Service authentication requires an Entra ID token for this registration on every call but health and openapi.json, and changes need its app role Exports.Write. Empty: no App Service authentication, and the function key is the only guard.')
+param authClientId string = ''
+
+@description('More app settings ({ "NAME": "value" }), e.g. a destination\'s DEFENDER_EXPORT_DEST_* Key Vault reference. Every provision replaces all app settings: a setting added by hand is gone after the next azd up, one given here stays. They override the export\'s own DEFENDER_EXPORT_* defaults, not the host\'s storage, identity, telemetry and authentication settings.')
+param extraAppSettings object = {}
+
 var token = toLower(uniqueString(subscription().id, environmentName, location))
+var resourceGroupName = 'rg-${environmentName}'
 var tags = { 'azd-env-name': environmentName, application: 'defender-export' }
 var appName = 'func-defexp-${token}'
 var deploymentContainerName = 'app-package-${take(token, 8)}'
 var roles = loadJsonContent('roles.json')
-// /subscriptions/{2}/resourceGroups/{4}/providers/Microsoft.EventHub/namespaces/{8}/eventhubs/{10}; a placeholder
-// when there is none, so that no expression indexes past the end of an empty id.
-var existingHub = split(empty(eventHubResourceId) ? '/subscriptions/-/resourceGroups/-/providers/Microsoft.EventHub/namespaces/-/eventhubs/-' : eventHubResourceId, '/')
+var subscriptionReads = loadJsonContent('subscription-reads-role.json')
+// An existing hub: /subscriptions/{2}/resourceGroups/{4}/providers/Microsoft.EventHub/namespaces/{8}/eventhubs/{10}.
+// Any other id stops the deployment saying what is expected. Without an existing hub, real names stand in (this
+// subscription, the app's own group), so that even the module that is not deployed has a valid scope.
+var hubIdParts = split(eventHubResourceId, '/')
+var hubIdIsValid = length(hubIdParts) == 11
+  ? empty(hubIdParts[0]) && toLower(hubIdParts[1]) == 'subscriptions' && toLower(hubIdParts[3]) == 'resourcegroups' && toLower(hubIdParts[5]) == 'providers' && toLower(hubIdParts[6]) == 'microsoft.eventhub' && toLower(hubIdParts[7]) == 'namespaces' && toLower(hubIdParts[9]) == 'eventhubs'
+  : false
+var existingHub = eventHubMode != 'existing'
+  ? split('/subscriptions/${subscription().subscriptionId}/resourceGroups/${resourceGroupName}/providers/Microsoft.EventHub/namespaces/none/eventhubs/none', '/')
+  : hubIdIsValid ? hubIdParts : fail('eventHubResourceId must be an event hub\'s resource id, /subscriptions/<subscription>/resourceGroups/<group>/providers/Microsoft.EventHub/namespaces/<namespace>/eventhubs/<hub>; it is \'${eventHubResourceId}\'')
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
-  name: 'rg-${environmentName}'
+  name: resourceGroupName
   location: location
   tags: tags
 }
@@ -122,21 +173,38 @@ module existingEventHub 'app/event-hub-sender.bicep' = if (eventHubMode == 'exis
   params: { namespaceName: existingHub[8], hubName: existingHub[10], principalId: identity.outputs.principalId }
 }
 
-// Security Reader on the subscription, or on each monitored resource group: reading Defender for Cloud needs no more.
-resource securityReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (empty(monitoredResourceGroups)) {
-  name: guid(subscription().id, appName, roles.securityReader)
-  properties: {
-    principalId: identity.outputs.principalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.securityReader)
-  }
+// Security Reader on the subscription, or on each monitored resource group. It reads more than Defender for Cloud
+// (Log Analytics workspaces' data among others: see the README); it is the built-in role for reading Defender.
+module securityReader 'app/subscription-role.bicep' = if (empty(monitoredResourceGroups)) {
+  name: 'security-reader-${token}'
+  params: { principalId: identity.outputs.principalId, role: roles.securityReader }
 }
 
 module securityReaderOnGroups 'app/security-reader.bicep' = [for group in monitoredResourceGroups: {
-  name: 'security-reader-${group}'
+  // A deployment name is at most 64 characters; a resource group's, 90.
+  name: 'security-reader-${uniqueString(token, group)}'
   scope: resourceGroup(group)
   params: { principalId: identity.outputs.principalId }
 }]
+
+// Secure scores, their controls, regulatory compliance and the subscription's assessment metadata are read at the
+// subscription even for a resource group scope (src/sources/reader.ts), where a role on the groups does not reach:
+// with monitoredResourceGroups, a custom role grants those reads on the subscription, and nothing else.
+resource subscriptionReadsRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (!empty(monitoredResourceGroups)) {
+  name: guid(subscription().id, 'defender-export-subscription-reads')
+  properties: {
+    roleName: '${subscriptionReads.roleName} (${subscription().subscriptionId})'
+    description: subscriptionReads.description
+    type: 'CustomRole'
+    permissions: [ { actions: subscriptionReads.actions, notActions: [], dataActions: [], notDataActions: [] } ]
+    assignableScopes: [ subscription().id ]
+  }
+}
+
+module subscriptionReadsAssignment 'app/subscription-role.bicep' = if (!empty(monitoredResourceGroups)) {
+  name: 'subscription-reads-${token}'
+  params: { principalId: identity.outputs.principalId, role: subscriptionReadsRole.name }
+}
 
 module rbac 'app/rbac.bicep' = {
   name: 'rbac'
@@ -148,7 +216,7 @@ var scopes = empty(monitoredResourceGroups) ? [ { scopePath: subscription().id }
 var workspaceActions = exportToLogAnalytics ? [ { actionType: 'Workspace', dataCollectionEndpoint: logAnalytics.outputs.logsIngestionEndpoint, dataCollectionRuleId: logAnalytics.outputs.ruleImmutableId } ] : []
 var eventHubActions = eventHubMode == 'new'
   ? [ { actionType: 'EventHub', fullyQualifiedNamespace: newEventHub.outputs.fullyQualifiedNamespace, eventHubName: newEventHub.outputs.hubName } ]
-  : eventHubMode == 'existing' ? [ { actionType: 'EventHub', eventHubResourceId: eventHubResourceId, fullyQualifiedNamespace: '${existingHub[8]}.servicebus.windows.net', eventHubName: existingHub[10] } ] : []
+  : eventHubMode == 'existing' ? [ { actionType: 'EventHub', eventHubResourceId: eventHubResourceId, fullyQualifiedNamespace: existingEventHub.outputs.fullyQualifiedNamespace, eventHubName: existingHub[10] } ] : []
 var initialConfiguration = {
   description: 'Created by the deployment ${environmentName}'
   scopes: scopes
@@ -174,6 +242,8 @@ module api 'app/api.bicep' = {
     tableEndpoint: storage.outputs.tableEndpoint
     deploymentContainerName: deploymentContainerName
     applicationInsightsConnectionString: monitoring.outputs.connectionString
+    extraAppSettings: extraAppSettings
+    authClientId: authClientId
     // Every setting the app reads (src/hosting/settings.ts); a test checks this list against the code.
     exportSettings: {
       DEFENDER_EXPORT_STORAGE: ''
@@ -186,12 +256,15 @@ module api 'app/api.bicep' = {
       DEFENDER_EXPORT_PASS_TIME_LIMIT: '540'
       DEFENDER_EXPORT_MAX_BODY_BYTES: '1048576'
       DEFENDER_EXPORT_WRITE_ROLE: 'Exports.Write'
+      DEFENDER_EXPORT_MAX_CONFIGURATIONS: '200'
+      // Destinations read their secrets only from DEFENDER_EXPORT_DEST_* settings, unless listed here.
+      DEFENDER_EXPORT_DESTINATION_SETTINGS: ''
       DEFENDER_EXPORT_INITIAL_CONFIGURATION: string(initialConfiguration)
       DEFENDER_EXPORT_INITIAL_CONFIGURATION_NAME: initialConfigurationName
     }
   }
   // The app starts exporting at once: its roles must be in place first.
-  dependsOn: [ rbac, securityReader, securityReaderOnGroups, logAnalytics, newEventHub, existingEventHub ]
+  dependsOn: [ rbac, securityReader, securityReaderOnGroups, subscriptionReadsAssignment, logAnalytics, newEventHub, existingEventHub ]
 }
 
 module workbook 'app/workbook.bicep' = {

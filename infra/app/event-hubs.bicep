@@ -35,5 +35,7 @@ resource sender 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-output fullyQualifiedNamespace string = '${namespace.name}.servicebus.windows.net'
+// The namespace's host as the namespace states it (https://<namespace>.servicebus.windows.net:443/ in the public
+// cloud), so that sovereign clouds get their own suffix.
+output fullyQualifiedNamespace string = split(split(namespace.properties.serviceBusEndpoint, '/')[2], ':')[0]
 output hubName string = hub.name

@@ -13,7 +13,8 @@ resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
 }
 
-// Blob Data Owner (not Contributor): the host's and the export's leases, and blob index tags on pass records.
+// Blob Data Owner, because Blob Data Contributor lacks blobs/tags/write, which the pass records' blob index tags need
+// (and it is what Microsoft's Functions samples grant for host storage).
 var storageRoles = [ roles.storageBlobDataOwner, roles.storageQueueDataContributor, roles.storageTableDataContributor ]
 
 resource storageAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for role in storageRoles: {

@@ -1,4 +1,4 @@
-@description('Security Reader for the app on one monitored resource group: what the Microsoft.Security reads need, and no more.')
+@description('Security Reader for the app on one monitored resource group: the Microsoft.Security reads (the role also reads the group\'s Log Analytics workspaces, among others).')
 param principalId string
 
 var roles = loadJsonContent('../roles.json')

@@ -10,8 +10,9 @@ import { alertResourceId, assessedResourceId, get, logAnalyticsIdentifier, resou
  * The Logs Ingestion API cannot write the native Security* tables, so rows go to `<Table>_CL` custom
  * tables with the native column names and types. Names reserved in custom tables are replaced:
  * TenantId → AzureTenantId, _SubscriptionId → AzureSubscriptionId, _ResourceId → AzureResourceId; `Type`
- * is set by Log Analytics itself (to `<Table>_CL`), and SecurityNestedRecommendation's own `Type`
- * ("Resource type") becomes ResourceType.
+ * is set by Log Analytics itself (to `<Table>_CL`), SecurityNestedRecommendation's own `Type`
+ * ("Resource type") becomes ResourceType, and its `Id` (the finding's ARM id; `id` is reserved) is not a
+ * column of its own: the same value is every table's AzureResourceId.
  */
 
 export type ColumnType = "string" | "int" | "long" | "real" | "boolean" | "datetime" | "dynamic";
@@ -149,7 +150,6 @@ const NESTED: TableDefinition = {
     id("ParentRecommendationId", "string", "The parent recommendation's key", (i) =>
       i.context?.parentAssessmentKey ?? /\/assessments\/([^/]+)\/subassessments\//i.exec(String(i.record["id"]))?.[1],
     ),
-    id("Id", "string", "The finding's ARM id", (i) => i.record["id"]),
     id("VulnerabilityId", "string", "Vulnerability id", (i, q) => get(q, "id")),
     id("RecommendationName", "string", "Display name of the finding", (i, q) => get(q, "displayName")),
     id("RecommendationSeverity", "string", "Severity of the finding", (i, q) => get(q, "status", "severity")),

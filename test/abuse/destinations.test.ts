@@ -10,7 +10,7 @@ import { storage } from "../helpers/destinations.js";
 import { harness, type Harness } from "../functions/helpers.js";
 
 // Every way the security review found to send the app's token and records to a host of the caller's choosing
-// (shared/reviews/security-2026-12.md, findings 1, 8, 9 and 10), refused before anything is stored or dialled.
+// (the December 2026 security review, findings 1, 8, 9 and 10), refused before anything is stored or dialled.
 // A listener on loopback stands where the attacker's host would: it must see no connection at all.
 
 let h: Harness;

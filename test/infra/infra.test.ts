@@ -7,11 +7,12 @@ import { infraDocuments } from "../../src/mapping/infra.js";
 import { defaultStreamName, TABLES, toLogAnalyticsRow } from "../../src/mapping/index.js";
 import { METRIC_NAMES } from "../../src/telemetry/metrics.js";
 import { exampleRecords } from "../helpers/examples.js";
-import { filesUnder, ROOT, settingsRead } from "../helpers/settings.js";
+import { isReservedColumnName } from "../helpers/reserved-columns.js";
+import { ROOT, settingsRead } from "../helpers/settings.js";
+import { bicepFiles, infraText as infra } from "./bicep.js";
 
-const infra = (path: string) => readFileSync(join(ROOT, "infra", path), "utf8");
-const bicepFiles = filesUnder(join(ROOT, "infra")).filter((f) => f.endsWith(".bicep"));
-const allBicep = bicepFiles.map((f) => readFileSync(f, "utf8")).join("\n");
+const bicep = bicepFiles();
+const allBicep = [...bicep.values()].join("\n");
 
 interface GeneratedTable {
   name: string;
@@ -66,11 +67,10 @@ describe("the Log Analytics tables and rule the deployment creates", () => {
     expect(rows).toBeGreaterThanOrEqual(6);
   });
 
-  it("use no column name the Logs Ingestion API reserves for custom tables", () => {
-    // logs-ingestion-api-overview.md: _ResourceId, id, _SubscriptionId, TenantId, Type, UniqueId, Title.
-    const reserved = ["_ResourceId", "id", "_SubscriptionId", "TenantId", "Type", "UniqueId", "Title"];
+  it("use no column name reserved for custom tables, in any case (Id is id)", () => {
     const tables = JSON.parse(infra("generated/tables.json")) as GeneratedTable[];
-    expect(tables.flatMap((t) => t.columns.filter((c) => reserved.includes(c.name)).map((c) => `${t.name}.${c.name}`))).toEqual([]);
+    expect(tables.flatMap((t) => t.columns.filter((c) => isReservedColumnName(c.name)).map((c) => `${t.name}.${c.name}`))).toEqual([]);
+    expect(isReservedColumnName("Id") && isReservedColumnName("_itemid") && !isReservedColumnName("RecordId")).toBe(true);
   });
 });
 
@@ -84,6 +84,37 @@ describe("what the running app needs, in the templates", () => {
     expect(api).toContain("sku: { name: 'FC1', tier: 'FlexConsumption' }");
     expect(infra("core/storage.bicep")).toContain("allowSharedKeyAccess: false");
     expect(infra("core/monitoring.bicep")).toContain("DisableLocalAuth: true");
+  });
+
+  it("the Node types are the deployed runtime's, and the engines admit it and Node 20 (CI runs both)", () => {
+    const runtime = /runtime: \{ name: 'node', version: '(\d+)' \}/.exec(infra("app/api.bicep"))![1]!;
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { engines: { node: string }; devDependencies: Record<string, string> };
+    expect(/^\^(\d+)\./.exec(pkg.devDependencies["@types/node"]!)?.[1]).toBe(runtime);
+    // The range forms package.json uses: ^X.Y.Z and >=X[.Y.Z], joined by ||.
+    const parts = (v: string) => [...v.split(".").map(Number), 0, 0].slice(0, 3);
+    const atLeast = (a: number[], b: number[]) => {
+      const i = a.findIndex((x, j) => x !== b[j]);
+      return i < 0 || a[i]! > b[i]!;
+    };
+    const admits = (version: string) =>
+      pkg.engines.node.split("||").some((range) => {
+        const [, op, want] = /^\s*(\^|>=)(\d+(?:\.\d+){0,2})\s*$/.exec(range) ?? [];
+        if (op === undefined) throw new Error(`engines: ${range} is not modelled`);
+        const [have, least] = [parts(version), parts(want!)];
+        return atLeast(have, least) && (op === ">=" || have[0] === least[0]);
+      });
+    expect(admits("21.7.0") || admits("20.18.0")).toBe(false);
+    expect([`${runtime}.0.0`, "20.19.0", process.versions.node].filter((v) => !admits(v))).toEqual([]);
+  });
+
+  it("host.json sends telemetry through OpenTelemetry and sets nothing that mode ignores", () => {
+    // In telemetryMode OpenTelemetry the host drops Host.Results and Host.Aggregator from its OpenTelemetry logger
+    // (azure-functions-host, OpenTelemetryConfigurationExtensions.cs, AddDefaultOpenTelemetryFilters), and
+    // applicationInsights.samplingSettings configures the Application Insights logger that mode replaces.
+    const host = JSON.parse(readFileSync(join(ROOT, "host.json"), "utf8")) as { telemetryMode: string; logging: { logLevel: Record<string, string>; applicationInsights?: unknown } };
+    expect(host.telemetryMode).toBe("OpenTelemetry");
+    expect(Object.keys(host.logging.logLevel).filter((k) => ["Host.Results", "Host.Aggregator"].includes(k))).toEqual([]);
+    expect(host.logging.applicationInsights).toBeUndefined();
   });
 
   it("built-in role ids are their documented values, and nothing broader than needed is granted", () => {
@@ -124,13 +155,10 @@ describe("what the running app needs, in the templates", () => {
     const azure = readFileSync(join(ROOT, "azure.yaml"), "utf8");
     expect(azure).toMatch(/services:\n {2}api:\n {4}project: \.\n {4}language: ts\n {4}host: function/);
     expect(infra("app/api.bicep")).toContain("'azd-service-name': 'api'");
-    for (const file of bicepFiles) {
-      const text = readFileSync(file, "utf8");
-      for (const m of text.matchAll(/(?:module \w+ '|load(?:Json|Text)Content\(')([^']+)'/g)) expect(existsSync(join(dirname(file), m[1]!)), `${file}: ${m[1]}`).toBe(true);
+    for (const [file, text] of bicep) {
+      for (const m of text.matchAll(/(?:module \w+ '|load(?:Json|Text)Content\(')([^']+)'/g)) expect(existsSync(join(ROOT, "infra", dirname(file), m[1]!)), `${file}: ${m[1]}`).toBe(true);
     }
     const main = infra("main.bicep");
-    const params = JSON.parse(infra("main.parameters.json")) as { parameters: Record<string, unknown> };
-    for (const name of Object.keys(params.parameters)) expect(main).toMatch(new RegExp(`^param ${name} `, "m"));
     const defaults = /param eventSources array = \[([^\]]+)\]/.exec(main)![1]!.match(/'(\w+)'/g)!.map((s) => s.slice(1, -1));
     expect(defaults.filter((s) => !(EVENT_SOURCES as readonly string[]).includes(s))).toEqual([]);
     expect(infra("core/storage.bicep")).toContain(`blobIndexMatch: [ { name: '${PASS_RECORD_TAG.name}', op: '==', value: '${PASS_RECORD_TAG.value}' } ]`);

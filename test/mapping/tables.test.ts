@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { coerce, customTableName, streamDeclaration, TABLES, tableSchema, toLogAnalyticsRow, type ColumnType } from "../../src/mapping/index.js";
 import { assessmentWithMetadata, exampleRecords } from "../helpers/examples.js";
 import { EXPORTED_AT, input } from "../helpers/mapping.js";
+import { isReservedColumnName } from "../helpers/reserved-columns.js";
 
 function row(record: Record<string, unknown>, eventSource: Parameters<typeof input>[1], overrides: Parameters<typeof input>[2] = {}) {
   const result = toLogAnalyticsRow(input(record, eventSource, overrides));
@@ -27,7 +28,7 @@ describe("table definitions", () => {
       expect(new Set(names).size).toBe(names.length);
       for (const name of names) {
         expect(name, `${table.table}.${name}`).toMatch(/^[A-Za-z][A-Za-z0-9_]{0,44}$/);
-        expect(["TenantId", "Type", "_ResourceId", "_SubscriptionId", "id", "UniqueId", "Title"]).not.toContain(name);
+        expect(isReservedColumnName(name), `${table.table}.${name} is a reserved column name`).toBe(false);
       }
       expect(customTableName(table.table)).toBe(`${table.table}_CL`);
     }
@@ -154,6 +155,9 @@ describe("rows from the real payloads", () => {
       ResourceType: "Microsoft.ContainerRegistry/registries",
     });
     for (const column of READ_BY_QUERIES["SecurityNestedRecommendation"]!) expect(r[column], column).toBeDefined();
+    // The native table's Id (a reserved name in custom tables) is the finding's ARM id, as AzureResourceId.
+    expect(r).not.toHaveProperty("Id");
+    expect(r["AzureResourceId"]).toBe(findings[0]!["id"]);
   });
 
   it("SecureScores", () => {

@@ -1,0 +1,67 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ROOT } from "../helpers/settings.js";
+import { bicepFiles, callArguments, declarations, infraText, property } from "./bicep.js";
+
+const assignments = () =>
+  [...bicepFiles()].flatMap(([file, text]) =>
+    declarations(text)
+      .filter((d) => d.kind === "resource" && d.target.startsWith("Microsoft.Authorization/roleAssignments@"))
+      .map((d) => ({ file, ...d })),
+  );
+
+describe("role assignments", () => {
+  it("each is named by a guid of the principal it grants: a new identity (azd down, azd up) gets a new name, never RoleAssignmentUpdateNotPermitted", () => {
+    const found = assignments();
+    expect(found.length).toBeGreaterThanOrEqual(7);
+    for (const a of found) {
+      const where = `${a.file}: ${a.symbol}`;
+      const principal = property(property(a.body, "properties")!, "principalId");
+      expect(principal, where).toBe("principalId");
+      const name = property(a.body, "name")!;
+      expect(callArguments(name, "guid"), where).toContain(principal);
+    }
+  });
+});
+
+describe("with monitoredResourceGroups", () => {
+  // What the reader requests at the subscription (or the tenant) whatever the export's scope, and the action each
+  // needs. Alerts, assessments and sub-assessments are read at the scope itself (Security Reader on the group).
+  const atScope = ["alerts", "assessments", "subAssessments"];
+  const atSubscription: Record<string, string[]> = {
+    secureScores: ["Microsoft.Security/secureScores/read"],
+    // ?$expand=definition embeds each control's definition.
+    secureScoreControls: ["Microsoft.Security/secureScoreControls/read", "Microsoft.Security/secureScoreControlDefinitions/read"],
+    regulatoryComplianceStandards: [
+      "Microsoft.Security/regulatoryComplianceStandards/read",
+      "Microsoft.Security/regulatoryComplianceStandards/regulatoryComplianceControls/read",
+      "Microsoft.Security/regulatoryComplianceStandards/regulatoryComplianceControls/regulatoryComplianceAssessments/read",
+    ],
+    // Both /providers/Microsoft.Security/assessmentMetadata (tenant) and the subscription's.
+    assessmentMetadata: ["Microsoft.Security/assessmentMetadata/read"],
+  };
+
+  it("a custom role grants on the subscription exactly the Microsoft.Security reads the reader makes there", () => {
+    const reader = readFileSync(join(ROOT, "src", "sources", "reader.ts"), "utf8");
+    const read = new Set([...reader.matchAll(/\$\{SECURITY\}\/(\w+)/g)].map((m) => m[1]!));
+    expect([...read].sort()).toEqual([...atScope, ...Object.keys(atSubscription)].sort());
+    for (const nested of ["/regulatoryComplianceControls", "/regulatoryComplianceAssessments", "$expand=definition"]) expect(reader).toContain(nested);
+
+    const role = JSON.parse(infraText("subscription-reads-role.json")) as { actions: string[] };
+    expect([...role.actions].sort()).toEqual(Object.values(atSubscription).flat().sort());
+    expect(role.actions.every((a) => /^Microsoft\.Security\/[A-Za-z/]+\/read$/.test(a))).toBe(true);
+
+    const main = declarations(infraText("main.bicep"));
+    const definition = main.find((d) => d.target.startsWith("Microsoft.Authorization/roleDefinitions@"))!;
+    expect(definition.condition).toBe("!empty(monitoredResourceGroups)");
+    expect(property(definition.body, "permissions")).toBe("[ { actions: subscriptionReads.actions, notActions: [], dataActions: [], notDataActions: [] } ]");
+    expect(property(definition.body, "assignableScopes")).toBe("[ subscription().id ]");
+    const assignment = main.find((d) => d.kind === "module" && property(d.body, "params")?.includes(`role: ${definition.symbol}.name`));
+    expect(assignment?.target).toBe("app/subscription-role.bicep");
+    expect(assignment?.condition).toBe(definition.condition);
+    // Security Reader stays on the groups only.
+    const securityReader = main.find((d) => d.target === "app/subscription-role.bicep" && property(d.body, "params")?.includes("roles.securityReader"));
+    expect(securityReader?.condition).toBe("empty(monitoredResourceGroups)");
+  });
+});
