@@ -344,7 +344,12 @@ export class ExportService {
     const lastPassAt = latest(() => true);
     const lastSuccessAt = latest((p) => p.error === undefined);
     const lastDeliveryAt = latest((p) => p.error === undefined && Object.values(p.actions).some((a) => a.sent > 0));
-    const failing = sources.filter((s) => s.passes[0] !== undefined && s.passes[0].skipped === undefined && s.passes[0].error !== undefined).map((s) => `${s.eventSource} ${s.scope}: ${s.passes[0]!.error}`);
+    const [deadLetters, poison, actions] = await Promise.all([this.#deadLetterCount(name, stored.configuration), this.queue.poisoned(), this.#actionHealth(stored.configuration)]);
+    // A pass that failed, and a destination backed off (its records go to dead letters untried): both are failing.
+    const failing = [
+      ...sources.filter((s) => s.passes[0] !== undefined && s.passes[0].skipped === undefined && s.passes[0].error !== undefined).map((s) => `${s.eventSource} ${s.scope}: ${s.passes[0]!.error}`),
+      ...actions.flatMap((a) => a.backedOff.map((b) => `${a.actionKey} ${b.lane}: backed off until ${b.until} after: ${b.reason}`)),
+    ];
     const since = (at: string | undefined) => (at === undefined ? null : Math.round((now.getTime() - Date.parse(at)) / 1000));
     const flowing =
       lastPassAt === undefined
@@ -354,7 +359,6 @@ export class ExportService {
           : lastSuccessAt !== undefined && since(lastSuccessAt)! <= 3 * cadence
             ? "flowing"
             : "stalled";
-    const [deadLetters, poison, actions] = await Promise.all([this.#deadLetterCount(name, stored.configuration), this.queue.poisoned(), this.#actionHealth(stored.configuration)]);
     return {
       name,
       enabled: stored.configuration.isEnabled,

@@ -124,6 +124,10 @@ describe("policy parameters compile to sources as the built-in policy does", () 
     expect(errors({ isSecurityFindingsEnabled: "true" })).toEqual([{ path: "$.isSecurityFindingsEnabled", message: "expected isSecurityFindingsEnabled (true or false), got a string" }]);
     expect(errors({ recommendationNames: ["ok", ""] })).toEqual([{ path: "$.recommendationNames[1]", message: "a recommendation name must not be empty" }]);
     expect(errors({ eventHubDetails: "/subscriptions/x/resourceGroups/rg" })).toEqual([{ path: "$.eventHubDetails", message: expect.stringMatching(/expected an Event Hub authorization rule id/) }]);
+    // `__proto__` is a field like any other, refused as unknown: not taken for the object's prototype and dropped.
+    const unknownProto = [{ path: "$", message: expect.stringMatching(/^unknown field "__proto__" in the policy parameters/) }];
+    expect(errors(JSON.parse('{"exportedDataTypes": ["Security alerts"], "__proto__": {"alertSeverities": ["Low"]}}'))).toEqual(unknownProto);
+    expect(errors(JSON.parse('{"parameters": {"exportedDataTypes": {"value": ["Security alerts"]}, "__proto__": {"value": 1}}}'))).toEqual([{ path: "$.parameters", message: expect.stringMatching(/^unknown field "__proto__"/) }]);
   });
 
   it("holds for any combination of parameters", () => {

@@ -25,4 +25,25 @@ describe("the dead-letter store", () => {
     expect(await deadLetters.countRecords()).toBe(7);
     expect(await storage(azurite, "none").deadLetters.countRecords()).toBe(0);
   });
+
+  it("keeps each configuration's letters apart, even for the same destination; older letters stay with the action", async () => {
+    const { deadLetters, deadLetterContainer } = storage(azurite, "apart");
+    const item = (id: string) => ({ id, route: "Custom-SecurityAlert_CL", payload: { RecordId: id } });
+    await deadLetters.put({ configuration: "a", actionKey: "workspace-x", destination: "d", reason: "r", attempts: 3, items: [item("a1"), item("a2")] });
+    await deadLetters.put({ configuration: "b", actionKey: "workspace-x", destination: "d", reason: "r", attempts: 3, items: [item("b1")] });
+    // A configuration whose name begins as another's does not see its letters.
+    await deadLetters.put({ configuration: "ab", actionKey: "workspace-x", destination: "d", reason: "r", attempts: 3, items: [item("ab1")] });
+    const old = JSON.stringify({ version: 1, failedAt: "2026-01-01T00:00:00Z", actionKey: "workspace-x", destination: "d", reason: "r", attempts: 1, items: [item("old")] });
+    await deadLetterContainer.getBlockBlobClient("workspace-x/2026-01-01/old.json").upload(old, old.length);
+    const ids = async (filter: Parameters<typeof deadLetters.list>[0]) => {
+      const out: string[] = [];
+      for await (const { letter } of deadLetters.list(filter)) out.push(...letter.items.map((i) => i.id));
+      return out.sort();
+    };
+    expect(await ids({ configuration: "a", actionKey: "workspace-x" })).toEqual(["a1", "a2", "old"]);
+    expect(await ids({ configuration: "b", actionKey: "workspace-x" })).toEqual(["b1", "old"]);
+    expect(await ids({ configuration: "a" })).toEqual(["a1", "a2"]);
+    expect(await deadLetters.countRecords({ configuration: "b", actionKey: "workspace-x" })).toBe(2);
+    expect(await ids({})).toEqual(["a1", "a2", "ab1", "b1", "old"]);
+  });
 });

@@ -89,6 +89,33 @@ describe("streaming passes", () => {
     expect(Object.values(again.actions)[0]).toMatchObject({ sent: 0, deadLettered: 0 });
   });
 
+  it("a state another generation of the configuration wrote is not this one's: the pass starts with a baseline and writes over it", async () => {
+    expect(await pass("Assessments", { generation: "first" }).run()).toMatchObject({ mode: "baseline", changed: 20 });
+    expect(await pass("Assessments", { generation: "first" }).run()).toMatchObject({ mode: "stream", changed: 0 });
+    ingestion.accepted.clear();
+    // Deleted and made again under the name: a new generation, whatever an old pass left behind.
+    const again = await pass("Assessments", { generation: "second" }).run();
+    expect(again).toMatchObject({ mode: "baseline", changed: 20 });
+    expect(rows("SecurityRecommendation")).toHaveLength(20);
+    const { run, state } = pass("Assessments", { generation: "second" });
+    expect(await run()).toMatchObject({ mode: "stream", changed: 0 });
+    expect((await state.load({ configuration: "test", scope: dataset.subscriptionPath, eventSource: "Assessments" })).generation).toBe("second");
+    // A state from before generations were kept belongs to whichever configuration reads it.
+    expect(await pass("Alerts").run()).toMatchObject({ mode: "baseline" });
+    expect(await pass("Alerts", { generation: "third" }).run()).toMatchObject({ mode: "stream", changed: 0 });
+  });
+
+  it("a pass whose configuration is gone stops before its next checkpoint: what it had not sent is not sent, and it keeps no state or record", async () => {
+    let current = true;
+    const { run, state } = pass("Assessments", { generation: "g", stillCurrent: async () => current, hooks: { afterRead: (n) => n === 5 && (current = false) } });
+    const record = await run();
+    expect(record).toMatchObject({ abandoned: true, checkpoints: 0, error: expect.stringMatching(/deleted/) });
+    expect(rows("SecurityRecommendation")).toHaveLength(0);
+    const key = { configuration: "test", scope: dataset.subscriptionPath, eventSource: "Assessments" as const };
+    expect((await state.load(key)).etag).toBeUndefined();
+    expect(await state.recentPasses(key, 5)).toEqual([]);
+  });
+
   it("status changes, and only they, go out; a removed recommendation goes out once as removed", async () => {
     await pass("Assessments").run();
     ingestion.accepted.clear();

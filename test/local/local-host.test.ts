@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { request } from "node:http";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -76,4 +77,35 @@ describe("the local host (npm start)", () => {
     expect(bad.status).toBe(400);
     expect((await api("nope")).status).toBe(404);
   }, 90_000);
+
+  it("answers only loopback hosts and its own pages, takes only JSON bodies, refuses an over-limit length before reading, and a malformed path is a 400", async () => {
+    const port = Number(new URL(url).port);
+    const raw = (path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
+      new Promise<{ status: number; body: string; ms: number }>((resolve, reject) => {
+        const started = Date.now();
+        const req = request({ host: "127.0.0.1", port, path, method: options.method ?? "GET", headers: options.headers ?? {} }, (res) => {
+          let body = "";
+          res.on("data", (c: Buffer) => (body += c.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body, ms: Date.now() - started }));
+        });
+        req.on("error", reject);
+        if (options.body !== undefined) req.write(options.body);
+        // A client that declares a body it never sends: only an answer from the header ends this request.
+        if (options.headers?.["content-length"] === undefined || options.body !== undefined) req.end();
+        else req.flushHeaders();
+      });
+    // DNS rebinding: a page on another name that resolves here.
+    expect((await raw("/api/exports", { headers: { host: `evil.example:${port}` } })).status).toBe(403);
+    // A cross-site page driving the API, with a body a form may send without a preflight.
+    expect((await raw("/api/exports/sandbox/run", { method: "POST", headers: { origin: "http://evil.example", "content-type": "text/plain" }, body: "" })).status).toBe(403);
+    expect((await raw("/api/exports/sandbox/snapshot", { method: "POST", headers: { "sec-fetch-site": "cross-site" } })).status).toBe(403);
+    expect((await raw("/api/exports/x", { method: "PUT", headers: { "content-type": "text/plain" }, body: "{}" })).status).toBe(415);
+    const declared = await raw("/api/exports/x", { method: "PUT", headers: { "content-type": "application/json", "content-length": "99999999999" } });
+    expect(declared.status).toBe(413);
+    expect(declared.ms).toBeLessThan(5_000);
+    for (const bad of ["%", "%zz", "%E0%A4%A", "%C0%AF", "%ED%A0%80"]) expect((await raw(`/api/exports/${bad}`)).status, bad).toBe(400);
+    // Its own page (or no Origin, as curl) is answered.
+    expect((await raw("/api/exports", { headers: { origin: url } })).status).toBe(200);
+    expect((await raw("/api/exports", { headers: { host: `localhost:${port}` } })).status).toBe(200);
+  });
 });
