@@ -57,6 +57,26 @@ describe("the CLI under hostile input", () => {
     expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
   }, 120_000);
 
+  it("connection strings in a configuration file that would reach another host, or go in plain text, are refused (exit 2), the key never printed", async () => {
+    const key = "SharedAccessKeyName=k;SharedAccessKey=CLIKEYCANARY";
+    const hostile = [
+      `Endpoint =sb://127.0.0.1:9/;endpoint=sb://contoso-ns.servicebus.windows.net/;${key};EntityPath=h`,
+      `Endpoint=sb://contoso-ns.servicebus.windows.net/;${key};Endpoint=sb://127.0.0.1:9/;EntityPath=h`,
+      `Endpoint=sb://contoso-ns.servicebus.windows.net/::1;${key};EntityPath=h`,
+      `Endpoint=sb://[::1]:9/;${key};EntityPath=h`,
+      `Endpoint=sb://contoso-ns.servicebus.windows.net/;${key};UseDevelopmentEmulator=true;EntityPath=h`,
+      `Endpoint=sb://contoso-ns.servicebus.windows.net/x:9;${key};EntityPath=h`,
+    ];
+    for (const connectionString of hostile) {
+      const config = file(JSON.stringify({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", connectionString }] }));
+      const run = await runCli(["validate", config]);
+      clean(run);
+      expect(run.code, connectionString).toBe(2);
+      expect(run.stderr, connectionString).toMatch(/connectionString: invalid connectionString/);
+      expect(run.stdout + run.stderr).not.toContain("CLIKEYCANARY");
+    }
+  });
+
   it("hostile record files for preview: a warning or exit 2, never a crash", async () => {
     const config = file(JSON.stringify({ sources: [{ eventSource: "Alerts" }, { eventSource: "Assessments" }] }));
     for (const text of [...HOSTILE, '[{"type": "Microsoft.Security/alerts", "id": "/x", "properties": {"__proto__": {"polluted": 1}}}]']) {
