@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { actionSchema, isTrustedWebhook, type DestinationPolicy } from "./actions.js";
 import { coveringScopes, scopeSchema, sourceSchema } from "./automation.js";
-import { Cron } from "croner";
+import { scheduleProblem } from "./schedule.js";
 import { DEFAULT_SNAPSHOT_SCHEDULE, type Action, type ExportConfiguration, type Problem, type Scope, type Source } from "./model.js";
 import {
   POLICY_DESTINATION_PARAMETERS,
@@ -28,16 +28,8 @@ const PROPERTIES_FIELDS = ["description", "isEnabled", "scopes", "sources", "act
 
 /** An NCRONTAB schedule, as Azure Functions timers take it: six fields, seconds first. */
 const schedule = z.string({ error: (i) => `expected snapshotSchedule (a CRON string such as "0 0 0 * * 0"), got ${describe(i.input)}` }).superRefine((v, ctx) => {
-  const fields = v.trim().split(/\s+/).length;
-  if (fields !== 6) {
-    ctx.addIssue({ code: "custom", message: `invalid snapshotSchedule ${show(v)}: expected six fields, seconds first (second minute hour day month day-of-week), such as "0 0 0 * * 0"` });
-    return;
-  }
-  try {
-    new Cron(v, { paused: true, timezone: "UTC" });
-  } catch (e) {
-    ctx.addIssue({ code: "custom", message: `invalid snapshotSchedule ${show(v)}: ${(e as Error).message.replace(/^CronPattern: /, "")}` });
-  }
+  const problem = scheduleProblem(v);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: `invalid snapshotSchedule ${show(v)}: ${problem}${problem.startsWith("expected six") ? ', such as "0 0 0 * * 0"' : ""}` });
 });
 const baseline = z.boolean({ error: (i) => `expected baselineSnapshot (true or false), got ${describe(i.input)}` });
 const POLICY_KEYS: readonly string[] = [...POLICY_PARAMETERS, ...POLICY_DESTINATION_PARAMETERS, ...POLICY_IGNORED_PARAMETERS];

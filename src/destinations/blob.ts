@@ -54,14 +54,8 @@ export class BlobSink implements Sink {
     const setting = action.connectionStringSetting;
     if (setting !== undefined) {
       const connection = destinationSetting(setting, "connectionStringSetting", STORAGE_CONNECTION, options.settings, options.destinationPolicy);
-      let service: BlobServiceClient | undefined;
-      try {
-        service = BlobServiceClient.fromConnectionString(connection, pipeline);
-      } catch {
-        service = undefined;
-      }
-      // The endpoint the client will write to, as the SDK read it from the connection string.
-      if (service === undefined || !blobServiceUrl(service.url, options.destinationPolicy).ok) throw unusableSetting(setting, "connectionStringSetting", STORAGE_CONNECTION);
+      const service = blobServiceFor(connection, pipeline, options.destinationPolicy);
+      if (service === undefined) throw unusableSetting(setting, "connectionStringSetting", STORAGE_CONNECTION);
       this.#service = service;
     } else {
       if (action.blobServiceUrl === undefined) throw new Error("this StorageAccount action has neither blobServiceUrl nor connectionStringSetting");
@@ -139,6 +133,21 @@ export class BlobSink implements Sink {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * The client a blob connection string makes, when the endpoint it will write to (as the SDK read it; a SAS
+ * rides in its query) is allowed; undefined for one that is malformed or points elsewhere.
+ */
+function blobServiceFor(connection: string, pipeline: { retryOptions?: BlobSinkOptions["storageRetryOptions"] }, policy: DestinationPolicy): BlobServiceClient | undefined {
+  let service: BlobServiceClient;
+  try {
+    service = BlobServiceClient.fromConnectionString(connection, pipeline);
+  } catch {
+    return undefined;
+  }
+  const endpoint = new URL(service.url);
+  return blobServiceUrl(`${endpoint.origin}${endpoint.pathname}`, policy).ok ? service : undefined;
 }
 
 /** `y=2026/m=11/d=22/h=03`: the hour the records were exported in. */

@@ -1,7 +1,7 @@
 import type { HttpMethod, HttpRequest, HttpResponseInit, InvocationContext, Timer } from "@azure/functions";
 import { redactSecretsInText } from "../config/index.js";
 import type { ExportService } from "../hosting/service.js";
-import type { HostSettings } from "../hosting/settings.js";
+import type { RegistrationSettings } from "../hosting/settings.js";
 import { authorize, failure } from "./http.js";
 
 /** One function of the app, whatever hosts it: the Functions host (index.ts) or the local host. */
@@ -21,14 +21,14 @@ export interface HttpFunction {
 export interface TimerFunction {
   kind: "timer";
   name: string;
-  schedule(settings: HostSettings): string;
+  schedule(settings: RegistrationSettings): string;
   handler(timer: Timer, context: InvocationContext, service: ExportService): Promise<void>;
 }
 
 export interface QueueFunction {
   kind: "queue";
   name: string;
-  queueName(settings: HostSettings): string;
+  queueName(settings: RegistrationSettings): string;
   handler(message: unknown, context: InvocationContext, service: ExportService): Promise<void>;
 }
 

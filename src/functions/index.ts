@@ -1,9 +1,11 @@
-// The Functions host's entry point (package.json "main"): telemetry first, then every function registered.
-import "../telemetry/setup.js";
+// The Functions host's entry point (package.json "main"): telemetry first, then every function registered,
+// whatever the settings hold (a bad one is named by every call, health included, not by a missing function).
 import functions from "@azure/functions";
-import { hostSettings } from "../hosting/settings.js";
+import { registrationSettings } from "../hosting/settings.js";
+import { startTelemetry } from "../telemetry/setup.js";
 import { FUNCTIONS } from "./all.js";
 import { register } from "./register.js";
 import { serviceFromEnvironment } from "./service.js";
 
-register(functions.app, FUNCTIONS, hostSettings(), () => serviceFromEnvironment());
+await startTelemetry(functions.app, process.env);
+register(functions.app, FUNCTIONS, registrationSettings(), () => serviceFromEnvironment());

@@ -1,10 +1,10 @@
 import type { app as functionsApp } from "@azure/functions";
 import type { ExportService } from "../hosting/service.js";
-import type { HostSettings } from "../hosting/settings.js";
+import type { RegistrationSettings } from "../hosting/settings.js";
 import { bindHttp, bindQueue, bindTimer, type FunctionDefinition } from "./definitions.js";
 
 /** Registers every function with the Functions host through one path. */
-export function register(app: typeof functionsApp, functions: readonly FunctionDefinition[], settings: HostSettings, service: () => Promise<ExportService>): void {
+export function register(app: typeof functionsApp, functions: readonly FunctionDefinition[], settings: RegistrationSettings, service: () => Promise<ExportService>): void {
   app.setup({ enableHttpStream: false });
   for (const f of functions) {
     switch (f.kind) {

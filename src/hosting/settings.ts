@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { destinationPolicyFromEnv } from "../config/environment.js";
+import { scheduleProblem } from "../config/schedule.js";
 import type { DestinationPolicy } from "../config/actions.js";
 import { armEndpointFrom } from "../sources/environment.js";
 
@@ -29,23 +30,26 @@ export const DEFAULT_STREAM_SCHEDULE = "0 */5 * * * *";
 export const DEFAULT_SNAPSHOT_CHECK_SCHEDULE = "0 0 * * * *";
 export const DEFAULT_QUEUE = "export-passes";
 
-const NCRONTAB = /^\S+ \S+ \S+ \S+ \S+ \S+$/;
 const optionalText = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+/** A timer's schedule, read as the timers (and croner, which the local host and the status use) will read it. */
+const schedule = (fallback: string) =>
+  optionalText
+    .superRefine((v, ctx) => {
+      const problem = v === undefined ? undefined : scheduleProblem(v);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: `expected an NCRONTAB expression, six fields with seconds first, such as "${fallback}": ${problem}` });
+    })
+    .transform((v) => v ?? fallback);
 const wholeNumber = (fallback: number, max: number) =>
   optionalText
     .refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= max), { message: `expected a whole number from 1 to ${max}` })
     .transform((v) => (v === undefined ? fallback : Number(v)));
 
-const schema = z.object({
-  [APP_SETTINGS.streamSchedule]: optionalText
-    .refine((v) => v === undefined || NCRONTAB.test(v), { message: 'expected an NCRONTAB expression with six fields, such as "0 */5 * * * *"' })
-    .transform((v) => v ?? DEFAULT_STREAM_SCHEDULE),
-  [APP_SETTINGS.snapshotSchedule]: optionalText
-    .refine((v) => v === undefined || NCRONTAB.test(v), { message: 'expected an NCRONTAB expression with six fields, such as "0 0 * * * *"' })
-    .transform((v) => v ?? DEFAULT_SNAPSHOT_CHECK_SCHEDULE),
+const shape = {
+  [APP_SETTINGS.streamSchedule]: schedule(DEFAULT_STREAM_SCHEDULE),
+  [APP_SETTINGS.snapshotSchedule]: schedule(DEFAULT_SNAPSHOT_CHECK_SCHEDULE),
   [APP_SETTINGS.queue]: optionalText
     .refine((v) => v === undefined || /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(v), { message: "expected a storage queue name: 3 to 63 lower-case letters, digits and single hyphens" })
     .transform((v) => v ?? DEFAULT_QUEUE),
@@ -59,7 +63,8 @@ const schema = z.object({
   [APP_SETTINGS.maxConfigurations]: wholeNumber(200, 10_000),
   [APP_SETTINGS.initialConfiguration]: optionalText,
   [APP_SETTINGS.initialConfigurationName]: optionalText.transform((v) => v ?? "default"),
-});
+};
+const schema = z.object(shape);
 
 export interface HostSettings {
   streamSchedule: string;
@@ -80,6 +85,25 @@ export interface HostSettings {
   armEndpoint: string;
   tenantId: string | undefined;
   destinationPolicy: DestinationPolicy;
+}
+
+/** What the Functions host needs to register the functions: each setting as given when it is valid, else its default. */
+export type RegistrationSettings = Pick<HostSettings, "streamSchedule" | "snapshotCheckSchedule" | "queue">;
+
+/**
+ * The schedules and the queue, read one by one: a bad value of any setting must not leave the host with no
+ * functions (then even health would be a 404); the service names the bad setting at every call instead.
+ */
+export function registrationSettings(env: NodeJS.ProcessEnv = process.env): RegistrationSettings {
+  const one = <K extends keyof typeof shape>(key: K, fallback: string): string => {
+    const parsed = shape[key].safeParse(env[key]);
+    return parsed.success && typeof parsed.data === "string" ? parsed.data : fallback;
+  };
+  return {
+    streamSchedule: one(APP_SETTINGS.streamSchedule, DEFAULT_STREAM_SCHEDULE),
+    snapshotCheckSchedule: one(APP_SETTINGS.snapshotSchedule, DEFAULT_SNAPSHOT_CHECK_SCHEDULE),
+    queue: one(APP_SETTINGS.queue, DEFAULT_QUEUE),
+  };
 }
 
 /** The hosts' settings from the environment; a bad value throws, naming the setting and what was expected. */

@@ -2,6 +2,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { TableClient } from "@azure/data-tables";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { BlobServiceClient } from "@azure/storage-blob";
+import { redactSecretsInText } from "../config/index.js";
 
 /** The app's own storage account: state, pass records, dead letters, configurations and the pass queue. */
 export interface StorageClients {
@@ -14,15 +15,20 @@ export interface StorageClients {
 
 const PREFIX = "AzureWebJobsStorage__";
 
+/** The connection string and the setting it came from; undefined for the identity-based connection. */
+function connectionSetting(env: NodeJS.ProcessEnv): { setting: string; value: string } | undefined {
+  if (env["DEFENDER_EXPORT_STORAGE"]) return { setting: "DEFENDER_EXPORT_STORAGE", value: env["DEFENDER_EXPORT_STORAGE"] };
+  if (env["AzureWebJobsStorage"]) return { setting: "AzureWebJobsStorage", value: env["AzureWebJobsStorage"] };
+  return identityEndpoints(env) === undefined ? { setting: "AzureWebJobsStorage (unset: Azurite's development storage)", value: "UseDevelopmentStorage=true" } : undefined;
+}
+
 /**
  * DEFENDER_EXPORT_STORAGE, else AzureWebJobsStorage, as a connection string; else the identity-based
  * connection the Functions host uses when shared keys are off (`AzureWebJobsStorage__accountName`, or
  * `__blobServiceUri`, `__queueServiceUri` and `__tableServiceUri`); else Azurite's development storage.
  */
 export function storageConnectionString(env: NodeJS.ProcessEnv): string | undefined {
-  const given = env["DEFENDER_EXPORT_STORAGE"] || env["AzureWebJobsStorage"];
-  if (given) return given;
-  return identityEndpoints(env) === undefined ? "UseDevelopmentStorage=true" : undefined;
+  return connectionSetting(env)?.value;
 }
 
 function identityEndpoints(env: NodeJS.ProcessEnv): { blob: string; queue: string; table: string } | undefined {
@@ -37,17 +43,38 @@ function identityEndpoints(env: NodeJS.ProcessEnv): { blob: string; queue: strin
   return { blob, queue, table };
 }
 
+/** Makes a client, or says which setting it came from and what is wrong with it (never its value). */
+function made<T>(setting: string, service: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    throw new Error(`${setting}: the ${service} service cannot be reached from it: ${redactSecretsInText((e as Error).message.split("\n")[0] ?? "")}`);
+  }
+}
+
+/**
+ * The clients, each made when first used: a command that needs only Blob storage (export, replay) works
+ * with a connection string that has only a BlobEndpoint.
+ */
 export function storageClients(env: NodeJS.ProcessEnv, credential: TokenCredential): StorageClients {
-  const connectionString = storageConnectionString(env);
-  if (connectionString !== undefined) {
-    const blob = BlobServiceClient.fromConnectionString(connectionString);
-    const queue = QueueServiceClient.fromConnectionString(connectionString);
-    const insecure = blob.url.startsWith("http:");
+  const connection = connectionSetting(env);
+  if (connection !== undefined) {
+    const { setting, value } = connection;
+    let blob: BlobServiceClient | undefined;
+    let queue: QueueServiceClient | undefined;
+    const blobClient = () => (blob ??= made(setting, "Blob", () => BlobServiceClient.fromConnectionString(value)));
     return {
-      blob,
-      queue,
-      table: (name) => TableClient.fromConnectionString(connectionString, name, { allowInsecureConnection: insecure }),
-      description: `storage account ${blob.accountName} (${new URL(blob.url).origin})`,
+      get blob() {
+        return blobClient();
+      },
+      get queue() {
+        return (queue ??= made(setting, "Queue", () => QueueServiceClient.fromConnectionString(value)));
+      },
+      table: (name) => made(setting, "Table", () => TableClient.fromConnectionString(value, name, { allowInsecureConnection: /TableEndpoint=http:|UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;/i.test(value) })),
+      get description() {
+        const url = blobClient().url;
+        return `storage account ${blobClient().accountName} (${new URL(url).origin})`;
+      },
     };
   }
   const endpoints = identityEndpoints(env)!;

@@ -1,11 +1,54 @@
-import { useAzureMonitor } from "@azure/monitor-opentelemetry";
+import type { app as functionsApp, LogLevel } from "@azure/functions";
+import { context, propagation } from "@opentelemetry/api";
+import { logs, SeverityNumber } from "@opentelemetry/api-logs";
 import { defaultCredential } from "../sources/credentials.js";
 
-// With Application Insights configured, metrics, traces and logs go there through OpenTelemetry
-// (host.json's telemetryMode is OpenTelemetry, so the host's own telemetry joins them).
-const connectionString = process.env["APPLICATIONINSIGHTS_CONNECTION_STRING"];
-if (connectionString) {
+/**
+ * With Application Insights configured, metrics, traces and logs go there through OpenTelemetry (host.json's
+ * telemetryMode is OpenTelemetry, so the host's own telemetry joins them). The exporter is imported only then:
+ * it is half a second of start-up that an app without Application Insights does not pay.
+ */
+export async function startTelemetry(app: typeof functionsApp, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const connectionString = env["APPLICATIONINSIGHTS_CONNECTION_STRING"];
+  if (!connectionString) return false;
+  const { useAzureMonitor } = await import("@azure/monitor-opentelemetry");
   // Local auth off on the resource (infra/): the app sends with its managed identity, as the host does.
-  const aad = /Authorization=AAD/i.test(process.env["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] ?? "");
-  useAzureMonitor({ azureMonitorExporterOptions: { connectionString, ...(aad ? { credential: defaultCredential(process.env) } : {}) } });
+  const aad = /Authorization=AAD/i.test(env["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] ?? "");
+  useAzureMonitor({ azureMonitorExporterOptions: { connectionString, ...(aad ? { credential: defaultCredential(env) } : {}) } });
+  correlateInvocations(app);
+  return true;
 }
+
+/**
+ * What @azure/functions-opentelemetry-instrumentation does, through the library's own hooks: the host is told
+ * the worker sends its telemetry itself (WorkerOpenTelemetryEnabled, so nothing is sent twice), and each
+ * invocation's handler runs in the host's trace context, so that a pass's requests to ARM, storage and the
+ * destinations show under its invocation in Application Insights. Not the package itself: it pins
+ * @opentelemetry/instrumentation 0.52 beside the 0.2xx that @azure/monitor-opentelemetry uses, and patches
+ * @azure/functions through require hooks, which an ES module entry point does not go through.
+ */
+export function correlateInvocations(app: typeof functionsApp): void {
+  app.setup({ capabilities: { WorkerOpenTelemetryEnabled: true } });
+  const logger = logs.getLogger("defender-export");
+  // The host no longer forwards the worker's logs: they go from here, inside the invocation's trace.
+  app.hook.log((log) => {
+    logger.emit({ body: log.message, severityNumber: SEVERITY[log.level], severityText: log.level });
+  });
+  app.hook.preInvocation((invocation) => {
+    const trace = invocation.invocationContext.traceContext;
+    if (trace?.traceParent) {
+      const parent = propagation.extract(context.active(), { traceparent: trace.traceParent, ...(trace.traceState ? { tracestate: trace.traceState } : {}) });
+      invocation.functionHandler = context.bind(parent, invocation.functionHandler);
+    }
+  });
+}
+
+const SEVERITY: Record<LogLevel, SeverityNumber> = {
+  trace: SeverityNumber.TRACE,
+  debug: SeverityNumber.DEBUG,
+  information: SeverityNumber.INFO,
+  warning: SeverityNumber.WARN,
+  error: SeverityNumber.ERROR,
+  critical: SeverityNumber.FATAL,
+  none: SeverityNumber.UNSPECIFIED,
+};

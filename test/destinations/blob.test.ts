@@ -72,5 +72,11 @@ describe("Blob storage destination", () => {
     const bad = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "StorageAccount", blobServiceUrl: "https://evil.example.com" }] });
     expect(!bad.ok && bad.errors[0]).toEqual({ path: "$.actions[0].blobServiceUrl", message: expect.stringMatching(/has a host that is not <account>\.blob\.core\.windows\.net/) });
     expect(parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "StorageAccount", blobServiceUrl: "https://acct.blob.core.windows.net/" }] }).ok).toBe(true);
+    // A SAS connection string in a setting: the SAS rides in the client's URL; the endpoint is what is checked.
+    const sas = "BlobEndpoint=https://contosoarchive.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&srt=co&sp=cw&sig=abc";
+    const options = { credential: staticCredential(), deadLetters: storage(azurite, "sas").deadLetters, destinationPolicy: { trustedHosts: [] } };
+    expect(new BlobSink(action(), { ...options, settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: sas } }).description).toBe("Blob storage contosoarchive.blob.core.windows.net");
+    const elsewhere = sas.replace("contosoarchive.blob.core.windows.net", "contosoarchive.blob.core.windows.net.evil.example");
+    expect(() => new BlobSink(action(), { ...options, settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: elsewhere } })).toThrow(/does not hold a Blob storage connection string/);
   });
 });
