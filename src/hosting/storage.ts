@@ -48,6 +48,8 @@ function made<T>(setting: string, service: string, make: () => T): T {
   try {
     return make();
   } catch (e) {
+    // No cause: the SDK's own error may quote the connection string, and a cause is printed with the error.
+    // eslint-disable-next-line preserve-caught-error
     throw new Error(`${setting}: the ${service} service cannot be reached from it: ${redactSecretsInText((e as Error).message.split("\n")[0] ?? "")}`);
   }
 }
