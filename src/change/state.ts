@@ -100,7 +100,8 @@ export class BlobStateStore {
   constructor(readonly container: ContainerClient) {}
 
   #ready: Promise<unknown> | undefined;
-  #ensure(): Promise<unknown> {
+  /** Its container exists (made once; a failure is tried again at the next call, never remembered). */
+  ready(): Promise<unknown> {
     this.#ready ??= this.container.createIfNotExists().catch((e: unknown) => {
       this.#ready = undefined;
       throw e;
@@ -109,7 +110,7 @@ export class BlobStateStore {
   }
 
   async load(key: PassKey): Promise<ExportState> {
-    await this.#ensure();
+    await this.ready();
     const blob = this.container.getBlobClient(`${passPrefix(key)}/state.json.gz`);
     let buffer: Buffer;
     let etag: string | undefined;
@@ -130,7 +131,7 @@ export class BlobStateStore {
 
   /** Writes the state if nobody else did since `etag` (none: only if there is no state yet); returns the new ETag. */
   async save(key: PassKey, state: Pick<ExportState, "entries" | "snapshotAt" | "generation">, etag: string | undefined): Promise<{ etag: string; bytes: number }> {
-    await this.#ensure();
+    await this.ready();
     const header = `${JSON.stringify({
       version: 4,
       updatedAt: new Date().toISOString(),
@@ -167,7 +168,7 @@ export class BlobStateStore {
 
   /** Where a stopped pass left off, and the ids it had seen (so that the rest of it still tells removals). */
   async loadProgress(key: PassKey): Promise<PassProgress | undefined> {
-    await this.#ensure();
+    await this.ready();
     try {
       const buffer = await this.container.getBlobClient(`${passPrefix(key)}/progress.json.gz`).downloadToBuffer();
       const parsed = progressSchema.safeParse(JSON.parse((await gunzipAsync(buffer)).toString("utf8")));
@@ -179,7 +180,7 @@ export class BlobStateStore {
   }
 
   async saveProgress(key: PassKey, progress: PassProgress): Promise<void> {
-    await this.#ensure();
+    await this.ready();
     const body = await gzipAsync(JSON.stringify(progress));
     await this.container.getBlockBlobClient(`${passPrefix(key)}/progress.json.gz`).upload(body, body.length);
   }
@@ -190,7 +191,7 @@ export class BlobStateStore {
 
   /** Forgets everything of a configuration (state, progress, pass records): a new one of the same name starts afresh. */
   async forget(configuration: string): Promise<number> {
-    await this.#ensure();
+    await this.ready();
     let deleted = 0;
     for await (const blob of this.container.listBlobsFlat({ prefix: `${encodeURIComponent(configuration)}/` })) {
       // A lock leased by a running pass stays; the pass finds its state gone and writes a new one.
@@ -201,7 +202,7 @@ export class BlobStateStore {
 
   /** When the pass key last sent a full snapshot, from the state blob's metadata. */
   async snapshotAt(key: PassKey): Promise<string | undefined> {
-    await this.#ensure();
+    await this.ready();
     try {
       const properties = await this.container.getBlobClient(`${passPrefix(key)}/state.json.gz`).getProperties();
       return properties.metadata?.["snapshotat"];
@@ -213,7 +214,7 @@ export class BlobStateStore {
 
   /** A long pass's progress while it runs (snapshots, baselines), for the status endpoint. */
   async saveRunning(key: PassKey, running: RunningPass): Promise<void> {
-    await this.#ensure();
+    await this.ready();
     const body = JSON.stringify(running);
     await this.container.getBlockBlobClient(`${passPrefix(key)}/running.json`).upload(body, Buffer.byteLength(body));
   }
@@ -224,7 +225,7 @@ export class BlobStateStore {
 
   /** The running pass's progress; none when no runner holds the lease (a runner that died leaves its marker). */
   async running(key: PassKey): Promise<RunningPass | undefined> {
-    await this.#ensure();
+    await this.ready();
     const leased = this.container
       .getBlobClient(`${passPrefix(key)}/lock`)
       .getProperties()
@@ -249,7 +250,7 @@ export class BlobStateStore {
 
   /** Keeps a pass's record next to its state, one blob per pass, named so that a listing gives the newest first. */
   async recordPass(key: PassKey, record: { startedAt: string }): Promise<string> {
-    await this.#ensure();
+    await this.ready();
     const newestFirst = String(MAX_TIME - Date.parse(record.startedAt)).padStart(15, "0");
     const name = `${passPrefix(key)}/passes/${newestFirst}-${record.startedAt.replace(/[:.]/g, "")}.json`;
     const body = JSON.stringify(record);
@@ -260,7 +261,7 @@ export class BlobStateStore {
 
   /** Pass records, newest first. */
   async *passes(key: PassKey): AsyncGenerator<Record<string, unknown>> {
-    await this.#ensure();
+    await this.ready();
     for await (const blob of this.container.listBlobsFlat({ prefix: `${passPrefix(key)}/passes/` })) {
       yield JSON.parse((await this.container.getBlobClient(blob.name).downloadToBuffer()).toString("utf8")) as Record<string, unknown>;
     }
@@ -268,7 +269,7 @@ export class BlobStateStore {
 
   /** The last `count` pass records, newest first, as stored (the engine's PassRecord). */
   async recentPasses(key: PassKey, count: number): Promise<unknown[]> {
-    await this.#ensure();
+    await this.ready();
     const names: string[] = [];
     for await (const page of this.container.listBlobsFlat({ prefix: `${passPrefix(key)}/passes/` }).byPage({ maxPageSize: count })) {
       names.push(...page.segment.blobItems.map((b) => b.name));
@@ -282,7 +283,7 @@ export class BlobStateStore {
    * The lease is renewed while the pass runs and expires by itself if its holder dies.
    */
   async acquire(key: PassKey, seconds = 60): Promise<Lease | undefined> {
-    await this.#ensure();
+    await this.ready();
     const lock = this.container.getBlockBlobClient(`${passPrefix(key)}/lock`);
     try {
       await lock.upload("", 0, { conditions: { ifNoneMatch: "*" } });

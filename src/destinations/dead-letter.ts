@@ -65,12 +65,17 @@ export class BlobDeadLetterStore implements DeadLetterStore {
 
   constructor(private readonly container: ContainerClient) {}
 
-  async put(letter: Omit<DeadLetter, "version" | "failedAt">): Promise<string> {
+  /** Its container exists (made once; a failure is tried again at the next call, never remembered). */
+  ready(): Promise<unknown> {
     this.#ready ??= this.container.createIfNotExists().catch((e: unknown) => {
       this.#ready = undefined;
       throw e;
     });
-    await this.#ready;
+    return this.#ready;
+  }
+
+  async put(letter: Omit<DeadLetter, "version" | "failedAt">): Promise<string> {
+    await this.ready();
     const failedAt = new Date().toISOString();
     const folder = letter.configuration === undefined ? letter.actionKey : `${BY_CONFIGURATION}/${encodeURIComponent(letter.configuration)}/${letter.actionKey}`;
     const name = `${folder}/${failedAt.slice(0, 10)}/${failedAt.replace(/[:.]/g, "")}-${randomUUID()}.json`;

@@ -81,7 +81,8 @@ export class ConfigurationStore {
     private readonly maxConfigurations = Infinity,
   ) {}
 
-  #ensure(): Promise<void> {
+  /** Its table (or queues) exist: made once; a failure is tried again at the next call. */
+  ready(): Promise<void> {
     this.#ready ??= this.table.createTable().catch((e: unknown) => {
       this.#ready = undefined;
       throw e;
@@ -99,7 +100,7 @@ export class ConfigurationStore {
 
   /** The configuration as stored, valid or not. */
   async find(name: string): Promise<ListedConfiguration | undefined> {
-    await this.#ensure();
+    await this.ready();
     try {
       return this.#decode(await this.table.getEntity<Record<string, unknown>>(PARTITION, name));
     } catch (e) {
@@ -110,7 +111,7 @@ export class ConfigurationStore {
 
   /** Its generation, read alone (a running pass asks whether its configuration is still the same one). */
   async generation(name: string): Promise<{ exists: boolean; generation: string | undefined }> {
-    await this.#ensure();
+    await this.ready();
     try {
       const entity = await this.table.getEntity<Record<string, unknown>>(PARTITION, name, { queryOptions: { select: ["generation"] } });
       return { exists: true, generation: typeof entity["generation"] === "string" ? entity["generation"] : undefined };
@@ -122,7 +123,7 @@ export class ConfigurationStore {
 
   /** Every configuration, valid or not, in name order: one that no longer validates does not stop the others. */
   async *list(): AsyncGenerator<ListedConfiguration> {
-    await this.#ensure();
+    await this.ready();
     for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'` } })) {
       yield this.#decode(entity);
     }
@@ -135,7 +136,7 @@ export class ConfigurationStore {
    */
   async put(name: string, configuration: ExportConfiguration, conditions: { ifMatch?: string; create?: boolean } = {}): Promise<StoredConfiguration & { created: boolean }> {
     if (conditions.ifMatch !== undefined && !ETAG.test(conditions.ifMatch)) throw new ConfigurationConditionError(`If-Match ${JSON.stringify(conditions.ifMatch.slice(0, 80))} is not an entity tag; expected * or the quoted ETag a GET answered`);
-    await this.#ensure();
+    await this.ready();
     const document = JSON.stringify(toPublicConfiguration({ ...configuration, name }));
     // Stored only as it will be read: a configuration that would not read back valid would stop the others.
     const again = parseExportConfiguration(JSON.parse(document) as unknown, { destinationPolicy: this.destinationPolicy });
@@ -195,7 +196,7 @@ export class ConfigurationStore {
   /** Deletes; false when there was none. `ifMatch`: only if the stored ETag is this one (`*`: if it exists). */
   async delete(name: string, ifMatch?: string): Promise<boolean> {
     if (ifMatch !== undefined && !ETAG.test(ifMatch)) throw new ConfigurationConditionError(`If-Match ${JSON.stringify(ifMatch.slice(0, 80))} is not an entity tag; expected * or the quoted ETag a GET answered`);
-    await this.#ensure();
+    await this.ready();
     try {
       await this.table.deleteEntity(PARTITION, name, ifMatch !== undefined ? { etag: ifMatch } : {});
       return true;

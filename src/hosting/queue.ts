@@ -35,7 +35,8 @@ export class PassQueue {
     this.poison = service.getQueueClient(`${name}-poison`);
   }
 
-  #ensure(): Promise<unknown> {
+  /** Its table (or queues) exist: made once; a failure is tried again at the next call. */
+  ready(): Promise<unknown> {
     this.#ready ??= Promise.all([this.queue.createIfNotExists(), this.poison.createIfNotExists()]).catch((e: unknown) => {
       this.#ready = undefined;
       throw e;
@@ -44,13 +45,13 @@ export class PassQueue {
   }
 
   async send(message: PassMessage): Promise<void> {
-    await this.#ensure();
+    await this.ready();
     await this.queue.sendMessage(encodeMessage(message));
   }
 
   /** Poison messages, newest not guaranteed first (a queue peek returns at most 32). */
   async poisoned(): Promise<PoisonMessage[]> {
-    await this.#ensure();
+    await this.ready();
     const peeked = await this.poison.peekMessages({ numberOfMessages: 32 });
     return peeked.peekedMessageItems.map((m) => {
       const text = decodeMessageText(m.messageText);

@@ -434,6 +434,8 @@ export class ExportService {
     const checks: Record<string, string> = {};
     try {
       await this.#deps.storage.blob.getProperties();
+      // What the passes need in it: a container or table that could not be made is made again here, or named.
+      await Promise.all([this.state.ready(), this.deadLetters.ready(), this.configurations.ready(), this.queue.ready()]);
       checks["storage"] = "ok";
     } catch (e) {
       checks["storage"] = `unreachable: ${(e as Error).message.split("\n")[0]}`;
