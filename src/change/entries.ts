@@ -112,6 +112,12 @@ export class ExportEntries {
     this.#size--;
   }
 
+  /** Whether this pass (or the stopped one it goes on from) has seen the hash. */
+  seen(hash: number): boolean {
+    const slot = this.find(hash);
+    return slot >= 0 && this.#seen[slot] === 1;
+  }
+
   /** Marks hashes as seen by this pass (a resumed pass: what the stopped one had seen). */
   markSeen(hashes: Iterable<number>): void {
     for (const hash of hashes) {

@@ -74,7 +74,8 @@ export const PASS_RECORD_TAG = { name: "kind", value: "pass-record" } as const;
 export const STATE_CONTAINER = "export-state";
 
 const progressSchema = z.object({
-  cursor: z.object({ url: z.string(), index: z.number().int().nonnegative() }),
+  /** Where to go on from; null: from the start (compliance records have no cursor). */
+  cursor: z.object({ url: z.string(), index: z.number().int().nonnegative() }).nullable(),
   /** The id hashes the stopped pass had seen. */
   seen: z.array(z.number()),
   stoppedAt: z.string(),

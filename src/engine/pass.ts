@@ -68,8 +68,8 @@ export interface PassRecord {
   checkpoints: number;
   /** The pass went on from where an earlier one stopped. */
   resumed?: boolean;
-  /** The pass stopped at its deadline; the next one continues from here. */
-  stopped?: { at: string; cursor: Cursor };
+  /** The pass stopped at its deadline; the next one continues from here (null: from the start, for records without a cursor). */
+  stopped?: { at: string; cursor: Cursor | null };
   /** Per action key: what the destination acknowledged, what was cut and dead-lettered. */
   actions: Record<string, { destination: string; sent: number; cut: number; deadLettered: number; requests: number; failures: string[]; backedOffUntil?: string }>;
   stateBytes?: number;
@@ -242,7 +242,8 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
   const matches = compileSource(source).matches;
   const progress = await options.state.loadProgress(key);
   // The first page is fetched while the state loads: both take a round trip and some parsing.
-  const records = startReading(options.read(options.scope, options.eventSource, progress?.cursor));
+  // A stopped pass goes on from its cursor; one whose records have none (compliance) reads again from the start.
+  const records = startReading(options.read(options.scope, options.eventSource, progress?.cursor ?? undefined));
   let state: Awaited<ReturnType<BlobStateStore["load"]>>;
   try {
     state = await options.state.load(key);
@@ -310,12 +311,15 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
   const every = options.checkpointEvery ?? 5_000;
   const due = (changes: number) => changes >= every && changes >= detector.entries.size / 4;
 
+  // Read again from the start after a stop: what the stopped pass sent, unchanged since, is not sent twice.
+  const reread = progress !== undefined && progress.cursor === null && everything;
   for await (const item of records.iterable) {
-    if (options.deadline !== undefined && item.cursor !== undefined && clock() >= options.deadline) {
-      // Out of time: keep what was delivered, and where to go on from.
+    if (options.deadline !== undefined && clock() >= options.deadline) {
+      // Out of time: keep what was delivered, and where to go on from (records without a cursor: the start).
       await checkpoint();
-      record.stopped = { at: clock().toISOString(), cursor: item.cursor };
-      await options.state.saveProgress(key, { cursor: item.cursor, seen: state.entries.seenHashes(), stoppedAt: record.stopped.at, mode });
+      const cursor = item.cursor ?? null;
+      record.stopped = { at: clock().toISOString(), cursor };
+      await options.state.saveProgress(key, { cursor, seen: state.entries.seenHashes(), stoppedAt: record.stopped.at, mode });
       return;
     }
     record.read++;
@@ -323,10 +327,12 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     guard.check();
     const rawId = item.record["id"];
     if (typeof rawId !== "string" || rawId === "") continue;
-    const observed = detector.observe(idHash(rawId), rawId, item.record, matches(item.record), everything);
+    const hash = idHash(rawId);
+    const sentBeforeStop = reread && detector.entries.seen(hash);
+    const observed = detector.observe(hash, rawId, item.record, matches(item.record), everything);
     if (observed === "unselected") continue;
     record.matched++;
-    if ((observed === "unchanged" && !everything) || !send) continue;
+    if ((observed === "unchanged" && (!everything || sentBeforeStop)) || !send) continue;
     const action: ExportAction = observed === "changed" ? "Update" : "Insert";
     await deliver(input(item.record, rawId.toLowerCase(), options, action, everything, exportedAt(), item.context));
     record.changed++;

@@ -42,7 +42,7 @@ function configuration(extra: Record<string, unknown> = {}): ExportConfiguration
   const result = parseExportConfiguration(
     {
       scopes: [dataset.subscriptionPath],
-      sources: [{ eventSource: "Assessments" }, { eventSource: "AssessmentsSnapshot" }, { eventSource: "Alerts" }, { eventSource: "SecureScores" }],
+      sources: [{ eventSource: "Assessments" }, { eventSource: "AssessmentsSnapshot" }, { eventSource: "Alerts" }, { eventSource: "SecureScores" }, { eventSource: "RegulatoryComplianceAssessment" }],
       actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }],
       ...extra,
     },
@@ -284,6 +284,23 @@ describe("resumable passes", () => {
     const after = await pass("Assessments").run();
     expect(after).toMatchObject({ changed: 0, removed: 0 });
     expect(after.resumed).toBeUndefined();
+  });
+
+  it("a compliance pass (its records have no cursor) stops at its deadline too: checkpoint, lease, record; the next reads again and sends only the rest", async () => {
+    const total = dataset.sizes.standards * dataset.sizes.controlsPerStandard * dataset.sizes.assessmentsPerControl;
+    const stopped = await pass("RegulatoryComplianceAssessment", { now: ticking(), deadline: new Date(Date.parse("2026-11-22T10:00:00Z") + 12_000) }).run();
+    expect(stopped).toMatchObject({ mode: "baseline", checkpoints: 1, stopped: { cursor: null } });
+    expect(stopped.error).toBeUndefined();
+    expect(stopped.read).toBeGreaterThan(0);
+    expect(stopped.read).toBeLessThan(total);
+    expect(rows("SecurityRegulatoryCompliance")).toHaveLength(stopped.changed);
+    // Its lease is free and its record written: the next pass runs, from the start, and sends only the rest.
+    const resumed = await pass("RegulatoryComplianceAssessment").run();
+    expect(resumed).toMatchObject({ resumed: true, mode: "baseline", read: total, changed: total - stopped.changed });
+    const delivered = ids("SecurityRegulatoryCompliance");
+    expect(delivered).toHaveLength(total);
+    expect(new Set(delivered).size).toBe(total);
+    expect(await pass("RegulatoryComplianceAssessment").run()).toMatchObject({ changed: 0 });
   });
 
   it("removals stay right across a stop: what was seen before the stop is not removed", async () => {
