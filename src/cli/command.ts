@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import type { ParseArgsConfig } from "node:util";
 import type { BlobServiceClient } from "@azure/storage-blob";
-import { actionKey, destinationPolicyFromEnv, parseExportConfiguration, type ConfigurationResult, type ExportConfiguration, type Problem } from "../config/index.js";
+import { actionKey, CONFIGURATION_NAME, destinationPolicyFromEnv, parseExportConfiguration, type ConfigurationResult, type ExportConfiguration, type Problem } from "../config/index.js";
 import { BACKOFF_CONTAINER, BlobBackoffStore, BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, OVERFLOW_CONTAINER, type Sink } from "../destinations/index.js";
 import { storageClients } from "../hosting/storage.js";
 import { armEndpointFrom, defaultCredential } from "../sources/index.js";
@@ -73,7 +73,11 @@ export function armEndpointOption(values: Record<string, unknown>, io: CliIo): s
   }
 }
 
-/** A configuration's name for its state: given, its own, or the file's. */
+/** A configuration's name for its state and dead letters: given, its own, or the file's; a name the API would take. */
 export function configurationName(given: unknown, configuration: ExportConfiguration, path: string): string {
-  return typeof given === "string" ? given : (configuration.name ?? basename(path).replace(/\.json$/i, ""));
+  const name = typeof given === "string" ? given : (configuration.name ?? basename(path).replace(/\.json$/i, ""));
+  if (!CONFIGURATION_NAME.test(name)) {
+    throw new UsageError(`the configuration's name ${JSON.stringify(name.slice(0, 80))} (--name, its name, or the file's): expected 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit`);
+  }
+  return name;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { GUID, RESOURCE_GROUP } from "./automation.js";
 import { ACTION_TYPES, matchEnum } from "./enums.js";
 import { LOG_ANALYTICS_TABLES, type Action, type EventHubAction, type LogicAppAction, type StorageAccountAction, type WorkspaceAction } from "./model.js";
 import { Secret } from "./secret.js";
@@ -21,14 +22,15 @@ const EVENT_TYPE_NAMES: readonly string[] = ["SecurityAlert", "SecurityRecommend
 
 export type { DestinationPolicy } from "./endpoints.js";
 
-const RESOURCE_GROUP_ID = "/subscriptions/[0-9a-f-]{36}/resourceGroups/[^/]+";
+const RESOURCE_GROUP_ID = `/subscriptions/${GUID}/resourceGroups/${RESOURCE_GROUP}`;
 // The namespace and hub segments follow Event Hubs' naming rules: nothing in them can change the host dialled.
 const EVENT_HUB_ID = new RegExp(
   `^${RESOURCE_GROUP_ID}/providers/Microsoft\\.EventHub/namespaces/(${EVENT_HUB_NAMESPACE_NAME.source.slice(1, -1)})/eventhubs/(${EVENT_HUB_NAME.source.slice(1, -1)})$`,
-  "i",
+  "iu",
 );
-const WORKSPACE_ID = new RegExp(`^${RESOURCE_GROUP_ID}/providers/Microsoft\\.OperationalInsights/workspaces/[^/]+$`, "i");
-const LOGIC_APP_ID = new RegExp(`^${RESOURCE_GROUP_ID}/providers/Microsoft\\.Logic/workflows/[^/]+$`, "i");
+// Workspaces: letters, digits and hyphens (Azure: 4 to 63); workflows: up to 80 letters, digits, `_ - . ( )`.
+const WORKSPACE_ID = new RegExp(`^${RESOURCE_GROUP_ID}/providers/Microsoft\\.OperationalInsights/workspaces/[A-Za-z0-9][A-Za-z0-9-]{0,62}$`, "iu");
+const LOGIC_APP_ID = new RegExp(`^${RESOURCE_GROUP_ID}/providers/Microsoft\\.Logic/workflows/[-\\w.()]{1,80}$`, "iu");
 const APP_SETTING_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/;
 
 function resourceId(what: string, pattern: RegExp, shape: string) {

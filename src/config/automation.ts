@@ -1,9 +1,10 @@
 import { z } from "zod";
 import { EVENT_SOURCES, OPERATORS, OPERATOR_PROPERTY_TYPES, PROPERTY_TYPES } from "./enums.js";
 import type { Rule, RuleSet, Scope, Source } from "./model.js";
+import { redactSecretsInText } from "./secret.js";
 import { parseJsonPath } from "../rules/jsonpath.js";
 import { convertExpectedValue } from "../rules/values.js";
-import { caseInsensitiveEnum, describe, nonEmptyString, show, strictObject } from "./zod-helpers.js";
+import { caseInsensitiveEnum, describe, freeText, nonEmptyString, show, strictObject } from "./zod-helpers.js";
 
 // The automations model (sources, rule sets, rules, scopes) with the checks ARM leaves to run time.
 
@@ -11,7 +12,8 @@ const expectedValue = z
   .union([z.string(), z.number(), z.boolean()], {
     error: (i) => `expected expectedValue (a string), got ${describe(i.input)}`,
   })
-  .transform((v) => String(v));
+  .transform((v) => String(v))
+  .refine((v) => redactSecretsInText(v) === v, { message: "expectedValue looks like it holds a secret (a key, a signature, a token), which would be stored and shown: remove it" });
 
 export const ruleSchema = strictObject(
   {
@@ -66,8 +68,9 @@ export const sourceSchema = strictObject(
   "a source",
 ).transform((s): Source => ({ eventSource: s.eventSource, ruleSets: s.ruleSets ?? null }));
 
-const GUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
-const RESOURCE_GROUP = "[-\\w.()\\p{L}]{1,90}";
+export const GUID = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}";
+/** A resource group's name as ARM allows it: letters, digits, `_ - . ( )`, up to 90. */
+export const RESOURCE_GROUP = "[-\\w.()\\p{L}]{1,90}";
 const SCOPE_PATH = new RegExp(`^/subscriptions/(${GUID})(?:/resourceGroups/(${RESOURCE_GROUP}))?/?$`, "iu");
 
 /** `/subscriptions/<id>` or `/subscriptions/<id>/resourceGroups/<name>`, in canonical casing. */
@@ -94,7 +97,7 @@ const scopePath = z.string({ error: (i) => `expected scopePath (a string), got $
 // A bare path string is accepted too, as a shorthand for {"scopePath": ...}.
 export const scopeSchema = z.preprocess(
   (v) => (typeof v === "string" ? { scopePath: v } : v),
-  strictObject({ description: z.string().optional(), scopePath }, "a scope"),
+  strictObject({ description: freeText("a scope's description").optional(), scopePath }, "a scope"),
 ).transform((s): Scope => (s.description === undefined ? { scopePath: s.scopePath } : { description: s.description, scopePath: s.scopePath }));
 
 /**

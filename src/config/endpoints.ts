@@ -110,16 +110,19 @@ const CONNECTION_KEYS = ["Endpoint", "SharedAccessKeyName", "SharedAccessKey", "
  */
 export function parseEventHubConnectionString(text: string, policy: DestinationPolicy): { ok: true; connection: EventHubConnection } | { ok: false; message: string } {
   const parts = new Map<string, { key: string; value: string }>();
+  let index = 0;
   for (const raw of text.trim().split(";")) {
     const piece = raw.trim();
     if (piece === "") continue;
+    index++;
     const eq = piece.indexOf("=");
-    if (eq <= 0) return { ok: false, message: "a part of it is not Key=value" };
+    if (eq <= 0) return { ok: false, message: `its part ${index} is not Key=value` };
     const key = piece.slice(0, eq).trim();
     const lower = key.toLowerCase();
     const known = CONNECTION_KEYS.find((k) => k.toLowerCase() === lower);
-    if (known === undefined) return { ok: false, message: `it has a key ${JSON.stringify(key.slice(0, 40))}; expected only ${CONNECTION_KEYS.join(", ")}` };
-    if (known !== key) return { ok: false, message: `its key ${JSON.stringify(key)} must be spelt ${known}` };
+    // Parts are never quoted: a key pasted without its name would be the "key".
+    if (known === undefined) return { ok: false, message: `its part ${index} is not one of ${CONNECTION_KEYS.join(", ")}` };
+    if (known !== key) return { ok: false, message: `its part ${index} must be spelt ${known}` };
     if (parts.has(lower)) return { ok: false, message: `it has ${known} more than once` };
     parts.set(lower, { key, value: piece.slice(eq + 1).trim() });
   }
@@ -141,6 +144,28 @@ export function parseEventHubConnectionString(text: string, policy: DestinationP
   if (entityPath !== undefined && !EVENT_HUB_NAME.test(entityPath)) return { ok: false, message: "its EntityPath is not an Event Hubs name (letters, digits, '.', '-', '_')" };
   const keyName = parts.get("sharedaccesskeyname")?.value;
   return { ok: true, connection: { host, port, emulator, ...(entityPath ? { entityPath } : {}), ...(keyName ? { keyName } : {}) } };
+}
+
+const BLOB_CONNECTION_KEYS = ["DefaultEndpointsProtocol", "AccountName", "AccountKey", "BlobEndpoint", "QueueEndpoint", "TableEndpoint", "FileEndpoint", "EndpointSuffix", "SharedAccessSignature"];
+
+/**
+ * What is wrong with a Blob storage connection string, or undefined: each key once whatever its case, and only
+ * the keys of an account's connection string. UseDevelopmentStorage and DevelopmentStorageProxyUri are refused:
+ * the storage SDK sends every request through that proxy, whatever endpoint the client then shows.
+ */
+export function blobConnectionProblem(text: string): string | undefined {
+  const seen = new Set<string>();
+  for (const raw of text.trim().split(";")) {
+    const piece = raw.trim();
+    if (piece === "") continue;
+    const eq = piece.indexOf("=");
+    if (eq <= 0) return "a part of it is not Key=value";
+    const lower = piece.slice(0, eq).trim().toLowerCase();
+    if (!BLOB_CONNECTION_KEYS.some((k) => k.toLowerCase() === lower)) return `it has a key that is not one of ${BLOB_CONNECTION_KEYS.join(", ")}`;
+    if (seen.has(lower)) return "it names a key more than once";
+    seen.add(lower);
+  }
+  return undefined;
 }
 
 /** App settings a destination may name: DEFENDER_EXPORT_DEST_*, or those the operator listed. */

@@ -15,6 +15,12 @@ export interface ExportConfiguration {
   baselineSnapshot: boolean;
 }
 
+/**
+ * A configuration's name: 1 to 64 letters, digits, `_ . -`, a letter or digit first. It names the folders of
+ * its state and dead letters, so nothing in it may climb out of them (`..`).
+ */
+export const CONFIGURATION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
 /** Weekly, Sunday 00:00 UTC: the built-in export's cadence. */
 export const DEFAULT_SNAPSHOT_SCHEDULE = "0 0 0 * * 0";
 

@@ -11,7 +11,7 @@ import {
   eventHubIdFromAuthorizationRule,
   policyParametersShape,
 } from "./policy.js";
-import { describe, show, strictObject } from "./zod-helpers.js";
+import { describe, freeText, show, strictObject } from "./zod-helpers.js";
 
 export type ConfigurationForm = "automation" | "policy";
 
@@ -89,7 +89,7 @@ function parseResourceForm(input: Record<string, unknown>, policy: DestinationPo
 
 function propertiesSchema(policy: DestinationPolicy) {
   return z.object({
-    description: z.string({ error: (i) => `expected description (a string), got ${describe(i.input)}` }).optional(),
+    description: freeText("description").optional(),
     isEnabled: z.boolean({ error: (i) => `expected isEnabled (true or false), got ${describe(i.input)}` }).optional(),
     scopes: z.array(scopeSchema, { error: (i) => `expected scopes (an array), got ${describe(i.input)}` }).optional(),
     sources: z.array(sourceSchema, { error: (i) => `expected sources (an array), got ${describe(i.input)}` }).optional(),
@@ -135,7 +135,7 @@ function policySchema(policy: DestinationPolicy) {
   return strictObject(
     {
       name: z.string({ error: (i) => `expected name (a string), got ${describe(i.input)}` }).optional(),
-      description: z.string({ error: (i) => `expected description (a string), got ${describe(i.input)}` }).optional(),
+      description: freeText("description").optional(),
       isEnabled: z.boolean({ error: (i) => `expected isEnabled (true or false), got ${describe(i.input)}` }).optional(),
       scopes: z.array(scopeSchema, { error: (i) => `expected scopes (an array), got ${describe(i.input)}` }).optional(),
       actions: z.array(actionSchema(policy), { error: (i) => `expected actions (an array), got ${describe(i.input)}` }).optional(),

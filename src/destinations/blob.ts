@@ -3,6 +3,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { actionKey, type DestinationPolicy, type StorageAccountAction } from "../config/index.js";
 import { blobServiceUrl } from "../config/actions.js";
+import { blobConnectionProblem } from "../config/endpoints.js";
 import { EVENT_CATEGORIES, jsonBytes, toEvent, type MappingInput } from "../mapping/index.js";
 import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
 import type { DeadLetterStore } from "./dead-letter.js";
@@ -136,10 +137,11 @@ export class BlobSink implements Sink {
 }
 
 /**
- * The client a blob connection string makes, when the endpoint it will write to (as the SDK read it; a SAS
- * rides in its query) is allowed; undefined for one that is malformed or points elsewhere.
+ * The client a blob connection string makes, when the string has only an account's keys and the endpoint it
+ * will write to (as the SDK read it; a SAS rides in its query) is allowed; undefined otherwise.
  */
 function blobServiceFor(connection: string, pipeline: { retryOptions?: BlobSinkOptions["storageRetryOptions"] }, policy: DestinationPolicy): BlobServiceClient | undefined {
+  if (blobConnectionProblem(connection) !== undefined) return undefined;
   let service: BlobServiceClient;
   try {
     service = BlobServiceClient.fromConnectionString(connection, pipeline);

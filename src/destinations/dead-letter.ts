@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
+import { CONFIGURATION_NAME } from "../config/index.js";
 import type { DeliveryItem } from "./types.js";
 
 /** A batch that could not be delivered: where it was going, why, and the payloads exactly as they were. */
@@ -75,6 +76,7 @@ export class BlobDeadLetterStore implements DeadLetterStore {
   }
 
   async put(letter: Omit<DeadLetter, "version" | "failedAt">): Promise<string> {
+    if (letter.configuration !== undefined && !CONFIGURATION_NAME.test(letter.configuration)) throw new Error("a dead letter's configuration must be a configuration name (letters, digits, _ . -)");
     await this.ready();
     const failedAt = new Date().toISOString();
     const folder = letter.configuration === undefined ? letter.actionKey : `${BY_CONFIGURATION}/${encodeURIComponent(letter.configuration)}/${letter.actionKey}`;

@@ -115,20 +115,35 @@ export interface LedgerOptions {
 interface Lane {
   known: Promise<Backoff | undefined>;
   open: Backoff | undefined;
-  held: DeliveryItem[];
-  heldBytes: number;
 }
+
+/** Items bound for one dead letter: same reason, same attempts. */
+interface Pending {
+  reason: string;
+  attempts: number;
+  items: DeliveryItem[];
+}
+
+/** Lines of a report's `failures`, at most: the rest is counted in the last. */
+export const MAX_FAILURE_LINES = 20;
 
 /**
  * One sink's bookkeeping for a pass: what the destination acknowledged, cut and dead-lettered (reset at each
- * flush), and a circuit breaker per lane (stream, hub, container). After one unit (a request, a batch, an
- * event) of a lane exhausts its attempts, the lane is backed off: the rest of the pass's items for it go to
- * dead letters without being tried, a few letters at most, and later passes do the same until the backoff
- * ends. The first unit tried after it is the probe: through, and the backoff is cleared; failed, and it doubles.
+ * flush), and a circuit breaker per lane (stream, hub, container, webhook). After one unit (a request, a batch,
+ * an event) of a lane exhausts its attempts, the lane is backed off: the rest of the pass's items for it go to
+ * dead letters without being tried, and later passes do the same until the backoff ends. The first unit tried
+ * after it is the probe: through, and the backoff is cleared; failed, and it doubles. Items dead-lettered for
+ * the same reason are written together (a letter per reason and flush, or per 4 MB), so that a refusal per
+ * event costs one letter, not one per event, and memory stays bounded.
  */
 export class DeliveryLedger {
   #report: DeliveryReport = emptyReport();
   readonly #lanes = new Map<string, Lane>();
+  readonly #pending = new Map<string, Pending>();
+  #pendingBytes = 0;
+  /** Dead-lettered items per reason since the last flush, for the report's failures. */
+  readonly #lettered = new Map<string, number>();
+  readonly #notes: string[] = [];
 
   constructor(
     private readonly sink: { actionKey: string; description: string },
@@ -146,7 +161,7 @@ export class DeliveryLedger {
   #lane(name: string): Lane {
     let lane = this.#lanes.get(name);
     if (lane === undefined) {
-      const created: Lane = { known: Promise.resolve(undefined), open: undefined, held: [], heldBytes: 0 };
+      const created: Lane = { known: Promise.resolve(undefined), open: undefined };
       created.known = this.options.backoff.get(this.sink.actionKey, name).then(
         (b) => {
           if (b !== undefined && Date.parse(b.until) > this.#now().getTime()) created.open = b;
@@ -179,9 +194,9 @@ export class DeliveryLedger {
     }
   }
 
-  /** A unit that failed every attempt: dead-lettered, and its lane backed off (longer each time in a row). */
+  /** A unit that failed every attempt (the destination did not take it): dead-lettered, and its lane backed off, longer each time in a row. */
   async exhausted(lane: string, items: DeliveryItem[], reason: string, attempts: number): Promise<void> {
-    await this.deadLetter(items, reason, attempts);
+    await this.#write({ reason, attempts, items });
     const l = this.#lane(lane);
     if (l.open !== undefined) return;
     const known = await l.known;
@@ -197,47 +212,67 @@ export class DeliveryLedger {
     l.open = backoff;
     l.known = Promise.resolve(backoff);
     this.#report.backedOffUntil = backoff.until;
-    this.#report.failures.push(`${lane} backed off until ${backoff.until} after: ${reason}`);
+    this.note(`${lane} backed off until ${backoff.until} after: ${reason}`);
     await this.options.backoff.set(this.sink.actionKey, backoff).catch(() => undefined);
   }
 
-  /** Items not tried because their lane is backed off: kept together and written as few letters as fit. */
-  async hold(lane: string, items: readonly DeliveryItem[]): Promise<void> {
-    const l = this.#lane(lane);
-    for (const item of items) {
-      l.held.push(item);
-      l.heldBytes += item.bytes ?? jsonBytes(item.payload);
+  /** Items not tried because their lane is backed off. */
+  hold(lane: string, items: readonly DeliveryItem[]): Promise<void> {
+    const open = this.#lane(lane).open;
+    if (open !== undefined) this.#report.backedOffUntil ??= open.until;
+    const reason = open === undefined ? "not tried" : `not tried: ${open.lane} is backed off until ${open.until} after: ${open.reason}`;
+    return this.refused(items, reason, 0);
+  }
+
+  /** Items the destination refused for what they are (too large, invalid): dead-lettered, with the others of that reason. */
+  async refused(items: readonly DeliveryItem[], reason: string, attempts: number): Promise<void> {
+    const key = `${attempts}\n${reason}`;
+    let pending = this.#pending.get(key);
+    if (pending === undefined) {
+      pending = { reason, attempts, items: [] };
+      this.#pending.set(key, pending);
     }
-    if (l.heldBytes >= HELD_LETTER_BYTES) await this.#writeHeld(l);
+    for (const item of items) {
+      pending.items.push(item);
+      this.#pendingBytes += item.bytes ?? jsonBytes(item.payload);
+    }
+    if (this.#pendingBytes >= HELD_LETTER_BYTES) await this.#writePending();
   }
 
-  async #writeHeld(l: Lane): Promise<void> {
-    if (l.held.length === 0) return;
-    const items = l.held;
-    l.held = [];
-    l.heldBytes = 0;
-    const reason = l.open === undefined ? "not tried" : `not tried: ${l.open.lane} is backed off until ${l.open.until} after: ${l.open.reason}`;
-    if (l.open !== undefined) this.#report.backedOffUntil ??= l.open.until;
-    await this.deadLetter(items, reason, 0);
+  async #writePending(): Promise<void> {
+    const all = [...this.#pending.values()];
+    this.#pending.clear();
+    this.#pendingBytes = 0;
+    for (const pending of all) await this.#write(pending);
   }
 
-  /** Files items in the dead-letter store (with the pass's configuration) and counts them. */
-  async deadLetter(items: DeliveryItem[], reason: string, attempts: number): Promise<void> {
+  /** Files one letter in the dead-letter store (with the pass's configuration) and counts it. */
+  async #write(letter: Pending): Promise<void> {
+    if (letter.items.length === 0) return;
     await this.options.deadLetters.put({
       actionKey: this.sink.actionKey,
       destination: this.sink.description,
-      reason,
-      attempts,
-      items,
+      reason: letter.reason,
+      attempts: letter.attempts,
+      items: letter.items,
       ...(this.options.configuration !== undefined ? { configuration: this.options.configuration } : {}),
     });
-    this.#report.deadLettered += items.length;
-    this.#report.failures.push(`${items.length} dead-lettered: ${reason}`);
+    this.#report.deadLettered += letter.items.length;
+    this.#lettered.set(letter.reason, (this.#lettered.get(letter.reason) ?? 0) + letter.items.length);
   }
 
-  /** The report since the last flush, once what is held is written; the next one starts empty. */
+  /** A line for the report's failures (secret-free). */
+  note(line: string): void {
+    this.#notes.push(line);
+  }
+
+  /** The report since the last flush, once every pending letter is written; the next one starts empty. */
   async take(): Promise<DeliveryReport> {
-    for (const lane of this.#lanes.values()) await this.#writeHeld(lane);
+    await this.#writePending();
+    const lines = [...this.#notes, ...[...this.#lettered].map(([reason, n]) => `${n} dead-lettered: ${reason}`)];
+    this.#report.failures = lines.length <= MAX_FAILURE_LINES ? lines : [...lines.slice(0, MAX_FAILURE_LINES - 1), `and ${lines.length - MAX_FAILURE_LINES + 1} more`];
+    this.#notes.length = 0;
+    this.#lettered.clear();
     const report = this.#report;
     this.#report = emptyReport();
     return report;

@@ -148,7 +148,7 @@ export class EventHubSink implements Sink {
     const format = this.#action.format ?? "defender";
     const result = toEventWithin(input, format === "xdr" ? limit - ENVELOPE_SLACK : limit, this.#shape());
     if (!result.ok) {
-      await this.#ledger.deadLetter([{ id: input.id, route: hub.name, partitionKey: result.event.partitionKey, payload: result.event.body }], `the event cannot fit the hub's ${hub.maxMessageSize} bytes: ${result.reason}`, 0);
+      await this.#ledger.refused([{ id: input.id, route: hub.name, partitionKey: result.event.partitionKey, payload: result.event.body }], `the event cannot fit the hub's ${hub.maxMessageSize} bytes: ${result.reason}`, 0);
       return;
     }
     if (result.cut.length > 0) this.#ledger.report.cut++;
@@ -204,7 +204,7 @@ export class EventHubSink implements Sink {
         return;
       }
     }
-    await this.#ledger.deadLetter(items, `the event does not fit an empty batch of ${partition.batch.maxSizeInBytes} bytes`, 0);
+    await this.#ledger.refused(items, `the event does not fit an empty batch of ${partition.batch.maxSizeInBytes} bytes`, 0);
   }
 
   async #dispatch(hub: Hub, partition: Partition, full: boolean): Promise<void> {
@@ -222,7 +222,7 @@ export class EventHubSink implements Sink {
   async #deliver(hub: Hub, batch: EventDataBatch, items: DeliveryItem[]): Promise<void> {
     const outcome = await this.#send(hub, batch);
     if (outcome.ok) await this.#ledger.delivered(hub.name, items.length);
-    else if (outcome.final) await this.#ledger.deadLetter(items, outcome.reason, 1);
+    else if (outcome.final) await this.#ledger.refused(items, outcome.reason, 1);
     else await this.#ledger.exhausted(hub.name, items, outcome.reason, this.#options.retry?.attempts ?? DEFAULT_RETRY.attempts);
   }
 

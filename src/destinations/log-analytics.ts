@@ -94,7 +94,7 @@ export class LogAnalyticsSink implements Sink {
     if (result === undefined) return; // no table for this data type (attack paths)
     const stream = streamFor(result.table, this.#action.streams);
     if (!result.ok) {
-      await this.#ledger.deadLetter([{ id: input.id, route: stream, payload: input.record }], `cannot fit the row in 32 KB: ${result.reason}`, 0);
+      await this.#ledger.refused([{ id: input.id, route: stream, payload: input.record }], `cannot fit the row in 32 KB: ${result.reason}`, 0);
       return;
     }
     if (result.cut.length > 0) {
@@ -142,7 +142,7 @@ export class LogAnalyticsSink implements Sink {
       }
       const outcome = await this.#upload(stream, chunk);
       if (outcome.ok) await this.#ledger.delivered(stream, chunk.length);
-      else if (outcome.final) await this.#ledger.deadLetter(chunk, outcome.reason, 1);
+      else if (outcome.final) await this.#ledger.refused(chunk, outcome.reason, 1);
       else await this.#ledger.exhausted(stream, chunk, outcome.reason, this.#options.retry?.attempts ?? DEFAULT_RETRY.attempts);
     }
   }
@@ -203,7 +203,7 @@ export class LogAnalyticsSink implements Sink {
       await this.#overflowReady;
       await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" } });
     } catch (e) {
-      this.#ledger.report.failures.push(`the original of a cut row could not be kept in ${container.containerName}/${name}: ${describeError(e)}`);
+      this.#ledger.note(`the original of a cut row could not be kept in ${container.containerName}/${name}: ${describeError(e)}`);
     }
   }
 

@@ -23,6 +23,7 @@ export interface WebhookSinkOptions {
 const TRIGGER_URL = "a Logic Apps trigger URL";
 // One trigger: one lane.
 const LANE = "webhook";
+const TRIGGER_GONE = new Set([401, 403, 404, 410]);
 
 /**
  * A Logic App (the automations API's LogicApp action) or another HTTPS webhook: each event POSTed as JSON,
@@ -62,11 +63,11 @@ export class WebhookSink implements Sink {
     if (!(await this.#ledger.mayTry(LANE))) return this.#ledger.hold(LANE, [item]);
     const outcome = await this.#post(item);
     if (outcome.ok) await this.#ledger.delivered(LANE, 1);
-    else if (outcome.final) await this.#ledger.deadLetter([item], outcome.reason, 1);
+    else if (outcome.final) await this.#ledger.refused([item], outcome.reason, 1);
     else await this.#ledger.exhausted(LANE, [item], outcome.reason, (this.#options.retry ?? DEFAULT_RETRY).attempts);
   }
 
-  /** POSTs one event; retries 429 and 5xx (honouring Retry-After) and network failures; any other answer is final. */
+  /** POSTs one event; retries 429 and 5xx (honouring Retry-After) and network failures; another 4xx refuses the event. */
   async #post(item: DeliveryItem): Promise<SendOutcome> {
     const policy = this.#options.retry ?? DEFAULT_RETRY;
     let reason = "not sent";
@@ -79,6 +80,9 @@ export class WebhookSink implements Sink {
         );
         if (response.status >= 200 && response.status < 300) return { ok: true };
         reason = `HTTP ${response.status}`;
+        // The trigger is gone or no longer ours (deleted workflow, rotated signature): no event will go, so the
+        // lane backs off at once rather than spending a request and a letter on each.
+        if (TRIGGER_GONE.has(response.status)) return { ok: false, reason, final: false };
         if (response.status !== 429 && response.status < 500) return { ok: false, reason, final: true };
         const retryAfter = Number(response.headers.get("retry-after"));
         if (Number.isFinite(retryAfter) && retryAfter > 0 && attempt < policy.attempts) await sleep(Math.min(retryAfter, 60) * 1000);

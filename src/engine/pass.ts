@@ -179,7 +179,8 @@ export async function runPass(options: PassOptions): Promise<PassRecord> {
   }
   finish(record, now);
   // The record of a pass whose configuration is gone would land beside a new configuration of that name.
-  if (!record.abandoned) await options.state.recordPass(key, record).catch(() => undefined);
+  if (!record.abandoned) await guard.ask();
+  if (!record.abandoned && !guard.gone) await options.state.recordPass(key, record).catch(() => undefined);
   return record;
 }
 
@@ -219,6 +220,10 @@ class GenerationGuard {
     return this.#asking;
   }
 
+  get gone(): boolean {
+    return this.#gone;
+  }
+
   check(): void {
     if (this.#gone) throw new ConfigurationGoneError();
   }
@@ -252,7 +257,8 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     throw e;
   }
   // A state another generation of this configuration wrote is not this one's: it starts anew (and overwrites it).
-  if (options.generation !== undefined && state.generation !== undefined && state.generation !== options.generation) {
+  // One without a generation was written by a configuration stored before generations were kept, never by one with.
+  if (options.generation !== undefined && state.generation !== options.generation) {
     state = { entries: new ExportEntries(), etag: state.etag, updatedAt: undefined };
   }
   state.generation = options.generation ?? state.generation;
@@ -291,10 +297,12 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     Object.assign(pendingLag, { count: 0, sum: 0, oldest: Infinity });
   };
   const checkpoint = async (final = false) => {
-    // Nothing more is sent for a configuration that is gone, and its state is not written back.
+    // Nothing more is sent for a configuration that is gone, and its state is not written back: asked before
+    // the flush, and again after it (a flush can take long) right before the state is written.
     await guard.ask();
     checkLease();
     for (const sink of options.sinks) add(totals, sink.actionKey, await sink.flush());
+    await guard.ask();
     guard.check();
     settleLag();
     options.hooks?.beforeCheckpoint?.(record.checkpoints + 1);

@@ -3,14 +3,14 @@ import { RestError, type TableClient, type TableEntity, type TableEntityResult }
 import { z } from "zod";
 import { parseExportConfiguration, toPublicConfiguration, type DestinationPolicy, type ExportConfiguration, type Problem } from "../config/index.js";
 
+export { CONFIGURATION_NAME } from "../config/index.js";
+
 /** The table of export configurations in the app's storage account. */
 export const CONFIGURATION_TABLE = "exportconfigurations";
 const PARTITION = "exports";
 // A table property holds 64 KiB (32 K UTF-16 units); an entity 1 MiB. Larger documents are split.
 const CHUNK = 30_000;
 const MAX_CHUNKS = 15;
-
-export const CONFIGURATION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** An entity tag as HTTP carries it: `*`, or a quoted string, weak or strong. */
 const ETAG = /^\*$|^(?:W\/)?"[\x21\x23-\x7e]*"$/;
@@ -112,11 +112,17 @@ export class ConfigurationStore {
   /** Its generation, read alone (a running pass asks whether its configuration is still the same one). */
   async generation(name: string): Promise<{ exists: boolean; generation: string | undefined }> {
     await this.ready();
+    const current = await this.#current(name);
+    return { exists: current !== undefined, generation: current?.generation };
+  }
+
+  /** The stored entity's ETag and generation, read together; undefined when there is none. */
+  async #current(name: string): Promise<{ etag: string; generation: string | undefined } | undefined> {
     try {
       const entity = await this.table.getEntity<Record<string, unknown>>(PARTITION, name, { queryOptions: { select: ["generation"] } });
-      return { exists: true, generation: typeof entity["generation"] === "string" ? entity["generation"] : undefined };
+      return { etag: entity.etag, generation: typeof entity["generation"] === "string" ? entity["generation"] : undefined };
     } catch (e) {
-      if (e instanceof RestError && e.statusCode === 404) return { exists: false, generation: undefined };
+      if (e instanceof RestError && e.statusCode === 404) return undefined;
       throw e;
     }
   }
@@ -152,9 +158,17 @@ export class ConfigurationStore {
     const stored = (etag: string | undefined, created: boolean, generation: string | undefined) => ({ name, configuration: { ...configuration, name }, etag: etag ?? "", updatedAt, generation, created });
     try {
       if (conditions.ifMatch !== undefined) {
-        const current = await this.generation(name);
-        if (!current.exists) throw new ConfigurationConflictError(`configuration ${name} does not exist (If-Match was given)`);
-        return stored((await this.table.updateEntity(entity(current.generation), "Replace", { etag: conditions.ifMatch })).etag, false, current.generation);
+        for (let attempt = 0; ; attempt++) {
+          const current = await this.#current(name);
+          if (current === undefined) throw new ConfigurationConflictError(`configuration ${name} does not exist (If-Match was given)`);
+          // `*` replaces the one read with its generation, not whichever is there by then (deleted and made again).
+          const etag = conditions.ifMatch === "*" ? current.etag : conditions.ifMatch;
+          try {
+            return stored((await this.table.updateEntity(entity(current.generation), "Replace", { etag })).etag, false, current.generation);
+          } catch (e) {
+            if (!(conditions.ifMatch === "*" && e instanceof RestError && e.statusCode === 412) || attempt >= 4) throw e;
+          }
+        }
       }
       for (let attempt = 0; ; attempt++) {
         // Create first: one request for a new configuration, and whether it is new without reading it.
@@ -166,14 +180,10 @@ export class ConfigurationStore {
           if (conditions.create || !(e instanceof RestError && e.statusCode === 409)) throw e;
         }
         // It exists: replace it as it is now, keeping its generation (a concurrent change or delete goes round again).
-        const current = await this.table.getEntity<Record<string, unknown>>(PARTITION, name, { queryOptions: { select: ["generation"] } }).catch((e: unknown) => {
-          if (e instanceof RestError && e.statusCode === 404) return undefined;
-          throw e;
-        });
+        const current = await this.#current(name);
         if (current === undefined) continue;
-        const kept = typeof current["generation"] === "string" ? current["generation"] : undefined;
         try {
-          return stored((await this.table.updateEntity(entity(kept), "Replace", { etag: current.etag })).etag, false, kept);
+          return stored((await this.table.updateEntity(entity(current.generation), "Replace", { etag: current.etag })).etag, false, current.generation);
         } catch (e) {
           if (!(e instanceof RestError && (e.statusCode === 412 || e.statusCode === 404)) || attempt >= 4) throw e;
         }
@@ -204,6 +214,10 @@ export class ConfigurationStore {
       if (e instanceof RestError && e.statusCode === 404) {
         if (ifMatch !== undefined) throw new ConfigurationConflictError(`configuration ${name} does not exist (If-Match was given)`);
         return false;
+      }
+      // An ETag the table cannot read, for one that does not exist: as for PUT, that it does not exist comes first.
+      if (ifMatch !== undefined && e instanceof RestError && e.statusCode === 400 && (await this.#current(name)) === undefined) {
+        throw new ConfigurationConflictError(`configuration ${name} does not exist (If-Match was given)`);
       }
       throw conflict(e, name, ifMatch !== undefined) ?? e;
     }

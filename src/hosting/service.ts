@@ -195,7 +195,8 @@ export class ExportService {
     const initial = this.#deps.settings.initialConfiguration;
     if (initial === undefined) return Promise.resolve();
     this.#seeded ??= (async () => {
-      if ((await this.configurations.get(initial.name)) !== undefined) return;
+      // One stored under that name, valid or not, is the operator's: never overwritten.
+      if ((await this.configurations.find(initial.name)) !== undefined) return;
       const parsed = parseJson(initial.json);
       if (!parsed.ok) throw badRequest(`DEFENDER_EXPORT_INITIAL_CONFIGURATION is not JSON`, [{ path: "DEFENDER_EXPORT_INITIAL_CONFIGURATION", message: `line ${parsed.error.line}, column ${parsed.error.column}: ${parsed.error.reason}` }]);
       try {
@@ -217,8 +218,13 @@ export class ExportService {
    * configuration. A configuration that no longer validates is skipped and reported; the others go on.
    */
   async enqueueStreaming(): Promise<Enqueued> {
-    await this.ensureInitialConfiguration();
-    return this.#enqueue("timer", async (key) => !isSnapshotSource(key.eventSource));
+    // A bad initial configuration is named (here and by health); it does not hold back the others.
+    const initial = await this.ensureInitialConfiguration().then(
+      () => undefined,
+      (e: unknown) => (e instanceof Error ? e.message : String(e)),
+    );
+    const enqueued = await this.#enqueue("timer", async (key) => !isSnapshotSource(key.eventSource));
+    return initial === undefined ? enqueued : { ...enqueued, initialConfiguration: initial };
   }
 
   /** The snapshot timer: one message per snapshot source whose configuration's schedule says it is due. */
@@ -527,6 +533,8 @@ export class ExportService {
 export interface Enqueued {
   queued: number;
   invalid: InvalidConfiguration[];
+  /** Why DEFENDER_EXPORT_INITIAL_CONFIGURATION could not be stored, when it could not. */
+  initialConfiguration?: string;
 }
 
 /** The store's refusals as the problems the API answers with. */

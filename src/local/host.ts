@@ -59,7 +59,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Loopback only, and only for a page of its own: a web page elsewhere must not drive this API (DNS
     // rebinding, cross-site requests), since it reads real data with the developer's credentials.
-    const refused = refusedRequest(req, options.settings.maxBodyBytes);
+    const refused = refusedRequest(req, options.settings.maxBodyBytes, (server.address() as AddressInfo).port);
     if (refused !== undefined) {
       res.setHeader("connection", "close");
       return send(res, refused);
@@ -79,6 +79,8 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
         return send(res, problemResponse(400, "Bad Request", "the path has a malformed percent-encoding"));
       }
       const body = await readCapped(req, options.settings.maxBodyBytes + 1);
+      // Over the limit (a chunked body, its length not declared): answered now, the rest never read.
+      if (body.length > options.settings.maxBodyBytes) res.setHeader("connection", "close");
       const request = new HttpRequest({
         method: req.method ?? "GET",
         url: `http://localhost${req.url ?? "/"}`,
@@ -168,14 +170,17 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
 }
 
 const LOOPBACK_HOST = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i;
-const LOOPBACK_ORIGIN = /^http:\/\/(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i;
 
-/** Why a request is refused before it is read: not to a loopback host, from another site, not JSON, too large. */
-export function refusedRequest(req: Pick<IncomingMessage, "headers" | "method">, maxBodyBytes: number): HttpResponseInit | undefined {
+/**
+ * Why a request is refused before it is read: not to a loopback host, from a page of another origin (another
+ * site, or another local server: only this host's own pages), not JSON, or declared too large.
+ */
+export function refusedRequest(req: Pick<IncomingMessage, "headers" | "method">, maxBodyBytes: number, port: number): HttpResponseInit | undefined {
   const host = req.headers.host ?? "";
   if (!LOOPBACK_HOST.test(host)) return problemResponse(403, "Forbidden", "the local host answers requests to localhost, 127.0.0.1 or [::1] only");
   const origin = req.headers.origin;
-  if (origin !== undefined && !LOOPBACK_ORIGIN.test(origin)) return problemResponse(403, "Forbidden", "the local host answers no request from a web page of another origin");
+  const own = new RegExp(`^http://(?:localhost|127\\.0\\.0\\.1|\\[::1\\]):${port}$`, "i");
+  if (origin !== undefined && !own.test(origin)) return problemResponse(403, "Forbidden", "the local host answers no request from a web page of another origin");
   const fetchSite = req.headers["sec-fetch-site"];
   if (fetchSite === "cross-site") return problemResponse(403, "Forbidden", "the local host answers no cross-site request");
   const declared = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
@@ -201,16 +206,29 @@ function routePattern(route: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-async function readCapped(req: IncomingMessage, cap: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const b = chunk as Buffer;
-    if (size >= cap) continue; // drained, not kept: the handler answers 413 on what it got
-    chunks.push(b.subarray(0, cap - size));
-    size += Math.min(b.length, cap - size);
-  }
-  return new Uint8Array(Buffer.concat(chunks));
+/** The body, up to `cap` bytes: reading stops there (the handler answers 413 on what it got). */
+function readCapped(req: IncomingMessage, cap: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      req.off("data", take);
+      req.off("end", done);
+      req.off("error", reject);
+      resolve(new Uint8Array(Buffer.concat(chunks)));
+    };
+    const take = (b: Buffer) => {
+      chunks.push(b.subarray(0, cap - size));
+      size += Math.min(b.length, cap - size);
+      if (size >= cap) {
+        req.pause();
+        done();
+      }
+    };
+    req.on("data", take);
+    req.on("end", done);
+    req.on("error", reject);
+  });
 }
 
 function send(res: ServerResponse, response: HttpResponseInit): void {

@@ -77,6 +77,16 @@ describe("the CLI under hostile input", () => {
     }
   });
 
+  it("a configuration name that would climb out of its folders (--name .., a file named so) is refused (exit 2)", async () => {
+    const config = file(JSON.stringify({ scopes: ["/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23"], sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "Workspace", dataCollectionEndpoint: "https://dce-1.westeurope-1.ingest.monitor.azure.com", dataCollectionRuleId: "dcr-00112233445566778899aabbccddeeff" }] }));
+    for (const args of [["replay", "--config", config, "--name", ".."], ["replay", "--config", config, "--name", "a/b"], ["export", "--config", config, "--name", "..", "--once"]]) {
+      const run = await runCli(args, { env: { DEFENDER_EXPORT_STORAGE: "UseDevelopmentStorage=true" } });
+      clean(run);
+      expect(run.code, args.join(" ")).toBe(2);
+      expect(run.stderr).toMatch(/the configuration's name .*expected 1 to 64 letters/);
+    }
+  });
+
   it("hostile record files for preview: a warning or exit 2, never a crash", async () => {
     const config = file(JSON.stringify({ sources: [{ eventSource: "Alerts" }, { eventSource: "Assessments" }] }));
     for (const text of [...HOSTILE, '[{"type": "Microsoft.Security/alerts", "id": "/x", "properties": {"__proto__": {"polluted": 1}}}]']) {

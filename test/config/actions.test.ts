@@ -51,6 +51,29 @@ describe("EventHub actions", () => {
     expect(text).toContain("$.actions[0].connectionString");
     expect(text).toContain("invalid connectionString: its Endpoint is not sb://<host>/");
     expect(text).not.toContain(KEY);
+    // A key pasted without its name (or with a space for "="): no part of a connection string is ever quoted.
+    for (const pasted of [`Endpoint=sb://contoso-ns.servicebus.windows.net/;SharedAccessKeyName=send;${KEY}`, `Endpoint=sb://contoso-ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey ${KEY}=`]) {
+      const bad = JSON.stringify(configure([{ actionType: "EventHub", eventHubName: "h", connectionString: pasted }]));
+      expect(bad).toMatch(/invalid connectionString: its part 3 is not/);
+      expect(bad).not.toContain(KEY.slice(0, 12));
+    }
+  });
+
+  it("refuses a secret in free text (descriptions, rule values) and in resource ids, without quoting it", () => {
+    const secret = `Endpoint=sb://contoso-ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=${KEY}`;
+    const cases = [
+      { description: secret },
+      { scopes: [{ scopePath: "/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23", description: `https://prod-00.westeurope.logic.azure.com/workflows/x?sig=${KEY}` }] },
+      { sources: [{ eventSource: "Alerts", ruleSets: [{ rules: [{ propertyJPath: "a", propertyType: "String", operator: "Equals", expectedValue: `AccountKey=${KEY}` }] }] }] },
+      { actions: [{ actionType: "EventHub", eventHubResourceId: `/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourceGroups/SharedAccessKey=${KEY}/providers/Microsoft.EventHub/namespaces/contoso-ns/eventhubs/h` }] },
+      { actions: [{ actionType: "EventHub", fullyQualifiedNamespace: KEY, eventHubName: "h" }] },
+      { actions: [{ actionType: "StorageAccount", blobServiceUrl: `https://${KEY}` }] },
+    ];
+    for (const extra of cases) {
+      const result = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], ...extra });
+      expect(result.ok, JSON.stringify(extra).slice(0, 60)).toBe(false);
+      expect(JSON.stringify(result)).not.toContain(KEY.slice(0, 12));
+    }
   });
 
   it("accepts destinations only on Event Hubs hosts, or hosts the operator trusts", () => {

@@ -78,6 +78,30 @@ describe("Logic App and webhook destination", () => {
     expect(received).toHaveLength(1);
   });
 
+  it("a trigger that is gone (404, 401, 403, 410) backs the webhook off at once; events it refuses one by one (400) go to one letter", async () => {
+    const { deadLetters } = storage(azurite, "wh4");
+    const events = 200;
+    const writeAll = async (sink: WebhookSink) => {
+      for (let i = 0; i < events; i++) await sink.write(input(new SyntheticDataset({ alerts: events }).alert(i), "Alerts"));
+      return sink.flush();
+    };
+    answers.length = 0;
+    answers.push(...Array<number>(events).fill(404));
+    const gone = await writeAll(new WebhookSink(action(), { deadLetters, destinationPolicy: trusted, retry: FAST, httpClient: tlsClient() }));
+    expect(gone).toMatchObject({ sent: 0, deadLettered: events, requests: 1, backedOffUntil: expect.any(String) });
+    expect((await lettersOf(deadLetters)).map((l) => l.items.length).sort((a, b) => a - b)).toEqual([1, events - 1]);
+
+    const { deadLetters: refusedLetters } = storage(azurite, "wh5");
+    answers.length = 0;
+    answers.push(...Array<number>(events).fill(400));
+    const refused = await writeAll(new WebhookSink(action(), { deadLetters: refusedLetters, destinationPolicy: trusted, retry: FAST, httpClient: tlsClient() }));
+    expect(refused).toMatchObject({ sent: 0, deadLettered: events, requests: events });
+    expect(refused.backedOffUntil).toBeUndefined();
+    expect((await lettersOf(refusedLetters)).map((l) => [l.items.length, l.reason])).toEqual([[events, "HTTP 400"]]);
+    expect(refused.failures).toEqual([`${events} dead-lettered: HTTP 400`]);
+    answers.length = 0;
+  }, 60_000);
+
   it("never calls a host that is neither Logic Apps' nor trusted", () => {
     const { deadLetters } = storage(azurite, "wh3");
     expect(() => new WebhookSink(action(), { deadLetters, destinationPolicy: { trustedHosts: [] } })).toThrow(/not a Logic Apps endpoint nor in DEFENDER_EXPORT_TRUSTED_HOSTS/);

@@ -121,6 +121,34 @@ describe("conditional requests", () => {
   });
 });
 
+describe("If-Match: * and a configuration deleted and made again meanwhile", () => {
+  it("replaces the one there now and keeps its generation: the deleted one's does not come back", async () => {
+    const s = service();
+    const other = service();
+    const first = (await s.put("star", sandbox.configuration, {})).stored.generation;
+    const table = (s.configurations as unknown as { table: import("@azure/data-tables").TableClient }).table;
+    const update = table.updateEntity.bind(table);
+    let second: string | undefined;
+    // Between this PUT's read and its write, another caller deletes the configuration and creates it again.
+    table.updateEntity = (async (...args: Parameters<typeof update>) => {
+      if (second === undefined) {
+        await other.delete("star");
+        second = (await other.put("star", sandbox.configuration, {})).stored.generation;
+      }
+      return update(...args);
+    }) as typeof update;
+    const replaced = await s.put("star", { ...sandbox.configuration, description: "replaced" }, { ifMatch: "*" });
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    expect(replaced.stored.generation).toBe(second);
+    expect(await s.configurations.generation("star")).toEqual({ exists: true, generation: second });
+    table.updateEntity = update;
+    await s.delete("star");
+    // DELETE as PUT: If-Match on one that does not exist is 412, whatever the tag.
+    expect((await problem(s.delete("star", '"abc"'))).status).toBe(412);
+  });
+});
+
 describe("generations", () => {
   it("a configuration keeps its generation when replaced, and a new one of the same name gets another", async () => {
     const s = service();

@@ -27,13 +27,35 @@ describe("the deployment's initial configuration", () => {
     expect((await again.enqueueStreaming()).queued).toBe(1); // the operator's change stays
   });
 
-  it("a bad one is named in the timer's error and in health, and nothing is stored", async () => {
-    const s = service(JSON.stringify({ ...sandbox.configuration, sources: [{ eventSource: "Nope" }] }), "broken");
-    await expect(s.enqueueStreaming()).rejects.toThrow(/DEFENDER_EXPORT_INITIAL_CONFIGURATION: the export configuration is not valid: \$\.sources\[0\]\.eventSource/);
+  it("a bad one is named by the timer and in health, nothing is stored, and the other configurations are queued as ever", async () => {
+    const s = service(JSON.stringify({ ...sandbox.configuration, sources: [{ eventSource: "Nope" }] }), "broken", "initial-passes-3");
+    for (const c of (await s.list()).value) await s.delete(String(c["name"]));
+    await s.put("other", { ...sandbox.configuration, sources: [{ eventSource: "Alerts" }] }, {});
+    const enqueued = await s.enqueueStreaming();
+    expect(enqueued.initialConfiguration).toMatch(/DEFENDER_EXPORT_INITIAL_CONFIGURATION: the export configuration is not valid: \$\.sources\[0\]\.eventSource/);
+    expect(enqueued.queued).toBe(1);
     const health = await s.health();
     expect(health.ok).toBe(false);
     expect(health.checks["initialConfiguration"]).toMatch(/^DEFENDER_EXPORT_INITIAL_CONFIGURATION: /);
-    expect(await s.configurations.get("broken")).toBeUndefined();
-    await expect(service("{", "broken").enqueueStreaming()).rejects.toThrow(/DEFENDER_EXPORT_INITIAL_CONFIGURATION is not JSON/);
+    expect(await s.configurations.find("broken")).toBeUndefined();
+    expect((await service("{", "broken", "initial-passes-3").enqueueStreaming()).initialConfiguration).toMatch(/DEFENDER_EXPORT_INITIAL_CONFIGURATION is not JSON/);
+    await s.delete("other");
+  });
+
+  it("one stored under its name that no longer validates is the operator's: it is left alone, and the others are queued", async () => {
+    const trusted = `localhost:${sandbox.hubs.port}`;
+    const initial = JSON.stringify({ ...sandbox.configuration, actions: [{ actionType: "EventHub", fullyQualifiedNamespace: trusted, eventHubName: "defender-export" }] });
+    const first = service(initial, "was-trusted", "initial-passes-4");
+    for (const c of (await first.list()).value) await first.delete(String(c["name"]));
+    await first.put("zz-other", { ...sandbox.configuration, sources: [{ eventSource: "Alerts" }] }, {});
+    expect(await first.enqueueStreaming()).toMatchObject({ queued: 7, invalid: [] });
+    // The host it names is no longer trusted: the stored one no longer validates.
+    const later = sandboxService(azurite, sandbox, { DEFENDER_EXPORT_QUEUE: "initial-passes-5", DEFENDER_EXPORT_INITIAL_CONFIGURATION: initial, DEFENDER_EXPORT_INITIAL_CONFIGURATION_NAME: "was-trusted", DEFENDER_EXPORT_TRUSTED_HOSTS: sandbox.trustedHosts.filter((t) => t !== trusted).join(",") }).service;
+    const enqueued = await later.enqueueStreaming();
+    expect(enqueued.invalid.map((c) => c.name)).toEqual(["was-trusted"]);
+    expect(enqueued.queued).toBe(1);
+    expect(enqueued.initialConfiguration).toBeUndefined();
+    await later.delete("was-trusted");
+    await later.delete("zz-other");
   });
 });

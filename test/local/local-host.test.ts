@@ -104,6 +104,29 @@ describe("the local host (npm start)", () => {
     expect(declared.status).toBe(413);
     expect(declared.ms).toBeLessThan(5_000);
     for (const bad of ["%", "%zz", "%E0%A4%A", "%C0%AF", "%ED%A0%80"]) expect((await raw(`/api/exports/${bad}`)).status, bad).toBe(400);
+    // Another local server's page (a dev server on another port) is another origin too.
+    expect((await raw("/api/exports/sandbox/run", { method: "POST", headers: { origin: "http://localhost:3000", "sec-fetch-site": "same-site" } })).status).toBe(403);
+    // A chunked body (no declared length) over the limit: answered 413 once the limit is passed, the rest never read.
+    const chunked = await new Promise<{ status: number; sent: number }>((resolve, reject) => {
+      let sent = 0;
+      const req = request({ host: "127.0.0.1", port, path: "/api/exports/x", method: "PUT", headers: { "content-type": "application/json", "transfer-encoding": "chunked" } }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, sent });
+        req.destroy();
+      });
+      req.on("error", (e) => (sent > 0 ? undefined : reject(e)));
+      const piece = Buffer.alloc(64 * 1024, 0x20);
+      // A chunk a turn, so that the answer is read as soon as it comes.
+      const pump = () => {
+        if (req.destroyed || sent >= 16 * 1024 * 1024) return;
+        sent += piece.length;
+        if (req.write(piece)) setImmediate(pump);
+        else req.once("drain", pump);
+      };
+      pump();
+    });
+    expect(chunked.status).toBe(413);
+    expect(chunked.sent).toBeLessThan(16 * 1024 * 1024);
     // Its own page (or no Origin, as curl) is answered.
     expect((await raw("/api/exports", { headers: { origin: url } })).status).toBe(200);
     expect((await raw("/api/exports", { headers: { host: `localhost:${port}` } })).status).toBe(200);
