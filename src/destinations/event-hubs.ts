@@ -32,6 +32,19 @@ const EVENT_OVERHEAD = 512;
 const ENVELOPE_BYTES = Buffer.byteLength('{"records":[]}');
 const ENVELOPE_SLACK = 16;
 
+/** What a Standard (or higher) tier hub advertises: what preview assumes, not having a hub to ask. */
+export const STANDARD_MAX_MESSAGE_BYTES = 1_048_576;
+
+/** How large one event's JSON may be, cut to fit, on a hub that advertises `maxMessageSize`. */
+export function eventLimit(maxMessageSize: number, format: EventHubAction["format"]): number {
+  return maxMessageSize - EVENT_OVERHEAD - (format === "xdr" ? ENVELOPE_SLACK : 0);
+}
+
+/** An action's message shape: its format and, for findings, its casing. */
+export function eventShape(action: Pick<EventHubAction, "format" | "findingsShape">) {
+  return { format: action.format ?? "defender", ...(action.findingsShape ? { findingsShape: action.findingsShape } : {}) };
+}
+
 interface Partition {
   batch: EventDataBatch | undefined;
   items: DeliveryItem[];
@@ -146,7 +159,7 @@ export class EventHubSink implements Sink {
     }
     const limit = hub.maxMessageSize - EVENT_OVERHEAD;
     const format = this.#action.format ?? "defender";
-    const result = toEventWithin(input, format === "xdr" ? limit - ENVELOPE_SLACK : limit, this.#shape());
+    const result = toEventWithin(input, eventLimit(hub.maxMessageSize, format), this.#shape());
     if (!result.ok) {
       await this.#ledger.refused([{ id: input.id, route: hub.name, partitionKey: result.event.partitionKey, payload: result.event.body }], `the event cannot fit the hub's ${hub.maxMessageSize} bytes: ${result.reason}`, 0);
       return;
@@ -166,7 +179,7 @@ export class EventHubSink implements Sink {
   }
 
   #shape() {
-    return { format: this.#action.format ?? "defender", ...(this.#action.findingsShape ? { findingsShape: this.#action.findingsShape } : {}) };
+    return eventShape(this.#action);
   }
 
   /** While the action is backed off: the event as it would have gone, kept for a dead letter. */
@@ -261,7 +274,7 @@ export class EventHubSink implements Sink {
       }
       const partitionId = hub.partitionIds[partitionIndex(group[0]!.partitionKey ?? group[0]!.id, hub.partitionIds.length)]!;
       // A dead letter may hold more than one batch can carry: resend in batches that fit.
-      const limit = hub.maxMessageSize - EVENT_OVERHEAD - ENVELOPE_SLACK;
+      const limit = eventLimit(hub.maxMessageSize, "xdr");
       const units = this.#action.format === "xdr" ? envelopes(group, limit) : group.map((i) => ({ event: { body: i.payload }, items: [i] }));
       for (const { batch, items: chunk } of await fitBatches(hub, partitionId, units)) {
         const outcome = await this.#send(hub, batch);

@@ -25,6 +25,7 @@ export { describeError } from "./errors.js";
 export { emptyReport, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
 export { WebhookSink } from "./webhook.js";
 export { BlobSink, blobPrefix, containerFor } from "./blob.js";
+export { previewFor, type DestinationPreview, type PreviewOptions } from "./preview.js";
 
 /** Everything a sink may need; each sink takes the part it uses. */
 export interface SinkDependencies {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { joinPath } from "../config/index.js";
 import { badRequest } from "../hosting/problem.js";
 import type { HttpFunction } from "./definitions.js";
 import { json, nameParam, readJsonBody } from "./http.js";
@@ -23,7 +24,7 @@ export const exportPreview: HttpFunction = {
     // A bare array or an ARM list body stands for { records }.
     const body = Array.isArray(raw) ? { records: raw } : isListBody(raw) ? { records: raw.value } : (raw ?? {});
     const parsed = previewBodySchema.safeParse(body);
-    if (!parsed.success) throw badRequest("the preview request is not valid", parsed.error.issues.map((i) => ({ path: ["$", ...i.path.map(String)].join("."), message: i.message })));
+    if (!parsed.success) throw badRequest("the preview request is not valid", parsed.error.issues.map((i) => ({ path: joinPath("$", i.path), message: i.message })));
     return json(200, await service.preview(nameParam(request), { ...(parsed.data.records ? { records: parsed.data.records } : {}), limit: parsed.data.limit ?? 100 }));
   },
 };

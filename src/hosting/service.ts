@@ -9,6 +9,7 @@ import {
   createSink,
   DEAD_LETTER_CONTAINER,
   OVERFLOW_CONTAINER,
+  previewFor,
   replayDeadLetters,
   type Backoff,
   type ReplayReport,
@@ -19,7 +20,7 @@ import {
 import { passRecordSchema, readerSource, runPass, type PassRecord } from "../engine/pass.js";
 import { runConfiguration, snapshotDue } from "../engine/runner.js";
 import { selectRecords, type SelectedRecord } from "../engine/select.js";
-import { customTableName, toEventWithin, toLogAnalyticsRow, type MappingInput } from "../mapping/index.js";
+import type { MappingInput } from "../mapping/index.js";
 import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource } from "../records/index.js";
 import { compileConfiguration } from "../rules/index.js";
 import { ArmReader } from "../sources/index.js";
@@ -591,20 +592,5 @@ async function* fromArray(records: readonly unknown[]): AsyncGenerator<{ record:
 
 function previewOne(selected: SelectedRecord, actions: readonly Action[], exportedAt: string): Record<string, unknown> {
   const input: MappingInput = { record: selected.body as Record<string, unknown>, eventSource: selected.eventSource, id: selected.id, isSnapshot: isSnapshotSource(selected.eventSource), action: "Insert", exportedAt };
-  const destinations = actions.map((action) => {
-    const key = actionKey(action);
-    if (action.actionType === "Workspace") {
-      const row = toLogAnalyticsRow(input);
-      if (row === undefined) return { action: key, actionType: action.actionType, skipped: `${selected.eventSource} has no Log Analytics table` };
-      if (!row.ok) return { action: key, actionType: action.actionType, skipped: row.reason };
-      return { action: key, actionType: action.actionType, table: customTableName(row.table.table), row: row.row };
-    }
-    if (action.actionType === "EventHub") {
-      const format = action.format ?? "defender";
-      const event = toEventWithin(input, 1_048_576, { format, ...(action.findingsShape ? { findingsShape: action.findingsShape } : {}) });
-      return event.ok ? { action: key, actionType: action.actionType, event: event.event.body, cut: event.cut } : { action: key, actionType: action.actionType, skipped: event.reason };
-    }
-    return { action: key, actionType: action.actionType, body: selected.body };
-  });
-  return { eventSource: selected.eventSource, id: selected.id, destinations };
+  return { eventSource: selected.eventSource, id: selected.id, destinations: actions.map((action) => previewFor(input, action, { overflowContainer: OVERFLOW_CONTAINER })) };
 }

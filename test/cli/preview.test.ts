@@ -120,6 +120,20 @@ describe("defender-export preview", () => {
     expect(await runCli(["preview", "-c", highAlerts, "-f", "csv"], { stdin: "" })).toMatchObject({ code: 2, stderr: expect.stringMatching(/--format "csv": expected api, log-analytics or event-hub/) });
   });
 
+  it("event-hub previews findings in the shape the configuration's Event Hubs action sends (its findingsShape), or the one asked for", async () => {
+    const pascal = file("pascal.json", {
+      sources: [{ eventSource: "SubAssessments" }],
+      actions: [{ actionType: "EventHub", fullyQualifiedNamespace: "contoso-ns.servicebus.windows.net", eventHubName: "h", findingsShape: "pascal" }],
+    });
+    const records = file("findings.ndjson", toNdjson(findings));
+    const configured = ndjson((await runCli(["preview", "-c", pascal, "-f", "event-hub", records])).stdout);
+    expect(configured.length).toBe(findings.length);
+    expect(configured.every((b) => "SubAssessmentEventDataEnrichment" in b)).toBe(true);
+    const asked = ndjson((await runCli(["preview", "-c", pascal, "-f", "event-hub", "--findings-shape", "camel", records])).stdout);
+    expect(asked.every((b) => !("SubAssessmentEventDataEnrichment" in b))).toBe(true);
+    expect(await runCli(["preview", "-c", pascal, "-f", "event-hub", "--findings-shape", "snake"], { stdin: "" })).toMatchObject({ code: 2, stderr: expect.stringMatching(/--findings-shape "snake": expected camel or pascal/) });
+  });
+
   it("the bundled example runs: every data type of the README's quick start", async () => {
     const examples = fileURLToPath(new URL("../../examples/", import.meta.url));
     const run = await runCli(["preview", "--config", join(examples, "policy-defaults.json"), join(examples, "records")]);

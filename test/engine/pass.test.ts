@@ -6,8 +6,10 @@ import { BlobStateStore, passPrefix } from "../../src/change/state.js";
 import { idHash } from "../../src/change/ids.js";
 import { frontCode, pairsOf, storedEntries } from "../helpers/ids.js";
 import { createSink, type Sink } from "../../src/destinations/index.js";
+import { runConfiguration } from "../../src/engine/runner.js";
 import { runPass, readerSource, type PassOptions } from "../../src/engine/pass.js";
 import { ArmReader } from "../../src/sources/index.js";
+import type { Cursor } from "../../src/sources/reader.js";
 import { SyntheticDataset } from "../fakes/arm/dataset.js";
 import { startFakeArm, type FakeArmServer } from "../fakes/arm/server.js";
 import { startAzurite, type Azurite } from "../fakes/azurite.js";
@@ -276,6 +278,31 @@ describe("never lost: crashes at each stage", () => {
     expect(result.error).toBeUndefined();
     expect(Object.values(result.actions)[0]).toMatchObject({ sent: 0, deadLettered: 20 });
     expect(await pass("Assessments").run()).toMatchObject({ changed: 0 });
+  });
+});
+
+describe("the runner", () => {
+  it("decides a due snapshot from the state's metadata, without downloading the state; and gives a stopped pass its cursor", async () => {
+    const { state } = pass("AssessmentsSnapshot");
+    const key = { configuration: "test", scope: dataset.subscriptionPath, eventSource: "AssessmentsSnapshot" as const };
+    const config = configuration();
+    // A snapshot sent just now, and a state blob that no one could read: deciding must not need it.
+    await state.ready();
+    const blob = state.container.getBlockBlobClient(`${passPrefix(key)}/state.json.gz`);
+    await blob.upload("not a state", 11, { metadata: { snapshotat: new Date().toISOString() } });
+    const reads: (Cursor | undefined)[] = [];
+    const read: PassOptions["read"] = (scope, eventSource, from) => {
+      reads.push(from);
+      return readerSource(new ArmReader({ credential: staticCredential(), endpoint: arm.url, tlsCa: arm.ca, retryOptions: FAST_RETRIES }))(scope, eventSource, from);
+    };
+    const only = { ...config, sources: config.sources.filter((x) => x.eventSource === "AssessmentsSnapshot" || x.eventSource === "Assessments") };
+    const records = await runConfiguration({ configurationName: "test", configuration: only, read, sinks: [], state, passOptions: { now: (() => { let t = Date.parse("2026-11-22T10:00:00Z"); return () => new Date((t += 1000)); })(), deadline: new Date(Date.parse("2026-11-22T10:00:00Z") + 8_000) } });
+    // The snapshot was not due: only the streaming source ran, and stopped at its deadline with a cursor.
+    expect(records.map((r) => r.eventSource)).toEqual(["Assessments"]);
+    expect(records[0]!.stopped?.cursor).toEqual(expect.objectContaining({ url: expect.any(String) }));
+    await runConfiguration({ configurationName: "test", configuration: only, read, sinks: [], state });
+    // The runner's read function is given the cursor the stopped pass saved.
+    expect(reads).toEqual([undefined, records[0]!.stopped!.cursor]);
   });
 });
 

@@ -182,6 +182,21 @@ describe("passes", () => {
     expect((await h.service.queue.queue.peekMessages()).peekedMessageItems).toEqual([]);
   });
 
+  it("one problem format and one rule for a disabled configuration: run and snapshot answer 409 alike; DELETE of none is a problem", async () => {
+    await put("off", { ...h.sandbox.configuration, isEnabled: false });
+    for (const fn of ["exportRun", "exportSnapshot"]) {
+      const r = await call(fn, { method: "POST", params: { name: "off" } });
+      expect(r.status, fn).toBe(409);
+      expect(r.json, fn).toMatchObject({ type: "about:blank", title: "Conflict", detail: "export configuration off is disabled" });
+    }
+    const missing = await call("export", { method: "DELETE", params: { name: "nothing-here" } });
+    expect(missing.status).toBe(404);
+    expect((missing.headers as Record<string, string>)["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(missing.json).toMatchObject({ type: "about:blank", title: "Not Found", status: 404 });
+    const preview = await call("exportPreview", { method: "POST", params: { name: "off" }, body: JSON.stringify({ records: "x", limit: 0 }) });
+    expect((preview.json["errors"] as { path: string }[]).map((e) => e.path).sort()).toEqual(["$.limit", "$.records"]);
+  });
+
   it("timers queue streaming passes for enabled configurations, and snapshots only when due", async () => {
     await put("sandbox", { ...h.sandbox.configuration, sources: [{ eventSource: "Alerts" }, { eventSource: "AssessmentsSnapshot" }] });
     await put("off", { ...h.sandbox.configuration, isEnabled: false });

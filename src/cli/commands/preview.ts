@@ -1,4 +1,6 @@
-import { customTableName, EVENT_HUB_FORMATS, toEventWithin, toLogAnalyticsRow, type EventHubFormat } from "../../mapping/index.js";
+import type { EventHubAction } from "../../config/index.js";
+import { OVERFLOW_CONTAINER, previewFor } from "../../destinations/index.js";
+import { EVENT_HUB_FORMATS, type EventHubFormat } from "../../mapping/index.js";
 import { selectRecords, type SelectedRecord, type SelectionNotice } from "../../engine/select.js";
 import { isSnapshotSource } from "../../records/index.js";
 import { compileConfiguration } from "../../rules/index.js";
@@ -9,7 +11,7 @@ import { EXIT_BAD_INPUT, EXIT_OK, writeErr, writeOut } from "../io.js";
 export const preview: Command = {
   name: "preview",
   summary: "show which records a configuration would export",
-  options: { config: { type: "string", short: "c" }, format: { type: "string", short: "f" }, "event-hub-format": { type: "string" } },
+  options: { config: { type: "string", short: "c" }, format: { type: "string", short: "f" }, "event-hub-format": { type: "string" }, "findings-shape": { type: "string" } },
   help: `Usage: defender-export preview --config <config.json> [--format api|log-analytics|event-hub] [FILE | DIR ...]
 
 Applies the configuration's rules to records dumped from the Microsoft.Security API and prints
@@ -26,9 +28,12 @@ A malformed input line is an error naming the file and line (exit 2).
 --format says what each destination would receive, one line per record:
   api (default)   {"eventSource", "id", "body"}: the record as the API returns it
   log-analytics   {"eventSource", "id", "table", "body"}: the row of its <Table>_CL table,
-                  cut to 32 KB when over (IsTruncated, TruncatedColumns)
-  event-hub       the Event Hubs message body; --event-hub-format defender (default: the
-                  built-in export's shapes), api, or xdr (the Defender XDR envelope)
+                  cut to 32 KB when over (IsTruncated, TruncatedColumns, OverflowBlob)
+  event-hub       the Event Hubs message body, cut to a Standard hub's limit as the export
+                  cuts it; in the configuration's first EventHub action's format and findings
+                  shape, or --event-hub-format defender (the built-in export's shapes), api or
+                  xdr (the Defender XDR envelope), and --findings-shape camel or pascal
+The same functions make these lines as the export sends with, so they are what it would send.
 
 Examples:
   defender-export preview --config examples/policy-defaults.json examples/records
@@ -45,8 +50,13 @@ Examples:
     }
     const format = values["format"] ?? "api";
     if (format !== "api" && format !== "log-analytics" && format !== "event-hub") throw new UsageError(`--format ${JSON.stringify(format)}: expected api, log-analytics or event-hub`);
-    const eventHubFormat = values["event-hub-format"] ?? "defender";
+    const configured = result.configuration.actions.find((a): a is EventHubAction => a.actionType === "EventHub");
+    const eventHubFormat = values["event-hub-format"] ?? configured?.format ?? "defender";
     if (!EVENT_HUB_FORMATS.includes(eventHubFormat as EventHubFormat)) throw new UsageError(`--event-hub-format ${JSON.stringify(eventHubFormat)}: expected ${EVENT_HUB_FORMATS.join(", ")}`);
+    const findingsShape = values["findings-shape"] ?? configured?.findingsShape ?? "camel";
+    if (findingsShape !== "camel" && findingsShape !== "pascal") throw new UsageError(`--findings-shape ${JSON.stringify(findingsShape)}: expected camel or pascal`);
+    const hub: EventHubAction = { actionType: "EventHub", format: eventHubFormat as EventHubFormat, findingsShape };
+    const workspace = { actionType: "Workspace" } as const;
     const rules = compileConfiguration(result.configuration);
     const sources = await inputSources(positionals, io.stdin);
     const notify = (notice: SelectionNotice, origin: RecordOrigin) => writeErr(io, `warning: ${origin.file}:${origin.line}: ${describeNotice(notice)}`);
@@ -54,21 +64,14 @@ Examples:
     const render = (selected: SelectedRecord): string | undefined => {
       if (format === "api") return JSON.stringify(selected);
       const input = { record: selected.body as Record<string, unknown>, eventSource: selected.eventSource, id: selected.id, isSnapshot: isSnapshotSource(selected.eventSource), action: "Insert" as const, exportedAt };
-      if (format === "event-hub") {
-        // 1 MB, the Standard tier's limit; the destination uses the hub's own.
-        const event = toEventWithin(input, 1_048_576, { format: eventHubFormat as EventHubFormat });
-        return JSON.stringify(event.event.body);
-      }
-      const row = toLogAnalyticsRow(input);
-      if (row === undefined) {
-        writeErr(io, `warning: ${selected.id}: ${selected.eventSource} has no Log Analytics table; skipped`);
+      const shown = previewFor(input, format === "event-hub" ? hub : workspace, { overflowContainer: OVERFLOW_CONTAINER });
+      if ("skipped" in shown) {
+        writeErr(io, `warning: ${selected.id}: ${shown.skipped}; skipped`);
         return undefined;
       }
-      if (!row.ok) {
-        writeErr(io, `warning: ${selected.id}: ${row.reason}; skipped`);
-        return undefined;
-      }
-      return JSON.stringify({ eventSource: selected.eventSource, id: selected.id, table: customTableName(row.table.table), body: row.row });
+      if ("event" in shown) return JSON.stringify(shown.event);
+      if ("row" in shown) return JSON.stringify({ eventSource: selected.eventSource, id: selected.id, table: shown.table, body: shown.row });
+      return undefined;
     };
     for await (const selected of selectRecords(rules, readRecords(sources), notify)) {
       const line = render(selected);
