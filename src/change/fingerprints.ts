@@ -17,8 +17,11 @@ export interface ChangeRule {
   changed(stored: number, current: number): boolean;
   /** Whether a record that disappears is exported once as removed. */
   removable: boolean;
-  /** When the record last changed at the source (ms since the epoch), where the type says: the start of its export lag. */
-  changedAt?(record: Json): number | undefined;
+  /**
+   * When the change being exported happened at the source (ms since the epoch), where the record says: an
+   * alert's or a finding's generation time dates it only when it is new (a status change has no date).
+   */
+  changedAt?(record: Json, isNew: boolean): number | undefined;
 }
 
 /** A date field of the record's properties, as ms since the epoch. */
@@ -65,6 +68,8 @@ function part(value: unknown): string {
 }
 
 const exact = (stored: number, current: number) => stored !== current;
+const timeGeneratedUtc = dateAt("timeGeneratedUtc");
+const timeGenerated = dateAt("timeGenerated");
 
 const score = (record: Json) => {
   const current = at(at(props(record), "score"), "current");
@@ -76,7 +81,7 @@ export const CHANGE_RULES: Readonly<Record<DataType, ChangeRule>> = {
     fingerprint: (r) => hashOf(at(props(r), "status"), at(props(r), "severity")),
     changed: exact,
     removable: false,
-    changedAt: dateAt("timeGeneratedUtc"),
+    changedAt: (r, isNew) => (isNew ? timeGeneratedUtc(r) : undefined),
   },
   assessment: {
     fingerprint: (r) => hashOf(at(at(props(r), "status"), "code")),
@@ -88,7 +93,7 @@ export const CHANGE_RULES: Readonly<Record<DataType, ChangeRule>> = {
     fingerprint: (r) => hashOf(at(at(props(r), "status"), "code")),
     changed: exact,
     removable: true,
-    changedAt: dateAt("timeGenerated"),
+    changedAt: (r, isNew) => (isNew ? timeGenerated(r) : undefined),
   },
   secureScore: { fingerprint: score, changed: scoreMoved, removable: false },
   secureScoreControl: { fingerprint: score, changed: scoreMoved, removable: false },

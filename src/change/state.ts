@@ -131,11 +131,11 @@ export class BlobStateStore {
   }
 
   /** Writes the state if nobody else did since `etag` (none: only if there is no state yet); returns the new ETag. */
-  async save(key: PassKey, state: Pick<ExportState, "entries" | "snapshotAt" | "generation">, etag: string | undefined): Promise<{ etag: string; bytes: number }> {
+  async save(key: PassKey, state: Pick<ExportState, "entries" | "snapshotAt" | "generation">, etag: string | undefined, now = new Date()): Promise<{ etag: string; bytes: number }> {
     await this.ready();
     const header = `${JSON.stringify({
       version: 4,
-      updatedAt: new Date().toISOString(),
+      updatedAt: now.toISOString(),
       ...(state.snapshotAt ? { snapshotAt: state.snapshotAt } : {}),
       ...(state.generation ? { generation: state.generation } : {}),
       count: state.entries.size,

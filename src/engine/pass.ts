@@ -283,8 +283,10 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     for (const sink of options.sinks) await sink.write(input);
     options.hooks?.afterWrite?.(record.changed + record.removed);
   };
-  // Export lag, streaming only: change times of what was written since the last flush, settled when it is acknowledged.
-  const changedAt = mode === "stream" ? CHANGE_RULES[dataType].changedAt : undefined;
+  // Export lag, streaming only: from when each change could first be read (its own change time where the record
+  // gives one, never before the state was last written) to its acknowledgement, settled at each flush.
+  const changedAt = mode === "stream" ? (CHANGE_RULES[dataType].changedAt ?? (() => undefined)) : undefined;
+  const visibleSince = state.updatedAt === undefined ? Date.parse(record.startedAt) : Date.parse(state.updatedAt);
   const pendingLag = { count: 0, sum: 0, oldest: Infinity };
   const lag = { records: 0, sumSeconds: 0, maxSeconds: 0 };
   const settleLag = () => {
@@ -308,7 +310,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     options.hooks?.beforeCheckpoint?.(record.checkpoints + 1);
     // A pass that changed nothing leaves the state as it was (its pass record says it ran).
     if (final && !detector.dirty && etag !== undefined && !(everything && send)) return;
-    const saved = await options.state.save(key, state, etag);
+    const saved = await options.state.save(key, state, etag, clock());
     etag = saved.etag;
     record.stateBytes = saved.bytes;
     record.checkpoints++;
@@ -344,11 +346,12 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     const action: ExportAction = observed === "changed" ? "Update" : "Insert";
     await deliver(input(item.record, rawId.toLowerCase(), options, action, everything, exportedAt(), item.context));
     record.changed++;
-    const changed = changedAt?.(item.record);
-    if (changed !== undefined) {
+    if (changedAt !== undefined) {
+      // Not before the last state written: a change older than that was not there to read (else it went then).
+      const at = Math.max(changedAt(item.record, observed === "new") ?? visibleSince, visibleSince);
       pendingLag.count++;
-      pendingLag.sum += changed;
-      pendingLag.oldest = Math.min(pendingLag.oldest, changed);
+      pendingLag.sum += at;
+      pendingLag.oldest = Math.min(pendingLag.oldest, at);
     }
     if (due(++sinceCheckpoint)) await checkpoint();
   }

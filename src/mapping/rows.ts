@@ -1,10 +1,5 @@
 import { props, type Json, type MappingInput } from "./input.js";
-import { tableFor, type ColumnType, type TableDefinition } from "./tables.js";
-
-export interface MappedRow {
-  table: TableDefinition;
-  row: Json;
-}
+import type { ColumnType, TableDefinition } from "./tables.js";
 
 /**
  * A record as a row of its table. Every column is assigned, in the table's order, so that all rows of a
@@ -40,11 +35,6 @@ function builderFor(table: TableDefinition): RowBuilder {
     builders.set(table, builder);
   }
   return builder;
-}
-
-export function rowFor(input: MappingInput, dataType: Parameters<typeof tableFor>[0]): MappedRow | undefined {
-  const table = tableFor(dataType);
-  return table === undefined ? undefined : { table, row: mapToRow(input, table) };
 }
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;

@@ -42,7 +42,11 @@ function get(): Instruments {
       deadLettered: meter.createCounter(METRIC_NAMES.recordsDeadLettered, { description: "Records a destination could not take, kept in the dead-letter store" }),
       duration: meter.createHistogram(METRIC_NAMES.passDuration, { description: "Pass duration", unit: "s" }),
       failures: meter.createCounter(METRIC_NAMES.passFailures, { description: "Passes that ended with an error" }),
-      lag: meter.createHistogram(METRIC_NAMES.exportLag, { description: "Seconds from a record's change at the source to the destinations' acknowledgement of it (streaming passes; each pass's largest)", unit: "s" }),
+      lag: meter.createHistogram(METRIC_NAMES.exportLag, {
+        description:
+          "Seconds from when each exported change could first be read (its own change time where the record gives one, never before its source's state was last written; else that last write) to the destinations' acknowledgement of it (streaming passes; each pass's largest)",
+        unit: "s",
+      }),
       backoffs: meter.createCounter(METRIC_NAMES.actionBackoffs, { description: "Passes in which an action was backed off after a delivery failed every attempt (its items were dead-lettered untried)" }),
       invalid: meter.createGauge(METRIC_NAMES.invalidConfigurations, { description: "Stored configurations that no longer validate, as the last timer found them (they run no pass)" }),
     };

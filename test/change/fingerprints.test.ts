@@ -53,14 +53,17 @@ describe("what counts as a change, per data type", () => {
 });
 
 describe("where each type dates its change (the start of the export lag)", () => {
-  it("alerts by timeGeneratedUtc, findings by timeGenerated, recommendations by status.statusChangeDate; scores and compliance not", () => {
+  it("a new alert by timeGeneratedUtc, a new finding by timeGenerated, recommendations by status.statusChangeDate; a status change of an alert or finding, scores and compliance not", () => {
     const alert = exampleRecords("alerts/GetAlertsSubscription_example.json")[0]!;
-    expect(CHANGE_RULES.alert.changedAt!(alert)).toBe(Date.parse(String((alert["properties"] as Record<string, unknown>)["timeGeneratedUtc"])));
+    expect(CHANGE_RULES.alert.changedAt!(alert, true)).toBe(Date.parse(String((alert["properties"] as Record<string, unknown>)["timeGeneratedUtc"])));
+    // Its generation time does not date a status change: that would be the alert's age, not the change's.
+    expect(CHANGE_RULES.alert.changedAt!(alert, false)).toBeUndefined();
     const finding = exampleRecords("subassessments/ListSubscriptionSubAssessments_example.json")[0]!;
-    expect(CHANGE_RULES.subAssessment.changedAt!(finding)).toBe(Date.parse(String((finding["properties"] as Record<string, unknown>)["timeGenerated"])));
+    expect(CHANGE_RULES.subAssessment.changedAt!(finding, true)).toBe(Date.parse(String((finding["properties"] as Record<string, unknown>)["timeGenerated"])));
+    expect(CHANGE_RULES.subAssessment.changedAt!(finding, false)).toBeUndefined();
     const assessment = { properties: { status: { code: "Unhealthy", statusChangeDate: "2026-11-01T10:00:00Z" } } };
-    expect(CHANGE_RULES.assessment.changedAt!(assessment)).toBe(Date.parse("2026-11-01T10:00:00Z"));
-    expect(CHANGE_RULES.assessment.changedAt!({ properties: { status: { code: "Healthy", statusChangeDate: "not a date" } } })).toBeUndefined();
+    expect(CHANGE_RULES.assessment.changedAt!(assessment, false)).toBe(Date.parse("2026-11-01T10:00:00Z"));
+    expect(CHANGE_RULES.assessment.changedAt!({ properties: { status: { code: "Healthy", statusChangeDate: "not a date" } } }, true)).toBeUndefined();
     expect(CHANGE_RULES.secureScore.changedAt).toBeUndefined();
     expect(CHANGE_RULES.regulatoryComplianceAssessment.changedAt).toBeUndefined();
   });

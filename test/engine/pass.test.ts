@@ -172,15 +172,21 @@ describe("streaming passes", () => {
     expect(ids("SecurityAlert").sort()).toEqual([1, 2, 12].map((i) => String(dataset.alert(i)["id"]).toLowerCase()).sort());
   });
 
-  it("export lag: from each new or changed record's time at the source to its acknowledgement, in streaming passes only", async () => {
-    const now = new Date("2026-11-22T12:00:00Z");
-    const first = await pass("Alerts", { now: () => now }).run();
+  it("export lag: from when each change could first be read to its acknowledgement, in streaming passes only; never a record's age", async () => {
+    const at = (time: string) => () => new Date(`2026-11-22T${time}Z`);
+    const first = await pass("Alerts", { now: at("11:50:00") }).run();
     expect(first.lag).toBeUndefined(); // a baseline: old records, no lag to speak of
     dataset.sizes.alerts = 14;
     dataset.patches.set("alert:12", (r) => ((r["properties"] as Record<string, unknown>)["timeGeneratedUtc"] = "2026-11-22T11:58:00Z"));
     dataset.patches.set("alert:13", (r) => ((r["properties"] as Record<string, unknown>)["timeGeneratedUtc"] = "2026-11-22T11:59:00Z"));
-    const second = await pass("Alerts", { now: () => now }).run();
+    const second = await pass("Alerts", { now: at("12:00:00") }).run();
     expect(second).toMatchObject({ mode: "stream", changed: 2, lag: { records: 2, meanSeconds: 90, maxSeconds: 120 } });
+    // A status change (no date for it) and a new alert generated years ago: from the last state written, 12:00.
+    dataset.sizes.alerts = 15;
+    dataset.patches.set("alert:14", (r) => ((r["properties"] as Record<string, unknown>)["timeGeneratedUtc"] = "2020-01-01T00:00:00Z"));
+    dataset.patches.set("alert:0", (r) => ((r["properties"] as Record<string, unknown>)["status"] = "Dismissed"));
+    const third = await pass("Alerts", { now: at("12:05:00") }).run();
+    expect(third).toMatchObject({ changed: 2, lag: { records: 2, meanSeconds: 300, maxSeconds: 300 } });
   });
 
   it("secure score: 0.009 is no move, 0.01 is, and small moves add up against the last export", async () => {
