@@ -8,6 +8,7 @@ export const deadLettersReplay: HttpFunction = {
   route: "exports/{name}/dead-letters/replay",
   methods: ["POST"],
   authLevel: "function",
+  answers: { POST: { 200: { description: "What was sent again, and what failed again", schema: "ReplayReport" } } },
   writes: () => true,
   handler: async (request, context, service) => {
     const name = nameParam(request);

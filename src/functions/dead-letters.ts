@@ -9,6 +9,7 @@ export const deadLetters: HttpFunction = {
   route: "exports/{name}/dead-letters",
   methods: ["GET"],
   authLevel: "function",
+  answers: { GET: { 200: { description: "The configuration's dead letters", schema: "DeadLetters" } } },
   writes: () => false,
   handler: async (request, _context, service) => {
     const given = request.query.get("limit");

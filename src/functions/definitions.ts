@@ -3,9 +3,16 @@ import { redactSecretsInText } from "../config/index.js";
 import type { ExportService } from "../hosting/service.js";
 import type { RegistrationSettings } from "../hosting/settings.js";
 import { authorize, failure } from "./http.js";
+import type { ResponseSchemaName } from "./responses.js";
 
 /** One function of the app, whatever hosts it: the Functions host (index.ts) or the local host. */
 export type FunctionDefinition = HttpFunction | TimerFunction | QueueFunction;
+
+/** A successful answer, as OpenAPI describes it: what it means, and the schema of its body (none: no body). */
+export interface Answer {
+  description: string;
+  schema?: ResponseSchemaName;
+}
 
 export interface HttpFunction {
   kind: "http";
@@ -13,6 +20,8 @@ export interface HttpFunction {
   route: string;
   methods: HttpMethod[];
   authLevel: "anonymous" | "function";
+  /** Per method, its successful answers by status (errors are problem bodies, described once). */
+  answers: Partial<Record<HttpMethod, Record<number, Answer>>>;
   /** Changes something: with platform authentication on, the caller needs the write role. */
   writes: (method: string) => boolean;
   handler(request: HttpRequest, context: InvocationContext, service: ExportService): Promise<HttpResponseInit>;

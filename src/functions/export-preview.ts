@@ -18,6 +18,7 @@ export const exportPreview: HttpFunction = {
   route: "exports/{name}/preview",
   methods: ["POST"],
   authLevel: "function",
+  answers: { POST: { 200: { description: "What would be exported, per destination; nothing is sent", schema: "PreviewResponse" } } },
   writes: () => false,
   handler: async (request, _context, service) => {
     const raw = await readJsonBody(request, service.settings.maxBodyBytes, false);

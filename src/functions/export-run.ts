@@ -12,6 +12,7 @@ export const exportRun: HttpFunction = {
   route: "exports/{name}/run",
   methods: ["POST"],
   authLevel: "function",
+  answers: { POST: { 200: { description: "The passes run, with their records", schema: "RunResponse" } } },
   writes: () => true,
   handler: async (request, context, service) => {
     const passes = await service.runNow(nameParam(request), {

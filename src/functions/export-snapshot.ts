@@ -8,6 +8,7 @@ export const exportSnapshot: HttpFunction = {
   route: "exports/{name}/snapshot",
   methods: ["POST"],
   authLevel: "function",
+  answers: { POST: { 202: { description: "Queued: one pass per scope and source", schema: "SnapshotResponse" } } },
   writes: () => true,
   handler: async (request, context, service) => {
     const name = nameParam(request);

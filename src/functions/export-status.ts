@@ -8,6 +8,7 @@ export const exportStatus: HttpFunction = {
   route: "exports/{name}/status",
   methods: ["GET"],
   authLevel: "function",
+  answers: { GET: { 200: { description: "The passes, the destinations' health and whether data flows", schema: "Status" } } },
   writes: () => false,
   handler: async (request, _context, service) => json(200, await service.status(nameParam(request))),
 };

@@ -10,6 +10,11 @@ export const exportItem: HttpFunction = {
   route: "exports/{name}",
   methods: ["GET", "PUT", "DELETE"],
   authLevel: "function",
+  answers: {
+    GET: { 200: { description: "The configuration, normalized; its ETag in the header", schema: "ConfigurationResponse" } },
+    PUT: { 200: { description: "Replaced", schema: "ConfigurationResponse" }, 201: { description: "Created", schema: "ConfigurationResponse" } },
+    DELETE: { 204: { description: "Deleted, with its state and pass records" } },
+  },
   writes: (method) => method !== "GET",
   handler: async (request, context, service) => {
     const name = nameParam(request);

@@ -7,6 +7,7 @@ export const exportsList: HttpFunction = {
   route: "exports",
   methods: ["GET"],
   authLevel: "function",
+  answers: { GET: { 200: { description: "Every configuration; those that no longer validate apart", schema: "ConfigurationList" } } },
   writes: () => false,
   handler: async (_request, context, service) => {
     const listed = await service.list();

@@ -1,12 +1,15 @@
 import { z } from "zod";
 import { actionSchemasByType } from "../config/actions.js";
 import { scopeSchema, sourceSchema } from "../config/automation.js";
+import { CONFIGURATION_NAME } from "../config/index.js";
 import { passRecordSchema } from "../engine/pass.js";
 import type { FunctionDefinition, HttpFunction } from "./definitions.js";
 import { previewBodySchema } from "./export-preview.js";
 import { json } from "./http.js";
+import { RESPONSE_SCHEMAS } from "./responses.js";
 
-const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: "input", unrepresentable: "any", target: "draft-2020-12" });
+const jsonSchema = (schema: z.ZodType, io: "input" | "output" = "input") => z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" });
+const problem = (description: string) => ({ description, content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } } });
 
 /** The automations form's properties, as the PUT body takes them (the other forms are described in the README). */
 const configurationSchema = z.object({
@@ -20,15 +23,6 @@ const configurationSchema = z.object({
   baselineSnapshot: z.boolean().optional(),
 });
 
-const problemSchema = z.object({
-  type: z.string(),
-  title: z.string(),
-  status: z.number().int(),
-  detail: z.string(),
-  errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-  warnings: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
-});
-
 const BODIES: Record<string, string> = { export: "Configuration", exportPreview: "PreviewRequest" };
 
 /** OpenAPI 3.1 for the HTTP functions, made from their definitions and the zod schemas that validate them. */
@@ -36,7 +30,7 @@ export function openApiDocument(functions: readonly FunctionDefinition[]): Recor
   const paths: Record<string, Record<string, unknown>> = {};
   for (const f of functions.filter((d): d is HttpFunction => d.kind === "http")) {
     const path = `/api/${f.route}`;
-    const parameters = [...f.route.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$" } }));
+    const parameters = [...f.route.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string", pattern: CONFIGURATION_NAME.source } }));
     for (const method of f.methods) {
       const body = (method === "PUT" || method === "POST") && BODIES[f.name] ? { requestBody: { required: f.name === "export", content: { "application/json": { schema: { $ref: `#/components/schemas/${BODIES[f.name]}` } } } } } : {};
       (paths[path] ??= {})[method.toLowerCase()] = {
@@ -45,11 +39,22 @@ export function openApiDocument(functions: readonly FunctionDefinition[]): Recor
         security: f.authLevel === "function" ? [{ functionKey: [] }] : [],
         ...body,
         responses: {
-          "200": { description: "OK" },
-          "400": { description: "Bad input, each problem with its path", content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } } },
-          ...(f.authLevel === "function" ? { "401": { description: "No or wrong function key" }, "403": { description: "The caller lacks the write role" } } : {}),
-          "404": { description: "No such configuration" },
-          ...(body.requestBody ? { "413": { description: "Body over DEFENDER_EXPORT_MAX_BODY_BYTES" } } : {}),
+          ...Object.fromEntries(
+            Object.entries(f.answers[method] ?? {}).map(([status, answer]) => [status, { description: answer.description, ...(answer.schema ? { content: { "application/json": { schema: { $ref: `#/components/schemas/${answer.schema}` } } } } : {}) }]),
+          ),
+          ...(f.authLevel === "anonymous"
+            ? {}
+            : {
+                "400": problem("Bad input, each problem with its path"),
+                "401": { description: "No or wrong function key; or, with DEFENDER_EXPORT_REQUIRE_ROLE, no signed-in caller" },
+                "403": problem("The caller lacks the write role"),
+                "404": problem("No such configuration"),
+                "409": problem("The configuration is disabled, has no actions or scopes, no longer validates, or is one too many"),
+                "412": problem("If-Match does not match (or the configuration does not exist)"),
+                ...(body.requestBody ? { "413": problem("Body over DEFENDER_EXPORT_MAX_BODY_BYTES") } : {}),
+              }),
+          "500": problem("A fault of ours; the detail is in the logs of the invocation named"),
+          "503": problem("The app's settings are not valid (named)"),
         },
       };
     }
@@ -60,7 +65,12 @@ export function openApiDocument(functions: readonly FunctionDefinition[]): Recor
     paths,
     components: {
       securitySchemes: { functionKey: { type: "apiKey", in: "header", name: "x-functions-key" } },
-      schemas: { Configuration: jsonSchema(configurationSchema), PreviewRequest: jsonSchema(previewBodySchema), PassRecord: jsonSchema(passRecordSchema), Problem: jsonSchema(problemSchema) },
+      schemas: {
+        Configuration: jsonSchema(configurationSchema),
+        PreviewRequest: jsonSchema(previewBodySchema),
+        PassRecord: jsonSchema(passRecordSchema),
+        ...Object.fromEntries(Object.entries(RESPONSE_SCHEMAS).map(([name, schema]) => [name, jsonSchema(schema, "output")])),
+      },
     },
   };
 }
@@ -73,6 +83,7 @@ export function openApi(functions: () => readonly FunctionDefinition[]): HttpFun
     route: "openapi.json",
     methods: ["GET"],
     authLevel: "anonymous",
+    answers: { GET: { 200: { description: "This document" } } },
     writes: () => false,
     handler: async () => json(200, (document ??= openApiDocument(functions()))),
   };

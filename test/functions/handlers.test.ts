@@ -5,6 +5,9 @@ import { decodeMessageText } from "../../src/hosting/queue.js";
 import { METRIC_NAMES, resetInstruments } from "../../src/telemetry/metrics.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { exampleRecords } from "../helpers/examples.js";
+import { FUNCTIONS } from "../../src/functions/all.js";
+import type { HttpFunction } from "../../src/functions/definitions.js";
+import { RESPONSE_SCHEMAS } from "../../src/functions/responses.js";
 import { harness, SECRET_KEY, type Harness } from "./helpers.js";
 
 let h: Harness;
@@ -18,6 +21,8 @@ beforeAll(async () => {
   });
 }, 60_000);
 afterAll(async () => {
+  // Every answer schema OpenAPI publishes was met by a real answer.
+  expect([...checkedSchemas].sort()).toEqual(Object.keys(RESPONSE_SCHEMAS).sort());
   // Nothing any endpoint answered or logged carries a secret.
   const everything = JSON.stringify(responses) + h.logs.join("\n");
   expect(everything).not.toContain(SECRET_KEY);
@@ -25,9 +30,23 @@ afterAll(async () => {
   await h.close();
 });
 
+/** Every answer of the suite, checked against the schema OpenAPI publishes for it (a problem body for errors). */
+const checkedSchemas = new Set<string>();
+function conforms(name: string, method: string, status: number, body: unknown): void {
+  const f = FUNCTIONS.find((x) => x.name === name) as HttpFunction;
+  const answer = f.answers[method as keyof HttpFunction["answers"]]?.[status];
+  const schema = answer?.schema ?? (status >= 400 ? "Problem" : undefined);
+  if (answer === undefined && status < 400) throw new Error(`${name} ${method} answered ${status}, which its definition does not declare`);
+  if (schema === undefined) return;
+  const parsed = RESPONSE_SCHEMAS[schema].safeParse(body);
+  expect(parsed.success, `${name} ${method} ${status}: ${parsed.success ? "" : JSON.stringify(parsed.error.issues.slice(0, 3))}`).toBe(true);
+  checkedSchemas.add(schema);
+}
+
 async function call(name: string, init: Parameters<Harness["http"]>[1]) {
   const r = await h.http(name, init);
   responses.push(r.jsonBody, r.headers);
+  conforms(name, init.method, r.status ?? 200, r.jsonBody);
   return r;
 }
 const put = (name: string, body: unknown, headers: Record<string, string> = {}) => call("export", { method: "PUT", params: { name }, body: typeof body === "string" ? body : JSON.stringify(body), headers });
@@ -267,5 +286,18 @@ describe("preview, health, openapi", () => {
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(["Configuration", "PreviewRequest", "PassRecord", "Problem"]));
     const actions = (doc.components.schemas["Configuration"] as { properties: { actions: { items: { anyOf: { properties: { actionType: { const: string } } }[] } } } }).properties.actions;
     expect(actions.items.anyOf.map((a) => a.properties.actionType.const)).toEqual(["EventHub", "Workspace", "LogicApp", "StorageAccount"]);
+    // Every operation says what it answers, with a schema a generated client can use, and each schema is there.
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations as Record<string, { responses: Record<string, { content?: Record<string, { schema: { $ref: string } }> }> }>)) {
+        const ok = Object.entries(operation.responses).filter(([status]) => status.startsWith("2"));
+        expect(ok.length, `${method} ${path}`).toBeGreaterThan(0);
+        for (const [, response] of Object.entries(operation.responses)) {
+          for (const media of Object.values(response.content ?? {})) expect(doc.components.schemas[media.schema.$ref.replace("#/components/schemas/", "")], media.schema.$ref).toBeDefined();
+        }
+      }
+    }
+    const run = (doc.paths["/api/exports/{name}/run"]!["post"] as { responses: Record<string, { content: Record<string, { schema: { $ref: string } }> }> }).responses["200"]!;
+    expect(run.content["application/json"]!.schema.$ref).toBe("#/components/schemas/RunResponse");
+    expect(JSON.stringify(doc.components.schemas["RunResponse"])).toContain("stopped");
   });
 });
