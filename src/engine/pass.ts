@@ -46,6 +46,8 @@ export interface PassOptions {
   /** Whether the configuration is still the one the pass started for; asked every `generationCheckMs` and before each checkpoint. */
   stillCurrent?: () => Promise<boolean>;
   generationCheckMs?: number;
+  /** Called with the finished record before it is stored: the host may say when the pass is tried again. */
+  beforeRecord?: (record: PassRecord) => Promise<void>;
   now?: () => Date;
   /** Tests: called at the stages where a process can die. */
   hooks?: { afterRead?: (read: number) => void; afterWrite?: (written: number) => void; beforeCheckpoint?: (checkpoint: number) => void };
@@ -80,6 +82,10 @@ export interface PassRecord {
   lag?: { records: number; meanSeconds: number; maxSeconds: number };
   skipped?: string;
   error?: string;
+  /** The HTTP status of the failure, when a service answered one (a 403 from ARM or storage). */
+  errorStatus?: number;
+  /** The failure is taken for a passing one (a role not applied yet): the pass is tried again then. */
+  retry?: { at: string; attempt: number; reason: string };
   /** The configuration was deleted (or made again) during the pass: it stopped, and nothing of it was kept. */
   abandoned?: boolean;
 }
@@ -106,6 +112,9 @@ export const passRecordSchema = z.looseObject({
   lag: z.object({ records: z.number(), meanSeconds: z.number(), maxSeconds: z.number() }).optional(),
   skipped: z.string().optional(),
   error: z.string().optional(),
+  errorStatus: z.number().int().optional(),
+  retry: z.object({ at: z.string(), attempt: z.number().int(), reason: z.string() }).optional(),
+  abandoned: z.boolean().optional(),
 });
 
 /**
@@ -159,6 +168,8 @@ export async function runPass(options: PassOptions): Promise<PassRecord> {
       record.error = e.message;
     } else {
       record.error = e instanceof StateConflictError ? `${e.message}; nothing is lost: the next pass sends again` : describeError(e);
+      const status = (e as { status?: unknown; statusCode?: unknown }).status ?? (e as { statusCode?: unknown }).statusCode;
+      if (typeof status === "number") record.errorStatus = status;
     }
   } finally {
     guard.stop();
@@ -178,6 +189,7 @@ export async function runPass(options: PassOptions): Promise<PassRecord> {
     };
   }
   finish(record, now);
+  await options.beforeRecord?.(record).catch(() => undefined);
   // The record of a pass whose configuration is gone would land beside a new configuration of that name.
   if (!record.abandoned) await guard.ask();
   if (!record.abandoned && !guard.gone) await options.state.recordPass(key, record).catch(() => undefined);

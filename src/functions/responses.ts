@@ -69,8 +69,9 @@ export const statusResponseSchema = z.looseObject({
   updatedAt: z.string().nullable(),
   errors: z.array(problemItem).optional(),
   flow: z.looseObject({
-    status: z.enum(["flowing", "stalled", "failing", "not yet run", "invalid"]),
+    status: z.enum(["flowing", "stalled", "failing", "waiting", "not yet run", "invalid"]),
     failing: z.array(z.string()),
+    waiting: z.array(z.string()).optional(),
     expectedCadenceSeconds: z.number().optional(),
     lastPassAt: z.string().nullable().optional(),
     lastSuccessfulPassAt: z.string().nullable().optional(),

@@ -26,6 +26,14 @@ export interface StoredConfiguration {
    * before generations were kept.
    */
   generation: string | undefined;
+  /** When this generation was created (none for one stored before it was kept). */
+  createdAt: string | undefined;
+}
+
+/** Who a configuration is: its generation and when it was created, kept when it is replaced. */
+interface Identity {
+  generation: string | undefined;
+  createdAt: string | undefined;
 }
 
 /** A stored configuration that no longer validates (a change of DEFENDER_EXPORT_TRUSTED_HOSTS, an older version's rules). */
@@ -63,6 +71,7 @@ const entitySchema = z.object({
   chunks: z.number().int().min(1).max(MAX_CHUNKS),
   updatedAt: z.string(),
   generation: z.string().min(1).optional(),
+  createdAt: z.string().optional(),
 });
 
 /**
@@ -117,10 +126,11 @@ export class ConfigurationStore {
   }
 
   /** The stored entity's ETag and generation, read together; undefined when there is none. */
-  async #current(name: string): Promise<{ etag: string; generation: string | undefined } | undefined> {
+  async #current(name: string): Promise<({ etag: string } & Identity) | undefined> {
     try {
-      const entity = await this.table.getEntity<Record<string, unknown>>(PARTITION, name, { queryOptions: { select: ["generation"] } });
-      return { etag: entity.etag, generation: typeof entity["generation"] === "string" ? entity["generation"] : undefined };
+      const entity = await this.table.getEntity<Record<string, unknown>>(PARTITION, name, { queryOptions: { select: ["generation", "createdAt"] } });
+      const text = (key: string) => (typeof entity[key] === "string" ? (entity[key] as string) : undefined);
+      return { etag: entity.etag, generation: text("generation"), createdAt: text("createdAt") };
     } catch (e) {
       if (e instanceof RestError && e.statusCode === 404) return undefined;
       throw e;
@@ -150,12 +160,20 @@ export class ConfigurationStore {
     const chunks = Math.max(1, Math.ceil(document.length / CHUNK));
     if (chunks > MAX_CHUNKS) throw new ConfigurationTooLargeError(`the configuration is ${document.length} characters; at most ${CHUNK * MAX_CHUNKS} can be stored`);
     const updatedAt = new Date().toISOString();
-    const entity = (generation: string | undefined): TableEntity<Record<string, unknown>> => {
-      const e: TableEntity<Record<string, unknown>> = { partitionKey: PARTITION, rowKey: name, version: 1, chunks, updatedAt, ...(generation !== undefined ? { generation } : {}) };
+    const entity = ({ generation, createdAt }: Identity): TableEntity<Record<string, unknown>> => {
+      const e: TableEntity<Record<string, unknown>> = {
+        partitionKey: PARTITION,
+        rowKey: name,
+        version: 1,
+        chunks,
+        updatedAt,
+        ...(generation !== undefined ? { generation } : {}),
+        ...(createdAt !== undefined ? { createdAt } : {}),
+      };
       for (let i = 0; i < chunks; i++) e[`document${i}`] = document.slice(i * CHUNK, (i + 1) * CHUNK);
       return e;
     };
-    const stored = (etag: string | undefined, created: boolean, generation: string | undefined) => ({ name, configuration: { ...configuration, name }, etag: etag ?? "", updatedAt, generation, created });
+    const stored = (etag: string | undefined, created: boolean, { generation, createdAt }: Identity) => ({ name, configuration: { ...configuration, name }, etag: etag ?? "", updatedAt, generation, createdAt, created });
     try {
       if (conditions.ifMatch !== undefined) {
         for (let attempt = 0; ; attempt++) {
@@ -164,7 +182,7 @@ export class ConfigurationStore {
           // `*` replaces the one read with its generation, not whichever is there by then (deleted and made again).
           const etag = conditions.ifMatch === "*" ? current.etag : conditions.ifMatch;
           try {
-            return stored((await this.table.updateEntity(entity(current.generation), "Replace", { etag })).etag, false, current.generation);
+            return stored((await this.table.updateEntity(entity(current), "Replace", { etag })).etag, false, current);
           } catch (e) {
             if (!(conditions.ifMatch === "*" && e instanceof RestError && e.statusCode === 412) || attempt >= 4) throw e;
           }
@@ -173,9 +191,9 @@ export class ConfigurationStore {
       for (let attempt = 0; ; attempt++) {
         // Create first: one request for a new configuration, and whether it is new without reading it.
         await this.#withinLimit(name);
-        const generation = randomUUID();
+        const identity: Identity = { generation: randomUUID(), createdAt: updatedAt };
         try {
-          return stored((await this.table.createEntity(entity(generation))).etag, true, generation);
+          return stored((await this.table.createEntity(entity(identity))).etag, true, identity);
         } catch (e) {
           if (conditions.create || !(e instanceof RestError && e.statusCode === 409)) throw e;
         }
@@ -183,7 +201,7 @@ export class ConfigurationStore {
         const current = await this.#current(name);
         if (current === undefined) continue;
         try {
-          return stored((await this.table.updateEntity(entity(current.generation), "Replace", { etag: current.etag })).etag, false, current.generation);
+          return stored((await this.table.updateEntity(entity(current), "Replace", { etag: current.etag })).etag, false, current);
         } catch (e) {
           if (!(e instanceof RestError && (e.statusCode === 412 || e.statusCode === 404)) || attempt >= 4) throw e;
         }
@@ -242,7 +260,7 @@ export class ConfigurationStore {
     }
     const parsed = parseExportConfiguration(document, { destinationPolicy: this.destinationPolicy });
     if (!parsed.ok) return { valid: false, invalid: { name, etag: entity.etag, updatedAt: meta.data.updatedAt, errors: parsed.errors } };
-    return { valid: true, stored: { name, configuration: { ...parsed.configuration, name }, etag: entity.etag, updatedAt: meta.data.updatedAt, generation: meta.data.generation } };
+    return { valid: true, stored: { name, configuration: { ...parsed.configuration, name }, etag: entity.etag, updatedAt: meta.data.updatedAt, generation: meta.data.generation, createdAt: meta.data.createdAt } };
   }
 }
 

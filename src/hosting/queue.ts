@@ -10,6 +10,8 @@ export const passMessageSchema = z.strictObject({
   snapshot: z.boolean().optional(),
   reason: z.enum(["timer", "snapshot-timer", "request"]),
   enqueuedAt: z.string(),
+  /** The pass is tried again after a failure taken for a passing one (this many times so far). */
+  retry: z.number().int().positive().optional(),
 });
 export type PassMessage = z.infer<typeof passMessageSchema>;
 
@@ -44,9 +46,10 @@ export class PassQueue {
     return this.#ready;
   }
 
-  async send(message: PassMessage): Promise<void> {
+  /** Queues a pass; `delaySeconds`: not to be taken before then. */
+  async send(message: PassMessage, delaySeconds = 0): Promise<void> {
     await this.ready();
-    await this.queue.sendMessage(encodeMessage(message));
+    await this.queue.sendMessage(encodeMessage(message), delaySeconds > 0 ? { visibilityTimeout: delaySeconds } : {});
   }
 
   /** Poison messages, newest not guaranteed first (a queue peek returns at most 32). */

@@ -72,10 +72,12 @@ export class ExportService {
   readonly queue: PassQueue;
   readonly #deps: ServiceDependencies;
   readonly #now: () => Date;
+  readonly #startedAt: number;
 
   constructor(deps: ServiceDependencies) {
     this.#deps = deps;
     this.#now = deps.now ?? (() => new Date());
+    this.#startedAt = this.#now().getTime();
     this.configurations = new ConfigurationStore(deps.storage.table(CONFIGURATION_TABLE), deps.settings.destinationPolicy, deps.settings.maxConfigurations);
     this.state = new BlobStateStore(deps.storage.blob.getContainerClient(STATE_CONTAINER));
     this.deadLetters = new BlobDeadLetterStore(deps.storage.blob.getContainerClient(DEAD_LETTER_CONTAINER));
@@ -276,6 +278,7 @@ export class ExportService {
         ...(m.snapshot ? { snapshot: true } : {}),
         ...(this.#deps.settings.tenantId ? { tenantId: this.#deps.settings.tenantId } : {}),
         ...(this.#deps.now ? { now: this.#deps.now } : {}),
+        beforeRecord: (record) => this.#retryWhileRolesApply(m, stored, record),
       });
       recordPassMetrics(record);
       return record;
@@ -353,17 +356,24 @@ export class ExportService {
     const lastDeliveryAt = latest((p) => p.error === undefined && Object.values(p.actions).some((a) => a.sent > 0));
     const [deadLetters, poison, actions] = await Promise.all([this.#deadLetterCount(name, stored.configuration), this.queue.poisoned(), this.#actionHealth(stored.configuration)]);
     // A pass that failed, and a destination backed off (its records go to dead letters untried): both are failing.
+    // A pass refused access while roles apply, and tried again soon, is waiting.
+    const lastFailed = sources.filter((s) => s.passes[0] !== undefined && s.passes[0].skipped === undefined && s.passes[0].error !== undefined);
     const failing = [
-      ...sources.filter((s) => s.passes[0] !== undefined && s.passes[0].skipped === undefined && s.passes[0].error !== undefined).map((s) => `${s.eventSource} ${s.scope}: ${s.passes[0]!.error}`),
+      ...lastFailed.filter((s) => s.passes[0]!.retry === undefined).map((s) => `${s.eventSource} ${s.scope}: ${s.passes[0]!.error}`),
       ...actions.flatMap((a) => a.backedOff.map((b) => `${a.actionKey} ${b.lane}: backed off until ${b.until} after: ${b.reason}`)),
     ];
+    const waiting = lastFailed
+      .filter((s) => s.passes[0]!.retry !== undefined)
+      .map((s) => `${s.eventSource} ${s.scope}: ${s.passes[0]!.error}; ${s.passes[0]!.retry!.reason}; tried again at ${s.passes[0]!.retry!.at}`);
     const since = (at: string | undefined) => (at === undefined ? null : Math.round((now.getTime() - Date.parse(at)) / 1000));
     const flowing =
       lastPassAt === undefined
         ? "not yet run"
         : failing.length > 0
           ? "failing"
-          : lastSuccessAt !== undefined && since(lastSuccessAt)! <= 3 * cadence
+          : waiting.length > 0
+            ? "waiting"
+            : lastSuccessAt !== undefined && since(lastSuccessAt)! <= 3 * cadence
             ? "flowing"
             : "stalled";
     return {
@@ -380,6 +390,7 @@ export class ExportService {
         secondsSinceLastSuccessfulPass: since(lastSuccessAt),
         secondsSinceLastDelivery: since(lastDeliveryAt),
         failing,
+        waiting,
       },
       actions,
       deadLetters,
@@ -504,6 +515,27 @@ export class ExportService {
     return configuration.actions.map((action) => createSink(action, deps));
   }
 
+  /**
+   * Access refused (401, 403) soon after the app started or the configuration was created is taken for role
+   * assignments still spreading (Azure documents up to 30 minutes): the pass is queued again with a growing
+   * delay instead of failing until the next timer, and status says it waits. The message itself completes,
+   * so that it never goes toward the poison queue for this.
+   */
+  async #retryWhileRolesApply(m: PassMessage, stored: StoredConfiguration, record: PassRecord): Promise<void> {
+    if (record.errorStatus !== 403 && record.errorStatus !== 401) return;
+    const now = this.#now().getTime();
+    const since = Math.max(this.#startedAt, stored.createdAt === undefined ? 0 : Date.parse(stored.createdAt));
+    if (now - since > ROLES_APPLY_MS) return;
+    const attempt = (m.retry ?? 0) + 1;
+    const delaySeconds = Math.min(30 * 2 ** (attempt - 1), 300);
+    await this.queue.send({ ...m, retry: attempt, enqueuedAt: new Date(now).toISOString() }, delaySeconds);
+    record.retry = {
+      at: new Date(now + delaySeconds * 1000).toISOString(),
+      attempt,
+      reason: `access refused (HTTP ${record.errorStatus}) within ${ROLES_APPLY_MS / 60_000} minutes of the app's start or the configuration's creation: role assignments can take that long to apply`,
+    };
+  }
+
   /** A pass runs for this generation of the configuration, and stops when it is gone. */
   #generation(stored: StoredConfiguration): { generation?: string; stillCurrent: () => Promise<boolean> } {
     return {
@@ -529,6 +561,9 @@ export class ExportService {
     return problems;
   }
 }
+
+/** How long after start-up (or a configuration's creation) a refused access is taken for roles still spreading. */
+const ROLES_APPLY_MS = 30 * 60_000;
 
 /** What a timer queued, and the configurations it skipped because they no longer validate. */
 export interface Enqueued {

@@ -152,3 +152,33 @@ describe("DELETE while a pass runs", () => {
     }
   }, 60_000);
 });
+
+describe("access refused right after a deployment", () => {
+  it("a 403 within 30 minutes of start-up is retried later, the message completes, and status says the pass waits; later it is a failure", async () => {
+    const dataset = h.sandbox.dataset;
+    const workspace = (h.sandbox.configuration["actions"] as Record<string, unknown>[])[0]!;
+    await put("roles", configuration(workspace, ["Alerts"]));
+    h.sandbox.arm.inject({ kind: "status", status: 403, code: "AuthorizationFailed" }, { path: /alerts/, times: 1 });
+    const message = { configuration: "roles", scope: dataset.subscriptionPath, eventSource: "Alerts" as const, reason: "timer" as const, enqueuedAt: new Date().toISOString() };
+    const record = await h.service.runMessage(message);
+    expect(record).toMatchObject({ errorStatus: 403, retry: { attempt: 1, reason: expect.stringMatching(/role assignments can take that long/) } });
+    // The retry is queued, not yet visible: it waits out its delay.
+    const properties = await h.service.queue.queue.getProperties();
+    expect(properties.approximateMessagesCount).toBe(1);
+    expect((await h.service.queue.queue.peekMessages()).peekedMessageItems).toEqual([]);
+    const status = await h.service.status("roles");
+    expect(status["flow"]).toMatchObject({ status: "waiting", failing: [], waiting: [expect.stringMatching(/HTTP 403 AuthorizationFailed.*tried again at/)] });
+
+    // The same refusal long after start-up is a failure as any other.
+    let minutes = 0;
+    const later = sandboxService(h.azurite, h.sandbox, { ...h.env, DEFENDER_EXPORT_QUEUE: "roles-later" }, { now: () => new Date(Date.now() + minutes * 60_000) }).service;
+    minutes = 31;
+    h.sandbox.arm.inject({ kind: "status", status: 403, code: "AuthorizationFailed" }, { path: /alerts/, times: 1 });
+    const failed = await later.runMessage(message);
+    expect(failed).toMatchObject({ errorStatus: 403 });
+    expect(failed!.retry).toBeUndefined();
+    await h.service.queue.queue.clearMessages();
+    await h.service.delete("roles");
+  });
+});
+
