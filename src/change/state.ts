@@ -25,6 +25,8 @@ export interface ExportState {
   snapshotAt?: string;
   /** The generation of the configuration that wrote it (none: written before generations were kept). */
   generation?: string;
+  /** When the last complete pass began to read (blob metadata: an unchanged pass does not write the state). */
+  readAt?: string;
 }
 
 /**
@@ -115,23 +117,25 @@ export class BlobStateStore {
     const blob = this.container.getBlobClient(`${passPrefix(key)}/state.json.gz`);
     let buffer: Buffer;
     let etag: string | undefined;
+    let readAt: string | undefined;
     try {
       const response = await blob.download();
       etag = response.etag;
+      readAt = response.metadata?.["readat"];
       buffer = await streamToBuffer(response.readableStreamBody);
     } catch (e) {
       if ((e as { statusCode?: number }).statusCode === 404) return { entries: new ExportEntries(), etag: undefined, updatedAt: undefined };
       throw e;
     }
     try {
-      return { ...(await readState(buffer)), etag };
+      return { ...(await readState(buffer)), etag, ...(readAt ? { readAt } : {}) };
     } catch (e) {
       throw new Error(`the export state of ${passPrefix(key)} ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
   }
 
   /** Writes the state if nobody else did since `etag` (none: only if there is no state yet); returns the new ETag. */
-  async save(key: PassKey, state: Pick<ExportState, "entries" | "snapshotAt" | "generation">, etag: string | undefined, now = new Date()): Promise<{ etag: string; bytes: number }> {
+  async save(key: PassKey, state: Pick<ExportState, "entries" | "snapshotAt" | "generation" | "readAt">, etag: string | undefined, now = new Date()): Promise<{ etag: string; bytes: number }> {
     await this.ready();
     const header = `${JSON.stringify({
       version: 4,
@@ -156,7 +160,7 @@ export class BlobStateStore {
         conditions: etag === undefined ? { ifNoneMatch: "*" } : { ifMatch: etag },
         blobHTTPHeaders: { blobContentType: "application/octet-stream", blobContentEncoding: "gzip" },
         // Read by the snapshot timer without downloading the state.
-        ...(state.snapshotAt ? { metadata: { snapshotat: state.snapshotAt } } : {}),
+        metadata: stateMetadata(state),
       });
       state.entries.commit(new StoredIds(body, state.entries.size, Buffer.byteLength(header) + 16 * state.entries.size));
       return { etag: response.etag!, bytes: body.length };
@@ -165,6 +169,15 @@ export class BlobStateStore {
       if (status === 412 || status === 409) throw new StateConflictError(`the export state of ${passPrefix(key)} changed since this pass read it`);
       throw e;
     }
+  }
+
+  /**
+   * Notes that a complete pass read the source without changing the state: its start time goes in the blob's
+   * metadata (kept beside snapshotAt), the earliest a change it did not see can have appeared.
+   */
+  async markRead(key: PassKey, state: Pick<ExportState, "snapshotAt" | "readAt">, etag: string): Promise<string> {
+    const response = await this.container.getBlobClient(`${passPrefix(key)}/state.json.gz`).setMetadata(stateMetadata(state), { conditions: { ifMatch: etag } });
+    return response.etag ?? etag;
   }
 
   /** Where a stopped pass left off, and the ids it had seen (so that the rest of it still tells removals). */
@@ -327,6 +340,11 @@ export class Lease {
     clearInterval(this.#timer);
     await this.#client.releaseLease().catch(() => undefined);
   }
+}
+
+/** What the state blob's metadata says without downloading it: the last snapshot, the last complete read. */
+function stateMetadata(state: Pick<ExportState, "snapshotAt" | "readAt">): Record<string, string> {
+  return { ...(state.snapshotAt ? { snapshotat: state.snapshotAt } : {}), ...(state.readAt ? { readat: state.readAt } : {}) };
 }
 
 /** A stored state's entries; its ids stay compressed in `buffer`. Errors say what is wrong, after "the export state of <key>". */

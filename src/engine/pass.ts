@@ -296,9 +296,10 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     options.hooks?.afterWrite?.(record.changed + record.removed);
   };
   // Export lag, streaming only: from when each change could first be read (its own change time where the record
-  // gives one, never before the state was last written) to its acknowledgement, settled at each flush.
+  // gives one, never before the last complete pass began to read) to its acknowledgement, settled at each flush.
   const changedAt = mode === "stream" ? (CHANGE_RULES[dataType].changedAt ?? (() => undefined)) : undefined;
-  const visibleSince = state.updatedAt === undefined ? Date.parse(record.startedAt) : Date.parse(state.updatedAt);
+  // When the last complete pass began to read (a state from before that was kept: when it was written).
+  const visibleSince = Date.parse(state.readAt ?? state.updatedAt ?? record.startedAt);
   const pendingLag = { count: 0, sum: 0, oldest: Infinity };
   const lag = { records: 0, sumSeconds: 0, maxSeconds: 0 };
   const settleLag = () => {
@@ -320,8 +321,13 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     guard.check();
     settleLag();
     options.hooks?.beforeCheckpoint?.(record.checkpoints + 1);
-    // A pass that changed nothing leaves the state as it was (its pass record says it ran).
-    if (final && !detector.dirty && etag !== undefined && !(everything && send)) return;
+    // A complete read: changes it did not see appeared after it began (the start of the next pass's export lag).
+    if (final) state.readAt = record.startedAt;
+    // A pass that changed nothing leaves the state as it was (its pass record says it ran), but when it read.
+    if (final && !detector.dirty && etag !== undefined && !(everything && send)) {
+      etag = await options.state.markRead(key, state, etag);
+      return;
+    }
     const saved = await options.state.save(key, state, etag, clock());
     etag = saved.etag;
     record.stateBytes = saved.bytes;

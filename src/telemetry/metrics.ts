@@ -44,7 +44,7 @@ function get(): Instruments {
       failures: meter.createCounter(METRIC_NAMES.passFailures, { description: "Passes that ended with an error" }),
       lag: meter.createHistogram(METRIC_NAMES.exportLag, {
         description:
-          "Seconds from when each exported change could first be read (its own change time where the record gives one, never before its source's state was last written; else that last write) to the destinations' acknowledgement of it (streaming passes; each pass's largest)",
+          "Seconds from when each exported change could first be read (its own change time where the record gives one, never before the last complete pass of its source began to read; else from then) to the destinations' acknowledgement of it (streaming passes; each pass's largest)",
         unit: "s",
       }),
       backoffs: meter.createCounter(METRIC_NAMES.actionBackoffs, { description: "Passes in which an action was backed off after a delivery failed every attempt (its items were dead-lettered untried)" }),

@@ -187,6 +187,11 @@ describe("streaming passes", () => {
     dataset.patches.set("alert:0", (r) => ((r["properties"] as Record<string, unknown>)["status"] = "Dismissed"));
     const third = await pass("Alerts", { now: at("12:05:00") }).run();
     expect(third).toMatchObject({ changed: 2, lag: { records: 2, meanSeconds: 300, maxSeconds: 300 } });
+    // A quiet stretch: a pass that changes nothing writes no state, but notes when it read; a change after it
+    // counts from then, not from the last write (12:05).
+    expect(await pass("Alerts", { now: at("12:30:00") }).run()).toMatchObject({ changed: 0, checkpoints: 0 });
+    dataset.patches.set("alert:1", (r) => ((r["properties"] as Record<string, unknown>)["status"] = "Resolved"));
+    expect(await pass("Alerts", { now: at("12:35:00") }).run()).toMatchObject({ changed: 1, lag: { records: 1, maxSeconds: 300 } });
   });
 
   it("secure score: 0.009 is no move, 0.01 is, and small moves add up against the last export", async () => {

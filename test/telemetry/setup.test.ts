@@ -4,7 +4,11 @@ import { logs } from "@opentelemetry/api-logs";
 import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from "@opentelemetry/sdk-logs";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
+import { startAzurite } from "../fakes/azurite.js";
 import { correlateInvocations } from "../../src/telemetry/setup.js";
 
 // What useAzureMonitor registers globally: a context manager and the W3C propagator.
@@ -50,3 +54,21 @@ describe("Application Insights correlation", () => {
     expect(exported.getFinishedLogRecords().map((r) => [r.body, r.severityText])).toEqual([["pass done", "warning"]]);
   });
 });
+
+describe("Azure SDK spans under the invocation", () => {
+  it("each SDK call of a handler is a span in the host's trace, once @azure/core-tracing is required for the ES module SDKs", async () => {
+    const azurite = await startAzurite();
+    try {
+      const child = fileURLToPath(new URL("./sdk-spans-child.ts", import.meta.url));
+      const spans = async (mode: string) => JSON.parse((await promisify(execFile)(process.execPath, ["--import", "tsx", child, azurite.connectionString, mode], { timeout: 30_000 })).stdout) as { name: string; traceId: string }[];
+      const traced = await spans("with");
+      expect(traced.map((s) => s.name)).toEqual(expect.arrayContaining(["BlobServiceClient-getProperties", "HTTP GET"]));
+      expect(traced.every((s) => s.traceId === "0af7651916cd43dd8448eb211c80319c")).toBe(true);
+      // Without it, the instrumentation never sees the SDK's core-tracing: no span at all.
+      expect(await spans("without")).toEqual([]);
+    } finally {
+      await azurite.stop();
+    }
+  }, 60_000);
+});
+
