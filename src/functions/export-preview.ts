@@ -9,6 +9,8 @@ export const previewBodySchema = z.strictObject({
   records: z.array(z.unknown()).max(10_000).optional(),
   /** At most this many records shown (and, live, read per source). */
   limit: z.number().int().min(1).max(1000).optional(),
+  /** The hub's maximum message size, as it advertises it: 262144 on Basic; a Standard hub's 1048576 by default. */
+  eventHubMaxMessageBytes: z.number().int().min(4096).max(104_857_600).optional(),
 });
 
 /** A dry run: what would be exported, mapped per destination; nothing is sent, no state moves. */
@@ -26,7 +28,8 @@ export const exportPreview: HttpFunction = {
     const body = Array.isArray(raw) ? { records: raw } : isListBody(raw) ? { records: raw.value } : (raw ?? {});
     const parsed = previewBodySchema.safeParse(body);
     if (!parsed.success) throw badRequest("the preview request is not valid", parsed.error.issues.map((i) => ({ path: joinPath("$", i.path), message: i.message })));
-    return json(200, await service.preview(nameParam(request), { ...(parsed.data.records ? { records: parsed.data.records } : {}), limit: parsed.data.limit ?? 100 }));
+    const { records, limit, eventHubMaxMessageBytes } = parsed.data;
+    return json(200, await service.preview(nameParam(request), { ...(records ? { records } : {}), limit: limit ?? 100, ...(eventHubMaxMessageBytes !== undefined ? { eventHubMaxMessageBytes } : {}) }));
   },
 };
 

@@ -25,6 +25,24 @@ const configurationSchema = z.object({
 
 const BODIES: Record<string, string> = { export: "Configuration", exportPreview: "PreviewRequest" };
 
+/** The problems an operation can answer: those of a key, a name, a stored configuration, a body, a change. */
+function errorsOf(f: HttpFunction, method: string, named: boolean, body: boolean): Record<string, unknown> {
+  if (f.authLevel === "anonymous") return {};
+  const write = f.writes(method);
+  const item = f.name === "export";
+  return {
+    ...(named || body ? { "400": problem("Bad input (the name, the body, a header), each problem with its path") } : {}),
+    "401": { description: "No or wrong function key; or, with DEFENDER_EXPORT_REQUIRE_ROLE, a change without a signed-in caller" },
+    ...(write ? { "403": problem("The caller lacks the write role") } : {}),
+    ...(named ? { "404": problem("No such configuration") } : {}),
+    ...(named && f.name !== "exportStatus" && !(item && method === "DELETE")
+      ? { "409": problem("The stored configuration no longer validates; or it is disabled or without actions or scopes (run, snapshot); or one too many (PUT)") }
+      : {}),
+    ...(item && method !== "GET" ? { "412": problem("If-Match does not match, or the configuration does not exist") } : {}),
+    ...(body ? { "413": problem("Body over DEFENDER_EXPORT_MAX_BODY_BYTES") } : {}),
+  };
+}
+
 /** OpenAPI 3.1 for the HTTP functions, made from their definitions and the zod schemas that validate them. */
 export function openApiDocument(functions: readonly FunctionDefinition[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -39,22 +57,13 @@ export function openApiDocument(functions: readonly FunctionDefinition[]): Recor
         security: f.authLevel === "function" ? [{ functionKey: [] }] : [],
         ...body,
         responses: {
+          "500": problem("A fault of ours; the detail is in the logs of the invocation named"),
+          "503": problem("The app's settings are not valid (named)"),
+          ...errorsOf(f, method, parameters.length > 0, body.requestBody !== undefined),
+          // Last: a function's own answers (health's 503 is its own body, not a problem).
           ...Object.fromEntries(
             Object.entries(f.answers[method] ?? {}).map(([status, answer]) => [status, { description: answer.description, ...(answer.schema ? { content: { "application/json": { schema: { $ref: `#/components/schemas/${answer.schema}` } } } } : {}) }]),
           ),
-          ...(f.authLevel === "anonymous"
-            ? {}
-            : {
-                "400": problem("Bad input, each problem with its path"),
-                "401": { description: "No or wrong function key; or, with DEFENDER_EXPORT_REQUIRE_ROLE, no signed-in caller" },
-                "403": problem("The caller lacks the write role"),
-                "404": problem("No such configuration"),
-                "409": problem("The configuration is disabled, has no actions or scopes, no longer validates, or is one too many"),
-                "412": problem("If-Match does not match (or the configuration does not exist)"),
-                ...(body.requestBody ? { "413": problem("Body over DEFENDER_EXPORT_MAX_BODY_BYTES") } : {}),
-              }),
-          "500": problem("A fault of ours; the detail is in the logs of the invocation named"),
-          "503": problem("The app's settings are not valid (named)"),
         },
       };
     }

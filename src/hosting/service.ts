@@ -293,7 +293,7 @@ export class ExportService {
    * A dry run: what the configuration would export from the records given (or read live, up to `limit`
    * per source), mapped per destination. Nothing is sent and no state moves.
    */
-  async preview(name: string, input: { records?: unknown[]; limit: number }): Promise<Record<string, unknown>> {
+  async preview(name: string, input: { records?: unknown[]; limit: number; eventHubMaxMessageBytes?: number }): Promise<Record<string, unknown>> {
     const { configuration } = await this.get(name);
     const rules = compileConfiguration(configuration);
     const notices: string[] = [];
@@ -303,7 +303,7 @@ export class ExportService {
     let total = 0;
     for await (const selected of selectRecords(rules, source, (notice, origin) => notices.push(`record ${origin}: ${notice.kind}`))) {
       total++;
-      if (out.length < input.limit) out.push(previewOne(selected, configuration.actions, exportedAt));
+      if (out.length < input.limit) out.push(previewOne(selected, configuration.actions, exportedAt, input.eventHubMaxMessageBytes));
     }
     return { records: out, selected: total, shown: out.length, notices: notices.slice(0, 100) };
   }
@@ -519,13 +519,22 @@ export class ExportService {
    * Access refused (401, 403) soon after the app started or the configuration was created is taken for role
    * assignments still spreading (Azure documents up to 30 minutes): the pass is queued again with a growing
    * delay instead of failing until the next timer, and status says it waits. The message itself completes,
-   * so that it never goes toward the poison queue for this.
+   * so that it never goes toward the poison queue for this. A refusal that has lasted longer than that (the
+   * source's pass records say since when) is a failure, however recently an instance started.
    */
   async #retryWhileRolesApply(m: PassMessage, stored: StoredConfiguration, record: PassRecord): Promise<void> {
-    if (record.errorStatus !== 403 && record.errorStatus !== 401) return;
+    if (!refused(record)) return;
     const now = this.#now().getTime();
     const since = Math.max(this.#startedAt, stored.createdAt === undefined ? 0 : Date.parse(stored.createdAt));
     if (now - since > ROLES_APPLY_MS) return;
+    const key = { configuration: m.configuration, scope: m.scope, eventSource: m.eventSource };
+    let refusedSince = Date.parse(record.startedAt);
+    for (const earlier of await this.state.recentPasses(key, 20).catch(() => [])) {
+      const parsed = passRecordSchema.safeParse(earlier);
+      if (!parsed.success || (parsed.data.skipped === undefined && !refused(parsed.data))) break;
+      if (parsed.data.skipped === undefined) refusedSince = Math.min(refusedSince, Date.parse(parsed.data.startedAt));
+    }
+    if (now - refusedSince > ROLES_APPLY_MS) return;
     const attempt = (m.retry ?? 0) + 1;
     const delaySeconds = Math.min(30 * 2 ** (attempt - 1), 300);
     await this.queue.send({ ...m, retry: attempt, enqueuedAt: new Date(now).toISOString() }, delaySeconds);
@@ -564,6 +573,8 @@ export class ExportService {
 
 /** How long after start-up (or a configuration's creation) a refused access is taken for roles still spreading. */
 const ROLES_APPLY_MS = 30 * 60_000;
+
+const refused = (record: Pick<PassRecord, "errorStatus">) => record.errorStatus === 401 || record.errorStatus === 403;
 
 /** What a timer queued, and the configurations it skipped because they no longer validate. */
 export interface Enqueued {
@@ -625,7 +636,7 @@ async function* fromArray(records: readonly unknown[]): AsyncGenerator<{ record:
   for (let i = 0; i < records.length; i++) yield { record: records[i], origin: i };
 }
 
-function previewOne(selected: SelectedRecord, actions: readonly Action[], exportedAt: string): Record<string, unknown> {
+function previewOne(selected: SelectedRecord, actions: readonly Action[], exportedAt: string, maxMessageSize?: number): Record<string, unknown> {
   const input: MappingInput = { record: selected.body as Record<string, unknown>, eventSource: selected.eventSource, id: selected.id, isSnapshot: isSnapshotSource(selected.eventSource), action: "Insert", exportedAt };
-  return { eventSource: selected.eventSource, id: selected.id, destinations: actions.map((action) => previewFor(input, action, { overflowContainer: OVERFLOW_CONTAINER })) };
+  return { eventSource: selected.eventSource, id: selected.id, destinations: actions.map((action) => previewFor(input, action, { overflowContainer: OVERFLOW_CONTAINER, ...(maxMessageSize !== undefined ? { maxMessageSize } : {}) })) };
 }

@@ -67,4 +67,14 @@ describe("preview", () => {
       expect(previewed.some((p) => "cut" in p && p.cut.length > 0)).toBe(true);
     }
   }, 60_000);
+
+  it("a Basic hub's smaller limit, when given: a message that fits a Standard hub is cut to 256 KB", () => {
+    const hub: EventHubAction = { actionType: "EventHub", fullyQualifiedNamespace: "contoso-ns.servicebus.windows.net", eventHubName: "h" };
+    const record = input(big(dataset.alert(0), 400_000), "Alerts");
+    const standard = previewFor(record, hub);
+    const basic = previewFor(record, hub, { maxMessageSize: 262_144 });
+    expect("cut" in standard && standard.cut).toEqual([]);
+    expect("cut" in basic && basic.cut.length).toBeGreaterThan(0);
+    expect(Buffer.byteLength(JSON.stringify("event" in basic ? basic.event : {}))).toBeLessThanOrEqual(262_144 - 512);
+  });
 });

@@ -299,5 +299,11 @@ describe("preview, health, openapi", () => {
     const run = (doc.paths["/api/exports/{name}/run"]!["post"] as { responses: Record<string, { content: Record<string, { schema: { $ref: string } }> }> }).responses["200"]!;
     expect(run.content["application/json"]!.schema.$ref).toBe("#/components/schemas/RunResponse");
     expect(JSON.stringify(doc.components.schemas["RunResponse"])).toContain("stopped");
+    // Health's 503 is its own body; a list has no configuration to miss; only changes need the write role.
+    const responsesOf = (path: string, method: string) => (doc.paths[path]![method] as { responses: Record<string, { content?: Record<string, { schema: { $ref: string } }> }> }).responses;
+    expect(responsesOf("/api/health", "get")["503"]!.content!["application/json"]!.schema.$ref).toBe("#/components/schemas/Health");
+    expect(responsesOf("/api/exports", "get")["404"]).toBeUndefined();
+    expect(responsesOf("/api/exports/{name}", "get")["403"]).toBeUndefined();
+    expect(responsesOf("/api/exports/{name}", "put")["412"]).toBeDefined();
   });
 });

@@ -169,6 +169,16 @@ describe("access refused right after a deployment", () => {
     const status = await h.service.status("roles");
     expect(status["flow"]).toMatchObject({ status: "waiting", failing: [], waiting: [expect.stringMatching(/HTTP 403 AuthorizationFailed.*tried again at/)] });
 
+    // A refusal that has lasted past the window (the source's records say so) fails, however new the instance.
+    const key = { configuration: "roles", scope: dataset.subscriptionPath, eventSource: "Alerts" as const };
+    const longAgo = new Date(Date.now() - 40 * 60_000).toISOString();
+    await h.service.state.recordPass(key, { ...record!, startedAt: longAgo, finishedAt: longAgo } as { startedAt: string });
+    h.sandbox.arm.inject({ kind: "status", status: 403, code: "AuthorizationFailed" }, { path: /alerts/, times: 1 });
+    const lasting = await h.service.runMessage(message);
+    expect(lasting).toMatchObject({ errorStatus: 403 });
+    expect(lasting!.retry).toBeUndefined();
+    await h.service.queue.queue.clearMessages();
+
     // The same refusal long after start-up is a failure as any other.
     let minutes = 0;
     const later = sandboxService(h.azurite, h.sandbox, { ...h.env, DEFENDER_EXPORT_QUEUE: "roles-later" }, { now: () => new Date(Date.now() + minutes * 60_000) }).service;

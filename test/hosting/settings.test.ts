@@ -24,6 +24,10 @@ describe("app settings", () => {
     expect(() => hostSettings({ DEFENDER_EXPORT_STREAM_SCHEDULE: "a b c d e f" })).toThrow(/^DEFENDER_EXPORT_STREAM_SCHEDULE: expected an NCRONTAB expression/);
     expect(() => hostSettings({ DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: "0 0 25 * * *" })).toThrow(/^DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: expected an NCRONTAB expression/);
     expect(() => hostSettings({ DEFENDER_EXPORT_REQUIRE_ROLE: "yes" })).toThrow(/DEFENDER_EXPORT_REQUIRE_ROLE: expected true or false/);
+    // What croner reads but the host's NCRONTAB does not (a timer would not start): refused; names are fine.
+    expect(() => hostSettings({ DEFENDER_EXPORT_STREAM_SCHEDULE: "0 0 0 L * *" })).toThrow(/L, W, # and \? are not NCRONTAB/);
+    expect(() => hostSettings({ DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: "0 0 9 ? * MON#1" })).toThrow(/are not NCRONTAB/);
+    expect(hostSettings({ DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: "0 0 9 * JUL WED-FRI" }).snapshotCheckSchedule).toBe("0 0 9 * JUL WED-FRI");
     // The host registers the functions whatever the settings: a bad value falls back to the default there.
     expect(registrationSettings({ DEFENDER_EXPORT_STREAM_SCHEDULE: "a b c d e f", DEFENDER_EXPORT_QUEUE: "Bad_Queue" })).toEqual({ streamSchedule: "0 */5 * * * *", snapshotCheckSchedule: "0 0 * * * *", queue: "export-passes" });
     expect(registrationSettings({ DEFENDER_EXPORT_STREAM_SCHEDULE: "0 */10 * * * *" }).streamSchedule).toBe("0 */10 * * * *");

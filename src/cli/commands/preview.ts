@@ -11,7 +11,7 @@ import { EXIT_BAD_INPUT, EXIT_OK, writeErr, writeOut } from "../io.js";
 export const preview: Command = {
   name: "preview",
   summary: "show which records a configuration would export",
-  options: { config: { type: "string", short: "c" }, format: { type: "string", short: "f" }, "event-hub-format": { type: "string" }, "findings-shape": { type: "string" } },
+  options: { config: { type: "string", short: "c" }, format: { type: "string", short: "f" }, "event-hub-format": { type: "string" }, "findings-shape": { type: "string" }, "event-hub-max-bytes": { type: "string" } },
   help: `Usage: defender-export preview --config <config.json> [--format api|log-analytics|event-hub] [FILE | DIR ...]
 
 Applies the configuration's rules to records dumped from the Microsoft.Security API and prints
@@ -32,7 +32,8 @@ A malformed input line is an error naming the file and line (exit 2).
   event-hub       the Event Hubs message body, cut to a Standard hub's limit as the export
                   cuts it; in the configuration's first EventHub action's format and findings
                   shape, or --event-hub-format defender (the built-in export's shapes), api or
-                  xdr (the Defender XDR envelope), and --findings-shape camel or pascal
+                  xdr (the Defender XDR envelope), and --findings-shape camel or pascal;
+                  --event-hub-max-bytes: the hub's maximum message size (262144 on Basic)
 The same functions make these lines as the export sends with, so they are what it would send.
 
 Examples:
@@ -56,6 +57,8 @@ Examples:
     const findingsShape = values["findings-shape"] ?? configured?.findingsShape ?? "camel";
     if (findingsShape !== "camel" && findingsShape !== "pascal") throw new UsageError(`--findings-shape ${JSON.stringify(findingsShape)}: expected camel or pascal`);
     const hub: EventHubAction = { actionType: "EventHub", format: eventHubFormat as EventHubFormat, findingsShape };
+    const maxBytes = values["event-hub-max-bytes"] === undefined ? undefined : Number(values["event-hub-max-bytes"]);
+    if (maxBytes !== undefined && (!Number.isInteger(maxBytes) || maxBytes < 4096)) throw new UsageError(`--event-hub-max-bytes ${JSON.stringify(values["event-hub-max-bytes"])}: expected a whole number of bytes, 4096 or more`);
     const workspace = { actionType: "Workspace" } as const;
     const rules = compileConfiguration(result.configuration);
     const sources = await inputSources(positionals, io.stdin);
@@ -64,7 +67,7 @@ Examples:
     const render = (selected: SelectedRecord): string | undefined => {
       if (format === "api") return JSON.stringify(selected);
       const input = { record: selected.body as Record<string, unknown>, eventSource: selected.eventSource, id: selected.id, isSnapshot: isSnapshotSource(selected.eventSource), action: "Insert" as const, exportedAt };
-      const shown = previewFor(input, format === "event-hub" ? hub : workspace, { overflowContainer: OVERFLOW_CONTAINER });
+      const shown = previewFor(input, format === "event-hub" ? hub : workspace, { overflowContainer: OVERFLOW_CONTAINER, ...(maxBytes !== undefined ? { maxMessageSize: maxBytes } : {}) });
       if ("skipped" in shown) {
         writeErr(io, `warning: ${selected.id}: ${shown.skipped}; skipped`);
         return undefined;
