@@ -125,7 +125,7 @@ export async function run(): Promise<Figure[]> {
   await hubs.close();
   if (events !== COUNT || ehReport.deadLettered > 0) throw new Error(`Event Hubs got ${events} of ${COUNT} events`);
   const fill = eh.batchFill;
-  const mean = fill.reduce((a, b) => a + b, 0) / fill.length;
+  const mean = fill.sum / fill.count;
 
   return [
     { name: "delivery.map_cut_serialize_cpu_ratio_to_floor", value: ours / floor, unit: "ratio", target: { op: "<=", value: 1.5 } },
@@ -134,6 +134,6 @@ export async function run(): Promise<Figure[]> {
     { name: "delivery.logs_ingestion_requests", value: ingestion.requests.length, unit: "requests" },
     { name: "delivery.logs_ingestion_requests_ratio_to_minimum", value: ingestion.requests.length / minimum, unit: "ratio", target: { op: "<=", value: 1.1 } },
     { name: "delivery.event_hubs_batch_fill_mean", value: mean, unit: "fraction", target: { op: ">=", value: 0.9 } },
-    { name: "delivery.event_hubs_batch_fill_min", value: Math.min(...fill), unit: "fraction" },
+    { name: "delivery.event_hubs_batch_fill_min", value: fill.least, unit: "fraction" },
   ];
 }

@@ -86,8 +86,8 @@ export class EventHubSink implements Sink {
   readonly #hubs = new Map<string, Promise<Hub>>();
   readonly #inFlight = new Set<Promise<void>>();
   readonly #ledger: DeliveryLedger;
-  /** Fill of each full batch sent, as a fraction of the hub's maximum (benchmarks read it). */
-  readonly batchFill: number[] = [];
+  /** How full the full batches sent were, as fractions of the hub's maximum (benchmarks read it): a tally, not a list, so a long-lived sink holds no more. */
+  readonly batchFill = { count: 0, sum: 0, least: 1 };
 
   constructor(action: EventHubAction, options: EventHubSinkOptions) {
     this.#action = action;
@@ -226,7 +226,12 @@ export class EventHubSink implements Sink {
     partition.items = [];
     if (batch === undefined || batch.count === 0) return;
     if (!(await this.#ledger.mayTry(hub.name))) return this.#ledger.hold(hub.name, items);
-    if (full) this.batchFill.push(batch.sizeInBytes / batch.maxSizeInBytes);
+    if (full) {
+      const fill = batch.sizeInBytes / batch.maxSizeInBytes;
+      this.batchFill.count++;
+      this.batchFill.sum += fill;
+      this.batchFill.least = Math.min(this.batchFill.least, fill);
+    }
     while (this.#inFlight.size >= (this.#options.concurrency ?? 4)) await Promise.race(this.#inFlight);
     const sending = this.#deliver(hub, batch, items).finally(() => this.#inFlight.delete(sending));
     this.#inFlight.add(sending);

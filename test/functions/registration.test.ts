@@ -27,8 +27,14 @@ Module._load = function (request: string, ...rest: unknown[]) {
 
 describe("the Functions host's registrations", () => {
   it("every function through one path: routes, methods, auth levels, schedules and the queue", async () => {
+    const before = process.env["DEFENDER_EXPORT_STREAM_SCHEDULE"];
     process.env["DEFENDER_EXPORT_STREAM_SCHEDULE"] = "0 */10 * * * *";
-    await import("../../src/functions/index.js");
+    try {
+      await import("../../src/functions/index.js");
+    } finally {
+      if (before === undefined) delete process.env["DEFENDER_EXPORT_STREAM_SCHEDULE"];
+      else process.env["DEFENDER_EXPORT_STREAM_SCHEDULE"] = before;
+    }
     const trigger = (name: string) => Object.values(registered.find((r) => r.name === name)!.bindings).find((b) => String(b["type"]).endsWith("Trigger"))!;
     expect(registered.map((r) => r.name)).toEqual(["exportsList", "export", "exportRun", "exportSnapshot", "exportPreview", "exportStatus", "deadLetters", "deadLettersReplay", "health", "openapi", "streamTimer", "snapshotTimer", "passWorker"]);
     expect(trigger("export")).toMatchObject({ type: "httpTrigger", route: "exports/{name}", methods: ["GET", "PUT", "DELETE"], authLevel: "function" });
