@@ -100,7 +100,11 @@ export function passPrefix(key: PassKey): string {
  * conditions so that a runner never overwrites a newer state.
  */
 export class BlobStateStore {
-  constructor(readonly container: ContainerClient) {}
+  /** `where` names the account for messages: the app setting it comes from, never its value. */
+  constructor(
+    readonly container: ContainerClient,
+    readonly where?: string,
+  ) {}
 
   #ready: Promise<unknown> | undefined;
   /** Its container exists (made once; a failure is tried again at the next call, never remembered). */

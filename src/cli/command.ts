@@ -1,9 +1,8 @@
 import { basename } from "node:path";
 import type { ParseArgsConfig } from "node:util";
-import type { BlobServiceClient } from "@azure/storage-blob";
 import { actionKey, CONFIGURATION_NAME, destinationPolicyFromEnv, parseExportConfiguration, type ConfigurationResult, type ExportConfiguration, type Problem } from "../config/index.js";
 import { BACKOFF_CONTAINER, BlobBackoffStore, BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, OVERFLOW_CONTAINER, type Sink } from "../destinations/index.js";
-import { storageClients } from "../hosting/storage.js";
+import { storageClients, type StorageClients } from "../hosting/storage.js";
 import { armEndpointFrom, defaultCredential } from "../sources/index.js";
 import { InputError } from "./input.js";
 import { readJsonDocument, writeErr, type CliIo } from "./io.js";
@@ -37,9 +36,10 @@ export function report(io: CliIo, level: "error" | "warning", problems: readonly
 }
 
 /** The sinks of a configuration's actions, with dead letters and overflow in the app's storage account. */
-export function sinksFor(configuration: ExportConfiguration, name: string, io: CliIo, required: boolean): { sinks: Sink[]; service: BlobServiceClient; deadLetters: BlobDeadLetterStore } {
+export function sinksFor(configuration: ExportConfiguration, name: string, io: CliIo, required: boolean): { sinks: Sink[]; storage: StorageClients; deadLetters: BlobDeadLetterStore } {
   const credential = defaultCredential(io.env);
-  const service = storageClients(io.env, credential).blob;
+  const storage = storageClients(io.env, credential);
+  const service = storage.blob;
   const deadLetters = new BlobDeadLetterStore(service.getContainerClient(DEAD_LETTER_CONTAINER));
   const deps = {
     credential,
@@ -60,7 +60,7 @@ export function sinksFor(configuration: ExportConfiguration, name: string, io: C
       writeErr(io, `warning: ${actionKey(action)}: ${(e as Error).message}; its dead letters stay`);
     }
   }
-  return { sinks, service, deadLetters };
+  return { sinks, storage, deadLetters };
 }
 
 /** --arm-endpoint, else ARM_ENDPOINT, else the public cloud; a bad value is a usage error naming where it came from. */

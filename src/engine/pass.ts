@@ -148,7 +148,7 @@ export async function runPass(options: PassOptions): Promise<PassRecord> {
     lease = await options.state.acquire(key);
   } catch (e) {
     // Storage unreachable: nothing read, nothing sent; the next pass starts where the state says.
-    record.error = `the state's storage is unreachable: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
+    record.error = `the state's storage${options.state.where ? ` (${options.state.where})` : ""} is unreachable: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
     return finish(record, now);
   }
   if (lease === undefined) {

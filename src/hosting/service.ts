@@ -79,7 +79,7 @@ export class ExportService {
     this.#now = deps.now ?? (() => new Date());
     this.#startedAt = this.#now().getTime();
     this.configurations = new ConfigurationStore(deps.storage.table(CONFIGURATION_TABLE), deps.settings.destinationPolicy, deps.settings.maxConfigurations);
-    this.state = new BlobStateStore(deps.storage.blob.getContainerClient(STATE_CONTAINER));
+    this.state = new BlobStateStore(deps.storage.blob.getContainerClient(STATE_CONTAINER), deps.storage.setting);
     this.deadLetters = new BlobDeadLetterStore(deps.storage.blob.getContainerClient(DEAD_LETTER_CONTAINER));
     this.backoff = new BlobBackoffStore(deps.storage.blob.getContainerClient(BACKOFF_CONTAINER));
     this.queue = new PassQueue(deps.storage.queue, deps.settings.queue);
@@ -456,7 +456,7 @@ export class ExportService {
       await Promise.all([this.state.ready(), this.deadLetters.ready(), this.configurations.ready(), this.queue.ready()]);
       checks["storage"] = "ok";
     } catch (e) {
-      checks["storage"] = `unreachable: ${(e as Error).message.split("\n")[0]}`;
+      checks["storage"] = `unreachable (${this.#deps.storage.setting}): ${(e as Error).message.split("\n")[0]}`;
     }
     if (this.#deps.settings.initialConfiguration !== undefined && checks["storage"] === "ok") {
       checks["initialConfiguration"] = await this.ensureInitialConfiguration().then(

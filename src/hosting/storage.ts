@@ -11,6 +11,8 @@ export interface StorageClients {
   table(name: string): TableClient;
   /** Where it is, for logs: the account's endpoints, never a key. */
   description: string;
+  /** The app setting it comes from, for messages. */
+  setting: string;
 }
 
 const PREFIX = "AzureWebJobsStorage__";
@@ -20,6 +22,10 @@ function connectionSetting(env: NodeJS.ProcessEnv): { setting: string; value: st
   if (env["DEFENDER_EXPORT_STORAGE"]) return { setting: "DEFENDER_EXPORT_STORAGE", value: env["DEFENDER_EXPORT_STORAGE"] };
   if (env["AzureWebJobsStorage"]) return { setting: "AzureWebJobsStorage", value: env["AzureWebJobsStorage"] };
   return identityEndpoints(env) === undefined ? { setting: "AzureWebJobsStorage (unset: Azurite's development storage)", value: "UseDevelopmentStorage=true" } : undefined;
+}
+
+function identitySetting(env: NodeJS.ProcessEnv): string {
+  return env[`${PREFIX}accountName`] ? `${PREFIX}accountName` : `${PREFIX}blobServiceUri`;
 }
 
 /**
@@ -54,6 +60,15 @@ function made<T>(setting: string, service: string, make: () => T): T {
   }
 }
 
+/** The error again, naming the storage setting, when it came from a request to the account. */
+export function namingStorage(e: unknown, storage: StorageClients): unknown {
+  const url = (e as { request?: { url?: unknown } } | undefined)?.request?.url;
+  if (typeof url !== "string" || !(e instanceof Error)) return e;
+  // Blob only: the one service every command uses, and a blob-only connection string has no other.
+  if (new URL(url).host !== new URL(storage.blob.url).host) return e;
+  return new Error(`${storage.setting}: the storage account cannot be used: ${redactSecretsInText(e.message.split("\n")[0] ?? "")}`);
+}
+
 /**
  * The clients, each made when first used: a command that needs only Blob storage (export, replay) works
  * with a connection string that has only a BlobEndpoint.
@@ -73,6 +88,7 @@ export function storageClients(env: NodeJS.ProcessEnv, credential: TokenCredenti
         return (queue ??= made(setting, "Queue", () => QueueServiceClient.fromConnectionString(value)));
       },
       table: (name) => made(setting, "Table", () => TableClient.fromConnectionString(value, name, { allowInsecureConnection: /TableEndpoint=http:|UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;/i.test(value) })),
+      setting,
       get description() {
         const url = blobClient().url;
         return `storage account ${blobClient().accountName} (${new URL(url).origin})`;
@@ -86,5 +102,6 @@ export function storageClients(env: NodeJS.ProcessEnv, credential: TokenCredenti
     queue: new QueueServiceClient(endpoints.queue, credential),
     table: (name) => new TableClient(endpoints.table, name, credential),
     description: `storage account at ${new URL(endpoints.blob).origin} (managed identity)`,
+    setting: identitySetting(env),
   };
 }

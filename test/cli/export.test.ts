@@ -23,7 +23,7 @@ afterAll(async () => {
   await Promise.all([arm.close(), ingestion.close(), identity.close(), azurite.stop()]);
 });
 
-function runExport(args: string[]) {
+function runExport(args: string[], env: Record<string, string> = {}) {
   return runBin(args, {
     NODE_EXTRA_CA_CERTS: arm.certFile,
     IDENTITY_ENDPOINT: identity.url,
@@ -31,6 +31,7 @@ function runExport(args: string[]) {
     DEFENDER_EXPORT_STORAGE: azurite.connectionString,
     DEFENDER_EXPORT_TRUSTED_HOSTS: new URL(ingestion.url).host,
     ARM_ENDPOINT: arm.url,
+    ...env,
   });
 }
 
@@ -79,4 +80,20 @@ describe("defender-export export", () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/exporting needs at least one action and at least one scope/);
   });
+
+  it("needs only a Blob endpoint in its storage connection string, and names the setting when storage cannot be reached", async () => {
+    const onlyBlob = join(dir, "only-blob.json");
+    writeFileSync(onlyBlob, JSON.stringify({ scopes: [dataset.subscriptionPath], exportedDataTypes: ["Security alerts"], actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }] }));
+    const blobOnly = azurite.connectionString.split(";").filter((p) => !/^(QueueEndpoint|TableEndpoint)=/.test(p)).join(";");
+    const run = await runExport(["export", "-c", onlyBlob, "--once"], { DEFENDER_EXPORT_STORAGE: blobOnly });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/ Alerts .*: baseline; read 9, matched 7, changed 7/);
+
+    const closed = blobOnly.replace(/BlobEndpoint=http:\/\/[^/;]+/, "BlobEndpoint=http://127.0.0.1:9");
+    const down = await runExport(["export", "-c", onlyBlob, "--once"], { DEFENDER_EXPORT_STORAGE: closed });
+    expect(down.code).toBe(1);
+    expect(down.stdout).toMatch(/ Alerts .*ERROR: the state's storage \(DEFENDER_EXPORT_STORAGE\) is unreachable: connect ECONNREFUSED/);
+    expect(down.stdout + down.stderr).not.toContain("AccountKey");
+  }, 120_000);
 });

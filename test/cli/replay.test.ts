@@ -59,5 +59,12 @@ describe("defender-export replay", () => {
     expect(again.stderr).toBe("");
     expect(JSON.parse(again.stdout)).toEqual({ letters: 0, resent: 0, failed: 0, skipped: 0 });
     expect(hubs.events).toHaveLength(7);
+
+    // Storage that cannot be reached is named by its setting, never its value.
+    const closed = blobOnly.replace(/BlobEndpoint=http:\/\/[^/;]+/, "BlobEndpoint=http://127.0.0.1:9");
+    const down = await runBin(["replay", "--config", join(dir, "config.json")], { ...env, DEFENDER_EXPORT_STORAGE: closed });
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^error: DEFENDER_EXPORT_STORAGE: the storage account cannot be used: .*ECONNREFUSED/);
+    expect(down.stderr).not.toContain("AccountKey");
   }, 60_000);
 });

@@ -32,6 +32,7 @@ describe("a storage blip at cold start", () => {
       queue: QueueServiceClient.fromConnectionString(azurite.connectionString),
       table: (name: string) => TableClient.fromConnectionString(azurite.connectionString, name, { allowInsecureConnection: true }),
       description: "Azurite through a proxy",
+      setting: "DEFENDER_EXPORT_STORAGE",
     };
     const service = new ExportService({ storage, settings: hostSettings({ DEFENDER_EXPORT_QUEUE: "blip" }), credential: staticCredential(), appSettings: {} });
     const key = { configuration: "blip", scope: "/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23", eventSource: "Alerts" as const };
@@ -40,7 +41,7 @@ describe("a storage blip at cold start", () => {
     proxy.down();
     await expect(service.state.load(key)).rejects.toThrow();
     await expect(service.deadLetters.put(letter)).rejects.toThrow();
-    expect((await service.health()).checks["storage"]).toMatch(/^unreachable: /);
+    expect((await service.health()).checks["storage"]).toMatch(/^unreachable \(DEFENDER_EXPORT_STORAGE\): /);
 
     await proxy.up();
     expect((await service.state.load(key)).etag).toBeUndefined();

@@ -60,8 +60,8 @@ Examples:
     if (missing.length > 0) throw new InputError(`${configPath}: exporting needs ${missing.join(" and ")}`);
     const name = configurationName(values["name"], configuration, configPath);
     const endpoint = armEndpointOption(values, io);
-    const { sinks, service } = sinksFor(configuration, name, io, true);
-    const state = new BlobStateStore(service.getContainerClient(STATE_CONTAINER));
+    const { sinks, storage } = sinksFor(configuration, name, io, true);
+    const state = new BlobStateStore(storage.blob.getContainerClient(STATE_CONTAINER), storage.setting);
     const reader = new ArmReader({ credential: defaultCredential(io.env), endpoint });
     const tenantId = io.env["AZURE_TENANT_ID"];
     let failed = false;

@@ -1,4 +1,5 @@
 import { replayDeadLetters } from "../../destinations/index.js";
+import { namingStorage } from "../../hosting/storage.js";
 import { configurationName, loadConfiguration, report, sinksFor, UsageError, type Command } from "../command.js";
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, writeOut } from "../io.js";
 
@@ -34,9 +35,11 @@ Examples:
       return EXIT_BAD_INPUT;
     }
     const name = configurationName(values["name"], result.configuration, configPath);
-    const { sinks, deadLetters } = sinksFor(result.configuration, name, io, false);
+    const { sinks, deadLetters, storage } = sinksFor(result.configuration, name, io, false);
     try {
-      const outcome = await replayDeadLetters(deadLetters, sinks, { configuration: name, ...(typeof values["action"] === "string" ? { actionKey: values["action"] } : {}) });
+      const outcome = await replayDeadLetters(deadLetters, sinks, { configuration: name, ...(typeof values["action"] === "string" ? { actionKey: values["action"] } : {}) }).catch((e: unknown) => {
+        throw namingStorage(e, storage);
+      });
       await writeOut(io.stdout, `${JSON.stringify(outcome)}\n`);
       return outcome.failed > 0 ? EXIT_FAILURE : EXIT_OK;
     } finally {
