@@ -80,7 +80,7 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       }
       const body = await readCapped(req, options.settings.maxBodyBytes + 1);
       // Over the limit (a chunked body, its length not declared): answered now, the rest never read.
-      if (body.length > options.settings.maxBodyBytes) res.setHeader("connection", "close");
+      if (body.length > options.settings.maxBodyBytes) lingeringClose(req, res);
       const request = new HttpRequest({
         method: req.method ?? "GET",
         url: `http://localhost${req.url ?? "/"}`,
@@ -204,6 +204,20 @@ function routePattern(route: string): RegExp {
     })
     .join("/");
   return new RegExp(`^${source}$`);
+}
+
+/**
+ * Answer, then close, but go on discarding what the client still sends for a moment: closing a socket with
+ * unread data resets it, and a reset can reach the client before the answer it has not read yet.
+ */
+function lingeringClose(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader("connection", "close");
+  const socket = req.socket;
+  socket.destroySoon = () => {
+    socket.end();
+    socket.resume();
+    setTimeout(() => socket.destroy(), 2_000).unref();
+  };
 }
 
 /** The body, up to `cap` bytes: reading stops there (the handler answers 413 on what it got). */
