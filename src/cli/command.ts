@@ -1,9 +1,9 @@
 import { basename } from "node:path";
 import type { ParseArgsConfig } from "node:util";
 import { actionKey, CONFIGURATION_NAME, destinationPolicyFromEnv, parseExportConfiguration, type ConfigurationResult, type ExportConfiguration, type Problem } from "../config/index.js";
-import { BACKOFF_CONTAINER, BlobBackoffStore, BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, OVERFLOW_CONTAINER, type Sink } from "../destinations/index.js";
-import { storageClients, type StorageClients } from "../hosting/storage.js";
-import { armEndpointFrom, defaultCredential } from "../sources/index.js";
+import type { Sink } from "../destinations/index.js";
+import { contextFromEnvironment, type ExportContext } from "../hosting/context.js";
+import { armEndpointFrom } from "../sources/index.js";
 import { InputError } from "./input.js";
 import { readJsonDocument, writeErr, type CliIo } from "./io.js";
 
@@ -35,32 +35,24 @@ export function report(io: CliIo, level: "error" | "warning", problems: readonly
   for (const p of problems) writeErr(io, `${level}: ${p.path}: ${p.message}`);
 }
 
-/** The sinks of a configuration's actions, with dead letters and overflow in the app's storage account. */
-export function sinksFor(configuration: ExportConfiguration, name: string, io: CliIo, required: boolean): { sinks: Sink[]; storage: StorageClients; deadLetters: BlobDeadLetterStore } {
-  const credential = defaultCredential(io.env);
-  const storage = storageClients(io.env, credential);
-  const service = storage.blob;
-  const deadLetters = new BlobDeadLetterStore(service.getContainerClient(DEAD_LETTER_CONTAINER));
-  const deps = {
-    credential,
-    deadLetters,
-    // The same backoffs as the Functions app's, when both use one storage account.
-    backoff: new BlobBackoffStore(service.getContainerClient(BACKOFF_CONTAINER)),
-    configuration: name,
-    overflow: service.getContainerClient(OVERFLOW_CONTAINER),
-    destinationPolicy: destinationPolicyFromEnv(io.env),
-    settings: io.env,
-  };
-  const sinks: Sink[] = [];
-  for (const action of configuration.actions) {
-    try {
-      sinks.push(createSink(action, deps));
-    } catch (e) {
-      if (required) throw new InputError(`action ${actionKey(action)} cannot deliver: ${(e as Error).message}`);
-      writeErr(io, `warning: ${actionKey(action)}: ${(e as Error).message}; its dead letters stay`);
-    }
+/**
+ * The engine wired as the Functions app wires it (one composition root), from the same app settings: state,
+ * dead letters and backoffs in the app's storage account, destinations' secrets from app settings.
+ */
+export function contextFor(io: CliIo): ExportContext {
+  try {
+    return contextFromEnvironment(io.env);
+  } catch (e) {
+    throw new InputError(`the app settings in the environment are not valid: ${(e as Error).message}`);
   }
-  return { sinks, storage, deadLetters };
+}
+
+/** The sinks of a configuration's actions; one that cannot deliver is an error when `required`, else a warning. */
+export function sinksFor(context: ExportContext, configuration: ExportConfiguration, name: string, io: CliIo, required: boolean): Sink[] {
+  return context.sinks(name, configuration, (action, e) => {
+    if (required) throw new InputError(`action ${actionKey(action)} cannot deliver: ${e.message}`);
+    writeErr(io, `warning: ${actionKey(action)}: ${e.message}; its dead letters stay`);
+  });
 }
 
 /** --arm-endpoint, else ARM_ENDPOINT, else the public cloud; a bad value is a usage error naming where it came from. */

@@ -1,9 +1,8 @@
-import { BlobStateStore, STATE_CONTAINER } from "../../change/state.js";
 import { readerSource } from "../../engine/pass.js";
 import { summarize } from "../../engine/summary.js";
 import { runConfiguration } from "../../engine/runner.js";
-import { ArmReader, defaultCredential } from "../../sources/index.js";
-import { armEndpointOption, configurationName, loadConfiguration, report, sinksFor, UsageError, type Command } from "../command.js";
+import { missingToExport } from "../../hosting/admission.js";
+import { armEndpointOption, configurationName, contextFor, loadConfiguration, report, sinksFor, UsageError, type Command } from "../command.js";
 import { InputError } from "../input.js";
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, writeOut } from "../io.js";
 
@@ -56,13 +55,14 @@ Examples:
       return EXIT_BAD_INPUT;
     }
     const configuration = result.configuration;
-    const missing = [configuration.actions.length === 0 ? "at least one action" : undefined, configuration.scopes.length === 0 ? "at least one scope" : undefined].filter(Boolean);
-    if (missing.length > 0) throw new InputError(`${configPath}: exporting needs ${missing.join(" and ")}`);
+    const missing = missingToExport(configuration);
+    if (missing.length > 0) throw new InputError(`${configPath}: exporting needs ${missing.map((m) => `at least one ${m}`).join(" and ")}`);
     const name = configurationName(values["name"], configuration, configPath);
     const endpoint = armEndpointOption(values, io);
-    const { sinks, storage } = sinksFor(configuration, name, io, true);
-    const state = new BlobStateStore(storage.blob.getContainerClient(STATE_CONTAINER), storage.setting);
-    const reader = new ArmReader({ credential: defaultCredential(io.env), endpoint });
+    const context = contextFor(io);
+    const sinks = sinksFor(context, configuration, name, io, true);
+    const state = context.state;
+    const reader = context.reader(endpoint);
     const tenantId = io.env["AZURE_TENANT_ID"];
     let failed = false;
     let stopping = false;

@@ -1,9 +1,8 @@
 import type { EventHubAction } from "../../config/index.js";
-import { OVERFLOW_CONTAINER, previewFor } from "../../destinations/index.js";
+import type { DestinationPreview } from "../../destinations/index.js";
 import { EVENT_HUB_FORMATS, type EventHubFormat } from "../../mapping/index.js";
-import { selectRecords, type SelectedRecord, type SelectionNotice } from "../../engine/select.js";
-import { isSnapshotSource } from "../../records/index.js";
-import { compileConfiguration } from "../../rules/index.js";
+import type { SelectedRecord, SelectionNotice } from "../../engine/select.js";
+import { previewRecords } from "../../hosting/preview.js";
 import { loadConfiguration, report, UsageError, type Command } from "../command.js";
 import { inputSources, readRecords, type RecordOrigin } from "../input.js";
 import { EXIT_BAD_INPUT, EXIT_OK, writeErr, writeOut } from "../io.js";
@@ -59,15 +58,16 @@ Examples:
     const hub: EventHubAction = { actionType: "EventHub", format: eventHubFormat as EventHubFormat, findingsShape };
     const maxBytes = values["event-hub-max-bytes"] === undefined ? undefined : Number(values["event-hub-max-bytes"]);
     if (maxBytes !== undefined && (!Number.isInteger(maxBytes) || maxBytes < 4096)) throw new UsageError(`--event-hub-max-bytes ${JSON.stringify(values["event-hub-max-bytes"])}: expected a whole number of bytes, 4096 or more`);
-    const workspace = { actionType: "Workspace" } as const;
-    const rules = compileConfiguration(result.configuration);
+    const destination = format === "event-hub" ? hub : format === "log-analytics" ? ({ actionType: "Workspace" } as const) : undefined;
     const sources = await inputSources(positionals, io.stdin);
-    const notify = (notice: SelectionNotice, origin: RecordOrigin) => writeErr(io, `warning: ${origin.file}:${origin.line}: ${describeNotice(notice)}`);
-    const exportedAt = new Date().toISOString();
-    const render = (selected: SelectedRecord): string | undefined => {
-      if (format === "api") return JSON.stringify(selected);
-      const input = { record: selected.body as Record<string, unknown>, eventSource: selected.eventSource, id: selected.id, isSnapshot: isSnapshotSource(selected.eventSource), action: "Insert" as const, exportedAt };
-      const shown = previewFor(input, format === "event-hub" ? hub : workspace, { overflowContainer: OVERFLOW_CONTAINER, ...(maxBytes !== undefined ? { maxMessageSize: maxBytes } : {}) });
+    const previews = previewRecords(result.configuration, readRecords(sources), {
+      actions: destination === undefined ? [] : [destination],
+      exportedAt: new Date().toISOString(),
+      ...(maxBytes !== undefined ? { eventHubMaxMessageBytes: maxBytes } : {}),
+      notify: (notice: SelectionNotice, origin: RecordOrigin) => writeErr(io, `warning: ${origin.file}:${origin.line}: ${describeNotice(notice)}`),
+    });
+    const render = (selected: SelectedRecord, shown: DestinationPreview | undefined): string | undefined => {
+      if (shown === undefined) return JSON.stringify(selected);
       if ("skipped" in shown) {
         writeErr(io, `warning: ${selected.id}: ${shown.skipped}; skipped`);
         return undefined;
@@ -76,8 +76,8 @@ Examples:
       if ("row" in shown) return JSON.stringify({ eventSource: selected.eventSource, id: selected.id, table: shown.table, body: shown.row });
       return undefined;
     };
-    for await (const selected of selectRecords(rules, readRecords(sources), notify)) {
-      const line = render(selected);
+    for await (const { selected, destinations } of previews) {
+      const line = render(selected, destinations[0]);
       if (line !== undefined && !(await writeOut(io.stdout, `${line}\n`))) break;
     }
     return EXIT_OK;

@@ -1,6 +1,6 @@
 import { replayDeadLetters } from "../../destinations/index.js";
 import { namingStorage } from "../../hosting/storage.js";
-import { configurationName, loadConfiguration, report, sinksFor, UsageError, type Command } from "../command.js";
+import { configurationName, contextFor, loadConfiguration, report, sinksFor, UsageError, type Command } from "../command.js";
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, writeOut } from "../io.js";
 
 export const replay: Command = {
@@ -35,7 +35,9 @@ Examples:
       return EXIT_BAD_INPUT;
     }
     const name = configurationName(values["name"], result.configuration, configPath);
-    const { sinks, deadLetters, storage } = sinksFor(result.configuration, name, io, false);
+    const context = contextFor(io);
+    const sinks = sinksFor(context, result.configuration, name, io, false);
+    const { deadLetters, storage } = context;
     try {
       const outcome = await replayDeadLetters(deadLetters, sinks, { configuration: name, ...(typeof values["action"] === "string" ? { actionKey: values["action"] } : {}) }).catch((e: unknown) => {
         throw namingStorage(e, storage);

@@ -1,0 +1,127 @@
+import type { TokenCredential } from "@azure/core-auth";
+import { type Action, type ExportConfiguration, type Problem } from "../config/index.js";
+import { BlobStateStore, STATE_CONTAINER } from "../change/state.js";
+import { BACKOFF_CONTAINER, BlobBackoffStore, BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, OVERFLOW_CONTAINER, type RetryPolicy, type SdkRetryOptions, type Sink } from "../destinations/index.js";
+import { ArmReader, defaultCredential } from "../sources/index.js";
+import { CONFIGURATION_TABLE, ConfigurationStore } from "./configurations.js";
+import { PassQueue } from "./queue.js";
+import { hostSettings, type HostSettings } from "./settings.js";
+import { storageClients, type StorageClients } from "./storage.js";
+
+export interface ContextDependencies {
+  storage: StorageClients;
+  settings: HostSettings;
+  /** For ARM and for destinations reached with the app's identity. */
+  credential: TokenCredential;
+  /** App settings, where connectionStringSetting and uriSetting are looked up. */
+  appSettings: Readonly<Record<string, string | undefined>>;
+  /** The local sandbox: trust its endpoints' certificate. */
+  tlsCa?: string;
+  /** Retries of deliveries, ours and the SDKs' (the defaults: 3 attempts 2 s apart, over each SDK's own). */
+  delivery?: { retry?: RetryPolicy; sdkRetryOptions?: SdkRetryOptions };
+  now?: () => Date;
+}
+
+/**
+ * The composition root: the stores, the reader and the sinks, made from parsed settings in one way for the
+ * Functions app, the local host and the CLI. Each store is made when first used, so that a command needing
+ * only Blob storage works with an account that has nothing else.
+ */
+export class ExportContext {
+  readonly settings: HostSettings;
+  readonly now: () => Date;
+  readonly #deps: ContextDependencies;
+
+  constructor(deps: ContextDependencies) {
+    this.#deps = deps;
+    this.settings = deps.settings;
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  get storage(): StorageClients {
+    return this.#deps.storage;
+  }
+
+  #configurations: ConfigurationStore | undefined;
+  get configurations(): ConfigurationStore {
+    return (this.#configurations ??= new ConfigurationStore(this.#deps.storage.table(CONFIGURATION_TABLE), this.settings.destinationPolicy, this.settings.maxConfigurations));
+  }
+
+  #state: BlobStateStore | undefined;
+  get state(): BlobStateStore {
+    return (this.#state ??= new BlobStateStore(this.#deps.storage.blob.getContainerClient(STATE_CONTAINER), this.#deps.storage.setting));
+  }
+
+  #deadLetters: BlobDeadLetterStore | undefined;
+  get deadLetters(): BlobDeadLetterStore {
+    return (this.#deadLetters ??= new BlobDeadLetterStore(this.#deps.storage.blob.getContainerClient(DEAD_LETTER_CONTAINER)));
+  }
+
+  #backoff: BlobBackoffStore | undefined;
+  /** Shared by every configuration, and by the CLI when it uses the app's storage account. */
+  get backoff(): BlobBackoffStore {
+    return (this.#backoff ??= new BlobBackoffStore(this.#deps.storage.blob.getContainerClient(BACKOFF_CONTAINER)));
+  }
+
+  #queue: PassQueue | undefined;
+  get queue(): PassQueue {
+    return (this.#queue ??= new PassQueue(this.#deps.storage.queue, this.settings.queue));
+  }
+
+  /** `endpoint`: another ARM endpoint than the settings' (the CLI's --arm-endpoint). */
+  reader(endpoint = this.settings.armEndpoint): ArmReader {
+    return new ArmReader({ credential: this.#deps.credential, endpoint, ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}) });
+  }
+
+  /**
+   * A sink per action of the configuration `name`. An action that cannot deliver (a missing app setting, an
+   * untrusted host) throws, unless `unusable` takes it: then the other actions' sinks are made.
+   */
+  sinks(name: string, configuration: ExportConfiguration, unusable?: (action: Action, error: Error) => void): Sink[] {
+    const deps = this.#sinkDependencies(name);
+    return configuration.actions.flatMap((action) => {
+      try {
+        return [createSink(action, deps)];
+      } catch (e) {
+        if (unusable === undefined) throw e;
+        unusable(action, e as Error);
+        return [];
+      }
+    });
+  }
+
+  /** Actions whose app settings are missing or that cannot deliver for another reason, found before storing. */
+  unusableActions(configuration: ExportConfiguration): Problem[] {
+    const problems: Problem[] = [];
+    const deps = this.#sinkDependencies();
+    configuration.actions.forEach((action, i) => {
+      try {
+        void createSink(action, deps).close();
+      } catch (e) {
+        problems.push({ path: `$.actions[${i}]`, message: (e as Error).message });
+      }
+    });
+    return problems;
+  }
+
+  #sinkDependencies(configuration?: string) {
+    return {
+      credential: this.#deps.credential,
+      deadLetters: this.deadLetters,
+      backoff: this.backoff,
+      overflow: this.#deps.storage.blob.getContainerClient(OVERFLOW_CONTAINER),
+      destinationPolicy: this.settings.destinationPolicy,
+      settings: this.#deps.appSettings,
+      ...(configuration !== undefined ? { configuration } : {}),
+      ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}),
+      ...this.#deps.delivery,
+    };
+  }
+}
+
+/** The context from the app settings (the Functions app's, or the CLI's environment); a bad setting throws, naming it. */
+export function contextFromEnvironment(env: NodeJS.ProcessEnv): ExportContext {
+  const settings = hostSettings(env);
+  const credential = defaultCredential(env);
+  return new ExportContext({ storage: storageClients(env, credential), settings, credential, appSettings: env });
+}
