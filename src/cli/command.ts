@@ -2,7 +2,8 @@ import { basename } from "node:path";
 import type { ParseArgsConfig } from "node:util";
 import { actionKey, CONFIGURATION_NAME, destinationPolicyFromEnv, parseExportConfiguration, type ConfigurationResult, type ExportConfiguration, type Problem } from "../config/index.js";
 import type { Sink } from "../destinations/index.js";
-import { contextFromEnvironment, type ExportContext } from "../hosting/context.js";
+import { contextFromSettings, type ExportContext } from "../hosting/context.js";
+import { readAppSettings } from "../hosting/settings.js";
 import { armEndpointFrom } from "../sources/index.js";
 import { InputError } from "./input.js";
 import { readJsonDocument, writeErr, type CliIo } from "./io.js";
@@ -41,7 +42,7 @@ export function report(io: CliIo, level: "error" | "warning", problems: readonly
  */
 export function contextFor(io: CliIo): ExportContext {
   try {
-    return contextFromEnvironment(io.env);
+    return contextFromSettings(readAppSettings(io.env));
   } catch (e) {
     throw new InputError(`the app settings in the environment are not valid: ${(e as Error).message}`);
   }

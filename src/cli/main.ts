@@ -4,6 +4,7 @@ import { UsageError, type Command } from "./command.js";
 import { COMMANDS } from "./commands/index.js";
 import { InputError } from "./input.js";
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, writeErr, writeOut, type CliIo } from "./io.js";
+import { environment } from "../hosting/environment.js";
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -103,5 +104,5 @@ function usage(io: CliIo, message: string, command?: Command): number {
 }
 
 function processIo(): CliIo {
-  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
+  return { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: environment() };
 }

@@ -28,7 +28,7 @@ const settingNames = z
  * DEFENDER_EXPORT_TRUSTED_HOSTS: destination hosts accepted besides Azure's service domains
  * (local fakes in tests, a webhook the operator chose). Comma-separated `host` or `host:port`.
  */
-export function destinationPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): DestinationPolicy {
+export function destinationPolicyFromEnv(env: NodeJS.ProcessEnv): DestinationPolicy {
   const parsed = trustedHosts.safeParse(env["DEFENDER_EXPORT_TRUSTED_HOSTS"]);
   if (!parsed.success) {
     throw new Error(`DEFENDER_EXPORT_TRUSTED_HOSTS: ${parsed.error.issues[0]?.message ?? "invalid"}`);

@@ -5,16 +5,14 @@ import { BACKOFF_CONTAINER, BlobBackoffStore, BlobDeadLetterStore, createSink, D
 import { ArmReader, defaultCredential } from "../sources/index.js";
 import { CONFIGURATION_TABLE, ConfigurationStore } from "./configurations.js";
 import { PassQueue } from "./queue.js";
-import { hostSettings, type HostSettings } from "./settings.js";
+import type { AppSettings } from "./settings.js";
 import { storageClients, type StorageClients } from "./storage.js";
 
 export interface ContextDependencies {
   storage: StorageClients;
-  settings: HostSettings;
+  settings: AppSettings;
   /** For ARM and for destinations reached with the app's identity. */
   credential: TokenCredential;
-  /** App settings, where connectionStringSetting and uriSetting are looked up. */
-  appSettings: Readonly<Record<string, string | undefined>>;
   /** The local sandbox: trust its endpoints' certificate. */
   tlsCa?: string;
   /** Retries of deliveries, ours and the SDKs' (the defaults: 3 attempts 2 s apart, over each SDK's own). */
@@ -28,7 +26,7 @@ export interface ContextDependencies {
  * only Blob storage works with an account that has nothing else.
  */
 export class ExportContext {
-  readonly settings: HostSettings;
+  readonly settings: AppSettings;
   readonly now: () => Date;
   readonly #deps: ContextDependencies;
 
@@ -111,7 +109,7 @@ export class ExportContext {
       backoff: this.backoff,
       overflow: this.#deps.storage.blob.getContainerClient(OVERFLOW_CONTAINER),
       destinationPolicy: this.settings.destinationPolicy,
-      settings: this.#deps.appSettings,
+      settings: this.settings.destinationAppSettings,
       ...(configuration !== undefined ? { configuration } : {}),
       ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}),
       ...this.#deps.delivery,
@@ -119,9 +117,8 @@ export class ExportContext {
   }
 }
 
-/** The context from the app settings (the Functions app's, or the CLI's environment); a bad setting throws, naming it. */
-export function contextFromEnvironment(env: NodeJS.ProcessEnv): ExportContext {
-  const settings = hostSettings(env);
-  const credential = defaultCredential(env);
-  return new ExportContext({ storage: storageClients(env, credential), settings, credential, appSettings: env });
+/** The context of the app settings, with the app's identity. */
+export function contextFromSettings(settings: AppSettings): ExportContext {
+  const credential = defaultCredential(settings.clientId);
+  return new ExportContext({ storage: storageClients(settings.storage, credential), settings, credential });
 }

@@ -10,7 +10,7 @@ import { fromArray, liveRecords, previewRecords } from "./preview.js";
 import { badRequest, notFound, ProblemError } from "./problem.js";
 import type { PassMessage, PassQueue } from "./queue.js";
 import { PassScheduler, type Enqueued } from "./scheduling.js";
-import type { HostSettings } from "./settings.js";
+import type { AppSettings } from "./settings.js";
 import { configurationStatus } from "./status.js";
 import { parseJson } from "../shared/json.js";
 
@@ -30,7 +30,7 @@ export class ExportService {
     this.#scheduler = new PassScheduler(this.context);
   }
 
-  get settings(): HostSettings {
+  get settings(): AppSettings {
     return this.context.settings;
   }
   get configurations(): ConfigurationStore {

@@ -1,8 +1,11 @@
 import { z } from "zod";
 import { destinationPolicyFromEnv } from "../config/environment.js";
+import { settingAllowed } from "../config/endpoints.js";
 import { scheduleProblem } from "../config/schedule.js";
 import type { DestinationPolicy } from "../config/actions.js";
 import { armEndpointFrom } from "../sources/environment.js";
+
+import { environment, TELEMETRY_SETTINGS } from "./environment.js";
 
 /** Every app setting the hosts read, with its default; `infra/` and local.settings.sample.json list the same names. */
 export const APP_SETTINGS = {
@@ -23,7 +26,8 @@ export const APP_SETTINGS = {
   destinationSettings: "DEFENDER_EXPORT_DESTINATION_SETTINGS",
   initialConfiguration: "DEFENDER_EXPORT_INITIAL_CONFIGURATION",
   initialConfigurationName: "DEFENDER_EXPORT_INITIAL_CONFIGURATION_NAME",
-  appInsights: "APPLICATIONINSIGHTS_CONNECTION_STRING",
+  appInsights: TELEMETRY_SETTINGS.connectionString,
+  appInsightsAuthentication: TELEMETRY_SETTINGS.authentication,
 } as const;
 
 export const DEFAULT_STREAM_SCHEDULE = "0 */5 * * * *";
@@ -66,7 +70,10 @@ const shape = {
 };
 const schema = z.object(shape);
 
-export interface HostSettings {
+/** Where the app's own storage account is: a connection string, or the identity-based connection's endpoints. */
+export type StorageSetting = { setting: string } & ({ connectionString: string } | { endpoints: { blob: string; queue: string; table: string } });
+
+export interface AppSettings {
   streamSchedule: string;
   snapshotCheckSchedule: string;
   queue: string;
@@ -84,17 +91,22 @@ export interface HostSettings {
   initialConfiguration: { name: string; json: string } | undefined;
   armEndpoint: string;
   tenantId: string | undefined;
+  /** AZURE_CLIENT_ID: the user-assigned managed identity to use, when not the system-assigned one. */
+  clientId: string | undefined;
   destinationPolicy: DestinationPolicy;
+  /** The values of the app settings a destination may name (connectionStringSetting, uriSetting), and no other. */
+  destinationAppSettings: Readonly<Record<string, string | undefined>>;
+  storage: StorageSetting;
 }
 
 /** What the Functions host needs to register the functions: each setting as given when it is valid, else its default. */
-export type RegistrationSettings = Pick<HostSettings, "streamSchedule" | "snapshotCheckSchedule" | "queue">;
+export type RegistrationSettings = Pick<AppSettings, "streamSchedule" | "snapshotCheckSchedule" | "queue">;
 
 /**
  * The schedules and the queue, read one by one: a bad value of any setting must not leave the host with no
  * functions (then even health would be a 404); the service names the bad setting at every call instead.
  */
-export function registrationSettings(env: NodeJS.ProcessEnv = process.env): RegistrationSettings {
+export function registrationSettings(env: NodeJS.ProcessEnv = environment()): RegistrationSettings {
   const one = <K extends keyof typeof shape>(key: K, fallback: string): string => {
     const parsed = shape[key].safeParse(env[key]);
     return parsed.success && typeof parsed.data === "string" ? parsed.data : fallback;
@@ -106,13 +118,14 @@ export function registrationSettings(env: NodeJS.ProcessEnv = process.env): Regi
   };
 }
 
-/** The hosts' settings from the environment; a bad value throws, naming the setting and what was expected. */
-export function hostSettings(env: NodeJS.ProcessEnv = process.env): HostSettings {
+/** Every app setting, parsed; a bad value throws, naming the setting and what was expected (never its value). */
+export function readAppSettings(env: NodeJS.ProcessEnv = environment()): AppSettings {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {
     throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
   }
   const s = parsed.data;
+  const destinationPolicy = destinationPolicyFromEnv(env);
   const initial = s[APP_SETTINGS.initialConfiguration];
   return {
     streamSchedule: s[APP_SETTINGS.streamSchedule],
@@ -126,6 +139,37 @@ export function hostSettings(env: NodeJS.ProcessEnv = process.env): HostSettings
     initialConfiguration: initial === undefined ? undefined : { name: s[APP_SETTINGS.initialConfigurationName], json: initial },
     armEndpoint: armEndpointFrom(env[APP_SETTINGS.armEndpoint]),
     tenantId: env[APP_SETTINGS.tenantId] || undefined,
-    destinationPolicy: destinationPolicyFromEnv(env),
+    clientId: env[APP_SETTINGS.clientId] || undefined,
+    destinationPolicy,
+    destinationAppSettings: Object.fromEntries(Object.entries(env).filter(([name]) => settingAllowed(name, destinationPolicy))),
+    storage: storageSetting(env),
   };
+}
+
+/** Who the app is, read apart: the CLI's read needs nothing else. */
+export function identitySettings(env: NodeJS.ProcessEnv = environment()): { clientId: string | undefined; tenantId: string | undefined } {
+  return { clientId: env[APP_SETTINGS.clientId] || undefined, tenantId: env[APP_SETTINGS.tenantId] || undefined };
+}
+
+const IDENTITY = `${APP_SETTINGS.storage}__`;
+
+/**
+ * DEFENDER_EXPORT_STORAGE, else AzureWebJobsStorage, as a connection string; else the identity-based
+ * connection the Functions host uses when shared keys are off (`AzureWebJobsStorage__accountName`, or
+ * `__blobServiceUri`, `__queueServiceUri` and `__tableServiceUri`); else Azurite's development storage.
+ */
+function storageSetting(env: NodeJS.ProcessEnv): StorageSetting {
+  const override = env[APP_SETTINGS.storageOverride];
+  if (override) return { setting: APP_SETTINGS.storageOverride, connectionString: override };
+  const own = env[APP_SETTINGS.storage];
+  if (own) return { setting: APP_SETTINGS.storage, connectionString: own };
+  const account = env[`${IDENTITY}accountName`];
+  const blob = env[`${IDENTITY}blobServiceUri`] ?? (account ? `https://${account}.blob.core.windows.net` : undefined);
+  const queue = env[`${IDENTITY}queueServiceUri`] ?? (account ? `https://${account}.queue.core.windows.net` : undefined);
+  const table = env[`${IDENTITY}tableServiceUri`] ?? (account ? `https://${account}.table.core.windows.net` : undefined);
+  if (blob === undefined && queue === undefined && table === undefined) return { setting: `${APP_SETTINGS.storage} (unset: Azurite's development storage)`, connectionString: "UseDevelopmentStorage=true" };
+  if (blob === undefined || queue === undefined || table === undefined) {
+    throw new Error(`${IDENTITY}blobServiceUri, ${IDENTITY}queueServiceUri and ${IDENTITY}tableServiceUri: expected all three (or ${IDENTITY}accountName)`);
+  }
+  return { setting: account ? `${IDENTITY}accountName` : `${IDENTITY}blobServiceUri`, endpoints: { blob, queue, table } };
 }

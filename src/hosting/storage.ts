@@ -3,6 +3,7 @@ import { TableClient } from "@azure/data-tables";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { redactSecretsInText } from "../config/index.js";
+import type { StorageSetting } from "./settings.js";
 
 /** The app's own storage account: state, pass records, dead letters, configurations and the pass queue. */
 export interface StorageClients {
@@ -13,40 +14,6 @@ export interface StorageClients {
   description: string;
   /** The app setting it comes from, for messages. */
   setting: string;
-}
-
-const PREFIX = "AzureWebJobsStorage__";
-
-/** The connection string and the setting it came from; undefined for the identity-based connection. */
-function connectionSetting(env: NodeJS.ProcessEnv): { setting: string; value: string } | undefined {
-  if (env["DEFENDER_EXPORT_STORAGE"]) return { setting: "DEFENDER_EXPORT_STORAGE", value: env["DEFENDER_EXPORT_STORAGE"] };
-  if (env["AzureWebJobsStorage"]) return { setting: "AzureWebJobsStorage", value: env["AzureWebJobsStorage"] };
-  return identityEndpoints(env) === undefined ? { setting: "AzureWebJobsStorage (unset: Azurite's development storage)", value: "UseDevelopmentStorage=true" } : undefined;
-}
-
-function identitySetting(env: NodeJS.ProcessEnv): string {
-  return env[`${PREFIX}accountName`] ? `${PREFIX}accountName` : `${PREFIX}blobServiceUri`;
-}
-
-/**
- * DEFENDER_EXPORT_STORAGE, else AzureWebJobsStorage, as a connection string; else the identity-based
- * connection the Functions host uses when shared keys are off (`AzureWebJobsStorage__accountName`, or
- * `__blobServiceUri`, `__queueServiceUri` and `__tableServiceUri`); else Azurite's development storage.
- */
-export function storageConnectionString(env: NodeJS.ProcessEnv): string | undefined {
-  return connectionSetting(env)?.value;
-}
-
-function identityEndpoints(env: NodeJS.ProcessEnv): { blob: string; queue: string; table: string } | undefined {
-  const account = env[`${PREFIX}accountName`];
-  const blob = env[`${PREFIX}blobServiceUri`] ?? (account ? `https://${account}.blob.core.windows.net` : undefined);
-  const queue = env[`${PREFIX}queueServiceUri`] ?? (account ? `https://${account}.queue.core.windows.net` : undefined);
-  const table = env[`${PREFIX}tableServiceUri`] ?? (account ? `https://${account}.table.core.windows.net` : undefined);
-  if (blob === undefined && queue === undefined && table === undefined) return undefined;
-  if (blob === undefined || queue === undefined || table === undefined) {
-    throw new Error(`${PREFIX}blobServiceUri, ${PREFIX}queueServiceUri and ${PREFIX}tableServiceUri: expected all three (or ${PREFIX}accountName)`);
-  }
-  return { blob, queue, table };
 }
 
 /** Makes a client, or says which setting it came from and what is wrong with it (never its value). */
@@ -73,10 +40,10 @@ export function namingStorage(e: unknown, storage: StorageClients): unknown {
  * The clients, each made when first used: a command that needs only Blob storage (export, replay) works
  * with a connection string that has only a BlobEndpoint.
  */
-export function storageClients(env: NodeJS.ProcessEnv, credential: TokenCredential): StorageClients {
-  const connection = connectionSetting(env);
-  if (connection !== undefined) {
-    const { setting, value } = connection;
+export function storageClients(storage: StorageSetting, credential: TokenCredential): StorageClients {
+  const { setting } = storage;
+  if ("connectionString" in storage) {
+    const value = storage.connectionString;
     let blob: BlobServiceClient | undefined;
     let queue: QueueServiceClient | undefined;
     const blobClient = () => (blob ??= made(setting, "Blob", () => BlobServiceClient.fromConnectionString(value)));
@@ -95,13 +62,13 @@ export function storageClients(env: NodeJS.ProcessEnv, credential: TokenCredenti
       },
     };
   }
-  const endpoints = identityEndpoints(env)!;
+  const endpoints = storage.endpoints;
   const blob = new BlobServiceClient(endpoints.blob, credential);
   return {
     blob,
     queue: new QueueServiceClient(endpoints.queue, credential),
     table: (name) => new TableClient(endpoints.table, name, credential),
     description: `storage account at ${new URL(endpoints.blob).origin} (managed identity)`,
-    setting: identitySetting(env),
+    setting,
   };
 }

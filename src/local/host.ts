@@ -9,7 +9,7 @@ import { Cron } from "croner";
 import { bindHttp, bindQueue, bindTimer, type FunctionDefinition, type HttpFunction } from "../functions/definitions.js";
 import { decodeMessageText } from "../hosting/queue.js";
 import { ExportService } from "../hosting/service.js";
-import type { HostSettings } from "../hosting/settings.js";
+import type { AppSettings } from "../hosting/settings.js";
 import type { StorageClients } from "../hosting/storage.js";
 
 // A webpack bundle: Node sees no named exports in it.
@@ -19,9 +19,8 @@ type InvocationContext = functions.InvocationContext;
 export interface LocalHostOptions {
   functions: readonly FunctionDefinition[];
   storage: StorageClients;
-  settings: HostSettings;
+  settings: AppSettings;
   credential: TokenCredential;
-  appSettings: Readonly<Record<string, string | undefined>>;
   tlsCa?: string;
   port: number;
   log: (line: string) => void;
@@ -45,7 +44,7 @@ const MAX_DEQUEUE_COUNT = (JSON.parse(readFileSync(new URL("../../host.json", im
  * behind a plain HTTP server on /api, with the timers on their schedules and a worker on the pass queue.
  */
 export async function startLocalHost(options: LocalHostOptions): Promise<LocalHost> {
-  const service = new ExportService({ storage: options.storage, settings: options.settings, credential: options.credential, appSettings: options.appSettings, ...(options.tlsCa ? { tlsCa: options.tlsCa } : {}) });
+  const service = new ExportService({ storage: options.storage, settings: options.settings, credential: options.credential, ...(options.tlsCa ? { tlsCa: options.tlsCa } : {}) });
   const provide = () => Promise.resolve(service);
   const context = (functionName: string) => new InvocationContext({ invocationId: randomUUID(), functionName, logHandler: logHandler(functionName, options.log) });
 

@@ -2,14 +2,15 @@
 // unless AZURE_SUBSCRIPTION_ID is set, a sandbox of local ARM, Logs Ingestion and Event Hubs endpoints.
 import { startAzurite } from "../../test/fakes/azurite.js";
 import { FUNCTIONS } from "../functions/all.js";
-import { hostSettings } from "../hosting/settings.js";
+import { environment } from "../hosting/environment.js";
+import { readAppSettings } from "../hosting/settings.js";
 import { storageClients } from "../hosting/storage.js";
 import { defaultCredential } from "../sources/index.js";
 import { startLocalHost } from "./host.js";
 import { startSandbox } from "./sandbox.js";
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const env = { ...process.env };
+const env = { ...environment() };
 const port = env["PORT"] === undefined ? 7071 : Number(env["PORT"]);
 
 const azurite = env["AzureWebJobsStorage"] || env["DEFENDER_EXPORT_STORAGE"] ? undefined : await startAzurite();
@@ -23,14 +24,13 @@ if (sandbox) {
   env["DEFENDER_EXPORT_STREAM_SCHEDULE"] ??= "*/20 * * * * *";
   Object.assign(env, sandbox.appSettings);
 }
-const settings = hostSettings(env);
-const credential = sandbox ? { getToken: async () => ({ token: "sandbox", expiresOnTimestamp: Date.now() + 3_600_000 }) } : defaultCredential(env);
+const settings = readAppSettings(env);
+const credential = sandbox ? { getToken: async () => ({ token: "sandbox", expiresOnTimestamp: Date.now() + 3_600_000 }) } : defaultCredential(settings.clientId);
 const host = await startLocalHost({
   functions: FUNCTIONS,
-  storage: storageClients(env, credential),
+  storage: storageClients(settings.storage, credential),
   settings,
   credential,
-  appSettings: env,
   ...(sandbox ? { tlsCa: sandbox.tlsCa, extraRoutes: { "/api/sandbox": () => sandbox.received() } } : {}),
   port,
   log,

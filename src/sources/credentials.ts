@@ -6,7 +6,6 @@ import { DefaultAzureCredential } from "@azure/identity";
  * (IDENTITY_ENDPOINT, IDENTITY_HEADER) works in Azure and `az login` on a laptop; a user-assigned
  * managed identity when AZURE_CLIENT_ID is set. Never a secret in the export configuration.
  */
-export function defaultCredential(env: NodeJS.ProcessEnv = process.env): TokenCredential {
-  const clientId = env["AZURE_CLIENT_ID"];
+export function defaultCredential(clientId?: string): TokenCredential {
   return clientId ? new DefaultAzureCredential({ managedIdentityClientId: clientId }) : new DefaultAzureCredential();
 }

@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import type { app as functionsApp, LogLevel } from "@azure/functions";
 import { context, propagation } from "@opentelemetry/api";
 import { logs, SeverityNumber } from "@opentelemetry/api-logs";
+import type { TelemetrySettings } from "../hosting/environment.js";
 
 /**
  * With Application Insights configured, metrics, traces and logs go there through OpenTelemetry (host.json's
@@ -9,13 +10,11 @@ import { logs, SeverityNumber } from "@opentelemetry/api-logs";
  * it is half a second of start-up that an app without Application Insights does not pay. The entry point calls
  * this before it loads anything else, as the exporter's instrumentations need.
  */
-export async function startTelemetry(app: typeof functionsApp, env: NodeJS.ProcessEnv): Promise<boolean> {
-  const connectionString = env["APPLICATIONINSIGHTS_CONNECTION_STRING"];
-  if (!connectionString) return false;
+export async function startTelemetry(app: typeof functionsApp, settings: TelemetrySettings): Promise<boolean> {
+  const { connectionString } = settings;
+  if (connectionString === undefined) return false;
   const [{ useAzureMonitor }, { defaultCredential }] = await Promise.all([import("@azure/monitor-opentelemetry"), import("../sources/credentials.js")]);
-  // Local auth off on the resource (infra/): the app sends with its managed identity, as the host does.
-  const aad = /Authorization=AAD/i.test(env["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"] ?? "");
-  useAzureMonitor({ azureMonitorExporterOptions: { connectionString, ...(aad ? { credential: defaultCredential(env) } : {}) } });
+  useAzureMonitor({ azureMonitorExporterOptions: { connectionString, ...(settings.entraAuthentication ? { credential: defaultCredential(settings.clientId) } : {}) } });
   traceAzureSdk();
   correlateInvocations(app);
   return true;

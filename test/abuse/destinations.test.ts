@@ -5,6 +5,7 @@ import { Secret, type EventHubAction } from "../../src/config/index.js";
 import { BlobSink, EventHubSink } from "../../src/destinations/index.js";
 import { CONFIGURATION_TABLE } from "../../src/hosting/configurations.js";
 import { storageClients } from "../../src/hosting/storage.js";
+import { readAppSettings } from "../../src/hosting/settings.js";
 import { staticCredential } from "../helpers/arm.js";
 import { storage } from "../helpers/destinations.js";
 import { harness, type Harness } from "../functions/helpers.js";
@@ -133,7 +134,7 @@ describe("destinations only on Azure service hosts, whatever the input", () => {
   });
 
   it("a configuration stored past validation (an older version, a direct write) is not run, and nothing connects", async () => {
-    const table = storageClients(h.env, staticCredential()).table(CONFIGURATION_TABLE);
+    const table = storageClients(readAppSettings(h.env).storage, staticCredential()).table(CONFIGURATION_TABLE);
     const hub = { actionType: "EventHub", fullyQualifiedNamespace: "contoso-ns.servicebus.windows.net", eventHubName: `h;Endpoint=sb://127.0.0.1:${trap.port};UseDevelopmentEmulator=true` };
     const document = JSON.stringify({ isEnabled: true, scopes: [{ scopePath: h.sandbox.dataset.subscriptionPath }], sources: [{ eventSource: "Alerts", ruleSets: null }], actions: [hub], snapshotSchedule: "0 0 0 * * 0", baselineSnapshot: true });
     await table.createTable();

@@ -4,7 +4,7 @@ import { FUNCTIONS } from "../../src/functions/all.js";
 import { bindHttp, bindQueue, bindTimer, type HttpFunction } from "../../src/functions/definitions.js";
 import { decodeMessageText } from "../../src/hosting/queue.js";
 import { ExportService, type ServiceDependencies } from "../../src/hosting/service.js";
-import { hostSettings } from "../../src/hosting/settings.js";
+import { readAppSettings } from "../../src/hosting/settings.js";
 import { storageClients } from "../../src/hosting/storage.js";
 import { startSandbox, type Sandbox } from "../../src/local/sandbox.js";
 import { startAzurite, type Azurite } from "../fakes/azurite.js";
@@ -38,7 +38,8 @@ export function sandboxService(azurite: Azurite, sandbox: Sandbox, extraEnv: Rec
     ...extraEnv,
   };
   const credential = staticCredential();
-  return { service: new ExportService({ storage: storageClients(env, credential), settings: hostSettings(env), credential, appSettings: env, tlsCa: sandbox.tlsCa, ...extra }), env };
+  const settings = readAppSettings(env);
+  return { service: new ExportService({ storage: storageClients(settings.storage, credential), settings, credential, tlsCa: sandbox.tlsCa, ...extra }), env };
 }
 
 /** The functions as the hosts bind them, over Azurite and the sandbox's fakes. */

@@ -3,7 +3,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExportService } from "../../src/hosting/service.js";
-import { hostSettings } from "../../src/hosting/settings.js";
+import { readAppSettings } from "../../src/hosting/settings.js";
 import { startAzurite, type Azurite } from "../fakes/azurite.js";
 import { startProxy } from "../faults/proxy.js";
 import { staticCredential } from "../helpers/arm.js";
@@ -34,7 +34,7 @@ describe("a storage blip at cold start", () => {
       description: "Azurite through a proxy",
       setting: "DEFENDER_EXPORT_STORAGE",
     };
-    const service = new ExportService({ storage, settings: hostSettings({ DEFENDER_EXPORT_QUEUE: "blip" }), credential: staticCredential(), appSettings: {} });
+    const service = new ExportService({ storage, settings: readAppSettings({ DEFENDER_EXPORT_QUEUE: "blip" }), credential: staticCredential() });
     const key = { configuration: "blip", scope: "/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23", eventSource: "Alerts" as const };
     const letter = { actionKey: "webhook-0123456789abcdef", destination: "d", reason: "r", attempts: 1, items: [{ id: "1", route: "webhook", payload: { a: 1 } }] };
 

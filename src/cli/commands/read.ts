@@ -1,5 +1,6 @@
 import type { DataType } from "../../records/index.js";
 import { ArmReader, defaultCredential, READABLE_DATA_TYPES, type ReadableDataType } from "../../sources/index.js";
+import { identitySettings } from "../../hosting/settings.js";
 import { armEndpointOption, UsageError, type Command } from "../command.js";
 import { CSV_COLUMNS, csvLine, csvRow } from "../csv.js";
 import { EXIT_OK, writeErr, writeOut } from "../io.js";
@@ -80,7 +81,7 @@ Examples:
     const scopes = groups.length === 0 ? [`/subscriptions/${subscription}`] : groups.map((g) => `/subscriptions/${subscription}/resourceGroups/${g}`);
     const endpoint = armEndpointOption(values, io);
 
-    const reader = new ArmReader({ credential: defaultCredential(io.env), endpoint });
+    const reader = new ArmReader({ credential: defaultCredential(identitySettings(io.env).clientId), endpoint });
     const progress = (io.stderr as { isTTY?: boolean }).isTTY === true;
     if (format === "csv" && !(await writeOut(io.stdout, csvLine(CSV_COLUMNS)))) return EXIT_OK;
     let count = 0;
