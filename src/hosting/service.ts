@@ -1,7 +1,7 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { Cron } from "croner";
 import { actionKey, parseExportConfiguration, toPublicConfiguration, type Action, type EventSource, type ExportConfiguration, type Problem } from "../config/index.js";
-import { BlobStateStore, STATE_CONTAINER, type PassKey } from "../change/state.js";
+import { BlobStateStore, STATE_CONTAINER, type PassKey } from "../state/index.js";
 import {
   BACKOFF_CONTAINER,
   BlobBackoffStore,

@@ -1,4 +1,4 @@
-import { BlobStateStore, STATE_CONTAINER } from "../../change/state.js";
+import { BlobStateStore, STATE_CONTAINER } from "../../state/index.js";
 import { readerSource } from "../../engine/pass.js";
 import { summarize } from "../../engine/summary.js";
 import { runConfiguration } from "../../engine/runner.js";
