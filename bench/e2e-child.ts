@@ -3,7 +3,7 @@
 // Prints what it exported, the requests it made, its CPU time and its peak memory.
 import { readFileSync } from "node:fs";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { BlobStateStore } from "../src/change/state.js";
+import { BlobStateStore } from "../src/state/index.js";
 import { parseExportConfiguration } from "../src/config/index.js";
 import { BlobDeadLetterStore, createSink } from "../src/destinations/index.js";
 import { readerSource } from "../src/engine/pass.js";

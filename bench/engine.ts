@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { parseExportConfiguration } from "../src/config/index.js";
-import { BlobStateStore } from "../src/change/state.js";
+import { BlobStateStore } from "../src/state/index.js";
 import { emptyReport, type Sink } from "../src/destinations/index.js";
 import { readerSource, runPass } from "../src/engine/pass.js";
 import { ArmReader } from "../src/sources/index.js";

@@ -5,8 +5,8 @@ import type { ExportConfiguration } from "../config/model.js";
 import { ChangeDetector } from "../change/detector.js";
 import { CHANGE_RULES } from "../change/fingerprints.js";
 import { idHash } from "../change/ids.js";
-import { StateConflictError, type BlobStateStore, type PassKey } from "../change/state.js";
 import { ExportEntries } from "../change/entries.js";
+import { PassSession, StateConflictError, type ExportState, type PassKey, type StateStore } from "../state/index.js";
 import { describeError } from "../destinations/errors.js";
 import type { DeliveryReport, Sink } from "../destinations/types.js";
 import type { ExportAction, MappingInput } from "../mapping/index.js";
@@ -24,7 +24,7 @@ export interface PassOptions {
   /** The records of the source's data type at the scope (an ArmReader's `read`), from a cursor when resuming. */
   read: (scope: string, eventSource: EventSource, from?: Cursor) => AsyncIterable<SourceRecord>;
   sinks: readonly Sink[];
-  state: BlobStateStore;
+  state: StateStore;
   /** Export every matching record, marked as snapshot (snapshot sources always are). */
   snapshot?: boolean;
   /** A streaming source's first pass: a baseline snapshot (default), or only remember what exists. */
@@ -143,25 +143,22 @@ export async function runPass(options: PassOptions): Promise<PassRecord> {
     checkpoints: 0,
     actions: {},
   };
-  let lease: Awaited<ReturnType<BlobStateStore["acquire"]>>;
+  let session: PassSession | undefined;
   try {
-    lease = await options.state.acquire(key);
+    session = await PassSession.open(options.state, key, now);
   } catch (e) {
     // Storage unreachable: nothing read, nothing sent; the next pass starts where the state says.
     record.error = `the state's storage${options.state.where ? ` (${options.state.where})` : ""} is unreachable: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`;
     return finish(record, now);
   }
-  if (lease === undefined) {
+  if (session === undefined) {
     record.skipped = "another runner holds the lease of this configuration, scope and source";
     return finish(record, now);
   }
   const totals = new Map<string, DeliveryReport>();
   const guard = new GenerationGuard(options.stillCurrent, options.generationCheckMs ?? 5_000);
   try {
-    await pass(options, key, record, totals, () => {
-      lease.check();
-      guard.check();
-    }, guard);
+    await pass(options, session, record, totals, guard);
   } catch (e) {
     if (e instanceof ConfigurationGoneError) {
       record.abandoned = true;
@@ -173,8 +170,7 @@ export async function runPass(options: PassOptions): Promise<PassRecord> {
     }
   } finally {
     guard.stop();
-    if (record.mode !== "stream" && record.mode !== "seed") await options.state.clearRunning(key).catch(() => undefined);
-    await lease.release();
+    await session.release();
   }
   for (const sink of options.sinks) {
     const t = totals.get(sink.actionKey);
@@ -192,7 +188,7 @@ export async function runPass(options: PassOptions): Promise<PassRecord> {
   await options.beforeRecord?.(record).catch(() => undefined);
   // The record of a pass whose configuration is gone would land beside a new configuration of that name.
   if (!record.abandoned) await guard.ask();
-  if (!record.abandoned && !guard.gone) await options.state.recordPass(key, record).catch(() => undefined);
+  if (!record.abandoned && !guard.gone) await session.record(record);
   return record;
 }
 
@@ -252,18 +248,18 @@ function finish(record: PassRecord, now: () => Date): PassRecord {
   return record;
 }
 
-async function pass(options: PassOptions, key: PassKey, record: PassRecord, totals: Map<string, DeliveryReport>, checkLease: () => void, guard: GenerationGuard): Promise<void> {
+async function pass(options: PassOptions, session: PassSession, record: PassRecord, totals: Map<string, DeliveryReport>, guard: GenerationGuard): Promise<void> {
   const dataType = EVENT_SOURCE_DATA_TYPE[options.eventSource];
   const source = options.configuration.sources.find((s) => s.eventSource === options.eventSource);
   if (source === undefined) throw new Error(`the configuration has no ${options.eventSource} source`);
   const matches = compileSource(source).matches;
-  const progress = await options.state.loadProgress(key);
+  const progress = await session.resume();
   // The first page is fetched while the state loads: both take a round trip and some parsing.
   // A stopped pass goes on from its cursor; one whose records have none (compliance) reads again from the start.
   const records = startReading(options.read(options.scope, options.eventSource, progress?.cursor ?? undefined));
-  let state: Awaited<ReturnType<BlobStateStore["load"]>>;
+  let state: ExportState;
   try {
-    state = await options.state.load(key);
+    state = await session.load();
   } catch (e) {
     await records.abandon();
     throw e;
@@ -285,10 +281,9 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
   const exportedAt = () => clock().toISOString();
   const detector = new ChangeDetector(dataType, state.entries, progress?.seen ?? []);
   // Snapshots and baselines can run for minutes: status shows how far they are.
-  const showProgress = everything && send ? () => options.state.saveRunning(key, { id: record.id, mode, startedAt: record.startedAt, updatedAt: clock().toISOString(), read: record.read, changed: record.changed }) : undefined;
+  const showProgress = everything && send ? () => session.showRunning({ id: record.id, mode, startedAt: record.startedAt, updatedAt: clock().toISOString(), read: record.read, changed: record.changed }) : undefined;
   await showProgress?.();
   if (progress !== undefined) record.resumed = true;
-  let etag = state.etag;
   let sinceCheckpoint = 0;
 
   const deliver = async (input: MappingInput) => {
@@ -315,7 +310,8 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     // Nothing more is sent for a configuration that is gone, and its state is not written back: asked before
     // the flush, and again after it (a flush can take long) right before the state is written.
     await guard.ask();
-    checkLease();
+    session.check();
+    guard.check();
     for (const sink of options.sinks) add(totals, sink.actionKey, await sink.flush());
     await guard.ask();
     guard.check();
@@ -324,13 +320,9 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
     // A complete read: changes it did not see appeared after it began (the start of the next pass's export lag).
     if (final) state.readAt = record.startedAt;
     // A pass that changed nothing leaves the state as it was (its pass record says it ran), but when it read.
-    if (final && !detector.dirty && etag !== undefined && !(everything && send)) {
-      etag = await options.state.markRead(key, state, etag);
-      return;
-    }
-    const saved = await options.state.save(key, state, etag, clock());
-    etag = saved.etag;
-    record.stateBytes = saved.bytes;
+    const bytes = await session.checkpoint(state, final && !detector.dirty && !(everything && send));
+    if (bytes === undefined) return;
+    record.stateBytes = bytes;
     record.checkpoints++;
     sinceCheckpoint = 0;
     if (!final) await showProgress?.();
@@ -347,7 +339,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
       await checkpoint();
       const cursor = item.cursor ?? null;
       record.stopped = { at: clock().toISOString(), cursor };
-      await options.state.saveProgress(key, { cursor, seen: state.entries.seenHashes(), stoppedAt: record.stopped.at, mode });
+      await session.stop({ cursor, seen: state.entries.seenHashes(), stoppedAt: record.stopped.at, mode });
       return;
     }
     record.read++;
@@ -384,7 +376,7 @@ async function pass(options: PassOptions, key: PassKey, record: PassRecord, tota
   }
   if (everything && send) state.snapshotAt = record.startedAt;
   await checkpoint(true);
-  if (progress !== undefined) await options.state.clearProgress(key);
+  await session.finish();
 }
 
 /** Starts an async iterable's first step now; `abandon` closes it if it is never iterated. */

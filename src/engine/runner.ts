@@ -1,6 +1,6 @@
 import { Cron } from "croner";
 import type { ExportConfiguration } from "../config/model.js";
-import type { BlobStateStore } from "../change/state.js";
+import type { StateStore } from "../state/index.js";
 import type { Sink } from "../destinations/types.js";
 import { isSnapshotSource } from "../records/kinds.js";
 import { runPass, type PassOptions, type PassRecord } from "./pass.js";
@@ -11,7 +11,7 @@ export interface RunOptions {
   /** The records of a source at a scope, from a stopped pass's cursor when one goes on (see PassOptions.read). */
   read: PassOptions["read"];
   sinks: readonly Sink[];
-  state: BlobStateStore;
+  state: StateStore;
   /** On demand: a snapshot of every source now, whatever the schedule. */
   snapshot?: boolean;
   now?: () => Date;

@@ -1,6 +1,6 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { type Action, type ExportConfiguration, type Problem } from "../config/index.js";
-import { BlobStateStore, STATE_CONTAINER } from "../change/state.js";
+import { BlobStateStore, STATE_CONTAINER } from "../state/index.js";
 import { BACKOFF_CONTAINER, BlobBackoffStore, BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, OVERFLOW_CONTAINER, type RetryPolicy, type SdkRetryOptions, type Sink } from "../destinations/index.js";
 import { ArmReader, defaultCredential } from "../sources/index.js";
 import { CONFIGURATION_TABLE, ConfigurationStore } from "./configurations.js";

@@ -1,5 +1,5 @@
 import type { EventSource, ExportConfiguration } from "../config/index.js";
-import type { PassKey } from "../change/state.js";
+import type { PassKey } from "../state/index.js";
 import { passRecordSchema, readerSource, runPass, type PassRecord } from "../engine/pass.js";
 import { runConfiguration, snapshotDue } from "../engine/runner.js";
 import { isSnapshotSource } from "../records/index.js";

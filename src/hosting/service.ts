@@ -1,5 +1,5 @@
 import { actionKey, toPublicConfiguration, type Problem } from "../config/index.js";
-import type { BlobStateStore } from "../change/state.js";
+import type { BlobStateStore } from "../state/index.js";
 import { replayDeadLetters, type BlobBackoffStore, type BlobDeadLetterStore, type ReplayReport } from "../destinations/index.js";
 import type { PassRecord } from "../engine/pass.js";
 import { admit, checkName, requireRunnable, storeProblem } from "./admission.js";

@@ -1,6 +1,6 @@
 import { Cron } from "croner";
 import { actionKey, type ExportConfiguration } from "../config/index.js";
-import type { PassKey } from "../change/state.js";
+import type { PassKey } from "../state/index.js";
 import type { Backoff } from "../destinations/index.js";
 import { passRecordSchema, type PassRecord } from "../engine/pass.js";
 import { checkName } from "./admission.js";

@@ -1,6 +1,6 @@
 import { BlobServiceClient } from "@azure/storage-blob";
 import { parseExportConfiguration, type ExportConfiguration } from "../../src/config/index.js";
-import { BlobStateStore } from "../../src/change/state.js";
+import { BlobStateStore } from "../../src/state/index.js";
 import { BlobDeadLetterStore, createSink, type DeadLetter } from "../../src/destinations/index.js";
 import { readerSource, type PassRecord } from "../../src/engine/pass.js";
 import { runConfiguration } from "../../src/engine/runner.js";

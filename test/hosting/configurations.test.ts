@@ -2,7 +2,7 @@ import { metrics } from "@opentelemetry/api";
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Secret, type ExportConfiguration } from "../../src/config/index.js";
-import { passPrefix } from "../../src/change/state.js";
+import { passPrefix } from "../../src/state/index.js";
 import { ConfigurationNotStorableError } from "../../src/hosting/configurations.js";
 import { ProblemError } from "../../src/hosting/problem.js";
 import { startSandbox, type Sandbox } from "../../src/local/sandbox.js";

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { EVENT_SOURCES } from "../../src/config/enums.js";
-import { PASS_RECORD_TAG } from "../../src/change/state.js";
+import { PASS_RECORD_TAG } from "../../src/state/index.js";
 import { infraDocuments } from "../../src/mapping/infra.js";
 import { defaultStreamName, TABLES, toLogAnalyticsRow } from "../../src/mapping/index.js";
 import { METRIC_NAMES } from "../../src/telemetry/metrics.js";

@@ -1,0 +1,92 @@
+import { z } from "zod";
+import type { EventSource } from "../config/enums.js";
+import type { ExportEntries } from "../change/entries.js";
+import type { Lease } from "./lease.js";
+import type { RunningPass } from "./pass-log.js";
+
+/** What one pass is about: a configuration, one of its scopes, one of its event sources. */
+export interface PassKey {
+  configuration: string;
+  scope: string;
+  eventSource: EventSource;
+}
+
+export interface ExportState {
+  /** Id hash → fingerprint last exported, and the stable ids behind the hashes. */
+  entries: ExportEntries;
+  /** The state's ETag when loaded; undefined for a new pass key (no state yet). */
+  etag: string | undefined;
+  updatedAt: string | undefined;
+  /** When this pass key last sent a full snapshot. */
+  snapshotAt?: string;
+  /** The generation of the configuration that wrote it (none: written before generations were kept). */
+  generation?: string;
+  /** When the last complete pass began to read (kept beside the state: an unchanged pass does not write it). */
+  readAt?: string;
+}
+
+/** What a save writes. */
+export type StateToSave = Pick<ExportState, "entries" | "snapshotAt" | "generation" | "readAt">;
+
+export const progressSchema = z.object({
+  /** Where to go on from; null: from the start (compliance records have no cursor). */
+  cursor: z.object({ url: z.string(), index: z.number().int().nonnegative() }).nullable(),
+  /** The id hashes the stopped pass had seen. */
+  seen: z.array(z.number()),
+  stoppedAt: z.string(),
+  /** The stopped pass's mode: a baseline or snapshot goes on as one. */
+  mode: z.enum(["stream", "snapshot", "baseline", "seed"]),
+});
+export type PassProgress = z.infer<typeof progressSchema>;
+
+/** Another runner wrote the state since this pass loaded it: the pass must not overwrite it. */
+export class StateConflictError extends Error {}
+
+/** A pass key's place in storage: scopes compare without case or leading slashes, names are encoded. */
+export function passPrefix(key: PassKey): string {
+  const scope = key.scope.replace(/^\/+/, "").toLowerCase();
+  return `${encodeURIComponent(key.configuration)}/${scope}/${key.eventSource}`;
+}
+
+/**
+ * The fingerprints of every record last exported, per pass key, and what goes with a pass: the lease that
+ * lets one runner at a time in, a stopped pass's progress, a long pass's running marker, pass records.
+ * The engine uses it through a PassSession; status and the snapshot timer read it directly.
+ */
+export interface StateStore {
+  /** The app setting the storage comes from, for messages; never its value. */
+  readonly where?: string;
+  /** The storage is there (made on first use; a failure is tried again at the next call). */
+  ready(): Promise<unknown>;
+
+  /** The state of a pass key; an empty one, without an ETag, when there is none. */
+  load(key: PassKey): Promise<ExportState>;
+  /** Writes the state if nobody else did since `etag` (none: only if there is no state yet), else a StateConflictError; returns the new ETag. */
+  save(key: PassKey, state: StateToSave, etag: string | undefined, now?: Date): Promise<{ etag: string; bytes: number }>;
+  /** Notes, beside the state at `etag`, when a complete pass that changed nothing began to read; returns the new ETag. */
+  markRead(key: PassKey, state: Pick<ExportState, "snapshotAt" | "readAt">, etag: string): Promise<string>;
+  /** When the pass key last sent a full snapshot, without reading the state. */
+  snapshotAt(key: PassKey): Promise<string | undefined>;
+
+  /** Where a stopped pass left off, and the ids it had seen (so that the rest of it still tells removals). */
+  loadProgress(key: PassKey): Promise<PassProgress | undefined>;
+  saveProgress(key: PassKey, progress: PassProgress): Promise<void>;
+  clearProgress(key: PassKey): Promise<void>;
+
+  /** A long pass's progress while it runs (snapshots, baselines), for the status endpoint. */
+  saveRunning(key: PassKey, running: RunningPass): Promise<void>;
+  clearRunning(key: PassKey): Promise<void>;
+  /** The running pass's progress; none when no runner holds the lease (a runner that died leaves its marker). */
+  running(key: PassKey): Promise<RunningPass | undefined>;
+
+  /** One runner at a time: undefined when another runner holds the pass key. */
+  acquire(key: PassKey, seconds?: number): Promise<Lease | undefined>;
+
+  /** Keeps a pass's record beside its state; returns its name. */
+  recordPass(key: PassKey, record: { startedAt: string }): Promise<string>;
+  /** The last `count` pass records, newest first, as stored (the engine's PassRecord). */
+  recentPasses(key: PassKey, count: number): Promise<unknown[]>;
+
+  /** Forgets everything of a configuration but a lease held: a new one of the same name starts afresh. Returns how many items went. */
+  forget(configuration: string): Promise<number>;
+}
