@@ -1,6 +1,6 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { Cron } from "croner";
-import { actionKey, parseExportConfiguration, toPublicConfiguration, type Action, type EventSource, type ExportConfiguration, type Problem } from "../config/index.js";
+import { actionKey, parseExportConfiguration, toPublicConfiguration, type Action, type ExportConfiguration, type Problem } from "../config/index.js";
 import { BlobStateStore, STATE_CONTAINER, type PassKey } from "../change/state.js";
 import {
   BACKOFF_CONTAINER,
@@ -21,7 +21,7 @@ import { passRecordSchema, readerSource, runPass, type PassRecord } from "../eng
 import { runConfiguration, snapshotDue } from "../engine/runner.js";
 import { selectRecords, type SelectedRecord } from "../engine/select.js";
 import type { MappingInput } from "../mapping/index.js";
-import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource } from "../records/index.js";
+import { EVENT_SOURCE_DATA_TYPE, isReadable, isSnapshotSource } from "../datatypes/index.js";
 import { compileConfiguration } from "../rules/index.js";
 import { ArmReader } from "../sources/index.js";
 import { recordInvalidConfigurations, recordPassMetrics } from "../telemetry/metrics.js";
@@ -57,8 +57,6 @@ export interface ServiceDependencies {
   delivery?: { retry?: RetryPolicy; sdkRetryOptions?: SdkRetryOptions };
   now?: () => Date;
 }
-
-const PASS_SOURCES_SKIPPED: readonly EventSource[] = ["AttackPaths", "AttackPathsSnapshot"];
 
 /**
  * What the hosts do, without the hosts: configurations, passes now or queued, previews, status and dead
@@ -314,7 +312,7 @@ export class ExportService {
     const seen = new Set<string>();
     for (const scope of configuration.scopes) {
       for (const s of configuration.sources) {
-        if (PASS_SOURCES_SKIPPED.includes(s.eventSource)) continue;
+        if (!isReadable(s.eventSource)) continue;
         const dataType = EVENT_SOURCE_DATA_TYPE[s.eventSource];
         if (seen.has(`${scope.scopePath}|${dataType}`)) continue;
         seen.add(`${scope.scopePath}|${dataType}`);
@@ -484,7 +482,7 @@ export class ExportService {
   #keys(name: string, configuration: ExportConfiguration): PassKey[] {
     if (configuration.actions.length === 0) return [];
     return configuration.scopes.flatMap((scope) =>
-      configuration.sources.filter((s) => !PASS_SOURCES_SKIPPED.includes(s.eventSource)).map((s) => ({ configuration: name, scope: scope.scopePath, eventSource: s.eventSource })),
+      configuration.sources.filter((s) => isReadable(s.eventSource)).map((s) => ({ configuration: name, scope: scope.scopePath, eventSource: s.eventSource })),
     );
   }
 

@@ -2,7 +2,7 @@ import type { EventHubAction } from "../../config/index.js";
 import { OVERFLOW_CONTAINER, previewFor } from "../../destinations/index.js";
 import { EVENT_HUB_FORMATS, type EventHubFormat } from "../../mapping/index.js";
 import { selectRecords, type SelectedRecord, type SelectionNotice } from "../../engine/select.js";
-import { isSnapshotSource } from "../../records/index.js";
+import { isSnapshotSource } from "../../datatypes/index.js";
 import { compileConfiguration } from "../../rules/index.js";
 import { loadConfiguration, report, UsageError, type Command } from "../command.js";
 import { inputSources, readRecords, type RecordOrigin } from "../input.js";
