@@ -32,9 +32,7 @@ const TABLE: TableDefinition<"SecurityNestedRecommendation"> = {
     col("ResourceDetails", "dynamic", "The resource assessed", (i, q) => get(q, "resourceDetails")),
     id("SubAssessmentTimeGeneration", "datetime", "When the finding was generated", (i, q) => get(q, "timeGenerated")),
     id("AssessedResourceId", "string", "The resource assessed", (i) => assessedResourceId(i) ?? "N/A"),
-    col("RecommendationLink", "string", "Link to the parent recommendation in the portal", (i, q) =>
-      recommendationLink(q, i.context?.parentAssessmentKey ?? /\/assessments\/([^/]+)\//i.exec(String(i.record["id"]))?.[1]),
-    ),
+    col("RecommendationLink", "string", "Link to the parent recommendation in the portal", (i, q) => recommendationLink(q, parentOf(i))),
     id("RecommendationSubscriptionId", "string", "Subscription of the finding", (i) => subscriptionOf(i.record["id"])),
     col("ResourceGroup", "string", "Resource group of the resource assessed", (i) => resourceGroupOf(assessedResourceId(i))),
     col("ResourceProviderType", "string", "Resource provider type of the resource assessed", (i) => resourceTypeOf(assessedResourceId(i))?.split("/")[0]),
