@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { Agent, request } from "node:https";
 import { gzipSync } from "node:zlib";
 import { EventHubProducerClient, type EventDataBatch } from "@azure/event-hubs";
-import { API_VERSIONS } from "../src/sources/api-versions.js";
+import { definitionOf, type DataType } from "../src/datatypes/index.js";
 import { RULE_ID } from "../test/helpers/destinations.js";
 
 const [armUrl, certFile, subscription, deliverTo] = process.argv.slice(2) as [string, string, string, string | undefined];
@@ -93,15 +93,16 @@ async function all(path: string, apiVersion: string, each?: (r: Record<string, u
 const cpu = process.cpuUsage();
 const wall = performance.now();
 const p = `${subscription}/providers/Microsoft.Security`;
-await all("/providers/Microsoft.Security/assessmentMetadata", API_VERSIONS.assessments, async () => undefined);
-await all(`${p}/alerts`, API_VERSIONS.alerts);
-await all(`${p}/assessments`, API_VERSIONS.assessments);
-await all(`${p}/subAssessments`, API_VERSIONS.subAssessments);
-await all(`${p}/secureScores`, API_VERSIONS.secureScores);
-await all(`${p}/secureScoreControls`, API_VERSIONS.secureScores);
-await all(`${p}/regulatoryComplianceStandards`, API_VERSIONS.regulatoryCompliance, (standard) =>
-  all(`${p}/regulatoryComplianceStandards/${String(standard["name"])}/regulatoryComplianceControls`, API_VERSIONS.regulatoryCompliance, (control) =>
-    all(`${p}/regulatoryComplianceStandards/${String(standard["name"])}/regulatoryComplianceControls/${String(control["name"])}/regulatoryComplianceAssessments`, API_VERSIONS.regulatoryCompliance),
+const version = (dataType: DataType) => definitionOf(dataType).apiVersion;
+await all("/providers/Microsoft.Security/assessmentMetadata", version("assessment"), async () => undefined);
+await all(`${p}/alerts`, version("alert"));
+await all(`${p}/assessments`, version("assessment"));
+await all(`${p}/subAssessments`, version("subAssessment"));
+await all(`${p}/secureScores`, version("secureScore"));
+await all(`${p}/secureScoreControls`, version("secureScore"));
+await all(`${p}/regulatoryComplianceStandards`, version("regulatoryComplianceAssessment"), (standard) =>
+  all(`${p}/regulatoryComplianceStandards/${String(standard["name"])}/regulatoryComplianceControls`, version("regulatoryComplianceAssessment"), (control) =>
+    all(`${p}/regulatoryComplianceStandards/${String(standard["name"])}/regulatoryComplianceControls/${String(control["name"])}/regulatoryComplianceAssessments`, version("regulatoryComplianceAssessment")),
   ),
 );
 await flush();

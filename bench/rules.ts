@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { parseExportConfiguration, type ExportConfiguration } from "../src/config/index.js";
-import { classifyRecord } from "../src/records/index.js";
+import { classifyRecord } from "../src/datatypes/index.js";
 import { compileConfiguration, type CompiledConfiguration } from "../src/rules/index.js";
 import type { Figure } from "./figures.js";
 
@@ -12,7 +12,7 @@ function records(count: number): unknown[] {
   const all = readdirSync(dir)
     .sort()
     .flatMap((f) => (JSON.parse(readFileSync(new URL(f, dir), "utf8")) as { value: Json[] }).value);
-  const metadata = new Map(all.filter((r) => classifyRecord(r).kind === "assessmentMetadata").map((m) => [m["name"], m["properties"]]));
+  const metadata = new Map(all.filter((r) => classifyRecord(r).kind === "metadata").map((m) => [m["name"], m["properties"]]));
   const exported = all
     .filter((r) => classifyRecord(r).kind === "exported")
     .map((r) => (classifyRecord(r).kind === "exported" && metadata.has(r["name"]) ? { ...r, properties: { ...(r["properties"] as Json), metadata: metadata.get(r["name"]) } } : r));

@@ -1,5 +1,5 @@
 // npm run infra:generate: writes the JSON that infra/app/log-analytics-destination.bicep loads. A test fails
-// when the committed files differ from what the table definitions in src/mapping/ make.
+// when the committed files differ from what the table definitions in src/datatypes/ make.
 import { writeFileSync } from "node:fs";
 import { infraDocuments } from "../src/mapping/infra.js";
 

@@ -1,6 +1,7 @@
-import type { DataType } from "../records/kinds.js";
+import type { DataType } from "../datatypes/index.js";
 import type { ExportEntries } from "./entries.js";
-import { CHANGE_RULES, type ChangeRule } from "./fingerprints.js";
+import type { ChangeRule } from "../datatypes/index.js";
+import { CHANGE_RULES } from "./fingerprints.js";
 
 export type Observation = "new" | "changed" | "unchanged" | "unselected";
 

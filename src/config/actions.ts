@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { GUID, RESOURCE_GROUP } from "./automation.js";
 import { ACTION_TYPES, matchEnum } from "./enums.js";
-import { LOG_ANALYTICS_TABLES, type Action, type EventHubAction, type LogicAppAction, type StorageAccountAction, type WorkspaceAction } from "./model.js";
+import { LOG_ANALYTICS_TABLES, READABLE_DATA_TYPES } from "../datatypes/index.js";
+import type { Action, EventHubAction, LogicAppAction, StorageAccountAction, WorkspaceAction } from "./model.js";
 import { Secret } from "./secret.js";
 import {
   DESTINATION_SETTING_PREFIX,
@@ -16,9 +17,9 @@ import {
 } from "./endpoints.js";
 import { describe, nonEmptyString, show, strictObject } from "./zod-helpers.js";
 
-// The Event Hubs message formats and event types (mapping/eventhub.ts has their shapes).
+// The Event Hubs message formats (mapping/eventhub.ts has their shapes) and the event types that can be sent.
 const EVENT_HUB_FORMATS = ["defender", "api", "xdr"] as const;
-const EVENT_TYPE_NAMES: readonly string[] = ["SecurityAlert", "SecurityRecommendation", "SecurityNestedRecommendation", "SecureScores", "SecureScoreControls", "SecurityRegulatoryCompliance"];
+const EVENT_TYPE_NAMES: readonly string[] = READABLE_DATA_TYPES.map((d) => d.eventHub.category);
 
 export type { DestinationPolicy } from "./endpoints.js";
 

@@ -1,6 +1,6 @@
 export { EVENT_SOURCES, OPERATORS, PROPERTY_TYPES, SEVERITIES, type EventSource, type Operator, type PropertyType, type Severity } from "./enums.js";
 export type { Action, EventHubAction, ExportConfiguration, LogicAppAction, Problem, Rule, RuleSet, Scope, Source, StorageAccountAction, WorkspaceAction } from "./model.js";
-export { CONFIGURATION_NAME, DEFAULT_SNAPSHOT_SCHEDULE, LOG_ANALYTICS_TABLES, type LogAnalyticsTable } from "./model.js";
+export { CONFIGURATION_NAME, DEFAULT_SNAPSHOT_SCHEDULE } from "./model.js";
 export { joinPath, parseExportConfiguration, type ConfigurationForm, type ConfigurationResult, type ParseOptions } from "./parse.js";
 export { compilePolicySources, POLICY_DATA_TYPES, POLICY_DEFAULT_DATA_TYPES } from "./policy.js";
 export { toPublicConfiguration } from "./public.js";

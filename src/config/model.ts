@@ -1,3 +1,4 @@
+import type { LogAnalyticsTable } from "../datatypes/index.js";
 import type { EventSource, Operator, PropertyType } from "./enums.js";
 import type { Secret } from "./secret.js";
 
@@ -94,16 +95,6 @@ export interface LogicAppAction {
   /** Extension: the name of an app setting (or Key Vault reference) holding the trigger URI. */
   uriSetting?: string;
 }
-
-export const LOG_ANALYTICS_TABLES = [
-  "SecurityAlert",
-  "SecurityRecommendation",
-  "SecurityNestedRecommendation",
-  "SecureScores",
-  "SecureScoreControls",
-  "SecurityRegulatoryCompliance",
-] as const;
-export type LogAnalyticsTable = (typeof LOG_ANALYTICS_TABLES)[number];
 
 /** A validation finding, located by a JSON path into the input (`$.properties.sources[0].eventSource`). */
 export interface Problem {

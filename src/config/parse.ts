@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { byEventSource } from "../datatypes/index.js";
 import { actionSchema, isTrustedWebhook, type DestinationPolicy } from "./actions.js";
 import { coveringScopes, scopeSchema, sourceSchema } from "./automation.js";
 import { scheduleProblem } from "./schedule.js";
@@ -232,8 +233,9 @@ function finish(configuration: ExportConfiguration, form: ConfigurationForm, at:
     warnings.push({ path: where("sources"), message: "findings (SubAssessments) are exported without their parent recommendations (Assessments); findings should travel with their parent" });
   }
   configuration.sources.forEach((s, i) => {
-    if (s.eventSource === "AttackPaths" || s.eventSource === "AttackPathsSnapshot") {
-      warnings.push({ path: `${where("sources")}[${i}].eventSource`, message: `${s.eventSource} has no endpoint in @azure/arm-security; nothing is exported for this source` });
+    const { read } = byEventSource(s.eventSource);
+    if (read.kind === "notReadable") {
+      warnings.push({ path: `${where("sources")}[${i}].eventSource`, message: `${s.eventSource} has ${read.why}; nothing is exported for this source` });
     }
     s.ruleSets?.forEach((rs, j) => {
       if (rs.rules.length === 0) warnings.push({ path: `${where("sources")}[${i}].ruleSets[${j}]`, message: "a rule set with no rules matches every record of the source" });

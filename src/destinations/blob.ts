@@ -5,7 +5,7 @@ import { actionKey, type DestinationPolicy, type StorageAccountAction } from "..
 import { blobServiceUrl } from "../config/actions.js";
 import { blobConnectionProblem } from "../config/endpoints.js";
 import { EVENT_CATEGORIES, jsonBytes, toEvent, type MappingInput } from "../mapping/index.js";
-import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
+import { EVENT_SOURCE_DATA_TYPE } from "../datatypes/index.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import { DeliveryLedger, MemoryBackoffStore, type BackoffStore } from "./delivery.js";
 import { DEFAULT_RETRY, withRetries, type RetryPolicy, type SendOutcome } from "./retry.js";

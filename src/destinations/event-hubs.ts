@@ -4,7 +4,7 @@ import { EventHubProducerClient, type EventData, type EventDataBatch } from "@az
 import { actionKey, type DestinationPolicy, type EventHubAction } from "../config/index.js";
 import { hostAllowed, isTrustedHost, parseEventHubConnectionString, parseNamespace } from "../config/endpoints.js";
 import { EVENT_CATEGORIES, jsonBytes, toEventWithin, type Json, type MappingInput } from "../mapping/index.js";
-import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
+import { EVENT_SOURCE_DATA_TYPE } from "../datatypes/index.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import { DeliveryLedger, MemoryBackoffStore, type BackoffStore } from "./delivery.js";
 import { describeError } from "./errors.js";

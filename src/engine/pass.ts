@@ -10,7 +10,7 @@ import { PassSession, StateConflictError, type ExportState, type PassKey, type S
 import { describeError } from "../destinations/errors.js";
 import type { DeliveryReport, Sink } from "../destinations/types.js";
 import type { ExportAction, MappingInput } from "../mapping/index.js";
-import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, type DataType } from "../records/kinds.js";
+import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, removedRecord, type DataType } from "../datatypes/index.js";
 import { compileSource } from "../rules/compile.js";
 import type { Cursor, SourceRecord } from "../sources/reader.js";
 
@@ -414,13 +414,6 @@ function input(recordBody: Json, id: string, options: PassOptions, action: Expor
     ...(options.tenantId ? { tenantId: options.tenantId } : {}),
     ...(context ? { context } : {}),
   };
-}
-
-/** What is known of a record that disappeared: its id (lower-cased, as the state keeps it), name and type. */
-function removedRecord(id: string, dataType: string): Json {
-  const name = id.split("/").pop() ?? id;
-  const type = dataType === "subAssessment" ? "Microsoft.Security/assessments/subAssessments" : "Microsoft.Security/assessments";
-  return { id, name, type, properties: { status: { code: "Removed" } } };
 }
 
 function add(totals: Map<string, DeliveryReport>, key: string, report: DeliveryReport): void {

@@ -1,6 +1,7 @@
 import type { EventSource } from "../config/enums.js";
+import { classifyRecord, definitionOf } from "../datatypes/index.js";
 import { AssessmentMetadataIndex, hasEmbeddedMetadata } from "../records/metadata.js";
-import { classifyRecord, stableId } from "../records/kinds.js";
+import { stableId } from "../records/record.js";
 import type { CompiledConfiguration } from "../rules/configuration.js";
 
 export interface SelectedRecord {
@@ -24,17 +25,17 @@ export interface Located<Origin> {
 
 /**
  * Applies a configuration's rules to records, yielding one selection per (record, matching event source).
- * Assessments are evaluated with their metadata embedded; metadata records in the input are joined by
- * name. An assessment whose metadata has not been seen yet waits for it until the input ends.
+ * Records of a type with metadata (assessments) are evaluated with it embedded; metadata records in the
+ * input are joined by name. A record whose metadata has not been seen yet waits for it until the input ends.
  */
 export async function* selectRecords<Origin>(
   rules: CompiledConfiguration,
   input: AsyncIterable<Located<Origin>>,
   notify: (notice: SelectionNotice, origin: Origin) => void,
 ): AsyncGenerator<SelectedRecord> {
+  // Only one type has metadata today: one index and one waiting list serve it.
   const metadata = new AssessmentMetadataIndex();
   const waiting = new Map<string, Located<Origin>[]>();
-  const assessmentSources = rules.sourcesFor("assessment");
 
   function* evaluate(record: unknown, origin: Origin): Generator<SelectedRecord> {
     const cls = classifyRecord(record);
@@ -60,7 +61,7 @@ export async function* selectRecords<Origin>(
       case "notExported":
         notify({ kind: "notExportedType", type: cls.type }, item.origin);
         break;
-      case "assessmentMetadata": {
+      case "metadata": {
         if (!metadata.add(item.record)) {
           notify({ kind: "badMetadata" }, item.origin);
           break;
@@ -70,8 +71,9 @@ export async function* selectRecords<Origin>(
         waiting.delete(name);
         break;
       }
-      case "exported":
-        if (cls.dataType === "assessment" && assessmentSources.length > 0 && !hasEmbeddedMetadata(item.record) && !metadata.has(item.record)) {
+      case "exported": {
+        const hasMetadata = definitionOf(cls.dataType).metadata !== undefined;
+        if (hasMetadata && rules.sourcesFor(cls.dataType).length > 0 && !hasEmbeddedMetadata(item.record) && !metadata.has(item.record)) {
           const name = (item.record as Record<string, unknown>)["name"];
           if (typeof name === "string") {
             const key = name.toLowerCase();
@@ -79,8 +81,9 @@ export async function* selectRecords<Origin>(
             break;
           }
         }
-        yield* evaluate(cls.dataType === "assessment" ? metadata.embed(item.record) : item.record, item.origin);
+        yield* evaluate(hasMetadata ? metadata.embed(item.record) : item.record, item.origin);
         break;
+      }
     }
   }
   for (const held of waiting.values()) {

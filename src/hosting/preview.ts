@@ -2,10 +2,9 @@ import type { Action, ExportConfiguration } from "../config/index.js";
 import { OVERFLOW_CONTAINER, previewFor, type DestinationPreview } from "../destinations/index.js";
 import { selectRecords, type Located, type SelectedRecord, type SelectionNotice } from "../engine/select.js";
 import type { MappingInput } from "../mapping/index.js";
-import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource } from "../records/index.js";
+import { EVENT_SOURCE_DATA_TYPE, isReadable, isSnapshotSource } from "../datatypes/index.js";
 import { compileConfiguration } from "../rules/index.js";
 import type { ArmReader } from "../sources/index.js";
-import { UNREAD_SOURCES } from "./scheduling.js";
 
 export interface PreviewOptions<Origin> {
   /** The destinations to map each record for; none for the records as selected. */
@@ -35,7 +34,7 @@ export async function* liveRecords(reader: ArmReader, configuration: ExportConfi
   const seen = new Set<string>();
   for (const scope of configuration.scopes) {
     for (const s of configuration.sources) {
-      if (UNREAD_SOURCES.includes(s.eventSource)) continue;
+      if (!isReadable(s.eventSource)) continue;
       const dataType = EVENT_SOURCE_DATA_TYPE[s.eventSource];
       if (seen.has(`${scope.scopePath}|${dataType}`)) continue;
       seen.add(`${scope.scopePath}|${dataType}`);

@@ -1,15 +1,12 @@
-import type { EventSource, ExportConfiguration } from "../config/index.js";
+import type { ExportConfiguration } from "../config/index.js";
 import type { PassKey } from "../state/index.js";
 import { passRecordSchema, readerSource, runPass, type PassRecord } from "../engine/pass.js";
 import { runConfiguration, snapshotDue } from "../engine/runner.js";
-import { isSnapshotSource } from "../records/index.js";
+import { isReadable, isSnapshotSource } from "../datatypes/index.js";
 import { recordInvalidConfigurations, recordPassMetrics } from "../telemetry/metrics.js";
 import type { InvalidConfiguration, StoredConfiguration } from "./configurations.js";
 import type { ExportContext } from "./context.js";
 import type { PassMessage } from "./queue.js";
-
-/** Sources no reader serves yet: configurations may name them (the automation model has them); no pass runs. */
-export const UNREAD_SOURCES: readonly EventSource[] = ["AttackPaths", "AttackPathsSnapshot"];
 
 /** What a timer queued, and the configurations it skipped because they no longer validate. */
 export interface Enqueued {
@@ -36,7 +33,7 @@ export class PassScheduler {
   keys(name: string, configuration: ExportConfiguration): PassKey[] {
     if (configuration.actions.length === 0) return [];
     return configuration.scopes.flatMap((scope) =>
-      configuration.sources.filter((s) => !UNREAD_SOURCES.includes(s.eventSource)).map((s) => ({ configuration: name, scope: scope.scopePath, eventSource: s.eventSource })),
+      configuration.sources.filter((s) => isReadable(s.eventSource)).map((s) => ({ configuration: name, scope: scope.scopePath, eventSource: s.eventSource })),
     );
   }
 

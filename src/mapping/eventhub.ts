@@ -1,8 +1,5 @@
-import type { DataType } from "../records/kinds.js";
-import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
-import { API_VERSIONS } from "../sources/api-versions.js";
-import { setOwn, subjectResourceId, type Json, type MappingInput } from "./input.js";
-import { alertToLegacyEvent, pascal } from "./legacy-alert.js";
+import { byEventSource, DATA_TYPES, type DataType, type RegisteredDataType } from "../datatypes/index.js";
+import { pascal, setOwn, type Json, type MappingInput } from "../records/record.js";
 
 /**
  * What Event Hubs receive, per destination:
@@ -31,26 +28,9 @@ export interface MappedEvent {
   category: EventCategory;
 }
 
-export const EVENT_CATEGORIES: Readonly<Record<DataType, string>> = {
-  alert: "SecurityAlert",
-  assessment: "SecurityRecommendation",
-  subAssessment: "SecurityNestedRecommendation",
-  secureScore: "SecureScores",
-  secureScoreControl: "SecureScoreControls",
-  regulatoryComplianceAssessment: "SecurityRegulatoryCompliance",
-  attackPath: "AttackPaths",
-};
+/** Each data type's event type (defined with the type, in src/datatypes/), by name. */
+export const EVENT_CATEGORIES: Readonly<Record<DataType, string>> = Object.fromEntries(DATA_TYPES.map((d) => [d.name, d.eventHub.category])) as Record<DataType, string>;
 export type EventCategory = string;
-
-const API_VERSION: Record<DataType, string> = {
-  alert: API_VERSIONS.alerts,
-  assessment: API_VERSIONS.assessments,
-  subAssessment: API_VERSIONS.subAssessments,
-  secureScore: API_VERSIONS.secureScores,
-  secureScoreControl: API_VERSIONS.secureScores,
-  regulatoryComplianceAssessment: API_VERSIONS.regulatoryCompliance,
-  attackPath: "",
-};
 
 /** The enrichment's action: the built-in export sends Insert for new and changed records, Delete for removed ones. */
 export function enrichmentAction(input: MappingInput): "Insert" | "Delete" {
@@ -58,27 +38,34 @@ export function enrichmentAction(input: MappingInput): "Insert" | "Delete" {
 }
 
 export function toEvent(input: MappingInput, options: EventHubShapeOptions = {}): MappedEvent {
-  const dataType = EVENT_SOURCE_DATA_TYPE[input.eventSource];
-  const category = EVENT_CATEGORIES[dataType];
-  const partitionKey = subjectResourceId(input);
+  const dataType = byEventSource(input.eventSource);
+  const shape = dataType.eventHub;
+  const category = shape.category;
+  const partitionKey = subjectOf(input, dataType);
   const format = options.format ?? "defender";
   if (format === "xdr") return { body: xdrRecord(input, category), partitionKey, category };
-  if (dataType === "alert" && format === "defender") return { body: alertToLegacyEvent(input), partitionKey, category };
-  if (dataType === "subAssessment" && (options.findingsShape ?? "camel") === "pascal") return { body: pascalFinding(input, dataType), partitionKey, category };
+  if (shape.defenderEvent !== undefined && format === "defender") return { body: shape.defenderEvent(input), partitionKey, category };
+  if (shape.findings === true && (options.findingsShape ?? "camel") === "pascal") return { body: pascalFinding(input, dataType), partitionKey, category };
   return { body: armWithEnrichment(input, dataType), partitionKey, category };
 }
 
-function enrichment(input: MappingInput, dataType: DataType): Json {
-  return { action: enrichmentAction(input), apiVersion: API_VERSION[dataType], isSnapshot: input.isSnapshot };
+/** The resource whose events must stay in order: what a record is about, else the record itself. */
+function subjectOf(input: MappingInput, dataType: RegisteredDataType): string {
+  const subject = dataType.subject(input);
+  return (subject !== undefined && subject !== "" ? subject : input.id).toLowerCase();
 }
 
-function armWithEnrichment(input: MappingInput, dataType: DataType): Json {
+function enrichment(input: MappingInput, dataType: RegisteredDataType): Json {
+  return { action: enrichmentAction(input), apiVersion: dataType.apiVersion, isSnapshot: input.isSnapshot };
+}
+
+function armWithEnrichment(input: MappingInput, dataType: RegisteredDataType): Json {
   const out: Json = {};
   const security = { ...enrichment(input, dataType), interval: "00:00:00" };
-  if (dataType === "assessment") setOwn(out, "assessmentEventDataEnrichment", enrichment(input, dataType));
-  if (dataType === "subAssessment") setOwn(out, "subAssessmentEventDataEnrichment", enrichment(input, dataType));
+  const own = dataType.eventHub.enrichmentKey;
+  if (own !== undefined) setOwn(out, own, enrichment(input, dataType));
   setOwn(out, "securityEventDataEnrichment", security);
-  if (dataType === "assessment" || dataType === "subAssessment") {
+  if (own !== undefined) {
     setOwn(out, "tenantId", input.tenantId ?? null);
     for (const key of ["kind", "location", "tags"]) setOwn(out, key, null);
   }
@@ -86,17 +73,19 @@ function armWithEnrichment(input: MappingInput, dataType: DataType): Json {
   return out;
 }
 
-function pascalFinding(input: MappingInput, dataType: DataType): Json {
+function pascalFinding(input: MappingInput, dataType: RegisteredDataType): Json {
   const e = enrichment(input, dataType);
   const enrich = { Action: e["action"], ApiVersion: e["apiVersion"], IsSnapshot: e["isSnapshot"] };
-  const out: Json = {
-    SubAssessmentEventDataEnrichment: enrich,
-    SecurityEventDataEnrichment: enrich,
-    TenantId: input.tenantId ?? null,
-  };
+  const out: Json = {};
+  const own = dataType.eventHub.enrichmentKey;
+  if (own !== undefined) setOwn(out, pascalName(own), enrich);
+  setOwn(out, "SecurityEventDataEnrichment", enrich);
+  setOwn(out, "TenantId", input.tenantId ?? null);
   for (const [k, v] of Object.entries(pascal(input.record) as Json)) setOwn(out, k, v);
   return out;
 }
+
+const pascalName = (key: string) => key[0]!.toUpperCase() + key.slice(1);
 
 function xdrRecord(input: MappingInput, category: string): Json {
   return { time: input.exportedAt, tenantId: input.tenantId ?? null, category, properties: input.record };

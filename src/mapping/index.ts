@@ -1,16 +1,16 @@
-import { EVENT_SOURCE_DATA_TYPE } from "../records/kinds.js";
+import { byEventSource } from "../datatypes/index.js";
+import { customTableName, defaultStreamName, type ColumnType, type TableDefinition } from "../records/columns.js";
+import type { Json, MappingInput } from "../records/record.js";
 import { cutToFit, LOG_ANALYTICS_ROW_LIMIT } from "./cut.js";
 import { toEvent, type EventHubShapeOptions, type MappedEvent } from "./eventhub.js";
-import type { Json, MappingInput } from "./input.js";
 import { mapToRow } from "./rows.js";
-import { customTableName, defaultStreamName, tableFor, type ColumnType, type TableDefinition } from "./tables.js";
 
 export { cutToFit, jsonBytes, LOG_ANALYTICS_ROW_LIMIT, shrink, truncateString, type CutResult } from "./cut.js";
 export { EVENT_CATEGORIES, EVENT_HUB_FORMATS, enrichmentAction, toEvent, type EventHubFormat, type EventHubShapeOptions, type FindingsShape, type MappedEvent } from "./eventhub.js";
-export type { ExportAction, Json, MappingInput } from "./input.js";
-export { alertToLegacyEvent } from "./legacy-alert.js";
+export type { ExportAction, Json, MappingInput } from "../records/record.js";
 export { coerce, mapToRow } from "./rows.js";
-export { customTableName, defaultStreamName, tableFor, TABLES, type ColumnDefinition, type ColumnType, type TableDefinition } from "./tables.js";
+export { customTableName, defaultStreamName, type ColumnDefinition, type ColumnType, type TableDefinition } from "../records/columns.js";
+export { tableFor, TABLES } from "../datatypes/index.js";
 
 export type LogAnalyticsRowResult =
   | { ok: true; table: TableDefinition; row: Json; cut: string[]; json: string }
@@ -21,7 +21,7 @@ export type LogAnalyticsRowResult =
  * whole original (a cut row points to it), or makes that name when a row is cut.
  */
 export function toLogAnalyticsRow(input: MappingInput, options: { overflowBlob?: string | (() => string); limit?: number } = {}): LogAnalyticsRowResult | undefined {
-  const table = tableFor(EVENT_SOURCE_DATA_TYPE[input.eventSource]);
+  const table = byEventSource(input.eventSource).table;
   if (table === undefined) return undefined;
   const row = mapToRow(input, table);
   const identity = identityColumns(table);

@@ -1,9 +1,10 @@
-import { customTableName, defaultStreamName, TABLES } from "./tables.js";
+import { TABLES } from "../datatypes/index.js";
+import { customTableName, defaultStreamName } from "../records/columns.js";
 import { streamDeclaration, tableSchema } from "./index.js";
 
 /**
  * What the deployment (infra/) loads to create the six custom tables and the data collection rule: made
- * from the table definitions, never by hand, so that what the mapper writes is what the rule declares.
+ * from the data types' table definitions, never by hand, so that what the mapper writes is what the rule declares.
  */
 export function infraDocuments(): { tables: unknown; dataCollectionRule: unknown } {
   return {

@@ -1,5 +1,5 @@
-import { props, type Json, type MappingInput } from "./input.js";
-import type { ColumnType, TableDefinition } from "./tables.js";
+import { props, type Json, type MappingInput } from "../records/record.js";
+import type { ColumnType, TableDefinition } from "../records/columns.js";
 
 /**
  * A record as a row of its table. Every column is assigned, in the table's order, so that all rows of a

@@ -1,8 +1,7 @@
 import type { Operator, PropertyType } from "../config/enums.js";
 import type { Rule, Source } from "../config/model.js";
-import { EVENT_SOURCE_DATA_TYPE, type DataType } from "../records/kinds.js";
+import { definitionOf, EVENT_SOURCE_DATA_TYPE, type DataType } from "../datatypes/index.js";
 import { getProperty, isPlainObject, parseJsonPath, walkPath, type PathSegment } from "./jsonpath.js";
-import { LEGACY_ALERT_FIELDS } from "./legacy-alert.js";
 import { convertActualValue, convertExpectedValue, type TypedValue } from "./values.js";
 
 export type RecordPredicate = (record: unknown) => boolean;
@@ -71,12 +70,12 @@ export function compileSource(source: Source, options: CompileOptions = {}): Com
 
 /**
  * Resolves a path on a record: from the top level, else (when the top level lacks the first name)
- * from `properties`, else, on alerts, through the legacy alert event model's names.
+ * from `properties`, else through the names of an older model of the record (alerts' legacy event model).
  */
 function resolver(segments: readonly PathSegment[], dataType: DataType | undefined): (record: unknown) => unknown {
   const first = segments[0];
   if (first === undefined || first.kind === "index") return (record) => walkPath(record, segments);
-  const legacy = dataType === "alert" ? LEGACY_ALERT_FIELDS.get(first.lower) : undefined;
+  const legacy = dataType === undefined ? undefined : definitionOf(dataType).ruleAliases?.get(first.lower);
   return (record) => {
     if (!isPlainObject(record)) return undefined;
     const top = getProperty(record, first);

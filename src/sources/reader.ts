@@ -1,19 +1,8 @@
 import { coveringScopes, normalizeScopePath } from "../config/automation.js";
+import { DATA_TYPES, definitionOf, type ArmListPlan, type ArmNestedListPlan, type DataType, type RegisteredDataType } from "../datatypes/index.js";
 import { AssessmentMetadataIndex, hasEmbeddedMetadata } from "../records/metadata.js";
-import type { DataType } from "../records/kinds.js";
-import { API_VERSIONS } from "./api-versions.js";
+import type { Json, RecordContext } from "../records/record.js";
 import { ArmPager, RequestCounter, type ArmConnectionOptions, type PageContext } from "./arm.js";
-
-type Json = Record<string, unknown>;
-
-/** Where a record sits in the hierarchy it was read from; the record itself stays in the wire shape. */
-export interface RecordContext {
-  /** Findings: the key (name) of their parent recommendation. */
-  parentAssessmentKey?: string;
-  /** Regulatory compliance assessments: their standard and control. */
-  standard?: string;
-  control?: string;
-}
 
 /** Where a record was in its list: the page it came on and its place there; a pass resumes from it. */
 export interface Cursor {
@@ -23,26 +12,21 @@ export interface Cursor {
 
 export interface SourceRecord {
   dataType: DataType;
-  /** Flat lists only (not the compliance hierarchy, which restarts). */
+  /** Flat lists only (not nested ones, which restart). */
   cursor?: Cursor;
-  /** The configured scope the record was read for. */
+  /** The configured scope the record was read for (its subscription, for lists kept per subscription). */
   scope: string;
   record: Json;
   context?: RecordContext;
 }
 
-/** The data types with a list endpoint in @azure/arm-security (attack paths have none). */
-export const READABLE_DATA_TYPES = ["alert", "assessment", "subAssessment", "secureScore", "secureScoreControl", "regulatoryComplianceAssessment"] as const satisfies readonly DataType[];
-export type ReadableDataType = (typeof READABLE_DATA_TYPES)[number];
-
-const API = API_VERSIONS;
 const SECURITY = "providers/Microsoft.Security";
 
 export interface ReadStats {
   requests: number;
   pages: number;
-  records: Record<ReadableDataType, number>;
-  /** Assessments whose metadata was not found: exported without it (severity rules cannot match them). */
+  records: Record<DataType, number>;
+  /** Records whose metadata was not found (recommendations): exported without it (severity rules cannot match them). */
   assessmentsWithoutMetadata: number;
 }
 
@@ -54,21 +38,16 @@ export interface ArmReaderOptions extends ArmConnectionOptions {
 /**
  * Reads Defender for Cloud data for scopes, one async iterable of records per call, page by page: one
  * request per page, never one per record, and no more than a page (or a few controls) held at a time.
+ * What to read for a data type is its read plan (src/datatypes/); this holds a reader per kind of plan.
  */
 export class ArmReader {
   readonly #options: ArmReaderOptions;
   readonly #counter = new RequestCounter();
   readonly #pagers = new Map<string, ArmPager>();
-  readonly #records: Record<ReadableDataType, number> = {
-    alert: 0,
-    assessment: 0,
-    subAssessment: 0,
-    secureScore: 0,
-    secureScoreControl: 0,
-    regulatoryComplianceAssessment: 0,
-  };
+  readonly #records = Object.fromEntries(DATA_TYPES.map((d) => [d.name, 0])) as Record<DataType, number>;
   #withoutMetadata = 0;
-  #tenantMetadata: Json[] | undefined;
+  /** Tenant-wide metadata lists, fetched once per reader. */
+  readonly #tenantMetadata = new Map<string, Json[]>();
 
   constructor(options: ArmReaderOptions) {
     this.#options = options;
@@ -80,148 +59,126 @@ export class ArmReader {
 
   /**
    * Every record of the data types for the scopes. Scopes are deduplicated (a resource group inside a
-   * listed subscription is read once, with the subscription); secure scores and compliance exist per
-   * subscription, so they are read once for each subscription the scopes touch.
+   * listed subscription is read once, with the subscription); lists kept per subscription (secure scores,
+   * compliance) are read once for each subscription the scopes touch.
    */
   async *read(scopes: readonly string[], dataTypes: readonly DataType[]): AsyncGenerator<SourceRecord> {
     const groups = groupScopes(scopes);
     for (const dataType of dataTypes) {
+      const definition = definitionOf(dataType);
+      const plan = definition.read;
       for (const [subscriptionId, subscriptionScopes] of groups) {
-        switch (dataType) {
-          case "alert":
-            for (const scope of subscriptionScopes) yield* this.alerts(scope);
-            break;
-          case "assessment": {
-            const metadata = await this.assessmentMetadata(subscriptionId);
-            for (const scope of subscriptionScopes) yield* this.assessments(scope, metadata);
+        switch (plan.kind) {
+          case "armList": {
+            const metadata = definition.metadata === undefined ? undefined : await this.#metadata(definition, subscriptionId);
+            const listScopes = plan.level === "scope" ? subscriptionScopes : [`/subscriptions/${subscriptionId}`];
+            for (const scope of listScopes) yield* this.#armList(definition, plan, scope, metadata);
             break;
           }
-          case "subAssessment":
-            for (const scope of subscriptionScopes) yield* this.subAssessments(scope);
+          case "armNestedList":
+            yield* this.#armNestedList(definition, plan, subscriptionId);
             break;
-          case "secureScore":
-            yield* this.secureScores(subscriptionId);
+          case "notReadable":
             break;
-          case "secureScoreControl":
-            yield* this.secureScoreControls(subscriptionId);
-            break;
-          case "regulatoryComplianceAssessment":
-            yield* this.regulatoryCompliance(subscriptionId);
-            break;
-          case "attackPath":
-            break; // no endpoint in @azure/arm-security
         }
       }
     }
   }
 
   /**
-   * One data type's records at one scope, without the scope bookkeeping of `read` (a pass reads this way):
-   * the type's own generator, not a layer around it, since every record goes through each layer.
+   * One data type's records at one scope, without the scope bookkeeping of `read` (a pass reads this way),
+   * from where an earlier read stopped when `from` is given (a nested list starts again). The reader's own
+   * generator, not a layer around it, since every record goes through each layer.
    */
-  list(scope: string, dataType: DataType): AsyncIterable<SourceRecord> {
-    const subscriptionId = subscriptionOf(scope);
-    const subscriptionScope = `/subscriptions/${subscriptionId}`;
-    switch (dataType) {
-      case "alert":
-        return this.alerts(scope);
-      case "assessment":
+  list(scope: string, dataType: DataType, from?: Cursor): AsyncIterable<SourceRecord> {
+    const definition = definitionOf(dataType);
+    const plan = definition.read;
+    switch (plan.kind) {
+      case "armList": {
+        const at = plan.level === "scope" ? scope : `/subscriptions/${subscriptionOf(scope)}`;
+        if (definition.metadata === undefined) return this.#armList(definition, plan, at, undefined, from);
         return (async function* (reader: ArmReader) {
-          yield* reader.assessments(scope, await reader.assessmentMetadata(subscriptionId));
+          yield* reader.#armList(definition, plan, at, await reader.#metadata(definition, subscriptionOf(scope)), from);
         })(this);
-      case "subAssessment":
-        return this.subAssessments(scope);
-      case "secureScore":
-        return this.#list("secureScore", subscriptionScope, `${subscriptionScope}/${SECURITY}/secureScores?api-version=${API.secureScores}`);
-      case "secureScoreControl":
-        return this.secureScoreControls(subscriptionId);
-      case "regulatoryComplianceAssessment":
-        return this.regulatoryCompliance(subscriptionId);
-      case "attackPath":
+      }
+      case "armNestedList":
+        return this.#armNestedList(definition, plan, subscriptionOf(scope));
+      case "notReadable":
         return (async function* () {})();
     }
   }
 
-  /**
-   * A data type's records from where an earlier read stopped: the page of `from`, from its place there.
-   * The compliance hierarchy has no single list to resume and is read from its start.
-   */
-  async *resume(scope: string, dataType: DataType, from: Cursor): AsyncGenerator<SourceRecord> {
-    const subscriptionId = subscriptionOf(scope);
-    switch (dataType) {
-      case "alert":
-      case "subAssessment":
-      case "secureScore":
-      case "secureScoreControl":
-        for await (const item of this.#list(dataType, scope, from.url, from.index)) yield dataType === "subAssessment" ? withParent(item) : item;
-        break;
-      case "assessment":
-        yield* this.assessments(scope, await this.assessmentMetadata(subscriptionId), from);
-        break;
-      case "regulatoryComplianceAssessment":
-        yield* this.regulatoryCompliance(subscriptionId);
-        break;
-      case "attackPath":
-        break;
-    }
+  /** A data type's records from where an earlier read stopped: the page of `from`, from its place there. */
+  resume(scope: string, dataType: DataType, from: Cursor): AsyncIterable<SourceRecord> {
+    return this.list(scope, dataType, from);
   }
 
   /** Security alerts at a subscription or resource group scope. */
-  async *alerts(scope: string): AsyncGenerator<SourceRecord> {
-    yield* this.#list("alert", scope, `${scope}/${SECURITY}/alerts?api-version=${API.alerts}`);
+  alerts(scope: string): AsyncIterable<SourceRecord> {
+    return this.list(scope, "alert");
   }
 
-  /** Recommendations, each with its metadata embedded as properties.metadata. */
-  async *assessments(scope: string, metadata: AssessmentMetadataIndex, from?: Cursor): AsyncGenerator<SourceRecord> {
-    const path = from?.url ?? `${scope}/${SECURITY}/assessments?api-version=${API.assessments}`;
-    for await (const item of this.#list("assessment", scope, path, from?.index ?? 0)) {
-      if (!hasEmbeddedMetadata(item.record) && !metadata.has(item.record)) this.#withoutMetadata++;
-      yield { ...item, record: metadata.embed(item.record) as Json };
-    }
+  /** Recommendations at the scope, joined with the metadata given. */
+  assessments(scope: string, metadata: AssessmentMetadataIndex): AsyncIterable<SourceRecord> {
+    const definition = definitionOf("assessment");
+    if (definition.read.kind !== "armList") throw new Error("recommendations are read from one list");
+    return this.#armList(definition, definition.read, scope, metadata);
   }
 
   /** Findings at the scope, each with its parent recommendation's key. */
-  async *subAssessments(scope: string): AsyncGenerator<SourceRecord> {
-    for await (const item of this.#list("subAssessment", scope, `${scope}/${SECURITY}/subAssessments?api-version=${API.subAssessments}`)) yield withParent(item);
+  subAssessments(scope: string): AsyncIterable<SourceRecord> {
+    return this.list(scope, "subAssessment");
   }
 
-  async *secureScores(subscriptionId: string): AsyncGenerator<SourceRecord> {
-    const scope = `/subscriptions/${subscriptionId}`;
-    yield* this.#list("secureScore", scope, `${scope}/${SECURITY}/secureScores?api-version=${API.secureScores}`);
+  /** A list's records page by page, from a page's absolute URL and a place on it when resuming. */
+  async *#armList(dataType: RegisteredDataType, plan: ArmListPlan, scope: string, metadata?: AssessmentMetadataIndex, from?: Cursor): AsyncGenerator<SourceRecord> {
+    const name = dataType.name;
+    const path = from?.url ?? `${scope}/${SECURITY}/${plan.list}?api-version=${dataType.apiVersion}${plan.query === undefined ? "" : `&${plan.query}`}`;
+    const skip = from?.index ?? 0;
+    const pager = this.#pager(subscriptionOf(scope));
+    for await (const page of pager.pages(path, { scope, dataType: name } satisfies Omit<PageContext, "page">)) {
+      const first = page.url === path ? skip : 0;
+      for (let index = first; index < page.value.length; index++) {
+        this.#records[name]++;
+        let record = page.value[index]!;
+        if (metadata !== undefined) {
+          if (!hasEmbeddedMetadata(record) && !metadata.has(record)) this.#withoutMetadata++;
+          record = metadata.embed(record) as Json;
+        }
+        const cursor = { url: page.url, index };
+        const context = plan.context?.(record);
+        yield context === undefined ? { dataType: name, scope, record, cursor } : { dataType: name, scope, record, cursor, context };
+      }
+    }
   }
 
-  /** Secure score controls with their definitions (display name, max score, assessments). */
-  async *secureScoreControls(subscriptionId: string): AsyncGenerator<SourceRecord> {
-    const scope = `/subscriptions/${subscriptionId}`;
-    yield* this.#list("secureScoreControl", scope, `${scope}/${SECURITY}/secureScoreControls?api-version=${API.secureScores}&$expand=definition`);
-  }
-
-  /** Standards, their controls and the controls' assessments; each assessment carries its standard and control. */
-  async *regulatoryCompliance(subscriptionId: string): AsyncGenerator<SourceRecord> {
+  /** Every parent's children, every child's records, the records of a few children fetched at once. */
+  async *#armNestedList(dataType: RegisteredDataType, plan: ArmNestedListPlan, subscriptionId: string): AsyncGenerator<SourceRecord> {
+    const name = dataType.name;
     const scope = `/subscriptions/${subscriptionId}`;
     const pager = this.#pager(subscriptionId);
-    const standardsPath = `${scope}/${SECURITY}/regulatoryComplianceStandards`;
-    const version = `api-version=${API.regulatoryCompliance}`;
-    for await (const standards of pager.pages(`${standardsPath}?${version}`, { scope, dataType: "regulatoryComplianceStandards" })) {
-      for (const standard of standards.value) {
-        const standardName = String(standard["name"]);
-        const controlsPath = `${standardsPath}/${encodeURIComponent(standardName)}/regulatoryComplianceControls`;
-        const controls = async function* () {
-          for await (const page of pager.pages(`${controlsPath}?${version}`, { scope, dataType: `regulatoryComplianceControls of ${standardName}` })) yield* page.value;
+    const parentsPath = `${scope}/${SECURITY}/${plan.parents}`;
+    const version = `api-version=${dataType.apiVersion}`;
+    for await (const parents of pager.pages(`${parentsPath}?${version}`, { scope, dataType: plan.parents })) {
+      for (const parent of parents.value) {
+        const parentName = String(parent["name"]);
+        const childrenPath = `${parentsPath}/${encodeURIComponent(parentName)}/${plan.children}`;
+        const children = async function* () {
+          for await (const page of pager.pages(`${childrenPath}?${version}`, { scope, dataType: `${plan.children} of ${parentName}` })) yield* page.value;
         };
-        const assessmentsOf = async (control: Json): Promise<SourceRecord[]> => {
-          const controlName = String(control["name"]);
+        const recordsOf = async (child: Json): Promise<SourceRecord[]> => {
+          const childName = String(child["name"]);
           const out: SourceRecord[] = [];
-          const path = `${controlsPath}/${encodeURIComponent(controlName)}/regulatoryComplianceAssessments?${version}`;
-          for await (const page of pager.pages(path, { scope, dataType: `regulatoryComplianceAssessments of ${standardName}/${controlName}` })) {
-            for (const record of page.value) out.push({ dataType: "regulatoryComplianceAssessment", scope, record, context: { standard: standardName, control: controlName } });
+          const path = `${childrenPath}/${encodeURIComponent(childName)}/${plan.records}?${version}`;
+          for await (const page of pager.pages(path, { scope, dataType: `${plan.records} of ${parentName}/${childName}` })) {
+            for (const record of page.value) out.push({ dataType: name, scope, record, context: plan.context(parentName, childName) });
           }
           return out;
         };
-        // The controls list keeps its next page in flight too: one less for the fan-out keeps the bound.
-        for await (const batch of inOrder(controls(), Math.max(1, (this.#options.concurrency ?? 4) - 1), assessmentsOf)) {
+        // The children list keeps its next page in flight too: one less for the fan-out keeps the bound.
+        for await (const batch of inOrder(children(), Math.max(1, (this.#options.concurrency ?? 4) - 1), recordsOf)) {
           for (const item of batch) {
-            this.#records.regulatoryComplianceAssessment++;
+            this.#records[name]++;
             yield item;
           }
         }
@@ -229,34 +186,25 @@ export class ArmReader {
     }
   }
 
-  /** Assessment metadata, built-in (tenant level, fetched once per reader) and the subscription's custom ones. */
-  async assessmentMetadata(subscriptionId: string): Promise<AssessmentMetadataIndex> {
-    const pager = this.#pager(subscriptionId);
-    const version = `api-version=${API.assessments}`;
-    if (this.#tenantMetadata === undefined) {
-      const tenant: Json[] = [];
-      for await (const page of pager.pages(`/${SECURITY}/assessmentMetadata?${version}`, { scope: "/", dataType: "assessmentMetadata" })) tenant.push(...page.value);
-      this.#tenantMetadata = tenant;
-    }
+  /** A data type's metadata: the tenant-wide list (fetched once per reader) and the subscription's own. */
+  async #metadata(dataType: RegisteredDataType, subscriptionId: string): Promise<AssessmentMetadataIndex> {
     const index = new AssessmentMetadataIndex();
-    for (const m of this.#tenantMetadata) index.add(m);
+    const list = dataType.metadata?.list;
+    if (list === undefined) return index;
+    const pager = this.#pager(subscriptionId);
+    const version = `api-version=${dataType.apiVersion}`;
+    let tenant = this.#tenantMetadata.get(list);
+    if (tenant === undefined) {
+      tenant = [];
+      for await (const page of pager.pages(`/${SECURITY}/${list}?${version}`, { scope: "/", dataType: list })) tenant.push(...page.value);
+      this.#tenantMetadata.set(list, tenant);
+    }
+    for (const m of tenant) index.add(m);
     const scope = `/subscriptions/${subscriptionId}`;
-    for await (const page of pager.pages(`${scope}/${SECURITY}/assessmentMetadata?${version}`, { scope, dataType: "assessmentMetadata" })) {
+    for await (const page of pager.pages(`${scope}/${SECURITY}/${list}?${version}`, { scope, dataType: list })) {
       for (const m of page.value) index.add(m);
     }
     return index;
-  }
-
-  /** A list's records page by page; `path` may be a page's absolute URL (a resumed read) and `skip` its first records. */
-  async *#list(dataType: ReadableDataType, scope: string, path: string, skip = 0): AsyncGenerator<SourceRecord> {
-    const pager = this.#pager(subscriptionOf(scope));
-    for await (const page of pager.pages(path, { scope, dataType } satisfies Omit<PageContext, "page">)) {
-      const first = page.url === path ? skip : 0;
-      for (let index = first; index < page.value.length; index++) {
-        this.#records[dataType]++;
-        yield { dataType, scope, record: page.value[index]!, cursor: { url: page.url, index } };
-      }
-    }
   }
 
   #pager(subscriptionId: string): ArmPager {
@@ -267,11 +215,6 @@ export class ArmReader {
     }
     return pager;
   }
-}
-
-function withParent(item: SourceRecord): SourceRecord {
-  const parent = /\/assessments\/([^/]+)\/subassessments\//i.exec(String(item.record["id"]))?.[1];
-  return parent === undefined ? item : { ...item, context: { parentAssessmentKey: parent } };
 }
 
 function subscriptionOf(scope: string): string {

@@ -1,6 +1,7 @@
 import type { EventSource } from "../../src/config/index.js";
 import type { MappingInput } from "../../src/mapping/index.js";
-import { isSnapshotSource, stableId } from "../../src/records/index.js";
+import { isSnapshotSource } from "../../src/datatypes/index.js";
+import { stableId } from "../../src/records/index.js";
 
 export const EXPORTED_AT = "2026-11-22T10:00:00.000Z";
 

@@ -1,7 +1,5 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT } from "../helpers/settings.js";
+import { DATA_TYPES, READABLE_DATA_TYPES } from "../../src/datatypes/index.js";
 import { bicepFiles, callArguments, declarations, infraText, property } from "./bicep.js";
 
 const assignments = () =>
@@ -43,10 +41,15 @@ describe("with monitoredResourceGroups", () => {
   };
 
   it("a custom role grants on the subscription exactly the Microsoft.Security reads the reader makes there", () => {
-    const reader = readFileSync(join(ROOT, "src", "sources", "reader.ts"), "utf8");
-    const read = new Set([...reader.matchAll(/\$\{SECURITY\}\/(\w+)/g)].map((m) => m[1]!));
-    expect([...read].sort()).toEqual([...atScope, ...Object.keys(atSubscription)].sort());
-    for (const nested of ["/regulatoryComplianceControls", "/regulatoryComplianceAssessments", "$expand=definition"]) expect(reader).toContain(nested);
+    // The reads are the data types' read plans (src/datatypes/).
+    const plans = READABLE_DATA_TYPES.map((d) => d.read);
+    const listedAt = (level: "scope" | "subscription") => plans.flatMap((p) => (p.kind === "armList" && p.level === level ? [p.list] : []));
+    const nested = plans.flatMap((p) => (p.kind === "armNestedList" ? [p] : []));
+    const metadata = DATA_TYPES.flatMap((d) => (d.metadata === undefined ? [] : [d.metadata.list]));
+    expect(listedAt("scope").sort()).toEqual([...atScope].sort());
+    expect([...listedAt("subscription"), ...nested.map((p) => p.parents), ...metadata].sort()).toEqual(Object.keys(atSubscription).sort());
+    expect(nested.map((p) => [p.children, p.records])).toEqual([["regulatoryComplianceControls", "regulatoryComplianceAssessments"]]);
+    expect(plans.some((p) => p.kind === "armList" && p.list === "secureScoreControls" && p.query === "$expand=definition")).toBe(true);
 
     // One wildcard, as Security Reader has it (a role naming an action ARM has not registered is refused whole,
     // and the compliance reads are not in the published list): it must cover every read, and only reads of

@@ -1,32 +1,26 @@
-import type { DataType } from "../../records/index.js";
-import { ArmReader, defaultCredential, READABLE_DATA_TYPES, type ReadableDataType } from "../../sources/index.js";
+import { DATA_TYPES, READABLE_DATA_TYPES, type DataType, type RegisteredDataType } from "../../datatypes/index.js";
+import { ArmReader, defaultCredential } from "../../sources/index.js";
 import { identitySettings } from "../../hosting/settings.js";
 import { armEndpointOption, UsageError, type Command } from "../command.js";
 import { CSV_COLUMNS, csvLine, csvRow } from "../csv.js";
 import { EXIT_OK, writeErr, writeOut } from "../io.js";
 
-// The names `read --types` takes, in reading order.
-const TYPE_NAMES: Record<string, ReadableDataType> = {
-  alerts: "alert",
-  assessments: "assessment",
-  subAssessments: "subAssessment",
-  secureScores: "secureScore",
-  secureScoreControls: "secureScoreControl",
-  regulatoryCompliance: "regulatoryComplianceAssessment",
-};
-const TYPE_ALIASES: Record<string, string> = { recommendations: "assessments", findings: "subAssessments" };
+// The names `read --types` shows, in reading order.
+const TYPE_NAMES = READABLE_DATA_TYPES.map((d) => d.cliNames[0]).join(", ");
 
 function parseTypes(text: string | undefined): DataType[] {
-  if (text === undefined) return [...READABLE_DATA_TYPES];
+  if (text === undefined) return READABLE_DATA_TYPES.map((d) => d.name);
   const names = text.split(",").map((t) => t.trim()).filter((t) => t !== "");
   if (names.length === 0) throw new UsageError("--types lists no data type");
   return [...new Set(names.map((n) => {
-    const key = Object.keys(TYPE_NAMES).find((k) => k.toLowerCase() === (TYPE_ALIASES[n.toLowerCase()] ?? n).toLowerCase());
-    if (key === undefined) {
-      const hint = n.toLowerCase().startsWith("attack") ? " (attack paths have no endpoint in @azure/arm-security)" : "";
-      throw new UsageError(`unknown data type ${JSON.stringify(n)} in --types${hint}; expected ${Object.keys(TYPE_NAMES).join(", ")}`);
+    const named = (d: RegisteredDataType) => d.cliNames.some((c) => c.toLowerCase() === n.toLowerCase());
+    const found = READABLE_DATA_TYPES.find(named);
+    if (found === undefined) {
+      const other = DATA_TYPES.find(named);
+      const hint = other?.read.kind === "notReadable" ? ` (${other.label} have ${other.read.why})` : "";
+      throw new UsageError(`unknown data type ${JSON.stringify(n)} in --types${hint}; expected ${TYPE_NAMES}`);
     }
-    return TYPE_NAMES[key]!;
+    return found.name;
   }))];
 }
 
@@ -51,7 +45,7 @@ Reads security data through @azure/arm-security, page by page, and streams it to
                     severity, status, resourceId, score, parent, timeGenerated, scope) and the full
                     properties as JSON; no row limit. Cells a spreadsheet would run as a formula
                     get a leading apostrophe.
---types: ${Object.keys(TYPE_NAMES).join(", ")} (comma-separated; default all;
+--types: ${TYPE_NAMES} (comma-separated; default all;
   "recommendations" and "findings" are accepted too). Secure score and regulatory compliance
   are per subscription, so a resource group scope reads its subscription's.
 

@@ -1,7 +1,15 @@
 import type { EventSource } from "../config/enums.js";
-import type { RecordContext } from "../sources/reader.js";
 
 export type Json = Record<string, unknown>;
+
+/** Where a record sits in the hierarchy it was read from; the record itself stays in the wire shape. */
+export interface RecordContext {
+  /** Findings: the key (name) of their parent recommendation. */
+  parentAssessmentKey?: string;
+  /** Regulatory compliance assessments: their standard and control. */
+  standard?: string;
+  control?: string;
+}
 
 /** Insert: new, or seen again in a snapshot; Update: changed; Remove: gone since the last export. */
 export type ExportAction = "Insert" | "Update" | "Remove";
@@ -81,21 +89,6 @@ function parseResourceType(id: string): string | undefined {
   return `${types[0]}/${types.slice(1).join("/")}`;
 }
 
-/** The Azure resource an alert is about. */
-export function alertResourceId(input: MappingInput): string | undefined {
-  const ids = get(input.record, "properties", "resourceIdentifiers");
-  if (!Array.isArray(ids)) return undefined;
-  const azure = ids.find((i) => isObject(i) && String(i["type"]).toLowerCase() === "azureresource");
-  return typeof get(azure, "azureResourceId") === "string" ? (get(azure, "azureResourceId") as string) : undefined;
-}
-
-export function logAnalyticsIdentifier(input: MappingInput): Json | undefined {
-  const ids = get(input.record, "properties", "resourceIdentifiers");
-  if (!Array.isArray(ids)) return undefined;
-  const la = ids.find((i) => isObject(i) && String(i["type"]).toLowerCase() === "loganalytics");
-  return isObject(la) ? la : undefined;
-}
-
 /**
  * The ARM resource a recommendation or finding assesses: `resourceDetails.id` when it is an ARM id, else
  * the record's own id up to its Microsoft.Security part (container image findings carry an image path).
@@ -109,8 +102,18 @@ export function assessedResourceId(input: MappingInput): string | undefined {
   return at > 0 ? own.slice(0, at) : undefined;
 }
 
-/** The resource whose events must stay in order: what a record is about, else the record itself. */
-export function subjectResourceId(input: MappingInput): string {
-  const subject = input.eventSource === "Alerts" ? alertResourceId(input) : assessedResourceId(input);
-  return (subject !== undefined && subject !== "" ? subject : input.id).toLowerCase();
+/** The id consumers deduplicate on: the record's ARM id, lower-cased (ARM ids are case-insensitive). */
+export function stableId(record: unknown): string | undefined {
+  if (typeof record !== "object" || record === null) return undefined;
+  const id = (record as Record<string, unknown>)["id"];
+  return typeof id === "string" && id !== "" ? id.toLowerCase() : undefined;
+}
+
+/** camelCase keys to PascalCase, all the way down; `$id`-style keys stay as they are. */
+export function pascal(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(pascal);
+  if (!isObject(value)) return value;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value)) setOwn(out, k.startsWith("$") || k === "" ? k : k[0]!.toUpperCase() + k.slice(1), pascal(v));
+  return out;
 }
