@@ -1,3 +1,5 @@
+import { CYRB53_A, CYRB53_B, CYRB53_SEED1, CYRB53_SEED2, cyrb53Finish } from "../shared/cyrb53.js";
+
 /**
  * A 53-bit hash of a record's id, folding ASCII case as it goes (ARM ids vary in case between calls): the
  * key of the fingerprints, so that a pass neither lower-cases nor compares 200-character ids per record.
@@ -5,25 +7,26 @@
  * for a million records), which would at worst hide one change.
  */
 export function idHash(id: string): number {
-  let h1 = 0xdeadbeef ^ 0x5f3759df;
-  let h2 = 0x41c6ce57 ^ 0x5f3759df;
+  let h1 = CYRB53_SEED1 ^ ID_SEED;
+  let h2 = CYRB53_SEED2 ^ ID_SEED;
   // Two UTF-16 units a step: half the multiplications of one a step, for ids of 200 characters and more.
   const length = id.length;
   let i = 0;
   for (; i + 1 < length; i += 2) {
     const unit = fold(id, i) | (fold(id, i + 1) << 16);
-    h1 = Math.imul(h1 ^ unit, 2654435761);
-    h2 = Math.imul(h2 ^ unit, 1597334677);
+    h1 = Math.imul(h1 ^ unit, CYRB53_A);
+    h2 = Math.imul(h2 ^ unit, CYRB53_B);
   }
   if (i < length) {
     const unit = fold(id, i);
-    h1 = Math.imul(h1 ^ unit, 2654435761);
-    h2 = Math.imul(h2 ^ unit, 1597334677);
+    h1 = Math.imul(h1 ^ unit, CYRB53_A);
+    h2 = Math.imul(h2 ^ unit, CYRB53_B);
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  return cyrb53Finish(h1, h2);
 }
+
+// The seed that the stored states' id hashes were made with: changing it would make every id look new.
+const ID_SEED = 0x5f3759df;
 
 /** The UTF-16 unit at `i`, lower-cased (ASCII directly; anything else through toLowerCase). */
 function fold(id: string, i: number): number {

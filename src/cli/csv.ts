@@ -1,10 +1,11 @@
 import type { SourceRecord } from "../sources/index.js";
+import { isObject } from "../shared/object.js";
 
 type Json = Record<string, unknown>;
 
 const at = (value: unknown, ...path: string[]): unknown => {
   let v = value;
-  for (const p of path) v = typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Json)[p] : undefined;
+  for (const p of path) v = isObject(v) ? v[p] : undefined;
   return v;
 };
 

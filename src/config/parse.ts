@@ -13,6 +13,7 @@ import {
   policyParametersShape,
 } from "./policy.js";
 import { describe, freeText, show, strictObject } from "./zod-helpers.js";
+import { isObject } from "../shared/object.js";
 
 export type ConfigurationForm = "automation" | "policy";
 
@@ -327,6 +328,3 @@ function fail(errors: Problem[], warnings: Problem[] = []): ConfigurationResult 
   return { ok: false, errors, warnings };
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}

@@ -1,4 +1,5 @@
 import { get, type Json } from "../records/record.js";
+import { CYRB53_A, CYRB53_B, CYRB53_SEED1, CYRB53_SEED2, cyrb53Finish } from "../shared/cyrb53.js";
 
 /**
  * What counts as a change for a data type (each one's own rule is in src/datatypes/). A record is exported
@@ -54,16 +55,14 @@ export function scoreMoved(stored: number, current: number): boolean {
 export function fieldsHash(a: unknown, b?: unknown, c?: unknown, d?: unknown): number {
   // Most rules have one field: no separators to build for the others.
   const text = b === undefined && c === undefined && d === undefined ? part(a) : `${part(a)}\u0001${part(b)}\u0001${part(c)}\u0001${part(d)}`;
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
+  let h1 = CYRB53_SEED1;
+  let h2 = CYRB53_SEED2;
   for (let i = 0; i < text.length; i++) {
     const ch = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ ch, 2654435761);
-    h2 = Math.imul(h2 ^ ch, 1597334677);
+    h1 = Math.imul(h1 ^ ch, CYRB53_A);
+    h2 = Math.imul(h2 ^ ch, CYRB53_B);
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  return cyrb53Finish(h1, h2);
 }
 
 function part(value: unknown): string {

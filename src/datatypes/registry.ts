@@ -9,6 +9,7 @@ import { regulatoryComplianceAssessment } from "./regulatory-compliance.js";
 import { secureScoreControl } from "./secure-score-control.js";
 import { secureScore } from "./secure-score.js";
 import { subAssessment } from "./sub-assessment.js";
+import { isObject } from "../shared/object.js";
 
 // The order is the order of reading, of the tables and of every list shown.
 const DEFINITIONS = [alert, assessment, subAssessment, secureScore, secureScoreControl, regulatoryComplianceAssessment, attackPath] as const;
@@ -84,7 +85,7 @@ const CLASSIFIED_MAX = 256;
 
 /** Which data type a record is, by its ARM `type`. */
 export function classifyRecord(record: unknown): RecordClass {
-  const type = typeof record === "object" && record !== null && !Array.isArray(record) ? (record as Record<string, unknown>)["type"] : undefined;
+  const type = isObject(record) ? record["type"] : undefined;
   if (typeof type !== "string") return { kind: "unknown", type: undefined };
   let cls = classified.get(type);
   if (cls === undefined) {

@@ -1,3 +1,5 @@
+import { isConflict, isNotFound, isPreconditionFailed, statusOf } from "../shared/azure-errors.js";
+import { onceUntilRejected } from "../shared/once.js";
 import { randomUUID } from "node:crypto";
 import { RestError, type TableClient, type TableEntity, type TableEntityResult } from "@azure/data-tables";
 import { z } from "zod";
@@ -81,8 +83,6 @@ const entitySchema = z.object({
  * longer validates is reported as such, never thrown at whoever lists the others.
  */
 export class ConfigurationStore {
-  #ready: Promise<void> | undefined;
-
   constructor(
     private readonly table: TableClient,
     private readonly destinationPolicy: DestinationPolicy,
@@ -90,14 +90,8 @@ export class ConfigurationStore {
     private readonly maxConfigurations = Infinity,
   ) {}
 
-  /** Its table (or queues) exist: made once; a failure is tried again at the next call. */
-  ready(): Promise<void> {
-    this.#ready ??= this.table.createTable().catch((e: unknown) => {
-      this.#ready = undefined;
-      throw e;
-    });
-    return this.#ready;
-  }
+  /** Its table exists: made once; a failure is tried again at the next call. */
+  readonly ready = onceUntilRejected(() => this.table.createTable());
 
   /** The configuration; undefined when there is none; InvalidStoredConfigurationError when it no longer validates. */
   async get(name: string): Promise<StoredConfiguration | undefined> {
@@ -113,7 +107,7 @@ export class ConfigurationStore {
     try {
       return this.#decode(await this.table.getEntity<Record<string, unknown>>(PARTITION, name));
     } catch (e) {
-      if (e instanceof RestError && e.statusCode === 404) return undefined;
+      if (isNotFound(e)) return undefined;
       throw e;
     }
   }
@@ -132,7 +126,7 @@ export class ConfigurationStore {
       const text = (key: string) => (typeof entity[key] === "string" ? (entity[key] as string) : undefined);
       return { etag: entity.etag, generation: text("generation"), createdAt: text("createdAt") };
     } catch (e) {
-      if (e instanceof RestError && e.statusCode === 404) return undefined;
+      if (isNotFound(e)) return undefined;
       throw e;
     }
   }
@@ -184,7 +178,7 @@ export class ConfigurationStore {
           try {
             return stored((await this.table.updateEntity(entity(current), "Replace", { etag })).etag, false, current);
           } catch (e) {
-            if (!(conditions.ifMatch === "*" && e instanceof RestError && e.statusCode === 412) || attempt >= 4) throw e;
+            if (!(conditions.ifMatch === "*" && isPreconditionFailed(e)) || attempt >= 4) throw e;
           }
         }
       }
@@ -195,7 +189,7 @@ export class ConfigurationStore {
         try {
           return stored((await this.table.createEntity(entity(identity))).etag, true, identity);
         } catch (e) {
-          if (conditions.create || !(e instanceof RestError && e.statusCode === 409)) throw e;
+          if (conditions.create || !(isConflict(e))) throw e;
         }
         // It exists: replace it as it is now, keeping its generation (a concurrent change or delete goes round again).
         const current = await this.#current(name);
@@ -203,7 +197,7 @@ export class ConfigurationStore {
         try {
           return stored((await this.table.updateEntity(entity(current), "Replace", { etag: current.etag })).etag, false, current);
         } catch (e) {
-          if (!(e instanceof RestError && (e.statusCode === 412 || e.statusCode === 404)) || attempt >= 4) throw e;
+          if (!((isPreconditionFailed(e) || isNotFound(e))) || attempt >= 4) throw e;
         }
       }
     } catch (e) {
@@ -229,12 +223,12 @@ export class ConfigurationStore {
       await this.table.deleteEntity(PARTITION, name, ifMatch !== undefined ? { etag: ifMatch } : {});
       return true;
     } catch (e) {
-      if (e instanceof RestError && e.statusCode === 404) {
+      if (isNotFound(e)) {
         if (ifMatch !== undefined) throw new ConfigurationConflictError(`configuration ${name} does not exist (If-Match was given)`);
         return false;
       }
       // An ETag the table cannot read, for one that does not exist: as for PUT, that it does not exist comes first.
-      if (ifMatch !== undefined && e instanceof RestError && e.statusCode === 400 && (await this.#current(name)) === undefined) {
+      if (ifMatch !== undefined && statusOf(e) === 400 && (await this.#current(name)) === undefined) {
         throw new ConfigurationConflictError(`configuration ${name} does not exist (If-Match was given)`);
       }
       throw conflict(e, name, ifMatch !== undefined) ?? e;

@@ -1,3 +1,4 @@
+import { onceUntilRejected } from "../shared/once.js";
 import type { QueueClient, QueueServiceClient } from "@azure/storage-queue";
 import { z } from "zod";
 import { EVENT_SOURCES } from "../config/enums.js";
@@ -30,21 +31,13 @@ export interface PoisonMessage {
 export class PassQueue {
   readonly queue: QueueClient;
   readonly poison: QueueClient;
-  #ready: Promise<unknown> | undefined;
-
   constructor(service: QueueServiceClient, readonly name: string) {
     this.queue = service.getQueueClient(name);
     this.poison = service.getQueueClient(`${name}-poison`);
   }
 
-  /** Its table (or queues) exist: made once; a failure is tried again at the next call. */
-  ready(): Promise<unknown> {
-    this.#ready ??= Promise.all([this.queue.createIfNotExists(), this.poison.createIfNotExists()]).catch((e: unknown) => {
-      this.#ready = undefined;
-      throw e;
-    });
-    return this.#ready;
-  }
+  /** Its queues exist: made once; a failure is tried again at the next call. */
+  readonly ready = onceUntilRejected(() => Promise.all([this.queue.createIfNotExists(), this.poison.createIfNotExists()]));
 
   /** Queues a pass; `delaySeconds`: not to be taken before then. */
   async send(message: PassMessage, delaySeconds = 0): Promise<void> {

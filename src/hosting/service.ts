@@ -13,6 +13,7 @@ import { PassScheduler, type Enqueued } from "./scheduling.js";
 import type { AppSettings } from "./settings.js";
 import { configurationStatus } from "./status.js";
 import { parseJson } from "../shared/json.js";
+import { onceUntilRejected } from "../shared/once.js";
 
 export type ServiceDependencies = ContextDependencies;
 export type { Enqueued } from "./scheduling.js";
@@ -100,33 +101,28 @@ export class ExportService {
     }
   }
 
-  #seeded: Promise<void> | undefined;
-
   /**
    * Stores DEFENDER_EXPORT_INITIAL_CONFIGURATION under its name unless a configuration of that name exists
    * (once per process; a failure is retried on the next call and named, setting included).
    */
   ensureInitialConfiguration(): Promise<void> {
-    const initial = this.settings.initialConfiguration;
-    if (initial === undefined) return Promise.resolve();
-    this.#seeded ??= (async () => {
-      // One stored under that name, valid or not, is the operator's: never overwritten.
-      if ((await this.configurations.find(initial.name)) !== undefined) return;
-      const parsed = parseJson(initial.json);
-      if (!parsed.ok) throw badRequest(`DEFENDER_EXPORT_INITIAL_CONFIGURATION is not JSON`, [{ path: "DEFENDER_EXPORT_INITIAL_CONFIGURATION", message: `line ${parsed.error.line}, column ${parsed.error.column}: ${parsed.error.reason}` }]);
-      try {
-        await this.put(initial.name, parsed.value, { create: true });
-      } catch (e) {
-        if (e instanceof ProblemError && e.status === 412) return; // another instance stored it first
-        if (e instanceof ProblemError) throw new ProblemError(e.status, e.title, `DEFENDER_EXPORT_INITIAL_CONFIGURATION: ${e.detail}: ${e.errors.map((p) => `${p.path}: ${p.message}`).join("; ")}`, e.errors);
-        throw e;
-      }
-    })().catch((e: unknown) => {
-      this.#seeded = undefined;
-      throw e;
-    });
-    return this.#seeded;
+    return this.settings.initialConfiguration === undefined ? Promise.resolve() : this.#seed();
   }
+
+  readonly #seed = onceUntilRejected(async () => {
+    const initial = this.settings.initialConfiguration!;
+    // One stored under that name, valid or not, is the operator's: never overwritten.
+    if ((await this.configurations.find(initial.name)) !== undefined) return;
+    const parsed = parseJson(initial.json);
+    if (!parsed.ok) throw badRequest(`DEFENDER_EXPORT_INITIAL_CONFIGURATION is not JSON`, [{ path: "DEFENDER_EXPORT_INITIAL_CONFIGURATION", message: `line ${parsed.error.line}, column ${parsed.error.column}: ${parsed.error.reason}` }]);
+    try {
+      await this.put(initial.name, parsed.value, { create: true });
+    } catch (e) {
+      if (e instanceof ProblemError && e.status === 412) return; // another instance stored it first
+      if (e instanceof ProblemError) throw new ProblemError(e.status, e.title, `DEFENDER_EXPORT_INITIAL_CONFIGURATION: ${e.detail}: ${e.errors.map((p) => `${p.path}: ${p.message}`).join("; ")}`, e.errors);
+      throw e;
+    }
+  });
 
   // Passes
 

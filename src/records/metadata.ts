@@ -1,3 +1,5 @@
+import { isObject } from "../shared/object.js";
+
 /**
  * Assessments carry their severity in their metadata, not in the list item. The built-in export
  * evaluates and exports an assessment with its metadata embedded as `properties.metadata`, as
@@ -6,9 +8,6 @@
 
 type JsonObject = Record<string, unknown>;
 
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 export function hasEmbeddedMetadata(assessment: unknown): boolean {
   return isObject(assessment) && isObject(assessment["properties"]) && isObject(assessment["properties"]["metadata"]);

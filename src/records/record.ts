@@ -1,3 +1,4 @@
+import { isObject } from "../shared/object.js";
 import type { EventSource } from "../config/enums.js";
 
 export type Json = Record<string, unknown>;
@@ -29,9 +30,7 @@ export interface MappingInput {
   context?: RecordContext;
 }
 
-export function isObject(value: unknown): value is Json {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+export { isObject };
 
 /** Sets an own property, even one named __proto__ (plain assignment would change the prototype). */
 export function setOwn(target: Json, key: string, value: unknown): void {

@@ -1,7 +1,8 @@
 import type { Operator, PropertyType } from "../config/enums.js";
 import type { Rule, Source } from "../config/model.js";
 import { definitionOf, EVENT_SOURCE_DATA_TYPE, type DataType } from "../datatypes/index.js";
-import { getProperty, isPlainObject, parseJsonPath, walkPath, type PathSegment } from "./jsonpath.js";
+import { isObject } from "../shared/object.js";
+import { getProperty, parseJsonPath, walkPath, type PathSegment } from "./jsonpath.js";
 import { convertActualValue, convertExpectedValue, type TypedValue } from "./values.js";
 
 export type RecordPredicate = (record: unknown) => boolean;
@@ -77,11 +78,11 @@ function resolver(segments: readonly PathSegment[], dataType: DataType | undefin
   if (first === undefined || first.kind === "index") return (record) => walkPath(record, segments);
   const legacy = dataType === undefined ? undefined : definitionOf(dataType).ruleAliases?.get(first.lower);
   return (record) => {
-    if (!isPlainObject(record)) return undefined;
+    if (!isObject(record)) return undefined;
     const top = getProperty(record, first);
     if (top !== undefined) return walkPath(top, segments, 1);
     const properties = record["properties"];
-    if (isPlainObject(properties)) {
+    if (isObject(properties)) {
       const inner = getProperty(properties, first);
       if (inner !== undefined) return walkPath(inner, segments, 1);
     }

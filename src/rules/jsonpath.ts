@@ -1,3 +1,4 @@
+import { isObject } from "../shared/object.js";
 /**
  * The JSON paths of automation rules (`propertyJPath`): `a.b.c`, `$.a.b`, `a[0].b`, `a['x y']`.
  * Property names may hold spaces (`ExtendedProperties.Process Path`), as real configurations do.
@@ -107,9 +108,6 @@ export function getProperty(obj: Record<string, unknown>, segment: { name: strin
   return undefined;
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 /** Follows segments from `start`; undefined when any step is missing or of the wrong shape. */
 export function walkPath(start: unknown, segments: readonly PathSegment[], from = 0): unknown {
@@ -117,7 +115,7 @@ export function walkPath(start: unknown, segments: readonly PathSegment[], from 
   for (let s = from; s < segments.length; s++) {
     const seg = segments[s]!;
     if (seg.kind === "property") {
-      if (!isPlainObject(current)) return undefined;
+      if (!isObject(current)) return undefined;
       current = getProperty(current, seg);
     } else {
       if (!Array.isArray(current) || seg.index >= current.length) return undefined;

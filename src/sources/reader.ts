@@ -1,7 +1,7 @@
 import { coveringScopes, normalizeScopePath } from "../config/automation.js";
 import { DATA_TYPES, definitionOf, type ArmListPlan, type ArmNestedListPlan, type DataType, type RegisteredDataType } from "../datatypes/index.js";
 import { AssessmentMetadataIndex, hasEmbeddedMetadata } from "../records/metadata.js";
-import type { Json, RecordContext } from "../records/record.js";
+import { subscriptionOf, type Json, type RecordContext } from "../records/record.js";
 import { ArmPager, RequestCounter, type ArmConnectionOptions, type PageContext } from "./arm.js";
 
 /** Where a record was in its list: the page it came on and its place there; a pass resumes from it. */
@@ -95,14 +95,14 @@ export class ArmReader {
     const plan = definition.read;
     switch (plan.kind) {
       case "armList": {
-        const at = plan.level === "scope" ? scope : `/subscriptions/${subscriptionOf(scope)}`;
+        const at = plan.level === "scope" ? scope : `/subscriptions/${subscriptionOfScope(scope)}`;
         if (definition.metadata === undefined) return this.#armList(definition, plan, at, undefined, from);
         return (async function* (reader: ArmReader) {
-          yield* reader.#armList(definition, plan, at, await reader.#metadata(definition, subscriptionOf(scope)), from);
+          yield* reader.#armList(definition, plan, at, await reader.#metadata(definition, subscriptionOfScope(scope)), from);
         })(this);
       }
       case "armNestedList":
-        return this.#armNestedList(definition, plan, subscriptionOf(scope));
+        return this.#armNestedList(definition, plan, subscriptionOfScope(scope));
       case "notReadable":
         return (async function* () {})();
     }
@@ -135,7 +135,7 @@ export class ArmReader {
     const name = dataType.name;
     const path = from?.url ?? `${scope}/${SECURITY}/${plan.list}?api-version=${dataType.apiVersion}${plan.query === undefined ? "" : `&${plan.query}`}`;
     const skip = from?.index ?? 0;
-    const pager = this.#pager(subscriptionOf(scope));
+    const pager = this.#pager(subscriptionOfScope(scope));
     for await (const page of pager.pages(path, { scope, dataType: name } satisfies Omit<PageContext, "page">)) {
       const first = page.url === path ? skip : 0;
       for (let index = first; index < page.value.length; index++) {
@@ -217,10 +217,10 @@ export class ArmReader {
   }
 }
 
-function subscriptionOf(scope: string): string {
-  const m = /^\/subscriptions\/([^/]+)/i.exec(scope);
-  if (!m) throw new Error(`not a subscription or resource group scope: ${scope}`);
-  return m[1]!;
+function subscriptionOfScope(scope: string): string {
+  const subscription = subscriptionOf(scope);
+  if (subscription === undefined) throw new Error(`not a subscription or resource group scope: ${scope}`);
+  return subscription;
 }
 
 /** Scopes by subscription, without duplicates or resource groups that a listed subscription covers. */
@@ -234,7 +234,7 @@ export function groupScopes(scopes: readonly string[]): Map<string, string[]> {
   const kept = normalized.filter((_, i) => covering[i] === undefined);
   const groups = new Map<string, string[]>();
   for (const scope of kept) {
-    const sub = subscriptionOf(scope);
+    const sub = subscriptionOfScope(scope);
     groups.set(sub, [...(groups.get(sub) ?? []), scope]);
   }
   return groups;

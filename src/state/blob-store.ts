@@ -1,3 +1,5 @@
+import { statusOf } from "../shared/azure-errors.js";
+import { onceUntilRejected } from "../shared/once.js";
 import { promisify } from "node:util";
 import { gunzip, gzip } from "node:zlib";
 import type { ContainerClient } from "@azure/storage-blob";
@@ -38,15 +40,8 @@ export class BlobStateStore implements StateStore {
     readonly where?: string,
   ) {}
 
-  #ready: Promise<unknown> | undefined;
   /** Its container exists (made once; a failure is tried again at the next call, never remembered). */
-  ready(): Promise<unknown> {
-    this.#ready ??= this.container.createIfNotExists().catch((e: unknown) => {
-      this.#ready = undefined;
-      throw e;
-    });
-    return this.#ready;
-  }
+  readonly ready = onceUntilRejected(() => this.container.createIfNotExists());
 
   async load(key: PassKey): Promise<ExportState> {
     await this.ready();
@@ -172,10 +167,6 @@ export class BlobStateStore implements StateStore {
 /** What the state blob's metadata says without downloading it: the last snapshot, the last complete read. */
 function stateMetadata(state: Pick<ExportState, "snapshotAt" | "readAt">): Record<string, string> {
   return { ...(state.snapshotAt ? { snapshotat: state.snapshotAt } : {}), ...(state.readAt ? { readat: state.readAt } : {}) };
-}
-
-function statusOf(e: unknown): number | undefined {
-  return (e as { statusCode?: number }).statusCode;
 }
 
 async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {

@@ -1,3 +1,4 @@
+import { isConflict, isPreconditionFailed } from "../shared/azure-errors.js";
 import type { BlobLeaseClient, BlockBlobClient } from "@azure/storage-blob";
 
 /** A runner's hold on a pass key: one runner at a time. */
@@ -15,14 +16,13 @@ export async function acquireBlobLease(lock: BlockBlobClient, seconds: number): 
   try {
     await lock.upload("", 0, { conditions: { ifNoneMatch: "*" } });
   } catch (e) {
-    const status = (e as { statusCode?: number }).statusCode;
-    if (status !== 409 && status !== 412) throw e;
+    if (!isConflict(e) && !isPreconditionFailed(e)) throw e;
   }
   const client = lock.getBlobLeaseClient();
   try {
     await client.acquireLease(seconds);
   } catch (e) {
-    if ((e as { statusCode?: number }).statusCode === 409) return undefined;
+    if (isConflict(e)) return undefined;
     throw e;
   }
   return new BlobLease(client, seconds);

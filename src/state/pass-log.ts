@@ -1,3 +1,4 @@
+import { isNotFound } from "../shared/azure-errors.js";
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 
@@ -51,7 +52,7 @@ export async function readRunning(container: ContainerClient, marker: string, lo
     .then(
       (p) => p.leaseState === "leased",
       (e: unknown) => {
-        if ((e as { statusCode?: number }).statusCode === 404) return false;
+        if (isNotFound(e)) return false;
         throw e;
       },
     );
@@ -61,7 +62,7 @@ export async function readRunning(container: ContainerClient, marker: string, lo
     return parseRunning(buffer.toString("utf8"));
   } catch (e) {
     await leased.catch(() => undefined);
-    if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { frontDecode, idHash } from "../../src/change/ids.js";
+import { fieldsHash } from "../../src/datatypes/change-rule.js";
 import { frontCode } from "../helpers/ids.js";
 
 describe("id hashes", () => {
@@ -9,6 +10,12 @@ describe("id hashes", () => {
     expect(idHash(id)).toBe(idHash(id.toLowerCase()));
     expect(idHash(id)).toBe(idHash(id.toUpperCase()));
     expect(idHash("/subscriptions/x/ÉTÉ")).toBe(idHash("/subscriptions/x/été"));
+  });
+
+  it("never change: stored states hold them (values from the states written since version 4)", () => {
+    expect(idHash("/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/providers/Microsoft.Security/alerts/2518")).toBe(4382589397071312);
+    expect([idHash("a"), idHash("")]).toEqual([2072089931168595, 8818589299283418]);
+    expect([fieldsHash("Healthy"), fieldsHash("High", undefined, 3, { a: 1 })]).toEqual([6825307771178039, 469294530269186]);
   });
 
   it("tell different ids apart, as exact 53-bit integers", () => {

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { readerSource } from "../../engine/pass.js";
 import { summarize } from "../../engine/summary.js";
 import { runConfiguration } from "../../engine/runner.js";
@@ -84,7 +85,7 @@ Examples:
         });
         failed ||= passes.some((p) => p.error !== undefined);
         if (values["once"] === true) break;
-        for (let waited = 0; waited < interval && !stopping; waited++) await new Promise((r) => setTimeout(r, 1000));
+        for (let waited = 0; waited < interval && !stopping; waited++) await sleep(1000);
       } while (!stopping);
     } finally {
       process.off("SIGINT", stop);
