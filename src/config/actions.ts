@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { GUID, RESOURCE_GROUP } from "./automation.js";
-import { ACTION_TYPES, matchEnum } from "./enums.js";
+import { ACTION_TYPES, EVENT_HUB_FORMATS, FINDINGS_SHAPES, matchEnum } from "./enums.js";
 import { LOG_ANALYTICS_TABLES, READABLE_DATA_TYPES } from "../datatypes/index.js";
 import type { Action, EventHubAction, LogicAppAction, StorageAccountAction, WorkspaceAction } from "./model.js";
 import { Secret } from "./secret.js";
@@ -18,7 +18,6 @@ import {
 import { describe, nonEmptyString, show, strictObject } from "./zod-helpers.js";
 
 // The Event Hubs message formats (mapping/eventhub.ts has their shapes) and the event types that can be sent.
-const EVENT_HUB_FORMATS = ["defender", "api", "xdr"] as const;
 const EVENT_TYPE_NAMES: readonly string[] = READABLE_DATA_TYPES.map((d) => d.eventHub.category);
 
 export type { DestinationPolicy } from "./endpoints.js";
@@ -83,7 +82,7 @@ function eventHubSchema(policy: DestinationPolicy) {
       format: z
         .enum(EVENT_HUB_FORMATS, { error: (i) => `expected format: one of ${EVENT_HUB_FORMATS.join(", ")}, got ${typeof i.input === "string" ? show(i.input) : describe(i.input)}` })
         .optional(),
-      findingsShape: z.enum(["camel", "pascal"], { error: () => "expected findingsShape: camel or pascal" }).optional(),
+      findingsShape: z.enum(FINDINGS_SHAPES, { error: () => `expected findingsShape: ${FINDINGS_SHAPES.join(" or ")}` }).optional(),
       eventHubNames: z
         .record(z.string(), hubName("a hub name"), { error: (i) => `expected eventHubNames (an object of event type: hub), got ${describe(i.input)}` })
         .superRefine((map, ctx) => {

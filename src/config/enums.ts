@@ -62,3 +62,13 @@ export function matchEnum<T extends string>(values: readonly T[], input: string)
   const wanted = input.trim().toLowerCase();
   return values.find((v) => v.toLowerCase() === wanted);
 }
+
+// This product's extensions of the EventHub action.
+
+/** defender (the built-in export's shapes, default), api (the ARM record), or xdr (the Defender XDR envelope). */
+export const EVENT_HUB_FORMATS = ["defender", "api", "xdr"] as const;
+export type EventHubFormat = (typeof EVENT_HUB_FORMATS)[number];
+
+/** Findings in the camelCase ARM form (default) or the PascalCase form. */
+export const FINDINGS_SHAPES = ["camel", "pascal"] as const;
+export type FindingsShape = (typeof FINDINGS_SHAPES)[number];

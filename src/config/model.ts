@@ -1,5 +1,5 @@
 import type { LogAnalyticsTable } from "../datatypes/index.js";
-import type { EventSource, Operator, PropertyType } from "./enums.js";
+import type { EventHubFormat, EventSource, FindingsShape, Operator, PropertyType } from "./enums.js";
 import type { Secret } from "./secret.js";
 
 /** The normalized export configuration: one model, whichever form it was written in. */
@@ -70,9 +70,9 @@ export interface EventHubAction {
   connectionStringSetting?: string;
   isTrustedServiceEnabled?: boolean;
   /** Extension: defender (the built-in export's shapes, default), api, or xdr (the Defender XDR envelope). */
-  format?: "defender" | "api" | "xdr";
+  format?: EventHubFormat;
   /** Extension: findings in the camelCase ARM form (default) or the PascalCase form. */
-  findingsShape?: "camel" | "pascal";
+  findingsShape?: FindingsShape;
   /** Extension: one hub per event type (SecurityAlert, SecurityRecommendation, ...), as XDR offers. */
   eventHubNames?: Record<string, string>;
 }

@@ -6,7 +6,7 @@ import { ChangeDetector } from "../change/detector.js";
 import { CHANGE_RULES } from "../change/fingerprints.js";
 import { idHash } from "../change/ids.js";
 import { ExportEntries } from "../change/entries.js";
-import { PassSession, StateConflictError, type ExportState, type PassKey, type StateStore } from "../state/index.js";
+import { cursorSchema, PASS_MODES, PassSession, StateConflictError, type ExportState, type PassKey, type StateStore } from "../state/index.js";
 import { describeError } from "../destinations/errors.js";
 import type { DeliveryReport, Sink } from "../destinations/types.js";
 import type { ExportAction, MappingInput } from "../mapping/index.js";
@@ -53,69 +53,56 @@ export interface PassOptions {
   hooks?: { afterRead?: (read: number) => void; afterWrite?: (written: number) => void; beforeCheckpoint?: (checkpoint: number) => void };
 }
 
-export interface PassRecord {
-  id: string;
-  configuration: string;
-  scope: string;
-  eventSource: EventSource;
-  mode: "stream" | "snapshot" | "baseline" | "seed";
-  startedAt: string;
-  finishedAt: string;
-  durationMs: number;
-  /** Records read, matched by the rules, exported as new or changed, exported as removed. */
-  read: number;
-  matched: number;
-  changed: number;
-  removed: number;
-  checkpoints: number;
-  /** The pass went on from where an earlier one stopped. */
-  resumed?: boolean;
-  /** The pass stopped at its deadline; the next one continues from here (null: from the start, for records without a cursor). */
-  stopped?: { at: string; cursor: Cursor | null };
-  /** Per action key: what the destination acknowledged, what was cut and dead-lettered. */
-  actions: Record<string, { destination: string; sent: number; cut: number; deadLettered: number; requests: number; failures: string[]; backedOffUntil?: string }>;
-  stateBytes?: number;
-  /**
-   * Streaming passes: from each exported record's change at the source (where its type dates it) to the
-   * destinations' acknowledgement of it, in seconds.
-   */
-  lag?: { records: number; meanSeconds: number; maxSeconds: number };
-  skipped?: string;
-  error?: string;
-  /** The HTTP status of the failure, when a service answered one (a 403 from ARM or storage). */
-  errorStatus?: number;
-  /** The failure is taken for a passing one (a role not applied yet): the pass is tried again then. */
-  retry?: { at: string; attempt: number; reason: string };
-  /** The configuration was deleted (or made again) during the pass: it stopped, and nothing of it was kept. */
-  abandoned?: boolean;
-}
+const actionReportSchema = z.object({
+  destination: z.string(),
+  sent: z.number(),
+  cut: z.number(),
+  deadLettered: z.number(),
+  requests: z.number(),
+  failures: z.array(z.string()),
+  backedOffUntil: z.string().optional(),
+});
 
-/** A stored pass record, read back (status): validated, with unknown fields kept. */
-export const passRecordSchema = z.looseObject({
+const passRecordShape = z.object({
   id: z.string(),
   configuration: z.string(),
   scope: z.string(),
   eventSource: z.enum(EVENT_SOURCES),
-  mode: z.enum(["stream", "snapshot", "baseline", "seed"]),
+  mode: z.enum(PASS_MODES),
   startedAt: z.string(),
   finishedAt: z.string(),
   durationMs: z.number(),
+  /** Records read, matched by the rules, exported as new or changed, exported as removed. */
   read: z.number(),
   matched: z.number(),
   changed: z.number(),
   removed: z.number(),
   checkpoints: z.number(),
+  /** The pass went on from where an earlier one stopped. */
   resumed: z.boolean().optional(),
-  stopped: z.object({ at: z.string(), cursor: z.unknown() }).optional(),
-  actions: z.record(z.string(), z.object({ destination: z.string(), sent: z.number(), cut: z.number(), deadLettered: z.number(), requests: z.number(), failures: z.array(z.string()), backedOffUntil: z.string().optional() })),
+  /** The pass stopped at its deadline; the next one continues from here (null: from the start, for records without a cursor). */
+  stopped: z.object({ at: z.string(), cursor: cursorSchema.nullable() }).optional(),
+  /** Per action key: what the destination acknowledged, what was cut and dead-lettered. */
+  actions: z.record(z.string(), actionReportSchema),
   stateBytes: z.number().optional(),
+  /**
+   * Streaming passes: from each exported record's change at the source (where its type dates it) to the
+   * destinations' acknowledgement of it, in seconds.
+   */
   lag: z.object({ records: z.number(), meanSeconds: z.number(), maxSeconds: z.number() }).optional(),
   skipped: z.string().optional(),
   error: z.string().optional(),
+  /** The HTTP status of the failure, when a service answered one (a 403 from ARM or storage). */
   errorStatus: z.number().int().optional(),
+  /** The failure is taken for a passing one (a role not applied yet): the pass is tried again then. */
   retry: z.object({ at: z.string(), attempt: z.number().int(), reason: z.string() }).optional(),
+  /** The configuration was deleted (or made again) during the pass: it stopped, and nothing of it was kept. */
   abandoned: z.boolean().optional(),
 });
+export type PassRecord = z.infer<typeof passRecordShape>;
+
+/** A stored pass record, read back (status): validated, with unknown fields kept. */
+export const passRecordSchema = passRecordShape.loose();
 
 /**
  * One pass for one (configuration, scope, event source): read, apply the rules, detect changes, deliver to

@@ -1,3 +1,4 @@
+import type { EventHubFormat, FindingsShape } from "../config/enums.js";
 import { byEventSource, DATA_TYPES, type DataType, type RegisteredDataType } from "../datatypes/index.js";
 import { pascal, setOwn, type Json, type MappingInput } from "../records/record.js";
 
@@ -10,10 +11,8 @@ import { pascal, setOwn, type Json, type MappingInput } from "../records/record.
  * - "xdr": the Defender XDR streaming envelope `{"records": [{time, tenantId, category, properties}]}`,
  *   many records per message.
  */
-export const EVENT_HUB_FORMATS = ["defender", "api", "xdr"] as const;
-export type EventHubFormat = (typeof EVENT_HUB_FORMATS)[number];
-/** Findings: camelCase ARM form with `subAssessmentEventDataEnrichment` (default), or the PascalCase form one consumer reads. */
-export type FindingsShape = "camel" | "pascal";
+// Findings: camelCase ARM form with `subAssessmentEventDataEnrichment` (default), or the PascalCase form one consumer reads.
+export { EVENT_HUB_FORMATS, type EventHubFormat, type FindingsShape } from "../config/enums.js";
 
 export interface EventHubShapeOptions {
   format?: EventHubFormat;

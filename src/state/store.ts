@@ -28,14 +28,21 @@ export interface ExportState {
 /** What a save writes. */
 export type StateToSave = Pick<ExportState, "entries" | "snapshotAt" | "generation" | "readAt">;
 
+/** What a pass does: only the changes, every record marked IsSnapshot, the first full export, or no export at all. */
+export const PASS_MODES = ["stream", "snapshot", "baseline", "seed"] as const;
+export type PassMode = (typeof PASS_MODES)[number];
+
+/** Where a listing goes on from: the page's URL and the index in it. */
+export const cursorSchema = z.object({ url: z.string(), index: z.number().int().nonnegative() });
+
 export const progressSchema = z.object({
   /** Where to go on from; null: from the start (compliance records have no cursor). */
-  cursor: z.object({ url: z.string(), index: z.number().int().nonnegative() }).nullable(),
+  cursor: cursorSchema.nullable(),
   /** The id hashes the stopped pass had seen. */
   seen: z.array(z.number()),
   stoppedAt: z.string(),
   /** The stopped pass's mode: a baseline or snapshot goes on as one. */
-  mode: z.enum(["stream", "snapshot", "baseline", "seed"]),
+  mode: z.enum(PASS_MODES),
 });
 export type PassProgress = z.infer<typeof progressSchema>;
 
