@@ -1,8 +1,6 @@
 import type { EventHubAction, LogicAppAction, StorageAccountAction } from "../config/index.js";
 import { settingAllowed, type DestinationPolicy } from "../config/endpoints.js";
-
-/** The raw app settings (process.env in the hosts). */
-export type AppSettings = Readonly<Record<string, string | undefined>>;
+import type { SinkDependencies } from "./sink.js";
 
 type ActionWithSetting = EventHubAction | LogicAppAction | StorageAccountAction;
 
@@ -19,7 +17,7 @@ const SECRET_SETTING = {
  * destinations are read, and a setting that is not set, not allowed, or that `use` refuses (undefined) fails
  * in the same words, so that an answer never tells which settings exist or what they hold.
  */
-export function resolveSetting<T>(action: ActionWithSetting, appSettings: AppSettings | undefined, policy: DestinationPolicy, use: (value: string) => T | undefined): T | undefined {
+export function resolveSetting<T>(action: ActionWithSetting, appSettings: SinkDependencies["settings"], policy: DestinationPolicy, use: (value: string) => T | undefined): T | undefined {
   const name = action.actionType === "LogicApp" ? action.uriSetting : action.connectionStringSetting;
   if (name === undefined) return undefined;
   const value = settingAllowed(name, policy) ? appSettings?.[name] : undefined;
