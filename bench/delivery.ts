@@ -16,7 +16,7 @@ const DISTINCT = 10_000;
 const CHUNK = 1_000_000;
 
 /** 10,000 distinct records as JSON text, cycled to 100,000: every 50th carries a description over 32 KB. */
-function corpus(): { line: string; eventSource: EventSource }[] {
+export function corpus(): { line: string; eventSource: EventSource }[] {
   const d = new SyntheticDataset({ alerts: DISTINCT, assessments: DISTINCT, subAssessments: DISTINCT });
   const out: { line: string; eventSource: EventSource }[] = [];
   for (let i = 0; i < DISTINCT; i++) {
@@ -28,7 +28,7 @@ function corpus(): { line: string; eventSource: EventSource }[] {
   return out;
 }
 
-function inputOf(line: string, eventSource: EventSource, exportedAt: string): MappingInput {
+export function inputOf(line: string, eventSource: EventSource, exportedAt: string): MappingInput {
   const record = JSON.parse(line) as Record<string, unknown>;
   return { record, eventSource, id: stableId(record)!, isSnapshot: isSnapshotSource(eventSource), action: "Insert", exportedAt };
 }
@@ -59,7 +59,7 @@ function cpu<T>(fn: () => T): { result: T; seconds: number } {
   return { result, seconds: (used.user + used.system) / 1e6 };
 }
 
-const noDeadLetters: DeadLetterStore = {
+export const noDeadLetters: DeadLetterStore = {
   put: async () => {
     throw new Error("the benchmark expects no dead letters");
   },

@@ -1,30 +1,16 @@
 import { randomUUID } from "node:crypto";
-import type { TokenCredential } from "@azure/core-auth";
-import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { BlobServiceClient, type ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
 import { actionKey, type DestinationPolicy, type StorageAccountAction } from "../config/index.js";
 import { blobServiceUrl } from "../config/actions.js";
 import { blobConnectionProblem } from "../config/endpoints.js";
 import { EVENT_CATEGORIES, jsonBytes, toEvent, type MappingInput } from "../mapping/index.js";
 import { EVENT_SOURCE_DATA_TYPE } from "../datatypes/index.js";
-import type { DeadLetterStore } from "./dead-letter.js";
-import { DeliveryLedger, MemoryBackoffStore, type BackoffStore } from "./delivery.js";
-import { DEFAULT_RETRY, withRetries, type RetryPolicy, type SendOutcome } from "./retry.js";
-import { destinationSetting, unusableSetting } from "./settings.js";
-import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+import { DeliveryLedger } from "./delivery.js";
+import { DEFAULT_RETRY, SENT, withRetries, type SdkRetryOptions, type SendOutcome } from "./retry.js";
+import { resolveSetting } from "./settings.js";
+import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type Sink, type SinkDependencies } from "./sink.js";
 
-export interface BlobSinkOptions {
-  credential: TokenCredential;
-  deadLetters: DeadLetterStore;
-  destinationPolicy: DestinationPolicy;
-  settings?: Readonly<Record<string, string | undefined>>;
-  retry?: RetryPolicy;
-  /** The storage SDK's own retries (attempts in all, and delays). */
-  storageRetryOptions?: { maxTries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
-  backoff?: BackoffStore;
-  configuration?: string;
-}
-
-const STORAGE_CONNECTION = "a Blob storage connection string";
+export type BlobSinkOptions = Pick<SinkDependencies, "credential" | "deadLetters" | "destinationPolicy" | "settings" | "retry" | "sdkRetryOptions" | "backoff" | "configuration">;
 
 /** One blob holds up to this many bytes of JSON lines. */
 export const BLOB_BATCH_BYTES = 4 * 1024 * 1024;
@@ -51,13 +37,10 @@ export class BlobSink implements Sink {
   constructor(action: StorageAccountAction, options: BlobSinkOptions) {
     this.actionKey = actionKey(action);
     this.#options = options;
-    const pipeline = options.storageRetryOptions ? { retryOptions: options.storageRetryOptions } : {};
-    const setting = action.connectionStringSetting;
-    if (setting !== undefined) {
-      const connection = destinationSetting(setting, "connectionStringSetting", STORAGE_CONNECTION, options.settings, options.destinationPolicy);
-      const service = blobServiceFor(connection, pipeline, options.destinationPolicy);
-      if (service === undefined) throw unusableSetting(setting, "connectionStringSetting", STORAGE_CONNECTION);
-      this.#service = service;
+    const pipeline = options.sdkRetryOptions ? { retryOptions: storageRetryOptions(options.sdkRetryOptions) } : {};
+    const fromSetting = resolveSetting(action, options.settings, options.destinationPolicy, (connection) => blobServiceFor(connection, pipeline, options.destinationPolicy));
+    if (fromSetting !== undefined) {
+      this.#service = fromSetting;
     } else {
       if (action.blobServiceUrl === undefined) throw new Error("this StorageAccount action has neither blobServiceUrl nor connectionStringSetting");
       const checked = blobServiceUrl(action.blobServiceUrl, options.destinationPolicy);
@@ -65,11 +48,7 @@ export class BlobSink implements Sink {
       this.#service = new BlobServiceClient(action.blobServiceUrl, options.credential, pipeline);
     }
     this.description = `Blob storage ${new URL(this.#service.url).host}`;
-    this.#ledger = new DeliveryLedger(this, {
-      deadLetters: options.deadLetters,
-      backoff: options.backoff ?? new MemoryBackoffStore(),
-      ...(options.configuration !== undefined ? { configuration: options.configuration } : {}),
-    });
+    this.#ledger = new DeliveryLedger(this, options);
   }
 
   async write(input: MappingInput): Promise<void> {
@@ -93,9 +72,7 @@ export class BlobSink implements Sink {
     this.#open.delete(route);
     const lane = route.split("/")[0]!;
     if (!(await this.#ledger.mayTry(lane))) return this.#ledger.hold(lane, items);
-    const outcome = await this.#upload(route, items);
-    if (outcome.ok) await this.#ledger.delivered(lane, items.length);
-    else await this.#ledger.exhausted(lane, items, outcome.reason, (this.#options.retry ?? DEFAULT_RETRY).attempts);
+    await this.#ledger.settle(lane, items, await this.#upload(route, items));
   }
 
   /** One block blob per batch: a retry writes the same name, so a batch is never stored twice. */
@@ -108,8 +85,9 @@ export class BlobSink implements Sink {
       async () => {
         const container = await this.#container(containerName!);
         await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/x-ndjson" } });
+        return SENT;
       },
-      { onAttempt: () => this.#ledger.report.requests++ },
+      { onAttempt: () => this.#ledger.countRequest() },
     );
   }
 
@@ -129,8 +107,8 @@ export class BlobSink implements Sink {
     return this.#ledger.take();
   }
 
-  resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
-    return resendUnits(groupBy(items, (i) => i.route), ([, group]) => group, ([route, group]) => this.#upload(route, group));
+  resend(items: readonly DeliveryItem[]): Promise<Resent> {
+    return resendUnits([...groupBy(items, (i) => i.route)].map(([route, group]) => ({ items: group, send: () => this.#upload(route, group) })));
   }
 
   async close(): Promise<void> {}
@@ -140,7 +118,7 @@ export class BlobSink implements Sink {
  * The client a blob connection string makes, when the string has only an account's keys and the endpoint it
  * will write to (as the SDK read it; a SAS rides in its query) is allowed; undefined otherwise.
  */
-function blobServiceFor(connection: string, pipeline: { retryOptions?: BlobSinkOptions["storageRetryOptions"] }, policy: DestinationPolicy): BlobServiceClient | undefined {
+function blobServiceFor(connection: string, pipeline: StoragePipelineOptions, policy: DestinationPolicy): BlobServiceClient | undefined {
   if (blobConnectionProblem(connection) !== undefined) return undefined;
   let service: BlobServiceClient;
   try {
@@ -150,6 +128,15 @@ function blobServiceFor(connection: string, pipeline: { retryOptions?: BlobSinkO
   }
   const endpoint = new URL(service.url);
   return blobServiceUrl(`${endpoint.origin}${endpoint.pathname}`, policy).ok ? service : undefined;
+}
+
+/** The storage SDK counts tries in all where the other SDKs count retries; `timeoutInMs` is Event Hubs' own. */
+function storageRetryOptions(sdk: SdkRetryOptions): NonNullable<StoragePipelineOptions["retryOptions"]> {
+  return {
+    ...(sdk.maxRetries !== undefined ? { maxTries: sdk.maxRetries + 1 } : {}),
+    ...(sdk.retryDelayInMs !== undefined ? { retryDelayInMs: sdk.retryDelayInMs } : {}),
+    ...(sdk.maxRetryDelayInMs !== undefined ? { maxRetryDelayInMs: sdk.maxRetryDelayInMs } : {}),
+  };
 }
 
 /** `y=2026/m=11/d=22/h=03`: the hour the records were exported in. */

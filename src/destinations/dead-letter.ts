@@ -2,7 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { CONFIGURATION_NAME } from "../config/index.js";
-import type { DeliveryItem } from "./types.js";
+import type { DeliveryItem } from "./sink.js";
+
+/** Container of the dead letters in the app's own storage account. */
+export const DEAD_LETTER_CONTAINER = "dead-letters";
 
 /** A batch that could not be delivered: where it was going, why, and the payloads exactly as they were. */
 export interface DeadLetter {

@@ -2,7 +2,11 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { jsonBytes } from "../mapping/index.js";
 import type { DeadLetterStore } from "./dead-letter.js";
-import { emptyReport, type DeliveryItem, type DeliveryReport } from "./types.js";
+import type { SendOutcome } from "./retry.js";
+import { emptyReport, type DeliveryItem, type DeliveryReport } from "./sink.js";
+
+/** Container of the backoffs in the app's own storage account. */
+export const BACKOFF_CONTAINER = "action-backoff";
 
 /**
  * A lane of an action that failed (a Log Analytics stream, an event hub, a container, a webhook): when the
@@ -106,7 +110,8 @@ export const HELD_LETTER_BYTES = 4 * 1024 * 1024;
 
 export interface LedgerOptions {
   deadLetters: DeadLetterStore;
-  backoff: BackoffStore;
+  /** None: backoffs last as long as the sink (in memory). */
+  backoff?: BackoffStore;
   /** The configuration whose pass this is: its dead letters are its own. */
   configuration?: string;
   now?: () => Date;
@@ -138,6 +143,7 @@ export const MAX_FAILURE_LINES = 20;
  */
 export class DeliveryLedger {
   #report: DeliveryReport = emptyReport();
+  readonly #backoff: BackoffStore;
   readonly #lanes = new Map<string, Lane>();
   readonly #pending = new Map<string, Pending>();
   #pendingBytes = 0;
@@ -148,10 +154,25 @@ export class DeliveryLedger {
   constructor(
     private readonly sink: { actionKey: string; description: string },
     private readonly options: LedgerOptions,
-  ) {}
+  ) {
+    this.#backoff = options.backoff ?? new MemoryBackoffStore();
+  }
 
-  get report(): DeliveryReport {
-    return this.#report;
+  /** A request (or batch) sent to the destination, retries included. */
+  countRequest(): void {
+    this.#report.requests++;
+  }
+
+  /** A payload cut to fit. */
+  countCut(): void {
+    this.#report.cut++;
+  }
+
+  /** Books a unit's send: acknowledged, refused for what it is, or not taken after every attempt. */
+  settle(lane: string, items: DeliveryItem[], outcome: SendOutcome): Promise<void> {
+    if (outcome.ok) return this.delivered(lane, items.length);
+    if (outcome.final) return this.refused(items, outcome.reason, outcome.attempts);
+    return this.exhausted(lane, items, outcome.reason, outcome.attempts);
   }
 
   #now(): Date {
@@ -162,7 +183,7 @@ export class DeliveryLedger {
     let lane = this.#lanes.get(name);
     if (lane === undefined) {
       const created: Lane = { known: Promise.resolve(undefined), open: undefined };
-      created.known = this.options.backoff.get(this.sink.actionKey, name).then(
+      created.known = this.#backoff.get(this.sink.actionKey, name).then(
         (b) => {
           if (b !== undefined && Date.parse(b.until) > this.#now().getTime()) created.open = b;
           return b;
@@ -190,7 +211,7 @@ export class DeliveryLedger {
     const known = await l.known;
     if (known !== undefined && l.open === undefined) {
       l.known = Promise.resolve(undefined);
-      await this.options.backoff.clear(this.sink.actionKey, lane).catch(() => undefined);
+      await this.#backoff.clear(this.sink.actionKey, lane).catch(() => undefined);
     }
   }
 
@@ -213,7 +234,7 @@ export class DeliveryLedger {
     l.known = Promise.resolve(backoff);
     this.#report.backedOffUntil = backoff.until;
     this.note(`${lane} backed off until ${backoff.until} after: ${reason}`);
-    await this.options.backoff.set(this.sink.actionKey, backoff).catch(() => undefined);
+    await this.#backoff.set(this.sink.actionKey, backoff).catch(() => undefined);
   }
 
   /** Items not tried because their lane is backed off. */

@@ -1,36 +1,27 @@
 import { ConnectionConfig } from "@azure/core-amqp";
-import type { TokenCredential } from "@azure/core-auth";
 import { EventHubProducerClient, type EventData, type EventDataBatch } from "@azure/event-hubs";
 import { actionKey, type DestinationPolicy, type EventHubAction } from "../config/index.js";
 import { hostAllowed, isTrustedHost, parseEventHubConnectionString, parseNamespace } from "../config/endpoints.js";
 import { EVENT_CATEGORIES, jsonBytes, toEventWithin, type Json, type MappingInput } from "../mapping/index.js";
 import { EVENT_SOURCE_DATA_TYPE } from "../datatypes/index.js";
-import type { DeadLetterStore } from "./dead-letter.js";
-import { DeliveryLedger, MemoryBackoffStore, type BackoffStore } from "./delivery.js";
+import { DeliveryLedger } from "./delivery.js";
 import { describeError } from "./errors.js";
-import { DEFAULT_RETRY, withRetries, type RetryPolicy, type SdkRetryOptions } from "./retry.js";
-import { destinationSetting, unusableSetting } from "./settings.js";
-import { groupBy, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+import { InFlight } from "./in-flight.js";
+import { DEFAULT_RETRY, SENT, withRetries, type SendOutcome } from "./retry.js";
+import { resolveSetting } from "./settings.js";
+import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type ResendUnit, type Sink, type SinkDependencies } from "./sink.js";
 
-export interface EventHubSinkOptions {
-  credential: TokenCredential;
-  deadLetters: DeadLetterStore;
-  destinationPolicy: DestinationPolicy;
-  /** App settings, for connectionStringSetting. */
-  settings?: Readonly<Record<string, string | undefined>>;
-  retry?: RetryPolicy;
-  concurrency?: number;
-  /** The SDK's retries; `timeoutInMs` bounds how long a send waits on a connection that died. */
-  sdkRetryOptions?: SdkRetryOptions;
-  backoff?: BackoffStore;
-  configuration?: string;
-}
+/** `concurrency`: batches in flight at once; `sdkRetryOptions.timeoutInMs` bounds how long a send waits on a connection that died. */
+export type EventHubSinkOptions = Pick<SinkDependencies, "credential" | "deadLetters" | "destinationPolicy" | "settings" | "retry" | "concurrency" | "sdkRetryOptions" | "backoff" | "configuration">;
 
 // Room a batch needs around one event's body (AMQP sections, annotations, properties).
 const EVENT_OVERHEAD = 512;
-// The XDR envelope around its records, `{"records":[]}`, and the slack kept for it below the hub's limit.
+// The XDR envelope around its records, `{"records":[]}`, and the comma counted with each record.
 const ENVELOPE_BYTES = Buffer.byteLength('{"records":[]}');
-const ENVELOPE_SLACK = 16;
+const RECORD_SEPARATOR_BYTES = 1;
+// What one record alone in an envelope adds to its JSON, with a byte to spare.
+const ENVELOPE_SLACK = ENVELOPE_BYTES + RECORD_SEPARATOR_BYTES + 1;
+const CONCURRENCY = 4;
 
 /** What a Standard (or higher) tier hub advertises: what preview assumes, not having a hub to ask. */
 export const STANDARD_MAX_MESSAGE_BYTES = 1_048_576;
@@ -45,11 +36,91 @@ export function eventShape(action: Pick<EventHubAction, "format" | "findingsShap
   return { format: action.format ?? "defender", ...(action.findingsShape ? { findingsShape: action.findingsShape } : {}) };
 }
 
-interface Partition {
-  batch: EventDataBatch | undefined;
+/** An event and the payloads it carries (one, or an XDR envelope's records). */
+interface Unit {
+  event: EventData;
   items: DeliveryItem[];
+}
+
+/** A batch closed for sending, and the payloads in it. */
+interface Sealed {
+  batch: EventDataBatch;
+  items: DeliveryItem[];
+}
+
+/** One partition's open batch, filled to the hub's advertised maximum. */
+class Batcher {
+  #batch: EventDataBatch | undefined;
+  #items: DeliveryItem[] = [];
+
+  constructor(
+    private readonly client: EventHubProducerClient,
+    private readonly partitionId: string,
+  ) {}
+
+  /**
+   * Adds a unit; when the open batch cannot take it, hands that batch to `full` and opens another. Returns
+   * the refusal when the unit does not fit even an empty batch.
+   */
+  async add(unit: Unit, full: (sealed: Sealed) => Promise<void>): Promise<SendOutcome | undefined> {
+    this.#batch ??= await this.client.createBatch({ partitionId: this.partitionId });
+    if (this.#tryAdd(unit)) return undefined;
+    if (this.#batch.count > 0) {
+      await full(this.take()!);
+      this.#batch = await this.client.createBatch({ partitionId: this.partitionId });
+      if (this.#tryAdd(unit)) return undefined;
+    }
+    return { ok: false, reason: `the event does not fit an empty batch of ${this.#batch.maxSizeInBytes} bytes`, final: true, attempts: 0 };
+  }
+
+  #tryAdd(unit: Unit): boolean {
+    if (!this.#batch!.tryAdd(unit.event)) return false;
+    this.#items.push(...unit.items);
+    return true;
+  }
+
+  /** The open batch, closed; undefined when it holds nothing. */
+  take(): Sealed | undefined {
+    const batch = this.#batch;
+    const items = this.#items;
+    this.#batch = undefined;
+    this.#items = [];
+    return batch === undefined || batch.count === 0 ? undefined : { batch, items };
+  }
+}
+
+/** XDR records packed into one `{"records":[...]}` event, up to `limit` bytes of JSON. */
+class Envelope {
+  readonly #records: Json[] = [];
+  readonly #items: DeliveryItem[] = [];
+  #bytes = ENVELOPE_BYTES;
+
+  constructor(private readonly limit: number) {}
+
+  get empty(): boolean {
+    return this.#records.length === 0;
+  }
+
+  /** Whether a record of `jsonBytes` still fits; an empty envelope takes any one. */
+  fits(jsonBytes: number): boolean {
+    return this.empty || this.#bytes + jsonBytes + RECORD_SEPARATOR_BYTES <= this.limit;
+  }
+
+  add(item: DeliveryItem, jsonBytes: number): void {
+    this.#records.push(item.payload);
+    this.#items.push(item);
+    this.#bytes += jsonBytes + RECORD_SEPARATOR_BYTES;
+  }
+
+  unit(): Unit {
+    return { event: { body: { records: this.#records } }, items: this.#items };
+  }
+}
+
+interface Partition {
+  batcher: Batcher;
   /** The XDR envelope being filled: many records per message. */
-  envelope: { records: Json[]; items: DeliveryItem[]; bytes: number };
+  envelope: Envelope;
 }
 
 interface Hub {
@@ -59,6 +130,12 @@ interface Hub {
   maxMessageSize: number;
   partitions: Map<string, Partition>;
 }
+
+/** How large an XDR envelope's JSON may be on a hub. */
+const envelopeLimit = (hub: Hub) => hub.maxMessageSize - EVENT_OVERHEAD;
+
+/** The partition a key's events go to. */
+const partitionOf = (hub: Hub, partitionKey: string) => hub.partitionIds[partitionIndex(partitionKey, hub.partitionIds.length)]!;
 
 /** Where the client connects: checked as the SDK reads what it is given. */
 interface Target {
@@ -84,7 +161,7 @@ export class EventHubSink implements Sink {
   readonly #options: EventHubSinkOptions;
   readonly #target: Target;
   readonly #hubs = new Map<string, Promise<Hub>>();
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #inFlight: InFlight;
   readonly #ledger: DeliveryLedger;
   /** How full the full batches sent were, as fractions of the hub's maximum (benchmarks read it): a tally, not a list, so a long-lived sink holds no more. */
   readonly batchFill = { count: 0, sum: 0, least: 1 };
@@ -93,17 +170,11 @@ export class EventHubSink implements Sink {
     this.#action = action;
     this.#options = options;
     this.actionKey = actionKey(action);
+    // Checked now, for every hub this action can send to, before anything is dialled.
     this.#target = target(action, options);
-    // Every hub this action can send to, checked now, before anything is dialled.
-    for (const hub of new Set([action.eventHubName, this.#target.entityPath, ...Object.values(action.eventHubNames ?? {})])) {
-      if (hub !== undefined) checkWhatTheSdkDials(this.#target, hub, options.destinationPolicy);
-    }
     this.description = `Event Hubs ${this.#target.namespace}/${action.eventHubName ?? this.#target.entityPath ?? "(per type)"}`;
-    this.#ledger = new DeliveryLedger(this, {
-      deadLetters: options.deadLetters,
-      backoff: options.backoff ?? new MemoryBackoffStore(),
-      ...(options.configuration !== undefined ? { configuration: options.configuration } : {}),
-    });
+    this.#ledger = new DeliveryLedger(this, options);
+    this.#inFlight = new InFlight(options.concurrency ?? CONCURRENCY);
   }
 
   #hubName(category: string): string {
@@ -147,154 +218,128 @@ export class EventHubSink implements Sink {
   async write(input: MappingInput): Promise<void> {
     const category = EVENT_CATEGORIES[EVENT_SOURCE_DATA_TYPE[input.eventSource]];
     const name = this.#hubName(category);
-    if (!(await this.#ledger.mayTry(name))) return this.#hold(input, name);
+    // While the hub cannot be tried, the event as it would have gone, kept for a dead letter.
+    const uncut = () => [this.#item(input, name, Number.MAX_SAFE_INTEGER).item];
+    if (!(await this.#ledger.mayTry(name))) return this.#ledger.hold(name, uncut());
     let hub: Hub;
     try {
       hub = await this.#hub(name);
     } catch (e) {
       // The hub cannot be reached (after the SDK's retries): that unit is spent; the action backs off.
-      const event = toEventWithin(input, Number.MAX_SAFE_INTEGER, this.#shape());
-      await this.#ledger.exhausted(name, [{ id: input.id, route: name, partitionKey: event.event.partitionKey, payload: event.event.body }], `cannot open hub ${name}: ${describeError(e)}`, 1);
-      return;
+      return this.#ledger.settle(name, uncut(), unopened(name, e));
     }
-    const limit = hub.maxMessageSize - EVENT_OVERHEAD;
     const format = this.#action.format ?? "defender";
-    const result = toEventWithin(input, eventLimit(hub.maxMessageSize, format), this.#shape());
-    if (!result.ok) {
-      await this.#ledger.refused([{ id: input.id, route: hub.name, partitionKey: result.event.partitionKey, payload: result.event.body }], `the event cannot fit the hub's ${hub.maxMessageSize} bytes: ${result.reason}`, 0);
-      return;
-    }
-    if (result.cut.length > 0) this.#ledger.report.cut++;
-    const partitionId = hub.partitionIds[partitionIndex(result.event.partitionKey, hub.partitionIds.length)]!;
-    const partition = this.#partition(hub, partitionId);
-    const item: DeliveryItem = { id: input.id, route: hub.name, partitionKey: result.event.partitionKey, payload: result.event.body };
+    const { item, result } = this.#item(input, hub.name, eventLimit(hub.maxMessageSize, format));
+    if (!result.ok) return this.#ledger.refused([item], `the event cannot fit the hub's ${hub.maxMessageSize} bytes: ${result.reason}`, 0);
+    if (result.cut.length > 0) this.#ledger.countCut();
+    const partition = this.#partition(hub, result.event.partitionKey);
     // The JSON already measured, as bytes: the SDK sends a Buffer body as it is, the same data section it
     // would make of the object by serializing it once more.
-    if (format !== "xdr") return this.#add(hub, partitionId, partition, { body: Buffer.from(result.json, "utf8") }, [item]);
-    const bytes = Buffer.byteLength(result.json, "utf8") + 1;
-    if (partition.envelope.records.length > 0 && partition.envelope.bytes + bytes > limit) await this.#closeEnvelope(hub, partitionId, partition);
-    partition.envelope.records.push(item.payload);
-    partition.envelope.items.push(item);
-    partition.envelope.bytes += bytes;
+    if (format !== "xdr") return this.#add(hub, partition, { event: { body: Buffer.from(result.json, "utf8") }, items: [item] });
+    const bytes = Buffer.byteLength(result.json, "utf8");
+    if (!partition.envelope.fits(bytes)) await this.#closeEnvelope(hub, partition);
+    partition.envelope.add(item, bytes);
   }
 
-  #shape() {
-    return eventShape(this.#action);
+  /** The event for a record, cut to `limit`, and the item a dead letter would keep of it. */
+  #item(input: MappingInput, hub: string, limit: number) {
+    const result = toEventWithin(input, limit, eventShape(this.#action));
+    const item: DeliveryItem = { id: input.id, route: hub, partitionKey: result.event.partitionKey, payload: result.event.body };
+    return { item, result };
   }
 
-  /** While the action is backed off: the event as it would have gone, kept for a dead letter. */
-  async #hold(input: MappingInput, hub: string): Promise<void> {
-    const event = toEventWithin(input, Number.MAX_SAFE_INTEGER, this.#shape());
-    await this.#ledger.hold(hub, [{ id: input.id, route: hub, partitionKey: event.event.partitionKey, payload: event.event.body }]);
-  }
-
-  #partition(hub: Hub, partitionId: string): Partition {
+  #partition(hub: Hub, partitionKey: string): Partition {
+    const partitionId = partitionOf(hub, partitionKey);
     let partition = hub.partitions.get(partitionId);
     if (partition === undefined) {
-      partition = { batch: undefined, items: [], envelope: { records: [], items: [], bytes: ENVELOPE_BYTES } };
+      partition = { batcher: new Batcher(hub.client, partitionId), envelope: new Envelope(envelopeLimit(hub)) };
       hub.partitions.set(partitionId, partition);
     }
     return partition;
   }
 
-  async #closeEnvelope(hub: Hub, partitionId: string, partition: Partition): Promise<void> {
-    const { records, items } = partition.envelope;
-    partition.envelope = { records: [], items: [], bytes: ENVELOPE_BYTES };
-    if (records.length > 0) await this.#add(hub, partitionId, partition, { body: { records } }, items);
+  async #closeEnvelope(hub: Hub, partition: Partition): Promise<void> {
+    const envelope = partition.envelope;
+    partition.envelope = new Envelope(envelopeLimit(hub));
+    if (!envelope.empty) await this.#add(hub, partition, envelope.unit());
   }
 
-  async #add(hub: Hub, partitionId: string, partition: Partition, event: EventData, items: DeliveryItem[]): Promise<void> {
-    partition.batch ??= await hub.client.createBatch({ partitionId });
-    if (partition.batch.tryAdd(event)) {
-      partition.items.push(...items);
-      return;
-    }
-    if (partition.batch.count > 0) {
-      await this.#dispatch(hub, partition, true);
-      partition.batch = await hub.client.createBatch({ partitionId });
-      if (partition.batch.tryAdd(event)) {
-        partition.items.push(...items);
-        return;
-      }
-    }
-    await this.#ledger.refused(items, `the event does not fit an empty batch of ${partition.batch.maxSizeInBytes} bytes`, 0);
+  async #add(hub: Hub, partition: Partition, unit: Unit): Promise<void> {
+    const refusal = await partition.batcher.add(unit, (full) => this.#dispatch(hub, full, true));
+    if (refusal !== undefined) await this.#ledger.settle(hub.name, unit.items, refusal);
   }
 
-  async #dispatch(hub: Hub, partition: Partition, full: boolean): Promise<void> {
-    const { batch, items } = partition;
-    partition.batch = undefined;
-    partition.items = [];
-    if (batch === undefined || batch.count === 0) return;
-    if (!(await this.#ledger.mayTry(hub.name))) return this.#ledger.hold(hub.name, items);
+  async #dispatch(hub: Hub, sealed: Sealed | undefined, full: boolean): Promise<void> {
+    if (sealed === undefined) return;
+    if (!(await this.#ledger.mayTry(hub.name))) return this.#ledger.hold(hub.name, sealed.items);
     if (full) {
-      const fill = batch.sizeInBytes / batch.maxSizeInBytes;
+      const fill = sealed.batch.sizeInBytes / sealed.batch.maxSizeInBytes;
       this.batchFill.count++;
       this.batchFill.sum += fill;
       this.batchFill.least = Math.min(this.batchFill.least, fill);
     }
-    while (this.#inFlight.size >= (this.#options.concurrency ?? 4)) await Promise.race(this.#inFlight);
-    const sending = this.#deliver(hub, batch, items).finally(() => this.#inFlight.delete(sending));
-    this.#inFlight.add(sending);
-  }
-
-  async #deliver(hub: Hub, batch: EventDataBatch, items: DeliveryItem[]): Promise<void> {
-    const outcome = await this.#send(hub, batch);
-    if (outcome.ok) await this.#ledger.delivered(hub.name, items.length);
-    else if (outcome.final) await this.#ledger.refused(items, outcome.reason, 1);
-    else await this.#ledger.exhausted(hub.name, items, outcome.reason, this.#options.retry?.attempts ?? DEFAULT_RETRY.attempts);
+    await this.#inFlight.start(async () => this.#ledger.settle(hub.name, sealed.items, await this.#send(hub, sealed.batch)));
   }
 
   /** Sends a batch, again with backoff after the SDK's own retries; MessageTooLarge is not worth another try. */
-  #send(hub: Hub, batch: EventDataBatch) {
-    return withRetries(this.#options.retry ?? DEFAULT_RETRY, () => hub.client.sendBatch(batch), {
-      onAttempt: () => this.#ledger.report.requests++,
-      final: (e) => (e as { code?: string }).code === "MessageTooLargeError",
-    });
+  #send(hub: Hub, batch: EventDataBatch): Promise<SendOutcome> {
+    return withRetries(
+      this.#options.retry ?? DEFAULT_RETRY,
+      async () => {
+        await hub.client.sendBatch(batch);
+        return SENT;
+      },
+      { onAttempt: () => this.#ledger.countRequest(), refuses: (e) => (e as { code?: string }).code === "MessageTooLargeError" },
+    );
   }
 
   async flush(): Promise<DeliveryReport> {
     for (const hubPromise of this.#hubs.values()) {
       const hub = await hubPromise.catch(() => undefined);
       if (hub === undefined) continue;
-      for (const [partitionId, partition] of hub.partitions) {
-        await this.#closeEnvelope(hub, partitionId, partition);
-        await this.#dispatch(hub, partition, false);
+      for (const partition of hub.partitions.values()) {
+        await this.#closeEnvelope(hub, partition);
+        await this.#dispatch(hub, partition.batcher.take(), false);
       }
     }
-    await Promise.all(this.#inFlight);
+    await this.#inFlight.drained();
     return this.#ledger.take();
   }
 
-  async resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
-    const failed: DeliveryItem[] = [];
-    let reason: string | undefined;
+  resend(items: readonly DeliveryItem[]): Promise<Resent> {
+    return resendUnits(this.#resendUnits(items));
+  }
+
+  /** A dead letter may hold more than one batch can carry: per hub and partition key, in batches that fit. */
+  async *#resendUnits(items: readonly DeliveryItem[]): AsyncGenerator<ResendUnit> {
     for (const group of groupBy(items, (i) => `${i.route}\n${i.partitionKey ?? ""}`).values()) {
+      const first = group[0]!;
       let hub: Hub;
       try {
-        hub = await this.#hub(group[0]!.route);
+        hub = await this.#hub(first.route);
       } catch (e) {
-        failed.push(...group);
-        reason ??= `cannot open hub ${group[0]!.route}: ${describeError(e)}`;
+        const outcome = unopened(first.route, e);
+        yield { items: group, send: async () => outcome };
         continue;
       }
-      const partitionId = hub.partitionIds[partitionIndex(group[0]!.partitionKey ?? group[0]!.id, hub.partitionIds.length)]!;
-      // A dead letter may hold more than one batch can carry: resend in batches that fit.
-      const limit = eventLimit(hub.maxMessageSize, "xdr");
-      const units = this.#action.format === "xdr" ? envelopes(group, limit) : group.map((i) => ({ event: { body: i.payload }, items: [i] }));
-      for (const { batch, items: chunk } of await fitBatches(hub, partitionId, units)) {
-        const outcome = await this.#send(hub, batch);
-        if (!outcome.ok) {
-          failed.push(...chunk);
-          reason ??= outcome.reason;
-        }
+      const batcher = new Batcher(hub.client, partitionOf(hub, first.partitionKey ?? first.id));
+      const units: ResendUnit[] = [];
+      const sealed = async ({ batch, items }: Sealed): Promise<void> => {
+        units.push({ items, send: () => this.#send(hub, batch) });
+      };
+      for (const unit of this.#action.format === "xdr" ? envelopes(group, envelopeLimit(hub)) : group.map((i) => ({ event: { body: i.payload }, items: [i] }))) {
+        const refusal = await batcher.add(unit, sealed);
+        if (refusal !== undefined) units.push({ items: unit.items, send: async () => refusal });
       }
+      const rest = batcher.take();
+      if (rest !== undefined) await sealed(rest);
+      yield* units;
     }
-    return reason === undefined ? { failed } : { failed, reason };
   }
 
   /** Never throws: a hub that could not be opened has nothing to close, and the pass has its reason already. */
   async close(): Promise<void> {
-    await Promise.all(this.#inFlight);
+    await this.#inFlight.drained().catch(() => undefined);
     for (const hub of this.#hubs.values()) {
       const opened = await hub.catch(() => undefined);
       await opened?.client.close().catch(() => undefined);
@@ -302,84 +347,78 @@ export class EventHubSink implements Sink {
   }
 }
 
-const EVENT_HUBS_CONNECTION = "an Event Hubs connection string";
+/** A hub that could not be opened (after the SDK's retries): one attempt spent. */
+function unopened(hub: string, e: unknown): SendOutcome {
+  return { ok: false, reason: `cannot open hub ${hub}: ${describeError(e)}`, final: false, attempts: 1 };
+}
 
-/** The action's connection: a connection string (given, or from its app setting) or its namespace. */
+/** XDR records packed into envelopes of at most `limit` bytes, in order. */
+function envelopes(items: readonly DeliveryItem[], limit: number): Unit[] {
+  const out: Envelope[] = [];
+  for (const item of items) {
+    const bytes = jsonBytes(item.payload);
+    if (out.length === 0 || !out.at(-1)!.fits(bytes)) out.push(new Envelope(limit));
+    out.at(-1)!.add(item, bytes);
+  }
+  return out.map((e) => e.unit());
+}
+
+/** The action's connection, checked as the SDK will read it for every hub the action can send to. */
 function target(action: EventHubAction, options: EventHubSinkOptions): Target {
   const policy = options.destinationPolicy;
-  const setting = action.connectionStringSetting;
-  const text = action.connectionString?.reveal() ?? (setting === undefined ? undefined : destinationSetting(setting, "connectionStringSetting", EVENT_HUBS_CONNECTION, options.settings, policy));
-  if (text !== undefined) {
-    const parsed = parseEventHubConnectionString(text, policy);
-    if (!parsed.ok) {
-      if (action.connectionString === undefined && setting !== undefined) throw unusableSetting(setting, "connectionStringSetting", EVENT_HUBS_CONNECTION);
-      throw new Error(`invalid Event Hubs connection string: ${parsed.message}`);
-    }
-    const c = parsed.connection;
-    return { connectionString: withoutEntityPath(text), namespace: c.port ? `${c.host}:${c.port}` : c.host, host: c.host, port: c.port, emulator: c.emulator, entityPath: c.entityPath };
+  const checked = (t: Target): Target => {
+    const problem = dialProblem(t, action, policy);
+    if (problem !== undefined) throw new Error(problem);
+    return t;
+  };
+  const inline = action.connectionString?.reveal();
+  if (inline !== undefined) {
+    const parsed = fromConnectionString(inline, policy);
+    if (!parsed.ok) throw new Error(`invalid Event Hubs connection string: ${parsed.message}`);
+    return checked(parsed.target);
   }
+  // From an app setting, every refusal reads the same: it tells nothing of what the setting holds.
+  const fromSetting = resolveSetting(action, options.settings, policy, (text) => {
+    const parsed = fromConnectionString(text, policy);
+    return parsed.ok && dialProblem(parsed.target, action, policy) === undefined ? parsed.target : undefined;
+  });
+  if (fromSetting !== undefined) return fromSetting;
   if (action.fullyQualifiedNamespace === undefined) throw new Error("this EventHub action has neither a connection string nor a namespace");
   const ns = parseNamespace(action.fullyQualifiedNamespace, policy);
   if (!ns.ok) throw new Error(`fullyQualifiedNamespace ${ns.reason}`);
-  return { connectionString: undefined, namespace: ns.port ? `${ns.host}:${ns.port}` : ns.host, host: ns.host, port: ns.port, emulator: false, entityPath: undefined };
+  return checked({ connectionString: undefined, namespace: ns.port ? `${ns.host}:${ns.port}` : ns.host, host: ns.host, port: ns.port, emulator: false, entityPath: undefined });
+}
+
+function fromConnectionString(text: string, policy: DestinationPolicy): { ok: true; target: Target } | { ok: false; message: string } {
+  const parsed = parseEventHubConnectionString(text, policy);
+  if (!parsed.ok) return parsed;
+  const c = parsed.connection;
+  return { ok: true, target: { connectionString: withoutEntityPath(text), namespace: c.port ? `${c.host}:${c.port}` : c.host, host: c.host, port: c.port, emulator: c.emulator, entityPath: c.entityPath } };
 }
 
 /**
- * Reads what the SDK will be given for `hub` with the SDK's own parser (@azure/core-amqp's ConnectionConfig,
- * which the Event Hubs client calls), and refuses unless it dials the host, port and transport checked.
- * The credential form is given as the client builds it: `Endpoint=sb://<namespace>/;...;EntityPath=<hub>`.
+ * Reads what the SDK will be given for each hub of the action with the SDK's own parser (@azure/core-amqp's
+ * ConnectionConfig, which the Event Hubs client calls): why it would not dial the host, port and transport
+ * checked, or undefined when it would. The credential form is given as the client builds it:
+ * `Endpoint=sb://<namespace>/;...;EntityPath=<hub>`.
  */
-function checkWhatTheSdkDials(t: Target, hub: string, policy: DestinationPolicy): void {
-  const given = t.connectionString ?? `Endpoint=sb://${t.namespace}/;SharedAccessKeyName=defaultKeyName;SharedAccessKey=defaultKeyValue;EntityPath=${hub}`;
-  let config: ReturnType<typeof ConnectionConfig.create>;
-  try {
-    config = ConnectionConfig.create(given, t.connectionString === undefined ? undefined : hub);
-  } catch {
-    throw new Error("the Event Hubs client cannot read this connection; nothing is sent");
-  }
-  const port = config.port === undefined ? "" : String(config.port);
-  const same = config.host.toLowerCase() === t.host && port === t.port && config.useDevelopmentEmulator === t.emulator && config.entityPath === hub;
-  if (!same || !hostAllowed("eventHubs", config.host, port, policy) || (config.useDevelopmentEmulator && !isTrustedHost(config.host, port, policy))) {
-    throw new Error(`the Event Hubs client would not connect to ${t.namespace}/${hub} as checked; nothing is sent`);
-  }
-}
-interface Unit {
-  event: EventData;
-  items: DeliveryItem[];
-}
-
-/** XDR records packed into `{"records": [...]}` envelopes of at most `limit` bytes. */
-function envelopes(items: readonly DeliveryItem[], limit: number): Unit[] {
-  const units: Unit[] = [];
-  let current: Unit | undefined;
-  let bytes = 0;
-  for (const item of items) {
-    const size = jsonBytes(item.payload) + 1;
-    if (current === undefined || bytes + size > limit) {
-      current = { event: { body: { records: [] as Json[] } }, items: [] };
-      units.push(current);
-      bytes = ENVELOPE_BYTES;
+function dialProblem(t: Target, action: EventHubAction, policy: DestinationPolicy): string | undefined {
+  for (const hub of new Set([action.eventHubName, t.entityPath, ...Object.values(action.eventHubNames ?? {})])) {
+    if (hub === undefined) continue;
+    const given = t.connectionString ?? `Endpoint=sb://${t.namespace}/;SharedAccessKeyName=defaultKeyName;SharedAccessKey=defaultKeyValue;EntityPath=${hub}`;
+    let config: ReturnType<typeof ConnectionConfig.create>;
+    try {
+      config = ConnectionConfig.create(given, t.connectionString === undefined ? undefined : hub);
+    } catch {
+      return "the Event Hubs client cannot read this connection; nothing is sent";
     }
-    (current.event.body as { records: Json[] }).records.push(item.payload);
-    current.items.push(item);
-    bytes += size;
-  }
-  return units;
-}
-
-async function fitBatches(hub: Hub, partitionId: string, units: readonly Unit[]): Promise<{ batch: EventDataBatch; items: DeliveryItem[] }[]> {
-  const out: { batch: EventDataBatch; items: DeliveryItem[] }[] = [];
-  let current = { batch: await hub.client.createBatch({ partitionId }), items: [] as DeliveryItem[] };
-  for (const unit of units) {
-    if (!current.batch.tryAdd(unit.event)) {
-      if (current.items.length > 0) out.push(current);
-      current = { batch: await hub.client.createBatch({ partitionId }), items: [] };
-      current.batch.tryAdd(unit.event);
+    const port = config.port === undefined ? "" : String(config.port);
+    const same = config.host.toLowerCase() === t.host && port === t.port && config.useDevelopmentEmulator === t.emulator && config.entityPath === hub;
+    if (!same || !hostAllowed("eventHubs", config.host, port, policy) || (config.useDevelopmentEmulator && !isTrustedHost(config.host, port, policy))) {
+      return `the Event Hubs client would not connect to ${t.namespace}/${hub} as checked; nothing is sent`;
     }
-    current.items.push(...unit.items);
   }
-  if (current.items.length > 0) out.push(current);
-  return out;
+  return undefined;
 }
 
 /**

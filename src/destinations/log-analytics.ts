@@ -1,17 +1,15 @@
 import { createHash } from "node:crypto";
-import type { TokenCredential } from "@azure/core-auth";
 import { createDefaultHttpClient, createPipelineRequest, RestError, type HttpClient, type PipelinePolicy } from "@azure/core-rest-pipeline";
 import { LogsIngestionClient } from "@azure/monitor-ingestion";
-import type { ContainerClient } from "@azure/storage-blob";
-import { actionKey, type DestinationPolicy, type WorkspaceAction } from "../config/index.js";
+import { actionKey, type WorkspaceAction } from "../config/index.js";
 import { urlAllowed } from "../config/endpoints.js";
 import { jsonBytes, streamFor, toLogAnalyticsRow, type Json, type MappingInput } from "../mapping/index.js";
 import { parseJson } from "../shared/json.js";
-import type { DeadLetterStore } from "./dead-letter.js";
-import { DeliveryLedger, MemoryBackoffStore, type BackoffStore } from "./delivery.js";
+import { DeliveryLedger } from "./delivery.js";
 import { describeError } from "./errors.js";
-import { DEFAULT_RETRY, withRetries, type RetryPolicy, type SdkRetryOptions, type SendOutcome } from "./retry.js";
-import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Sink } from "./types.js";
+import { InFlight } from "./in-flight.js";
+import { DEFAULT_RETRY, SENT, withRetries, type Attempt, type SendOutcome } from "./retry.js";
+import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type Sink, type SinkDependencies } from "./sink.js";
 
 /**
  * One upload call carries at most this many bytes of JSON: the service refuses over 1,048,576 bytes, and
@@ -20,20 +18,15 @@ import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Sink
  */
 export const LOGS_INGESTION_BATCH_BYTES = 1_000_000;
 
-export interface LogAnalyticsSinkOptions {
-  credential: TokenCredential;
-  deadLetters: DeadLetterStore;
-  destinationPolicy: DestinationPolicy;
-  /** Where whole originals of cut rows are kept (container `overflow`); none: the row says only what was cut. */
-  overflow?: ContainerClient;
-  retry?: RetryPolicy;
-  /** Uploads in flight at once. */
-  concurrency?: number;
-  tlsCa?: string;
-  sdkRetryOptions?: SdkRetryOptions;
-  backoff?: BackoffStore;
-  configuration?: string;
-}
+/** Container, in the app's own storage account, of the whole originals of cut rows. */
+export const OVERFLOW_CONTAINER = "overflow";
+
+export type LogAnalyticsSinkOptions = Pick<SinkDependencies, "credential" | "deadLetters" | "destinationPolicy" | "overflow" | "retry" | "concurrency" | "tlsCa" | "sdkRetryOptions" | "backoff" | "configuration">;
+
+/** Uploads in flight at once, unless told. */
+const CONCURRENCY = 4;
+/** Answers that refuse the rows themselves (invalid, too large): trying again would fail alike. */
+const ROWS_REFUSED = new Set([400, 413]);
 
 interface Batch {
   stream: string;
@@ -52,7 +45,7 @@ export class LogAnalyticsSink implements Sink {
   readonly #action: WorkspaceAction;
   readonly #options: LogAnalyticsSinkOptions;
   readonly #open = new Map<string, Batch>();
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #inFlight: InFlight;
   readonly #ledger: DeliveryLedger;
   #overflowReady: Promise<unknown> | undefined;
 
@@ -68,15 +61,12 @@ export class LogAnalyticsSink implements Sink {
     this.#endpoint = action.dataCollectionEndpoint.replace(/\/+$/, "");
     this.actionKey = actionKey(action);
     this.description = `Log Analytics via ${action.dataCollectionEndpoint} rule ${action.dataCollectionRuleId}`;
-    this.#ledger = new DeliveryLedger(this, {
-      deadLetters: options.deadLetters,
-      backoff: options.backoff ?? new MemoryBackoffStore(),
-      ...(options.configuration !== undefined ? { configuration: options.configuration } : {}),
-    });
+    this.#ledger = new DeliveryLedger(this, options);
+    this.#inFlight = new InFlight(options.concurrency ?? CONCURRENCY);
     const counter: PipelinePolicy = {
       name: "defenderExportIngestionRequests",
       sendRequest: (request, next) => {
-        this.#ledger.report.requests++;
+        this.#ledger.countRequest();
         return next(request);
       },
     };
@@ -98,7 +88,7 @@ export class LogAnalyticsSink implements Sink {
       return;
     }
     if (result.cut.length > 0) {
-      this.#ledger.report.cut++;
+      this.#ledger.countCut();
       if (overflowName !== undefined) await this.#keepOriginal(overflowName, input.record);
     }
     await this.#add({ id: input.id, route: stream, payload: result.row, json: result.json, bytes: Buffer.byteLength(result.json, "utf8") });
@@ -120,16 +110,14 @@ export class LogAnalyticsSink implements Sink {
   }
 
   /** Sends a full batch, keeping at most `concurrency` uploads in flight (memory stays bounded). */
-  async #dispatch(batch: Batch): Promise<void> {
+  #dispatch(batch: Batch): Promise<void> {
     this.#open.delete(batch.stream);
-    while (this.#inFlight.size >= (this.#options.concurrency ?? 4)) await Promise.race(this.#inFlight);
-    const sending = this.#deliver(batch.stream, batch.items).finally(() => this.#inFlight.delete(sending));
-    this.#inFlight.add(sending);
+    return this.#inFlight.start(() => this.#deliver(batch.stream, batch.items));
   }
 
   async flush(): Promise<DeliveryReport> {
     for (const batch of [...this.#open.values()]) await this.#dispatch(batch);
-    await Promise.all(this.#inFlight);
+    await this.#inFlight.drained();
     return this.#ledger.take();
   }
 
@@ -140,31 +128,21 @@ export class LogAnalyticsSink implements Sink {
         await this.#ledger.hold(stream, chunk);
         continue;
       }
-      const outcome = await this.#upload(stream, chunk);
-      if (outcome.ok) await this.#ledger.delivered(stream, chunk.length);
-      else if (outcome.final) await this.#ledger.refused(chunk, outcome.reason, 1);
-      else await this.#ledger.exhausted(stream, chunk, outcome.reason, this.#options.retry?.attempts ?? DEFAULT_RETRY.attempts);
+      await this.#ledger.settle(stream, chunk, await this.#upload(stream, chunk));
     }
   }
 
-  /** One request's rows, tried again with backoff after the SDK's own retries; a 400 or 413 refuses the rows themselves. */
+  /** One request's rows, tried again with backoff after the SDK's own retries. */
   #upload(stream: string, items: readonly DeliveryItem[]): Promise<SendOutcome> {
-    return withRetries(
-      this.#options.retry ?? DEFAULT_RETRY,
-      async () => {
-        const error = await this.#post(stream, items);
-        if (error !== undefined) throw error;
-      },
-      { final: (e) => (e as { statusCode?: number }).statusCode === 400 || (e as { statusCode?: number }).statusCode === 413 },
-    );
+    return withRetries(this.#options.retry ?? DEFAULT_RETRY, () => this.#post(stream, items), { refuses: (e) => ROWS_REFUSED.has((e as { statusCode?: number }).statusCode ?? 0) });
   }
 
   /**
    * One request of rows already serialized, through the SDK client's own pipeline (token, retries with
    * Retry-After, gzip, API version): the SDK's upload would serialize every row twice more, to measure
-   * and to send. Returns the error, if any, after the pipeline's retries.
+   * and to send. Throws what the pipeline throws, after its retries.
    */
-  async #post(stream: string, items: readonly DeliveryItem[]): Promise<Error | undefined> {
+  async #post(stream: string, items: readonly DeliveryItem[]): Promise<Attempt> {
     const body = `[${items.map((i) => i.json ?? JSON.stringify(i.payload)).join(",")}]`;
     const request = createPipelineRequest({
       url: `${this.#endpoint}/dataCollectionRules/${encodeURIComponent(this.#ruleId)}/streams/${encodeURIComponent(stream)}`,
@@ -174,21 +152,18 @@ export class LogAnalyticsSink implements Sink {
     request.headers.set("Content-Type", "application/json");
     request.headers.set("Content-Encoding", "gzip");
     request.headers.set("Accept", "application/json");
-    try {
-      const response = await this.#client.pipeline.sendRequest(this.#http, request);
-      if (response.status === 204 || response.status === 200) return undefined;
-      const body = parseJson(response.bodyAsText ?? "");
-      const error = ((body.ok ? (body.value as { error?: unknown } | null)?.error : undefined) ?? {}) as { code?: unknown; message?: unknown };
-      const message = typeof error.message === "string" ? error.message : `the Logs Ingestion API answered ${response.status}`;
-      return new RestError(message, { statusCode: response.status, ...(typeof error.code === "string" ? { code: error.code } : {}) });
-    } catch (e) {
-      return e instanceof Error ? e : new Error(String(e));
-    }
+    const response = await this.#client.pipeline.sendRequest(this.#http, request);
+    if (response.status === 204 || response.status === 200) return SENT;
+    const answer = parseJson(response.bodyAsText ?? "");
+    const error = ((answer.ok ? (answer.value as { error?: unknown } | null)?.error : undefined) ?? {}) as { code?: unknown; message?: unknown };
+    const message = typeof error.message === "string" ? error.message : `the Logs Ingestion API answered ${response.status}`;
+    const reason = describeError(new RestError(message, { statusCode: response.status, ...(typeof error.code === "string" ? { code: error.code } : {}) }));
+    return ROWS_REFUSED.has(response.status) ? { ok: false, reason, retry: false, final: true } : { ok: false, reason, retry: true };
   }
 
-  resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }> {
-    const units = [...groupBy(items, (i) => i.route)].flatMap(([stream, group]) => [...requestChunks(group)].map((chunk) => ({ stream, chunk })));
-    return resendUnits(units, (u) => u.chunk, (u) => this.#upload(u.stream, u.chunk));
+  resend(items: readonly DeliveryItem[]): Promise<Resent> {
+    const units = [...groupBy(items, (i) => i.route)].flatMap(([stream, group]) => [...requestChunks(group)].map((chunk) => ({ items: chunk, send: () => this.#upload(stream, chunk) })));
+    return resendUnits(units);
   }
 
   async #keepOriginal(name: string, record: Json): Promise<void> {
@@ -208,7 +183,7 @@ export class LogAnalyticsSink implements Sink {
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#inFlight);
+    await this.#inFlight.drained();
   }
 }
 

@@ -8,7 +8,7 @@ import { idHash } from "../change/ids.js";
 import { ExportEntries } from "../change/entries.js";
 import { cursorSchema, PASS_MODES, PassSession, StateConflictError, type ExportState, type PassKey, type StateStore } from "../state/index.js";
 import { describeError } from "../destinations/errors.js";
-import type { DeliveryReport, Sink } from "../destinations/types.js";
+import type { DeliveryReport, Sink } from "../destinations/sink.js";
 import type { ExportAction, MappingInput } from "../mapping/index.js";
 import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, removedRecord, type DataType } from "../datatypes/index.js";
 import { compileSource } from "../rules/compile.js";

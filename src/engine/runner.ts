@@ -1,7 +1,7 @@
 import { Cron } from "croner";
 import type { ExportConfiguration } from "../config/model.js";
 import type { StateStore } from "../state/index.js";
-import type { Sink } from "../destinations/types.js";
+import type { Sink } from "../destinations/sink.js";
 import { isReadable, isSnapshotSource } from "../datatypes/index.js";
 import { runPass, type PassOptions, type PassRecord } from "./pass.js";
 

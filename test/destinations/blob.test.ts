@@ -1,11 +1,13 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseExportConfiguration, type StorageAccountAction } from "../../src/config/index.js";
-import { BlobSink, replayDeadLetters } from "../../src/destinations/index.js";
+import { BlobSink, createSink, replayDeadLetters } from "../../src/destinations/index.js";
 import { SyntheticDataset } from "../fakes/arm/dataset.js";
 import { startAzurite, type Azurite } from "../fakes/azurite.js";
 import { staticCredential } from "../helpers/arm.js";
-import { FAST, storage } from "../helpers/destinations.js";
+import { FAST, SDK_FAST, storage } from "../helpers/destinations.js";
 import { EXPORTED_AT, input } from "../helpers/mapping.js";
 
 let azurite: Azurite;
@@ -55,7 +57,7 @@ describe("Blob storage destination", () => {
   it("dead-letters when storage is unreachable, and replay writes the batch once", async () => {
     const { deadLetters, service } = storage(azurite, "blob2");
     const unreachable = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;";
-    const broken = new BlobSink(action(), { credential: staticCredential(), deadLetters, destinationPolicy: trusted(), settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: unreachable }, retry: FAST, storageRetryOptions: { maxTries: 1 } });
+    const broken = new BlobSink(action(), { credential: staticCredential(), deadLetters, destinationPolicy: trusted(), settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: unreachable }, retry: FAST, sdkRetryOptions: { maxRetries: 0 } });
     const ids = [100, 101, 102, 103, 104];
     for (const i of ids) await broken.write(input(dataset.alert(i), "Alerts"));
     const report = await broken.flush();
@@ -67,6 +69,28 @@ describe("Blob storage destination", () => {
     const written = (await linesIn(service, "defender-securityalert")).flatMap((b) => b.records).map((r) => (r["properties"] as { name: string }).name);
     for (const i of ids) expect(written.filter((n) => n === dataset.alert(i)["name"]), `alert ${i}`).toHaveLength(1);
   }, 30_000);
+
+  it("takes the SDK retry options every sink takes from createSink, as tries in all", async () => {
+    let requests = 0;
+    const busy = createServer((req, res) => {
+      requests++;
+      req.resume();
+      res.writeHead(503).end();
+    });
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const host = `127.0.0.1:${(busy.address() as AddressInfo).port}`;
+    try {
+      const connection = azurite.connectionString.replace(/BlobEndpoint=[^;]+/, `BlobEndpoint=http://${host}/devstoreaccount1`);
+      const { deadLetters } = storage(azurite, "blob3");
+      const sink = createSink(action(), { credential: staticCredential(), deadLetters, destinationPolicy: { trustedHosts: [host] }, settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: connection }, retry: FAST, sdkRetryOptions: { ...SDK_FAST, maxRetries: 1 } });
+      await sink.write(input(dataset.alert(0), "Alerts"));
+      expect(await sink.flush()).toMatchObject({ sent: 0, deadLettered: 1, requests: FAST.attempts });
+      // Each of our attempts is the storage SDK's two tries (one retry).
+      expect(requests).toBe(FAST.attempts * 2);
+    } finally {
+      busy.close();
+    }
+  }, 15_000);
 
   it("accepts only Blob storage hosts for managed identity", () => {
     const bad = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "StorageAccount", blobServiceUrl: "https://evil.example.com" }] });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DeliveryLedger, FIRST_BACKOFF_MS, HELD_LETTER_BYTES, LONGEST_BACKOFF_MS, MemoryBackoffStore } from "../../src/destinations/delivery.js";
 import type { DeadLetter, DeadLetterStore } from "../../src/destinations/dead-letter.js";
 import { describeError } from "../../src/destinations/errors.js";
-import type { DeliveryItem } from "../../src/destinations/types.js";
+import type { DeliveryItem } from "../../src/destinations/sink.js";
 
 /** The dead-letter store's contract, in memory: what the ledger files, in order. */
 function letters() {

@@ -163,11 +163,26 @@ describe("Event Hubs through @azure/event-hubs", () => {
     expect(hubs.events.filter((e) => e.hub === "recommendations").flatMap((e) => (e.body as { records: unknown[] }).records)).toHaveLength(30);
   });
 
+  it("resend refuses an event that does not fit an empty batch instead of counting it sent", async () => {
+    for (const format of ["defender", "xdr"]) {
+      const { eh } = sink({ format });
+      const big = { id: "big", route: "defender", partitionKey: "/r/big", payload: { text: "x".repeat(MAX * 2) } };
+      const small = { id: "small", route: "defender", partitionKey: "/r/big", payload: { text: "small" } };
+      const resent = await eh.resend([big, small]);
+      await eh.close();
+      expect(resent.failed.map((i) => i.id), format).toEqual(["big"]);
+      expect(resent.reason, format).toMatch(/does not fit an empty batch/);
+      expect(JSON.stringify(hubs.events.map((e) => e.body)), format).toContain('"small"');
+      expect(JSON.stringify(hubs.events.map((e) => e.body)), format).not.toContain("xxxxxxxx");
+      hubs.events.length = 0;
+    }
+  });
+
   it("refuses a connection string from a setting that points elsewhere, in the same words as a setting that is not there", () => {
     const bad = { ...action(), connectionString: undefined, connectionStringSetting: "DEFENDER_EXPORT_DEST_EH" };
-    const refusal = (settings: Record<string, string>) => {
+    const refusal = (settings: Record<string, string>, trustedHosts: string[] = []) => {
       try {
-        new EventHubSink(bad, { credential: staticCredential(), deadLetters: storage(azurite, "x").deadLetters, destinationPolicy: { trustedHosts: [] }, settings });
+        new EventHubSink(bad, { credential: staticCredential(), deadLetters: storage(azurite, "x").deadLetters, destinationPolicy: { trustedHosts }, settings });
       } catch (e) {
         return (e as Error).message;
       }
@@ -179,6 +194,9 @@ describe("Event Hubs through @azure/event-hubs", () => {
     // Missing, malformed or elsewhere: one answer, so that it tells nothing about what the setting holds.
     expect(refusal({})).toBe(elsewhere);
     expect(refusal({ DEFENDER_EXPORT_DEST_EH: "not a connection string" })).toBe(elsewhere);
+    // Read as plain AMQP here but as TLS by the SDK (which takes only "true"): the same words, and no host.
+    const twoReadings = `Endpoint=sb://localhost:${hubs.port};SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=yes;EntityPath=defender`;
+    expect(refusal({ DEFENDER_EXPORT_DEST_EH: twoReadings }, [`localhost:${hubs.port}`])).toBe(elsewhere);
     // A setting outside the prefix set aside for destinations is not read at all, even when it exists.
     const other = { ...bad, connectionStringSetting: "AzureWebJobsStorage" };
     expect(() => new EventHubSink(other, { credential: staticCredential(), deadLetters: storage(azurite, "x").deadLetters, destinationPolicy: { trustedHosts: [`localhost:${hubs.port}`] }, settings: { AzureWebJobsStorage: hubs.connectionString("defender") } })).toThrow(

@@ -102,6 +102,23 @@ describe("Logic App and webhook destination", () => {
     answers.length = 0;
   }, 60_000);
 
+  it("a dead letter says how many attempts its event had: one for a trigger that is gone, two for a 500 then a 400", async () => {
+    const { deadLetters } = storage(azurite, "wh6");
+    const sink = new WebhookSink(action(), { deadLetters, destinationPolicy: trusted, retry: FAST, httpClient: tlsClient() });
+    answers.length = 0;
+    answers.push(404);
+    await sink.write(input(dataset.alert(0), "Alerts"));
+    expect(await sink.flush()).toMatchObject({ deadLettered: 1, requests: 1 });
+    const { deadLetters: refusedLetters } = storage(azurite, "wh7");
+    const refusing = new WebhookSink(action(), { deadLetters: refusedLetters, destinationPolicy: trusted, retry: FAST, httpClient: tlsClient() });
+    answers.push(500, 400);
+    await refusing.write(input(dataset.alert(1), "Alerts"));
+    expect(await refusing.flush()).toMatchObject({ deadLettered: 1, requests: 2 });
+    expect((await lettersOf(deadLetters)).map((l) => [l.reason, l.attempts])).toEqual([["HTTP 404", 1]]);
+    expect((await lettersOf(refusedLetters)).map((l) => [l.reason, l.attempts])).toEqual([["HTTP 400", 2]]);
+    answers.length = 0;
+  });
+
   it("never calls a host that is neither Logic Apps' nor trusted", () => {
     const { deadLetters } = storage(azurite, "wh3");
     expect(() => new WebhookSink(action(), { deadLetters, destinationPolicy: { trustedHosts: [] } })).toThrow(/not a Logic Apps endpoint nor in DEFENDER_EXPORT_TRUSTED_HOSTS/);

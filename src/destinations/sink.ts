@@ -1,5 +1,11 @@
+import type { TokenCredential } from "@azure/core-auth";
+import type { HttpClient } from "@azure/core-rest-pipeline";
+import type { ContainerClient } from "@azure/storage-blob";
+import type { DestinationPolicy } from "../config/index.js";
 import type { Json, MappingInput } from "../mapping/index.js";
-import type { SendOutcome } from "./retry.js";
+import type { DeadLetterStore } from "./dead-letter.js";
+import type { BackoffStore } from "./delivery.js";
+import type { RetryPolicy, SdkRetryOptions, SendOutcome } from "./retry.js";
 
 /** One payload as a destination receives it: a row, an event body. */
 export interface DeliveryItem {
@@ -35,6 +41,12 @@ export function emptyReport(): DeliveryReport {
   return { sent: 0, cut: 0, deadLettered: 0, requests: 0, failures: [] };
 }
 
+/** What a resend leaves: the items that failed again, and the first reason why. */
+export interface Resent {
+  failed: DeliveryItem[];
+  reason?: string;
+}
+
 /**
  * Delivers mapped records to one action. `write` buffers and sends full batches as they fill; `flush`
  * sends the rest and resolves only when every payload was acknowledged or dead-lettered, so that a
@@ -46,9 +58,32 @@ export interface Sink {
   readonly description: string;
   write(input: MappingInput): Promise<void>;
   flush(): Promise<DeliveryReport>;
-  /** Sends payloads again exactly as they were (replay of dead letters); returns those that failed again. */
-  resend(items: readonly DeliveryItem[]): Promise<{ failed: DeliveryItem[]; reason?: string }>;
+  /** Sends payloads again exactly as they were (replay of dead letters). */
+  resend(items: readonly DeliveryItem[]): Promise<Resent>;
   close(): Promise<void>;
+}
+
+/** Everything a sink may need; each sink's options are the part of it that sink uses. */
+export interface SinkDependencies {
+  credential: TokenCredential;
+  deadLetters: DeadLetterStore;
+  destinationPolicy: DestinationPolicy;
+  /** App settings (process.env in the hosts), for connectionStringSetting and uriSetting. */
+  settings?: Readonly<Record<string, string | undefined>>;
+  /** Where whole originals of cut rows are kept (container `overflow`); none: the row says only what was cut. */
+  overflow?: ContainerClient;
+  retry?: RetryPolicy;
+  /** The Azure SDKs' own retries, inside each of ours. */
+  sdkRetryOptions?: SdkRetryOptions;
+  /** Sends in flight at once, per sink (Log Analytics, Event Hubs). */
+  concurrency?: number;
+  /** Backoffs of failing destinations, shared across passes (and instances, in Blob storage). */
+  backoff?: BackoffStore;
+  /** The configuration the sinks deliver for: its dead letters are filed under it. */
+  configuration?: string;
+  /** Tests: trust a local endpoint's certificate. */
+  tlsCa?: string;
+  httpClient?: HttpClient;
 }
 
 export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
@@ -62,14 +97,20 @@ export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<s
   return groups;
 }
 
-/** A resend, unit by unit (a stream's rows, a batch, one event): what failed, and the first reason why. */
-export async function resendUnits<T>(units: Iterable<T>, itemsOf: (unit: T) => readonly DeliveryItem[], send: (unit: T) => Promise<SendOutcome>): Promise<{ failed: DeliveryItem[]; reason?: string }> {
+/** Payloads a sink sends together again (a stream's request, a batch, one event), and how. */
+export interface ResendUnit {
+  items: readonly DeliveryItem[];
+  send(): Promise<SendOutcome>;
+}
+
+/** A resend, unit by unit and one at a time: what failed, and the first reason why. */
+export async function resendUnits(units: Iterable<ResendUnit> | AsyncIterable<ResendUnit>): Promise<Resent> {
   const failed: DeliveryItem[] = [];
   let reason: string | undefined;
-  for (const unit of units) {
-    const outcome = await send(unit);
+  for await (const unit of units) {
+    const outcome = await unit.send();
     if (!outcome.ok) {
-      failed.push(...itemsOf(unit));
+      failed.push(...unit.items);
       reason ??= outcome.reason;
     }
   }
