@@ -1,3 +1,5 @@
+import { isNotFound } from "../shared/azure-errors.js";
+import { onceUntilRejected } from "../shared/once.js";
 import { randomUUID } from "node:crypto";
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
@@ -65,18 +67,10 @@ const BY_CONFIGURATION = "by-configuration";
  * never a destination's secret.
  */
 export class BlobDeadLetterStore implements DeadLetterStore {
-  #ready: Promise<unknown> | undefined;
-
   constructor(private readonly container: ContainerClient) {}
 
   /** Its container exists (made once; a failure is tried again at the next call, never remembered). */
-  ready(): Promise<unknown> {
-    this.#ready ??= this.container.createIfNotExists().catch((e: unknown) => {
-      this.#ready = undefined;
-      throw e;
-    });
-    return this.#ready;
-  }
+  readonly ready = onceUntilRejected(() => this.container.createIfNotExists());
 
   async put(letter: Omit<DeadLetter, "version" | "failedAt">): Promise<string> {
     if (letter.configuration !== undefined && !CONFIGURATION_NAME.test(letter.configuration)) throw new Error("a dead letter's configuration must be a configuration name (letters, digits, _ . -)");
@@ -107,7 +101,7 @@ export class BlobDeadLetterStore implements DeadLetterStore {
     try {
       return await this.#read(name);
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+      if (isNotFound(e)) return undefined;
       throw e;
     }
   }

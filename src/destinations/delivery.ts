@@ -1,3 +1,5 @@
+import { isNotFound } from "../shared/azure-errors.js";
+import { onceUntilRejected } from "../shared/once.js";
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { jsonBytes } from "../mapping/index.js";
@@ -51,17 +53,9 @@ const backoffSchema = z.object({ lane: z.string(), failures: z.number().int().po
 
 /** Backoffs as small JSON blobs (container `action-backoff`, `<action key>/<lane>.json`), so that every instance and the status see them. */
 export class BlobBackoffStore implements BackoffStore {
-  #ready: Promise<unknown> | undefined;
-
   constructor(private readonly container: ContainerClient) {}
 
-  #ensure(): Promise<unknown> {
-    this.#ready ??= this.container.createIfNotExists().catch((e: unknown) => {
-      this.#ready = undefined;
-      throw e;
-    });
-    return this.#ready;
-  }
+  readonly #ensure = onceUntilRejected(() => this.container.createIfNotExists());
 
   #name(actionKey: string, lane: string): string {
     return `${actionKey}/${encodeURIComponent(lane)}.json`;
@@ -72,7 +66,7 @@ export class BlobBackoffStore implements BackoffStore {
       const parsed = backoffSchema.safeParse(JSON.parse((await this.container.getBlobClient(name).downloadToBuffer()).toString("utf8")));
       return parsed.success ? parsed.data : undefined;
     } catch (e) {
-      if ((e as { statusCode?: number }).statusCode === 404) return undefined;
+      if (isNotFound(e)) return undefined;
       throw e;
     }
   }

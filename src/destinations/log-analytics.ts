@@ -1,3 +1,5 @@
+import { statusOf } from "../shared/azure-errors.js";
+import { onceUntilRejected } from "../shared/once.js";
 import { createHash } from "node:crypto";
 import { createDefaultHttpClient, createPipelineRequest, RestError, type HttpClient, type PipelinePolicy } from "@azure/core-rest-pipeline";
 import { LogsIngestionClient } from "@azure/monitor-ingestion";
@@ -47,7 +49,8 @@ export class LogAnalyticsSink implements Sink {
   readonly #open = new Map<string, Batch>();
   readonly #inFlight: InFlight;
   readonly #ledger: DeliveryLedger;
-  #overflowReady: Promise<unknown> | undefined;
+  /** Once per sink, not per row: a cut row is one request, not two. */
+  readonly #overflowReady = onceUntilRejected(() => this.#options.overflow!.createIfNotExists());
 
   constructor(action: WorkspaceAction, options: LogAnalyticsSinkOptions) {
     if (action.dataCollectionEndpoint === undefined || action.dataCollectionRuleId === undefined) {
@@ -134,7 +137,7 @@ export class LogAnalyticsSink implements Sink {
 
   /** One request's rows, tried again with backoff after the SDK's own retries. */
   #upload(stream: string, items: readonly DeliveryItem[]): Promise<SendOutcome> {
-    return withRetries(this.#options.retry ?? DEFAULT_RETRY, () => this.#post(stream, items), { refuses: (e) => ROWS_REFUSED.has((e as { statusCode?: number }).statusCode ?? 0) });
+    return withRetries(this.#options.retry ?? DEFAULT_RETRY, () => this.#post(stream, items), { refuses: (e) => ROWS_REFUSED.has(statusOf(e) ?? 0) });
   }
 
   /**
@@ -170,12 +173,7 @@ export class LogAnalyticsSink implements Sink {
     const container = this.#options.overflow!;
     const body = JSON.stringify(record);
     try {
-      // Once per sink, not per row: a cut row is one request, not two.
-      this.#overflowReady ??= container.createIfNotExists().catch((e: unknown) => {
-        this.#overflowReady = undefined;
-        throw e;
-      });
-      await this.#overflowReady;
+      await this.#overflowReady();
       await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" } });
     } catch (e) {
       this.#ledger.note(`the original of a cut row could not be kept in ${container.containerName}/${name}: ${describeError(e)}`);
