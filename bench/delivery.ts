@@ -1,7 +1,7 @@
 import { gzipSync } from "node:zlib";
 import { parseExportConfiguration, type EventHubAction, type WorkspaceAction } from "../src/config/index.js";
 import { EventHubSink, LogAnalyticsSink, type DeadLetterStore } from "../src/destinations/index.js";
-import { toLogAnalyticsRow, type MappingInput } from "../src/mapping/index.js";
+import { toLogAnalyticsRow, type OutgoingRecord } from "../src/mapping/index.js";
 import { isSnapshotSource } from "../src/datatypes/index.js";
 import { stableId } from "../src/records/index.js";
 import type { EventSource } from "../src/config/index.js";
@@ -28,7 +28,7 @@ export function corpus(): { line: string; eventSource: EventSource }[] {
   return out;
 }
 
-export function inputOf(line: string, eventSource: EventSource, exportedAt: string): MappingInput {
+export function inputOf(line: string, eventSource: EventSource, exportedAt: string): OutgoingRecord {
   const record = JSON.parse(line) as Record<string, unknown>;
   return { record, eventSource, id: stableId(record)!, isSnapshot: isSnapshotSource(eventSource), action: "Insert", exportedAt };
 }
@@ -100,9 +100,9 @@ export async function run(): Promise<Figure[]> {
   const ingestion = await startFakeLogsIngestion({ ruleId: RULE_ID, streams: declaredStreams() });
   const credential = { getToken: async () => ({ token: "bench", expiresOnTimestamp: Date.now() + 3_600_000 }) };
   const policy = { trustedHosts: [new URL(ingestion.url).host] };
-  const config = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }] }, { destinationPolicy: policy });
+  const config = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }] }, { allowedDestinations: policy });
   if (!config.ok) throw new Error("config");
-  const la = new LogAnalyticsSink(config.configuration.actions[0] as WorkspaceAction, { credential, deadLetters: noDeadLetters, destinationPolicy: policy, tlsCa: ingestion.ca });
+  const la = new LogAnalyticsSink(config.configuration.actions[0] as WorkspaceAction, { credential, deadLetters: noDeadLetters, allowedDestinations: policy, tlsCa: ingestion.ca });
   for (let i = 0; i < COUNT; i++) await la.write(inputOf(records[i % DISTINCT]!.line, records[i % DISTINCT]!.eventSource, exportedAt));
   const laReport = await la.flush();
   const minimum = minimumIngestionRequests(ingestion.requests);
@@ -114,10 +114,10 @@ export async function run(): Promise<Figure[]> {
   const hubs = await startFakeEventHubs({ hubs: ["defender"], partitionCount: 4, maxMessageSize: 1024 * 1024 });
   const ehConfig = parseExportConfiguration(
     { sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", connectionString: hubs.connectionString("defender") }] },
-    { destinationPolicy: { trustedHosts: [`localhost:${hubs.port}`] } },
+    { allowedDestinations: { trustedHosts: [`localhost:${hubs.port}`] } },
   );
   if (!ehConfig.ok) throw new Error("config");
-  const eh = new EventHubSink(ehConfig.configuration.actions[0] as EventHubAction, { credential, deadLetters: noDeadLetters, destinationPolicy: { trustedHosts: [`localhost:${hubs.port}`] } });
+  const eh = new EventHubSink(ehConfig.configuration.actions[0] as EventHubAction, { credential, deadLetters: noDeadLetters, allowedDestinations: { trustedHosts: [`localhost:${hubs.port}`] } });
   for (let i = 0; i < COUNT; i++) await eh.write(inputOf(records[i % DISTINCT]!.line, records[i % DISTINCT]!.eventSource, exportedAt));
   const ehReport = await eh.flush();
   await eh.close();

@@ -24,7 +24,7 @@ interface Args {
 }
 const args = JSON.parse(process.argv[2]!) as Args;
 const credential = { getToken: async () => ({ token: "bench", expiresOnTimestamp: Date.now() + 3_600_000 }) };
-const destinationPolicy = { trustedHosts: args.trustedHosts };
+const allowedDestinations = { trustedHosts: args.trustedHosts };
 const parsed = parseExportConfiguration(
   {
     scopes: [{ scopePath: args.subscription }],
@@ -34,13 +34,13 @@ const parsed = parseExportConfiguration(
       { actionType: "EventHub", connectionStringSetting: "DEFENDER_EXPORT_DEST_BENCH_EVENT_HUBS", eventHubName: "bench" },
     ],
   },
-  { destinationPolicy },
+  { allowedDestinations },
 );
 if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
 const service = BlobServiceClient.fromConnectionString(args.storage);
 const deadLetters = new BlobDeadLetterStore(service.getContainerClient(`${args.name}-dead-letters`));
 const sinks = parsed.configuration.actions.map((action) =>
-  createSink(action, { credential, deadLetters, overflow: service.getContainerClient(`${args.name}-overflow`), destinationPolicy, settings: { DEFENDER_EXPORT_DEST_BENCH_EVENT_HUBS: args.eventHubs }, tlsCa: readFileSync(args.caFile, "utf8") }),
+  createSink(action, { credential, deadLetters, overflow: service.getContainerClient(`${args.name}-overflow`), allowedDestinations, appSettings: { DEFENDER_EXPORT_DEST_BENCH_EVENT_HUBS: args.eventHubs }, tlsCa: readFileSync(args.caFile, "utf8") }),
 );
 const reader = new ArmReader({ credential, endpoint: args.armUrl, tlsCa: readFileSync(args.certFile, "utf8") });
 const state = new BlobStateStore(service.getContainerClient(`${args.name}-state`));

@@ -9,7 +9,7 @@ import { parseExportConfiguration, type EventHubAction } from "../src/config/ind
 import { EventHubSink, partitionIndex, type DeliveryItem, type DeliveryReport } from "../src/destinations/index.js";
 import { DeliveryLedger } from "../src/destinations/delivery.js";
 import { describeError } from "../src/destinations/errors.js";
-import { toEventWithin, type MappingInput } from "../src/mapping/index.js";
+import { toEventWithin, type OutgoingRecord } from "../src/mapping/index.js";
 import { startFakeEventHubs } from "../test/fakes/eventhubs.js";
 import { corpus, inputOf, noDeadLetters } from "./delivery.js";
 
@@ -50,7 +50,7 @@ class BufferedSink {
     void booking.finally(() => this.#booking.delete(booking));
   }
 
-  async write(input: MappingInput): Promise<void> {
+  async write(input: OutgoingRecord): Promise<void> {
     if (this.#partitionIds.length === 0) this.#partitionIds = await this.#client.getPartitionIds();
     const result = toEventWithin(input, MAX_MESSAGE_BYTES - 512, { format: "defender" });
     if (!result.ok) throw new Error(result.reason);
@@ -76,12 +76,12 @@ async function measure(scenario: Scenario, variant: Variant) {
   const exportedAt = new Date().toISOString();
   const hubs = await startFakeEventHubs({ hubs: ["defender"], partitionCount: 4, maxMessageSize: MAX_MESSAGE_BYTES });
   const policy = { trustedHosts: [`localhost:${hubs.port}`] };
-  const config = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", connectionString: hubs.connectionString("defender") }] }, { destinationPolicy: policy });
+  const config = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", connectionString: hubs.connectionString("defender") }] }, { allowedDestinations: policy });
   if (!config.ok) throw new Error("config");
   const credential = { getToken: async () => ({ token: "bench", expiresOnTimestamp: Date.now() + 3_600_000 }) };
   const sink =
     variant === "hand-written"
-      ? new EventHubSink(config.configuration.actions[0] as EventHubAction, { credential, deadLetters: noDeadLetters, destinationPolicy: policy })
+      ? new EventHubSink(config.configuration.actions[0] as EventHubAction, { credential, deadLetters: noDeadLetters, allowedDestinations: policy })
       : new BufferedSink(hubs.connectionString("defender"), "defender");
   const cpu = process.cpuUsage();
   const start = performance.now();

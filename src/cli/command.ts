@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import type { ParseArgsConfig } from "node:util";
-import { actionKey, CONFIGURATION_NAME, destinationPolicyFromEnv, parseExportConfiguration, type ConfigurationResult, type ExportConfiguration, type Problem } from "../config/index.js";
+import { actionKey, CONFIGURATION_NAME, allowedDestinationsFrom, parseExportConfiguration, type ConfigurationResult, type ExportConfiguration, type Problem } from "../config/index.js";
 import type { Sink } from "../destinations/index.js";
 import { contextFromSettings, type ExportContext } from "../hosting/context.js";
 import { readAppSettings } from "../hosting/settings.js";
@@ -23,13 +23,13 @@ export class UsageError extends Error {}
 
 export async function loadConfiguration(path: string, io: CliIo): Promise<ConfigurationResult> {
   const document = await readJsonDocument(path, io);
-  let destinationPolicy;
+  let allowedDestinations;
   try {
-    destinationPolicy = destinationPolicyFromEnv(io.env);
+    allowedDestinations = allowedDestinationsFrom(io.env);
   } catch (e) {
     throw new InputError((e as Error).message);
   }
-  return parseExportConfiguration(document, { destinationPolicy });
+  return parseExportConfiguration(document, { allowedDestinations });
 }
 
 export function report(io: CliIo, level: "error" | "warning", problems: readonly Problem[]): void {

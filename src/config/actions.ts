@@ -13,14 +13,14 @@ import {
   parseNamespace,
   settingAllowed,
   urlAllowed,
-  type DestinationPolicy,
+  type AllowedDestinations,
 } from "./endpoints.js";
 import { describe, nonEmptyString, show, strictObject } from "./zod-helpers.js";
 
 // The Event Hubs message formats (mapping/eventhub.ts has their shapes) and the event types that can be sent.
 const EVENT_TYPE_NAMES: readonly string[] = READABLE_DATA_TYPES.map((d) => d.eventHub.category);
 
-export type { DestinationPolicy } from "./endpoints.js";
+export type { AllowedDestinations } from "./endpoints.js";
 
 const RESOURCE_GROUP_ID = `/subscriptions/${GUID}/resourceGroups/${RESOURCE_GROUP}`;
 // The namespace and hub segments follow Event Hubs' naming rules: nothing in them can change the host dialled.
@@ -40,11 +40,11 @@ function resourceId(what: string, pattern: RegExp, shape: string) {
 }
 
 /** A setting a destination reads its secret from: only those the operator set aside for destinations. */
-const appSettingName = (what: string, policy: DestinationPolicy) =>
+const appSettingName = (what: string, allowed: AllowedDestinations) =>
   z.string({ error: (i) => `expected ${what} (a string), got ${describe(i.input)}` }).superRefine((v, ctx) => {
     if (!APP_SETTING_NAME.test(v)) {
       ctx.addIssue({ code: "custom", message: `invalid ${what}; expected the name of an app setting (letters, digits, _ . : -)` });
-    } else if (!settingAllowed(v, policy)) {
+    } else if (!settingAllowed(v, allowed)) {
       ctx.addIssue({
         code: "custom",
         message: `${what} must name an app setting set aside for destinations: ${DESTINATION_SETTING_PREFIX}<name>, or one listed in DEFENDER_EXPORT_DESTINATION_SETTINGS`,
@@ -57,7 +57,7 @@ const hubName = (what: string) =>
     message: `invalid ${what}; expected an Event Hubs name: 1 to 256 letters, digits, '.', '-' and '_', starting and ending with a letter or digit`,
   });
 
-function eventHubSchema(policy: DestinationPolicy) {
+function eventHubSchema(allowed: AllowedDestinations) {
   return strictObject(
     {
       actionType: z.literal("EventHub"),
@@ -68,14 +68,14 @@ function eventHubSchema(policy: DestinationPolicy) {
       ).optional(),
       fullyQualifiedNamespace: nonEmptyString("fullyQualifiedNamespace")
         .superRefine((v, ctx) => {
-          const parsed = parseNamespace(v, policy);
+          const parsed = parseNamespace(v, allowed);
           if (!parsed.ok) ctx.addIssue({ code: "custom", message: `fullyQualifiedNamespace ${show(v)} ${parsed.reason}` });
         })
         .optional(),
       eventHubName: hubName("eventHubName").optional(),
       // Never echo the value: the message names what is wrong, not what was given.
       connectionString: z.string({ error: (i) => `expected connectionString (a string), got ${describe(i.input)}` }).optional(),
-      connectionStringSetting: appSettingName("connectionStringSetting", policy).optional(),
+      connectionStringSetting: appSettingName("connectionStringSetting", allowed).optional(),
       isTrustedServiceEnabled: z.boolean({ error: (i) => `expected isTrustedServiceEnabled (true or false), got ${describe(i.input)}` }).optional(),
       // Read-only in ARM responses; accepted so that a resource copied from ARM validates, then derived again.
       sasPolicyName: z.string().optional(),
@@ -99,7 +99,7 @@ function eventHubSchema(policy: DestinationPolicy) {
       let entityPath: string | undefined;
       let badConnectionString = false;
       if (a.connectionString !== undefined) {
-        const cs = parseEventHubConnectionString(a.connectionString, policy);
+        const cs = parseEventHubConnectionString(a.connectionString, allowed);
         badConnectionString = !cs.ok;
         if (!cs.ok) ctx.addIssue({ code: "custom", path: ["connectionString"], message: `invalid connectionString: ${cs.message}` });
         else entityPath = cs.connection.entityPath;
@@ -134,7 +134,7 @@ function eventHubSchema(policy: DestinationPolicy) {
       if (a.eventHubResourceId !== undefined) out.eventHubResourceId = a.eventHubResourceId.trim();
       const namespace = a.fullyQualifiedNamespace?.trim().toLowerCase() ?? (fromId && !a.connectionString && !a.connectionStringSetting ? `${fromId[1]!.toLowerCase()}.servicebus.windows.net` : undefined);
       if (namespace !== undefined) out.fullyQualifiedNamespace = namespace;
-      const cs = a.connectionString === undefined ? undefined : parseEventHubConnectionString(a.connectionString, policy);
+      const cs = a.connectionString === undefined ? undefined : parseEventHubConnectionString(a.connectionString, allowed);
       const hub = a.eventHubName ?? (cs?.ok ? cs.connection.entityPath : undefined) ?? fromId?.[2];
       if (hub !== undefined) out.eventHubName = hub;
       if (a.connectionString !== undefined) out.connectionString = new Secret(a.connectionString);
@@ -147,7 +147,7 @@ function eventHubSchema(policy: DestinationPolicy) {
     });
 }
 
-function workspaceSchema(policy: DestinationPolicy) {
+function workspaceSchema(allowed: AllowedDestinations) {
   const streams = z
     .record(z.string(), z.string(), { error: (i) => `expected streams (an object of table: stream), got ${describe(i.input)}` })
     .superRefine((map, ctx) => {
@@ -170,7 +170,7 @@ function workspaceSchema(policy: DestinationPolicy) {
       dataCollectionEndpoint: z
         .string({ error: (i) => `expected dataCollectionEndpoint (a URL), got ${describe(i.input)}` })
         .superRefine((v, ctx) => {
-          const checked = urlAllowed("logsIngestion", v, policy);
+          const checked = urlAllowed("logsIngestion", v, allowed);
           if (!checked.ok) ctx.addIssue({ code: "custom", message: `invalid dataCollectionEndpoint ${show(v)}: it ${checked.reason}; expected https://<endpoint>.<region>-1.ingest.monitor.azure.com` });
         })
         .optional(),
@@ -205,11 +205,11 @@ function workspaceSchema(policy: DestinationPolicy) {
  * Whether a webhook URI may be called: Logic Apps hosts, or hosts the operator trusted.
  * Checked as a warning at validation (a resource copied from ARM stays valid) and enforced on delivery.
  */
-export function isTrustedWebhook(uri: string, policy: DestinationPolicy): boolean {
-  return urlAllowed("logicApps", uri, policy, { path: true, query: true }).ok;
+export function isTrustedWebhook(uri: string, allowed: AllowedDestinations): boolean {
+  return urlAllowed("logicApps", uri, allowed, { path: true, query: true }).ok;
 }
 
-function logicAppSchema(policy: DestinationPolicy) {
+function logicAppSchema(allowed: AllowedDestinations) {
   return strictObject(
     {
       actionType: z.literal("LogicApp"),
@@ -224,7 +224,7 @@ function logicAppSchema(policy: DestinationPolicy) {
           }
         })
         .optional(),
-      uriSetting: appSettingName("uriSetting", policy).optional(),
+      uriSetting: appSettingName("uriSetting", allowed).optional(),
     },
     "a LogicApp action",
   ).transform((a): LogicAppAction => {
@@ -240,24 +240,24 @@ function logicAppSchema(policy: DestinationPolicy) {
  * A Blob service endpoint for the app's identity: the account's URL and nothing else (a SAS pasted here would
  * be stored and shown). An emulator the operator trusts may be path-style (http://127.0.0.1:10000/account).
  */
-export function blobServiceUrl(text: string, policy: DestinationPolicy): { ok: true; url: URL } | { ok: false; reason: string } {
+export function blobServiceUrl(text: string, allowed: AllowedDestinations): { ok: true; url: URL } | { ok: false; reason: string } {
   const url = URL.canParse(text) ? new URL(text) : undefined;
-  const trusted = url !== undefined && isTrustedHost(url.hostname, url.port, policy);
-  return urlAllowed("blob", text, policy, { http: true, path: trusted });
+  const trusted = url !== undefined && isTrustedHost(url.hostname, url.port, allowed);
+  return urlAllowed("blob", text, allowed, { http: true, path: trusted });
 }
 
-function storageAccountSchema(policy: DestinationPolicy) {
+function storageAccountSchema(allowed: AllowedDestinations) {
   return strictObject(
     {
       actionType: z.literal("StorageAccount"),
       blobServiceUrl: z
         .string({ error: (i) => `expected blobServiceUrl (a URL), got ${describe(i.input)}` })
         .superRefine((v, ctx) => {
-          const checked = blobServiceUrl(v, policy);
+          const checked = blobServiceUrl(v, allowed);
           if (!checked.ok) ctx.addIssue({ code: "custom", message: `invalid blobServiceUrl ${show(v)}: it ${checked.reason}; expected https://<account>.blob.core.windows.net` });
         })
         .optional(),
-      connectionStringSetting: appSettingName("connectionStringSetting", policy).optional(),
+      connectionStringSetting: appSettingName("connectionStringSetting", allowed).optional(),
     },
     "a StorageAccount action",
   )
@@ -275,17 +275,17 @@ function storageAccountSchema(policy: DestinationPolicy) {
 }
 
 /** Each action type's own schema, for documentation (OpenAPI); `actionSchema` is what validates. */
-export function actionSchemasByType(policy: DestinationPolicy) {
-  return [eventHubSchema(policy), workspaceSchema(policy), logicAppSchema(policy), storageAccountSchema(policy)] as const;
+export function actionSchemasByType(allowed: AllowedDestinations) {
+  return [eventHubSchema(allowed), workspaceSchema(allowed), logicAppSchema(allowed), storageAccountSchema(allowed)] as const;
 }
 
 /** One action; `Internal` (Microsoft's own) parses to null so that the caller can drop it with a warning. */
-export function actionSchema(policy: DestinationPolicy) {
+export function actionSchema(allowed: AllowedDestinations) {
   const byType = {
-    EventHub: eventHubSchema(policy),
-    Workspace: workspaceSchema(policy),
-    LogicApp: logicAppSchema(policy),
-    StorageAccount: storageAccountSchema(policy),
+    EventHub: eventHubSchema(allowed),
+    Workspace: workspaceSchema(allowed),
+    LogicApp: logicAppSchema(allowed),
+    StorageAccount: storageAccountSchema(allowed),
   };
   const expected = ACTION_TYPES.filter((t) => t !== "Internal").join(", ");
   return z.unknown().transform((value, ctx): Action | null => {

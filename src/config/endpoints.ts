@@ -2,7 +2,7 @@
  * Where a destination may send: Azure's own service hosts, or a host the operator trusts. One rule for every
  * destination kind, applied to the host a client will dial, never to a string beside it.
  */
-export interface DestinationPolicy {
+export interface AllowedDestinations {
   /** `host` or `host:port` entries, e.g. local fakes in tests (DEFENDER_EXPORT_TRUSTED_HOSTS). */
   trustedHosts: readonly string[];
   /** App settings a destination may name besides `DEFENDER_EXPORT_DEST_*` (DEFENDER_EXPORT_DESTINATION_SETTINGS). */
@@ -40,19 +40,19 @@ const HOST = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]
 const PORT = /^(?:[1-9][0-9]{0,4})?$/;
 
 /** Whether `host` (a bare name) with `port` ("" for the default) is a service host of `kind`, or trusted. */
-export function hostAllowed(kind: ServiceKind, host: string, port: string, policy: DestinationPolicy): boolean {
+export function hostAllowed(kind: ServiceKind, host: string, port: string, allowed: AllowedDestinations): boolean {
   const h = host.toLowerCase();
   if (!HOST.test(h) || !PORT.test(port)) return false;
-  if (isTrustedHost(h, port, policy)) return true;
+  if (isTrustedHost(h, port, allowed)) return true;
   if (port !== "") return false; // a port only where the operator trusted it
   const suffix = SUFFIXES[kind].find((s) => h.endsWith(s));
   return suffix !== undefined && SERVICE_NAME[kind].test(h.slice(0, -suffix.length));
 }
 
 /** A host (and port) the operator listed in DEFENDER_EXPORT_TRUSTED_HOSTS: `host` for any port, `host:port` for one. */
-export function isTrustedHost(host: string, port: string, policy: DestinationPolicy): boolean {
+export function isTrustedHost(host: string, port: string, allowed: AllowedDestinations): boolean {
   const h = host.toLowerCase();
-  return policy.trustedHosts.some((t) => {
+  return allowed.trustedHosts.some((t) => {
     const entry = t.toLowerCase();
     return entry === h || (port !== "" && entry === `${h}:${port}`);
   });
@@ -62,15 +62,15 @@ export function isTrustedHost(host: string, port: string, policy: DestinationPol
  * An https (or, for a trusted host, http) URL of a service: its host must be allowed, and it must carry no
  * credentials (userinfo). `path` and `query` say whether the URL may have them (a trigger URL has both).
  */
-export function urlAllowed(kind: ServiceKind, text: string, policy: DestinationPolicy, allow: { path?: boolean; query?: boolean; http?: boolean } = {}): { ok: true; url: URL } | { ok: false; reason: string } {
+export function urlAllowed(kind: ServiceKind, text: string, allowed: AllowedDestinations, allow: { path?: boolean; query?: boolean; http?: boolean } = {}): { ok: true; url: URL } | { ok: false; reason: string } {
   const url = URL.canParse(text) ? new URL(text) : undefined;
   if (url === undefined) return { ok: false, reason: "is not a URL" };
-  const trusted = isTrustedHost(url.hostname, url.port, policy);
+  const trusted = isTrustedHost(url.hostname, url.port, allowed);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && trusted && allow.http)) return { ok: false, reason: "must use https://" };
   if (url.username !== "" || url.password !== "") return { ok: false, reason: "must not carry a user name or password" };
   if (!allow.query && (url.search !== "" || url.hash !== "")) return { ok: false, reason: "must have no query (a signature or key is not stored here)" };
   if (!allow.path && url.pathname !== "/" && url.pathname !== "") return { ok: false, reason: "must be the service's endpoint, without a path" };
-  if (!hostAllowed(kind, url.hostname, url.port, policy)) return { ok: false, reason: `has a host that is not ${SERVICE_HOST_EXAMPLE[kind]} (or a sovereign cloud's) nor in DEFENDER_EXPORT_TRUSTED_HOSTS` };
+  if (!hostAllowed(kind, url.hostname, url.port, allowed)) return { ok: false, reason: `has a host that is not ${SERVICE_HOST_EXAMPLE[kind]} (or a sovereign cloud's) nor in DEFENDER_EXPORT_TRUSTED_HOSTS` };
   return { ok: true, url };
 }
 
@@ -80,13 +80,13 @@ export const EVENT_HUB_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,254}[A-Za-z0-9])?
 export const EVENT_HUB_NAMESPACE_NAME = /^[A-Za-z][A-Za-z0-9-]{4,48}[A-Za-z0-9]$/;
 
 /** The Event Hubs namespace a client is given: `host` or, for a trusted host, `host:port`. Nothing else. */
-export function parseNamespace(text: string, policy: DestinationPolicy): { ok: true; host: string; port: string } | { ok: false; reason: string } {
+export function parseNamespace(text: string, allowed: AllowedDestinations): { ok: true; host: string; port: string } | { ok: false; reason: string } {
   const m = /^([^:]*)(?::(\d{1,5}))?$/.exec(text.trim());
   if (m === null || !HOST.test(m[1]!.toLowerCase())) return { ok: false, reason: `is not a bare host name; expected ${SERVICE_HOST_EXAMPLE.eventHubs}` };
   const host = m[1]!.toLowerCase();
   const port = m[2] ?? "";
-  if (!hostAllowed("eventHubs", host, port, policy)) {
-    return { ok: false, reason: port !== "" && !isTrustedHost(host, port, policy) ? "names a port, which only a host in DEFENDER_EXPORT_TRUSTED_HOSTS may" : `is not an Event Hubs namespace host; expected ${SERVICE_HOST_EXAMPLE.eventHubs} (or a sovereign cloud's)` };
+  if (!hostAllowed("eventHubs", host, port, allowed)) {
+    return { ok: false, reason: port !== "" && !isTrustedHost(host, port, allowed) ? "names a port, which only a host in DEFENDER_EXPORT_TRUSTED_HOSTS may" : `is not an Event Hubs namespace host; expected ${SERVICE_HOST_EXAMPLE.eventHubs} (or a sovereign cloud's)` };
   }
   return { ok: true, host, port };
 }
@@ -108,7 +108,7 @@ const CONNECTION_KEYS = ["Endpoint", "SharedAccessKeyName", "SharedAccessKey", "
  * key once whatever its case and spelt as the SDK expects, an Endpoint that is exactly `sb://host[:port][/]`.
  * Then the same host rule as everywhere; UseDevelopmentEmulator (plain text) only for a trusted host.
  */
-export function parseEventHubConnectionString(text: string, policy: DestinationPolicy): { ok: true; connection: EventHubConnection } | { ok: false; message: string } {
+export function parseEventHubConnectionString(text: string, allowed: AllowedDestinations): { ok: true; connection: EventHubConnection } | { ok: false; message: string } {
   const parts = new Map<string, { key: string; value: string }>();
   let index = 0;
   for (const raw of text.trim().split(";")) {
@@ -132,12 +132,12 @@ export function parseEventHubConnectionString(text: string, policy: DestinationP
   if (m === null) return { ok: false, message: `its Endpoint is not sb://<host>/; expected sb://${SERVICE_HOST_EXAMPLE.eventHubs}/` };
   const host = m[1]!.toLowerCase();
   const port = m[2] ?? "";
-  if (!hostAllowed("eventHubs", host, port, policy)) {
+  if (!hostAllowed("eventHubs", host, port, allowed)) {
     return { ok: false, message: `its Endpoint host ${JSON.stringify(host)} is not an Event Hubs namespace (${SERVICE_HOST_EXAMPLE.eventHubs}) nor in DEFENDER_EXPORT_TRUSTED_HOSTS${port ? " with that port" : ""}` };
   }
   const emulatorValue = parts.get("usedevelopmentemulator")?.value;
   const emulator = emulatorValue !== undefined && emulatorValue.toLowerCase() !== "false";
-  if (emulator && !isTrustedHost(host, port, policy)) return { ok: false, message: "it asks for UseDevelopmentEmulator (no TLS), which only a host in DEFENDER_EXPORT_TRUSTED_HOSTS may" };
+  if (emulator && !isTrustedHost(host, port, allowed)) return { ok: false, message: "it asks for UseDevelopmentEmulator (no TLS), which only a host in DEFENDER_EXPORT_TRUSTED_HOSTS may" };
   const hasKey = parts.has("sharedaccesskeyname") && parts.has("sharedaccesskey");
   if (!hasKey && !parts.has("sharedaccesssignature")) return { ok: false, message: "it has neither SharedAccessKeyName and SharedAccessKey nor SharedAccessSignature" };
   const entityPath = parts.get("entitypath")?.value;
@@ -171,8 +171,8 @@ export function blobConnectionProblem(text: string): string | undefined {
 /** App settings a destination may name: DEFENDER_EXPORT_DEST_*, or those the operator listed. */
 export const DESTINATION_SETTING_PREFIX = "DEFENDER_EXPORT_DEST_";
 
-export function settingAllowed(name: string, policy: DestinationPolicy): boolean {
-  return (name.startsWith(DESTINATION_SETTING_PREFIX) && name.length > DESTINATION_SETTING_PREFIX.length) || (policy.destinationSettings ?? []).includes(name);
+export function settingAllowed(name: string, allowed: AllowedDestinations): boolean {
+  return (name.startsWith(DESTINATION_SETTING_PREFIX) && name.length > DESTINATION_SETTING_PREFIX.length) || (allowed.destinationSettings ?? []).includes(name);
 }
 
 /** The SharedAccessKeyName of a connection string (ARM shows it as sasPolicyName); never the key. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { DestinationPolicy } from "./endpoints.js";
+import type { AllowedDestinations } from "./endpoints.js";
 
 const HOST_ENTRY = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/;
 
@@ -28,7 +28,7 @@ const settingNames = z
  * DEFENDER_EXPORT_TRUSTED_HOSTS: destination hosts accepted besides Azure's service domains
  * (local fakes in tests, a webhook the operator chose). Comma-separated `host` or `host:port`.
  */
-export function destinationPolicyFromEnv(env: NodeJS.ProcessEnv): DestinationPolicy {
+export function allowedDestinationsFrom(env: NodeJS.ProcessEnv): AllowedDestinations {
   const parsed = trustedHosts.safeParse(env["DEFENDER_EXPORT_TRUSTED_HOSTS"]);
   if (!parsed.success) {
     throw new Error(`DEFENDER_EXPORT_TRUSTED_HOSTS: ${parsed.error.issues[0]?.message ?? "invalid"}`);

@@ -5,6 +5,6 @@ export { joinPath, parseExportConfiguration, type ConfigurationForm, type Config
 export { compilePolicySources, POLICY_DATA_TYPES, POLICY_DEFAULT_DATA_TYPES } from "./policy.js";
 export { toPublicConfiguration } from "./public.js";
 export { Secret, redactSecretsInText } from "./secret.js";
-export { destinationPolicyFromEnv } from "./environment.js";
-export type { DestinationPolicy } from "./actions.js";
+export { allowedDestinationsFrom } from "./environment.js";
+export type { AllowedDestinations } from "./actions.js";
 export { actionKey } from "./action-key.js";

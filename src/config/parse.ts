@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { byEventSource } from "../datatypes/index.js";
-import { actionSchema, isTrustedWebhook, type DestinationPolicy } from "./actions.js";
+import { actionSchema, isTrustedWebhook, type AllowedDestinations } from "./actions.js";
 import { coveringScopes, scopeSchema, sourceSchema } from "./automation.js";
 import { scheduleProblem } from "./schedule.js";
 import { DEFAULT_SNAPSHOT_SCHEDULE, type Action, type ExportConfiguration, type Problem, type Scope, type Source } from "./model.js";
@@ -22,7 +22,7 @@ export type ConfigurationResult =
   | { ok: false; errors: Problem[]; warnings: Problem[] };
 
 export interface ParseOptions {
-  destinationPolicy?: DestinationPolicy;
+  allowedDestinations?: AllowedDestinations;
 }
 
 const AUTOMATION_TYPES = ["microsoft.security/automations", "microsoft.security/securityautomations"];
@@ -43,7 +43,7 @@ const POLICY_KEYS: readonly string[] = [...POLICY_PARAMETERS, ...POLICY_DESTINAT
  * - the built-in policy's parameters, plain or as `{ "value": ... }` (an ARM parameters file or an assignment's).
  */
 export function parseExportConfiguration(input: unknown, options: ParseOptions = {}): ConfigurationResult {
-  const policy = options.destinationPolicy ?? { trustedHosts: [] };
+  const policy = options.allowedDestinations ?? { trustedHosts: [] };
   if (!isObject(input)) {
     return fail([{ path: "$", message: `expected an export configuration (a JSON object), got ${describe(input)}` }]);
   }
@@ -69,7 +69,7 @@ export function parseExportConfiguration(input: unknown, options: ParseOptions =
   return fail([{ path: "$", message: "no sources: give sources (the automations form) or exportedDataTypes (the policy form)" }]);
 }
 
-function parseResourceForm(input: Record<string, unknown>, policy: DestinationPolicy): ConfigurationResult {
+function parseResourceForm(input: Record<string, unknown>, allowed: AllowedDestinations): ConfigurationResult {
   const errors: Problem[] = [];
   const type = input["type"];
   if (type !== undefined && (typeof type !== "string" || !AUTOMATION_TYPES.includes(type.toLowerCase()))) {
@@ -82,33 +82,33 @@ function parseResourceForm(input: Record<string, unknown>, policy: DestinationPo
     errors.push({ path: "$.properties", message: `expected properties (an object), got ${describe(properties)}` });
     return fail(errors);
   }
-  const result = parsePropertiesForm(properties, "$.properties", policy);
+  const result = parsePropertiesForm(properties, "$.properties", allowed);
   if (!result.ok) return fail([...errors, ...result.errors], result.warnings);
   if (errors.length > 0) return fail(errors, result.warnings);
   if (typeof name === "string") result.configuration = { name, ...result.configuration };
   return result;
 }
 
-function propertiesSchema(policy: DestinationPolicy) {
+function propertiesSchema(allowed: AllowedDestinations) {
   return z.object({
     description: freeText("description").optional(),
     isEnabled: z.boolean({ error: (i) => `expected isEnabled (true or false), got ${describe(i.input)}` }).optional(),
     scopes: z.array(scopeSchema, { error: (i) => `expected scopes (an array), got ${describe(i.input)}` }).optional(),
     sources: z.array(sourceSchema, { error: (i) => `expected sources (an array), got ${describe(i.input)}` }).optional(),
-    actions: z.array(actionSchema(policy), { error: (i) => `expected actions (an array), got ${describe(i.input)}` }).optional(),
+    actions: z.array(actionSchema(allowed), { error: (i) => `expected actions (an array), got ${describe(i.input)}` }).optional(),
     snapshotSchedule: schedule.optional(),
     baselineSnapshot: baseline.optional(),
   });
 }
 
-function parsePropertiesForm(input: Record<string, unknown>, at: string, policy: DestinationPolicy): ConfigurationResult {
+function parsePropertiesForm(input: Record<string, unknown>, at: string, allowed: AllowedDestinations): ConfigurationResult {
   const warnings: Problem[] = [];
   for (const key of Object.keys(input)) {
     if (!PROPERTIES_FIELDS.includes(key) && key !== "name") {
       warnings.push({ path: joinPath(at, [key]), message: `unknown field ${show(key)} is ignored; expected ${PROPERTIES_FIELDS.join(", ")}` });
     }
   }
-  const parsed = propertiesSchema(policy).safeParse(input);
+  const parsed = propertiesSchema(allowed).safeParse(input);
   if (!parsed.success) return fail(issuesToProblems(parsed.error, at), warnings);
   const p = parsed.data;
   if (p.sources === undefined || p.sources.length === 0) {
@@ -129,18 +129,18 @@ function parsePropertiesForm(input: Record<string, unknown>, at: string, policy:
     "automation",
     at,
     warnings,
-    policy,
+    allowed,
   );
 }
 
-function policySchema(policy: DestinationPolicy) {
+function policySchema(allowed: AllowedDestinations) {
   return strictObject(
     {
       name: z.string({ error: (i) => `expected name (a string), got ${describe(i.input)}` }).optional(),
       description: freeText("description").optional(),
       isEnabled: z.boolean({ error: (i) => `expected isEnabled (true or false), got ${describe(i.input)}` }).optional(),
       scopes: z.array(scopeSchema, { error: (i) => `expected scopes (an array), got ${describe(i.input)}` }).optional(),
-      actions: z.array(actionSchema(policy), { error: (i) => `expected actions (an array), got ${describe(i.input)}` }).optional(),
+      actions: z.array(actionSchema(allowed), { error: (i) => `expected actions (an array), got ${describe(i.input)}` }).optional(),
       ...policyParametersShape,
       workspaceResourceId: z.string({ error: (i) => `expected workspaceResourceId (a string), got ${describe(i.input)}` }).optional(),
       eventHubDetails: z.string({ error: (i) => `expected eventHubDetails (an authorization rule id), got ${describe(i.input)}` }).optional(),
@@ -154,7 +154,7 @@ function policySchema(policy: DestinationPolicy) {
   );
 }
 
-function parsePolicyForm(raw: Record<string, unknown>, at: string, policy: DestinationPolicy): ConfigurationResult {
+function parsePolicyForm(raw: Record<string, unknown>, at: string, allowed: AllowedDestinations): ConfigurationResult {
   // Parameters files and policy assignments wrap each value as { "value": ... }.
   const wrapped = new Set<string>();
   const input: Record<string, unknown> = {};
@@ -167,7 +167,7 @@ function parsePolicyForm(raw: Record<string, unknown>, at: string, policy: Desti
   const unwrappedPath = (path: readonly PropertyKey[]) =>
     typeof path[0] === "string" && wrapped.has(path[0]) ? [path[0], "value", ...path.slice(1)] : [...path];
 
-  const parsed = policySchema(policy).safeParse(input);
+  const parsed = policySchema(allowed).safeParse(input);
   if (!parsed.success) {
     return fail(issuesToProblems(parsed.error, at, unwrappedPath));
   }
@@ -176,7 +176,7 @@ function parsePolicyForm(raw: Record<string, unknown>, at: string, policy: Desti
   const actions = dropInternal(p.actions ?? [], at, warnings);
   const extra: Problem[] = [];
   const destination = (key: string, action: unknown) => {
-    const result = z.array(actionSchema(policy)).safeParse([action]);
+    const result = z.array(actionSchema(allowed)).safeParse([action]);
     if (!result.success) {
       extra.push(...result.error.issues.map((i) => ({ path: joinPath(at, unwrappedPath([key])), message: i.message })));
     } else if (result.data[0]) {
@@ -218,12 +218,12 @@ function parsePolicyForm(raw: Record<string, unknown>, at: string, policy: Desti
     "policy",
     at,
     warnings,
-    policy,
+    allowed,
   );
 }
 
 /** Checks that span fields, as warnings: the configuration is usable, but maybe not as meant. */
-function finish(configuration: ExportConfiguration, form: ConfigurationForm, at: string, warnings: Problem[], policy: DestinationPolicy): ConfigurationResult {
+function finish(configuration: ExportConfiguration, form: ConfigurationForm, at: string, warnings: Problem[], allowed: AllowedDestinations): ConfigurationResult {
   const where = (field: string) => joinPath(at, [field]);
   configuration.sources = mergeDuplicateSources(configuration.sources, where("sources"), warnings);
   configuration.scopes = dedupeScopes(configuration.scopes, where("scopes"), warnings);
@@ -253,7 +253,7 @@ function finish(configuration: ExportConfiguration, form: ConfigurationForm, at:
     if (a.actionType === "LogicApp" && a.uri === undefined && a.uriSetting === undefined) {
       warnings.push({ path, message: "this LogicApp action cannot deliver until uri or uriSetting is set" });
     }
-    if (a.actionType === "LogicApp" && a.uri !== undefined && !isTrustedWebhook(a.uri.reveal(), policy)) {
+    if (a.actionType === "LogicApp" && a.uri !== undefined && !isTrustedWebhook(a.uri.reveal(), allowed)) {
       warnings.push({
         path: `${path}.uri`,
         message: "the uri's host is not a Logic Apps endpoint (<region>.logic.azure.com); it will not be called unless its host is listed in DEFENDER_EXPORT_TRUSTED_HOSTS",

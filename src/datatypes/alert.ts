@@ -1,17 +1,17 @@
 import { COMMON, col, id, json, type TableDefinition } from "../records/columns.js";
-import { get, isObject, pascal, props, subscriptionOf, type Json, type MappingInput } from "../records/record.js";
+import { get, isObject, pascal, props, subscriptionOf, type Json, type OutgoingRecord } from "../records/record.js";
 import { dateAt, differs, fieldsHash } from "./change-rule.js";
 import { defineDataType } from "./definition.js";
 
 /** The Azure resource an alert is about. */
-function alertResourceId(input: MappingInput): string | undefined {
+function alertResourceId(input: OutgoingRecord): string | undefined {
   const ids = get(input.record, "properties", "resourceIdentifiers");
   if (!Array.isArray(ids)) return undefined;
   const azure = ids.find((i) => isObject(i) && String(i["type"]).toLowerCase() === "azureresource");
   return typeof get(azure, "azureResourceId") === "string" ? (get(azure, "azureResourceId") as string) : undefined;
 }
 
-function logAnalyticsIdentifier(input: MappingInput): Json | undefined {
+function logAnalyticsIdentifier(input: OutgoingRecord): Json | undefined {
   const ids = get(input.record, "properties", "resourceIdentifiers");
   if (!Array.isArray(ids)) return undefined;
   const la = ids.find((i) => isObject(i) && String(i["type"]).toLowerCase() === "loganalytics");
@@ -62,7 +62,7 @@ const TABLE: TableDefinition<"SecurityAlert"> = {
  * table's Entities column holds): PascalCase, no ARM envelope, entities with `$id` and `Type`.
  * Fields the ARM alert lacks are null, as in the real messages.
  */
-function alertToLegacyEvent(input: MappingInput): Json {
+function alertToLegacyEvent(input: OutgoingRecord): Json {
   const p = props(input);
   const la = logAnalyticsIdentifier(input);
   const resourceId = alertResourceId(input);
@@ -111,12 +111,12 @@ function alertToLegacyEvent(input: MappingInput): Json {
 }
 
 /** The alert's entities in the legacy shape: PascalCase, each with `$id` (numbered from 1). */
-function legacyEntities(input: MappingInput, counter = { next: 1 }): unknown[] {
+function legacyEntities(input: OutgoingRecord, counter = { next: 1 }): unknown[] {
   const entities = props(input)["entities"];
   return Array.isArray(entities) ? entities.map((e) => withId(pascal(e), counter)) : [];
 }
 
-function legacyLinks(input: MappingInput): unknown[] | null {
+function legacyLinks(input: OutgoingRecord): unknown[] | null {
   const links = props(input)["extendedLinks"];
   return Array.isArray(links) ? links.map(pascal) : null;
 }

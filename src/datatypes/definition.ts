@@ -1,7 +1,7 @@
 import type { ChangeRule } from "./change-rule.js";
 import type { EventSource } from "../config/enums.js";
 import type { TableDefinition } from "../records/columns.js";
-import type { Json, MappingInput, RecordContext } from "../records/record.js";
+import type { Json, OutgoingRecord, RecordContext } from "../records/record.js";
 
 /**
  * Everything that is particular to one Defender data type, as data and small functions; the stages
@@ -33,7 +33,7 @@ export interface DataTypeDefinition<Name extends string = string, Table extends 
   table?: TableDefinition<Table>;
   eventHub: EventHubShape;
   /** The resource its events are about: one resource's events keep their order. */
-  subject: (input: MappingInput) => string | undefined;
+  subject: (input: OutgoingRecord) => string | undefined;
   /** Rule paths that name fields of an older model of the record, resolved on the ARM record (lower-cased first name). */
   ruleAliases?: ReadonlyMap<string, (record: Json) => unknown>;
 }
@@ -78,7 +78,7 @@ export interface EventHubShape {
   /** The event type: the XDR envelope's category, and the name of the type's own hub. */
   category: string;
   /** The built-in export's event instead of the ARM record (format "defender"). */
-  defenderEvent?: (input: MappingInput) => Json;
+  defenderEvent?: (input: OutgoingRecord) => Json;
   /** Its own enrichment key beside securityEventDataEnrichment, with tenantId, kind, location and tags (null) as the built-in export sends. */
   enrichmentKey?: string;
   /** Whether the destination's findingsShape applies: "pascal" sends the PascalCase form. */

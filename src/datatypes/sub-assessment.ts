@@ -1,5 +1,5 @@
 import { COMMON, col, id, removed, type TableDefinition } from "../records/columns.js";
-import { assessedResourceId, get, resourceGroupOf, resourceTypeOf, subscriptionOf, type MappingInput } from "../records/record.js";
+import { assessedResourceId, get, resourceGroupOf, resourceTypeOf, subscriptionOf, type OutgoingRecord } from "../records/record.js";
 import { recommendationLink } from "./assessment.js";
 import { dateAt, differs, fieldsHash, removedWithStatus } from "./change-rule.js";
 import { defineDataType } from "./definition.js";
@@ -9,7 +9,7 @@ export function parentAssessmentKey(findingId: unknown): string | undefined {
   return /\/assessments\/([^/]+)\/subassessments\//i.exec(String(findingId))?.[1];
 }
 
-const parentOf = (i: MappingInput) => i.context?.parentAssessmentKey ?? parentAssessmentKey(i.record["id"]);
+const parentOf = (i: OutgoingRecord) => i.context?.parentAssessmentKey ?? parentAssessmentKey(i.record["id"]);
 
 const TABLE: TableDefinition<"SecurityNestedRecommendation"> = {
   table: "SecurityNestedRecommendation",

@@ -1,16 +1,16 @@
 import { randomUUID } from "node:crypto";
 import { BlobServiceClient, type ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
-import { actionKey, type DestinationPolicy, type StorageAccountAction } from "../config/index.js";
+import { actionKey, type AllowedDestinations, type StorageAccountAction } from "../config/index.js";
 import { blobServiceUrl } from "../config/actions.js";
 import { blobConnectionProblem } from "../config/endpoints.js";
-import { EVENT_CATEGORIES, jsonBytes, toEvent, type MappingInput } from "../mapping/index.js";
+import { EVENT_CATEGORIES, jsonBytes, toEvent, type OutgoingRecord } from "../mapping/index.js";
 import { EVENT_SOURCE_DATA_TYPE } from "../datatypes/index.js";
 import { DeliveryLedger } from "./delivery.js";
 import { DEFAULT_RETRY, SENT, withRetries, type SdkRetryOptions, type SendOutcome } from "./retry.js";
 import { resolveSetting } from "./settings.js";
 import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type Sink, type SinkDependencies } from "./sink.js";
 
-export type BlobSinkOptions = Pick<SinkDependencies, "credential" | "deadLetters" | "destinationPolicy" | "settings" | "retry" | "sdkRetryOptions" | "backoff" | "configuration">;
+export type BlobSinkOptions = Pick<SinkDependencies, "credential" | "deadLetters" | "allowedDestinations" | "appSettings" | "retry" | "sdkRetryOptions" | "backoff" | "configuration">;
 
 /** One blob holds up to this many bytes of JSON lines. */
 export const BLOB_BATCH_BYTES = 4 * 1024 * 1024;
@@ -38,12 +38,12 @@ export class BlobSink implements Sink {
     this.actionKey = actionKey(action);
     this.#options = options;
     const pipeline = options.sdkRetryOptions ? { retryOptions: storageRetryOptions(options.sdkRetryOptions) } : {};
-    const fromSetting = resolveSetting(action, options.settings, options.destinationPolicy, (connection) => blobServiceFor(connection, pipeline, options.destinationPolicy));
+    const fromSetting = resolveSetting(action, options.appSettings, options.allowedDestinations, (connection) => blobServiceFor(connection, pipeline, options.allowedDestinations));
     if (fromSetting !== undefined) {
       this.#service = fromSetting;
     } else {
       if (action.blobServiceUrl === undefined) throw new Error("this StorageAccount action has neither blobServiceUrl nor connectionStringSetting");
-      const checked = blobServiceUrl(action.blobServiceUrl, options.destinationPolicy);
+      const checked = blobServiceUrl(action.blobServiceUrl, options.allowedDestinations);
       if (!checked.ok) throw new Error(`blobServiceUrl ${checked.reason}`);
       this.#service = new BlobServiceClient(action.blobServiceUrl, options.credential, pipeline);
     }
@@ -51,7 +51,7 @@ export class BlobSink implements Sink {
     this.#ledger = new DeliveryLedger(this, options);
   }
 
-  async write(input: MappingInput): Promise<void> {
+  async write(input: OutgoingRecord): Promise<void> {
     const category = EVENT_CATEGORIES[EVENT_SOURCE_DATA_TYPE[input.eventSource]];
     const item: DeliveryItem = { id: input.id, route: `${containerFor(category)}/${blobPrefix(input.exportedAt)}`, payload: toEvent(input, { format: "xdr" }).body };
     const bytes = jsonBytes(item.payload) + 1;
@@ -118,7 +118,7 @@ export class BlobSink implements Sink {
  * The client a blob connection string makes, when the string has only an account's keys and the endpoint it
  * will write to (as the SDK read it; a SAS rides in its query) is allowed; undefined otherwise.
  */
-function blobServiceFor(connection: string, pipeline: StoragePipelineOptions, policy: DestinationPolicy): BlobServiceClient | undefined {
+function blobServiceFor(connection: string, pipeline: StoragePipelineOptions, allowed: AllowedDestinations): BlobServiceClient | undefined {
   if (blobConnectionProblem(connection) !== undefined) return undefined;
   let service: BlobServiceClient;
   try {
@@ -127,7 +127,7 @@ function blobServiceFor(connection: string, pipeline: StoragePipelineOptions, po
     return undefined;
   }
   const endpoint = new URL(service.url);
-  return blobServiceUrl(`${endpoint.origin}${endpoint.pathname}`, policy).ok ? service : undefined;
+  return blobServiceUrl(`${endpoint.origin}${endpoint.pathname}`, allowed).ok ? service : undefined;
 }
 
 /** The storage SDK counts tries in all where the other SDKs count retries; `timeoutInMs` is Event Hubs' own. */

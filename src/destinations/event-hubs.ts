@@ -1,8 +1,8 @@
 import { ConnectionConfig } from "@azure/core-amqp";
 import { EventHubProducerClient, type EventData, type EventDataBatch } from "@azure/event-hubs";
-import { actionKey, type DestinationPolicy, type EventHubAction } from "../config/index.js";
+import { actionKey, type AllowedDestinations, type EventHubAction } from "../config/index.js";
 import { hostAllowed, isTrustedHost, parseEventHubConnectionString, parseNamespace } from "../config/endpoints.js";
-import { EVENT_CATEGORIES, jsonBytes, toEventWithin, type Json, type MappingInput } from "../mapping/index.js";
+import { EVENT_CATEGORIES, jsonBytes, toEventWithin, type Json, type OutgoingRecord } from "../mapping/index.js";
 import { EVENT_SOURCE_DATA_TYPE } from "../datatypes/index.js";
 import { DeliveryLedger } from "./delivery.js";
 import { describeError } from "./errors.js";
@@ -12,7 +12,7 @@ import { resolveSetting } from "./settings.js";
 import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type ResendUnit, type Sink, type SinkDependencies } from "./sink.js";
 
 /** `concurrency`: batches in flight at once; `sdkRetryOptions.timeoutInMs` bounds how long a send waits on a connection that died. */
-export type EventHubSinkOptions = Pick<SinkDependencies, "credential" | "deadLetters" | "destinationPolicy" | "settings" | "retry" | "concurrency" | "sdkRetryOptions" | "backoff" | "configuration">;
+export type EventHubSinkOptions = Pick<SinkDependencies, "credential" | "deadLetters" | "allowedDestinations" | "appSettings" | "retry" | "concurrency" | "sdkRetryOptions" | "backoff" | "configuration">;
 
 // Room a batch needs around one event's body (AMQP sections, annotations, properties).
 const EVENT_OVERHEAD = 512;
@@ -215,7 +215,7 @@ export class EventHubSink implements Sink {
     }
   }
 
-  async write(input: MappingInput): Promise<void> {
+  async write(input: OutgoingRecord): Promise<void> {
     const category = EVENT_CATEGORIES[EVENT_SOURCE_DATA_TYPE[input.eventSource]];
     const name = this.#hubName(category);
     // While the hub cannot be tried, the event as it would have gone, kept for a dead letter.
@@ -242,7 +242,7 @@ export class EventHubSink implements Sink {
   }
 
   /** The event for a record, cut to `limit`, and the item a dead letter would keep of it. */
-  #item(input: MappingInput, hub: string, limit: number) {
+  #item(input: OutgoingRecord, hub: string, limit: number) {
     const result = toEventWithin(input, limit, eventShape(this.#action));
     const item: DeliveryItem = { id: input.id, route: hub, partitionKey: result.event.partitionKey, payload: result.event.body };
     return { item, result };
@@ -365,7 +365,7 @@ function envelopes(items: readonly DeliveryItem[], limit: number): Unit[] {
 
 /** The action's connection, checked as the SDK will read it for every hub the action can send to. */
 function target(action: EventHubAction, options: EventHubSinkOptions): Target {
-  const policy = options.destinationPolicy;
+  const policy = options.allowedDestinations;
   const checked = (t: Target): Target => {
     const problem = dialProblem(t, action, policy);
     if (problem !== undefined) throw new Error(problem);
@@ -378,7 +378,7 @@ function target(action: EventHubAction, options: EventHubSinkOptions): Target {
     return checked(parsed.target);
   }
   // From an app setting, every refusal reads the same: it tells nothing of what the setting holds.
-  const fromSetting = resolveSetting(action, options.settings, policy, (text) => {
+  const fromSetting = resolveSetting(action, options.appSettings, policy, (text) => {
     const parsed = fromConnectionString(text, policy);
     return parsed.ok && dialProblem(parsed.target, action, policy) === undefined ? parsed.target : undefined;
   });
@@ -389,8 +389,8 @@ function target(action: EventHubAction, options: EventHubSinkOptions): Target {
   return checked({ connectionString: undefined, namespace: ns.port ? `${ns.host}:${ns.port}` : ns.host, host: ns.host, port: ns.port, emulator: false, entityPath: undefined });
 }
 
-function fromConnectionString(text: string, policy: DestinationPolicy): { ok: true; target: Target } | { ok: false; message: string } {
-  const parsed = parseEventHubConnectionString(text, policy);
+function fromConnectionString(text: string, allowed: AllowedDestinations): { ok: true; target: Target } | { ok: false; message: string } {
+  const parsed = parseEventHubConnectionString(text, allowed);
   if (!parsed.ok) return parsed;
   const c = parsed.connection;
   return { ok: true, target: { connectionString: withoutEntityPath(text), namespace: c.port ? `${c.host}:${c.port}` : c.host, host: c.host, port: c.port, emulator: c.emulator, entityPath: c.entityPath } };
@@ -402,7 +402,7 @@ function fromConnectionString(text: string, policy: DestinationPolicy): { ok: tr
  * checked, or undefined when it would. The credential form is given as the client builds it:
  * `Endpoint=sb://<namespace>/;...;EntityPath=<hub>`.
  */
-function dialProblem(t: Target, action: EventHubAction, policy: DestinationPolicy): string | undefined {
+function dialProblem(t: Target, action: EventHubAction, allowed: AllowedDestinations): string | undefined {
   for (const hub of new Set([action.eventHubName, t.entityPath, ...Object.values(action.eventHubNames ?? {})])) {
     if (hub === undefined) continue;
     const given = t.connectionString ?? `Endpoint=sb://${t.namespace}/;SharedAccessKeyName=defaultKeyName;SharedAccessKey=defaultKeyValue;EntityPath=${hub}`;
@@ -414,7 +414,7 @@ function dialProblem(t: Target, action: EventHubAction, policy: DestinationPolic
     }
     const port = config.port === undefined ? "" : String(config.port);
     const same = config.host.toLowerCase() === t.host && port === t.port && config.useDevelopmentEmulator === t.emulator && config.entityPath === hub;
-    if (!same || !hostAllowed("eventHubs", config.host, port, policy) || (config.useDevelopmentEmulator && !isTrustedHost(config.host, port, policy))) {
+    if (!same || !hostAllowed("eventHubs", config.host, port, allowed) || (config.useDevelopmentEmulator && !isTrustedHost(config.host, port, allowed))) {
       return `the Event Hubs client would not connect to ${t.namespace}/${hub} as checked; nothing is sent`;
     }
   }

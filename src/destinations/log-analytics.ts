@@ -5,7 +5,7 @@ import { createDefaultHttpClient, createPipelineRequest, RestError, type HttpCli
 import { LogsIngestionClient } from "@azure/monitor-ingestion";
 import { actionKey, type WorkspaceAction } from "../config/index.js";
 import { urlAllowed } from "../config/endpoints.js";
-import { jsonBytes, streamFor, toLogAnalyticsRow, type Json, type MappingInput } from "../mapping/index.js";
+import { jsonBytes, streamFor, toLogAnalyticsRow, type Json, type OutgoingRecord } from "../mapping/index.js";
 import { parseJson } from "../shared/json.js";
 import { DeliveryLedger } from "./delivery.js";
 import { describeError } from "./errors.js";
@@ -23,7 +23,7 @@ export const LOGS_INGESTION_BATCH_BYTES = 1_000_000;
 /** Container, in the app's own storage account, of the whole originals of cut rows. */
 export const OVERFLOW_CONTAINER = "overflow";
 
-export type LogAnalyticsSinkOptions = Pick<SinkDependencies, "credential" | "deadLetters" | "destinationPolicy" | "overflow" | "retry" | "concurrency" | "tlsCa" | "sdkRetryOptions" | "backoff" | "configuration">;
+export type LogAnalyticsSinkOptions = Pick<SinkDependencies, "credential" | "deadLetters" | "allowedDestinations" | "overflow" | "retry" | "concurrency" | "tlsCa" | "sdkRetryOptions" | "backoff" | "configuration">;
 
 /** Uploads in flight at once, unless told. */
 const CONCURRENCY = 4;
@@ -56,7 +56,7 @@ export class LogAnalyticsSink implements Sink {
     if (action.dataCollectionEndpoint === undefined || action.dataCollectionRuleId === undefined) {
       throw new Error("this Workspace action has no dataCollectionEndpoint and dataCollectionRuleId: Log Analytics cannot be written without them");
     }
-    const endpoint = urlAllowed("logsIngestion", action.dataCollectionEndpoint, options.destinationPolicy);
+    const endpoint = urlAllowed("logsIngestion", action.dataCollectionEndpoint, options.allowedDestinations);
     if (!endpoint.ok) throw new Error(`dataCollectionEndpoint ${endpoint.reason}`);
     this.#action = action;
     this.#options = options;
@@ -80,7 +80,7 @@ export class LogAnalyticsSink implements Sink {
     });
   }
 
-  async write(input: MappingInput): Promise<void> {
+  async write(input: OutgoingRecord): Promise<void> {
     const overflow = this.#options.overflow;
     let overflowName: string | undefined;
     const result = toLogAnalyticsRow(input, overflow ? { overflowBlob: () => `${overflow.containerName}/${(overflowName = overflowBlobName(input))}` } : {});
@@ -209,7 +209,7 @@ function* requestChunks(items: readonly DeliveryItem[]): Generator<DeliveryItem[
 }
 
 /** Where the whole original of a cut record is kept: by record and export time, so re-exports do not overwrite. */
-export function overflowBlobName(input: MappingInput): string {
+export function overflowBlobName(input: OutgoingRecord): string {
   const digest = createHash("sha256").update(input.id).digest("hex").slice(0, 32);
   return `${input.eventSource.toLowerCase()}/${digest}/${input.exportedAt.replace(/[:.]/g, "")}.json`;
 }

@@ -1,5 +1,5 @@
 import { actionKey, type Action } from "../config/index.js";
-import { customTableName, toEvent, toEventWithin, toLogAnalyticsRow, type MappingInput } from "../mapping/index.js";
+import { customTableName, toEvent, toEventWithin, toLogAnalyticsRow, type OutgoingRecord } from "../mapping/index.js";
 import { eventLimit, eventShape, STANDARD_MAX_MESSAGE_BYTES } from "./event-hubs.js";
 import { overflowBlobName } from "./log-analytics.js";
 
@@ -23,7 +23,7 @@ export interface PreviewOptions {
  * the Log Analytics row (cut to 32 KB, its OverflowBlob named as the sink would), the Event Hubs message (cut
  * to the hub's limit, in the action's format and findings shape), the webhook's event, the blob's XDR record.
  */
-export function previewFor(input: MappingInput, action: Action, options: PreviewOptions = {}): DestinationPreview {
+export function previewFor(input: OutgoingRecord, action: Action, options: PreviewOptions = {}): DestinationPreview {
   const base = { action: actionKey(action), actionType: action.actionType };
   switch (action.actionType) {
     case "Workspace": {

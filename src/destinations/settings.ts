@@ -1,5 +1,5 @@
 import type { EventHubAction, LogicAppAction, StorageAccountAction } from "../config/index.js";
-import { settingAllowed, type DestinationPolicy } from "../config/endpoints.js";
+import { settingAllowed, type AllowedDestinations } from "../config/endpoints.js";
 import type { SinkDependencies } from "./sink.js";
 
 type ActionWithSetting = EventHubAction | LogicAppAction | StorageAccountAction;
@@ -17,10 +17,10 @@ const SECRET_SETTING = {
  * destinations are read, and a setting that is not set, not allowed, or that `use` refuses (undefined) fails
  * in the same words, so that an answer never tells which settings exist or what they hold.
  */
-export function resolveSetting<T>(action: ActionWithSetting, appSettings: SinkDependencies["settings"], policy: DestinationPolicy, use: (value: string) => T | undefined): T | undefined {
+export function resolveSetting<T>(action: ActionWithSetting, appSettings: SinkDependencies["appSettings"], allowed: AllowedDestinations, use: (value: string) => T | undefined): T | undefined {
   const name = action.actionType === "LogicApp" ? action.uriSetting : action.connectionStringSetting;
   if (name === undefined) return undefined;
-  const value = settingAllowed(name, policy) ? appSettings?.[name] : undefined;
+  const value = settingAllowed(name, allowed) ? appSettings?.[name] : undefined;
   const used = value === undefined || value.trim() === "" ? undefined : use(value);
   if (used === undefined) {
     const { field, holds } = SECRET_SETTING[action.actionType];

@@ -1,8 +1,8 @@
 import type { TokenCredential } from "@azure/core-auth";
 import type { HttpClient } from "@azure/core-rest-pipeline";
 import type { ContainerClient } from "@azure/storage-blob";
-import type { DestinationPolicy } from "../config/index.js";
-import type { Json, MappingInput } from "../mapping/index.js";
+import type { AllowedDestinations } from "../config/index.js";
+import type { Json, OutgoingRecord } from "../mapping/index.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import type { BackoffStore } from "./delivery.js";
 import type { RetryPolicy, SdkRetryOptions, SendOutcome } from "./retry.js";
@@ -56,7 +56,7 @@ export interface Sink {
   readonly actionKey: string;
   /** What the destination is, never with a secret. */
   readonly description: string;
-  write(input: MappingInput): Promise<void>;
+  write(input: OutgoingRecord): Promise<void>;
   flush(): Promise<DeliveryReport>;
   /** Sends payloads again exactly as they were (replay of dead letters). */
   resend(items: readonly DeliveryItem[]): Promise<Resent>;
@@ -67,9 +67,9 @@ export interface Sink {
 export interface SinkDependencies {
   credential: TokenCredential;
   deadLetters: DeadLetterStore;
-  destinationPolicy: DestinationPolicy;
-  /** App settings (process.env in the hosts), for connectionStringSetting and uriSetting. */
-  settings?: Readonly<Record<string, string | undefined>>;
+  allowedDestinations: AllowedDestinations;
+  /** The app settings a destination may name (connectionStringSetting, uriSetting), by name. */
+  appSettings?: Readonly<Record<string, string | undefined>>;
   /** Where whole originals of cut rows are kept (container `overflow`); none: the row says only what was cut. */
   overflow?: ContainerClient;
   retry?: RetryPolicy;

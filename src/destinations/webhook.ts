@@ -1,13 +1,13 @@
 import { createDefaultHttpClient, createHttpHeaders, createPipelineRequest, type HttpClient } from "@azure/core-rest-pipeline";
 import { actionKey, type LogicAppAction } from "../config/index.js";
 import { isTrustedWebhook } from "../config/actions.js";
-import { toEvent, type MappingInput } from "../mapping/index.js";
+import { toEvent, type OutgoingRecord } from "../mapping/index.js";
 import { DeliveryLedger } from "./delivery.js";
 import { DEFAULT_RETRY, SENT, withRetries, type Attempt, type SendOutcome } from "./retry.js";
 import { resolveSetting } from "./settings.js";
 import { resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type Sink, type SinkDependencies } from "./sink.js";
 
-export type WebhookSinkOptions = Pick<SinkDependencies, "deadLetters" | "destinationPolicy" | "settings" | "retry" | "httpClient" | "backoff" | "configuration">;
+export type WebhookSinkOptions = Pick<SinkDependencies, "deadLetters" | "allowedDestinations" | "appSettings" | "retry" | "httpClient" | "backoff" | "configuration">;
 
 // One trigger: one lane.
 const LANE = "webhook";
@@ -31,8 +31,8 @@ export class WebhookSink implements Sink {
 
   constructor(action: LogicAppAction, options: WebhookSinkOptions) {
     this.actionKey = actionKey(action);
-    const trusted = (url: string) => (isTrustedWebhook(url, options.destinationPolicy) ? url : undefined);
-    const url = action.uri === undefined ? resolveSetting(action, options.settings, options.destinationPolicy, trusted) : trusted(action.uri.reveal());
+    const trusted = (url: string) => (isTrustedWebhook(url, options.allowedDestinations) ? url : undefined);
+    const url = action.uri === undefined ? resolveSetting(action, options.appSettings, options.allowedDestinations, trusted) : trusted(action.uri.reveal());
     if (url === undefined) {
       throw new Error(action.uri === undefined ? "this LogicApp action has no trigger uri" : "the trigger uri's host is not a Logic Apps endpoint nor in DEFENDER_EXPORT_TRUSTED_HOSTS; nothing is sent there");
     }
@@ -43,7 +43,7 @@ export class WebhookSink implements Sink {
     this.#ledger = new DeliveryLedger(this, options);
   }
 
-  async write(input: MappingInput): Promise<void> {
+  async write(input: OutgoingRecord): Promise<void> {
     const item: DeliveryItem = { id: input.id, route: LANE, payload: toEvent(input).body };
     if (!(await this.#ledger.mayTry(LANE))) return this.#ledger.hold(LANE, [item]);
     await this.#ledger.settle(LANE, [item], await this.#post(item));

@@ -9,7 +9,7 @@ import { ExportEntries } from "../change/entries.js";
 import { cursorSchema, PASS_MODES, PassSession, StateConflictError, type ExportState, type PassKey, type StateStore } from "../state/index.js";
 import { describeError } from "../destinations/errors.js";
 import type { DeliveryReport, Sink } from "../destinations/sink.js";
-import type { ExportAction, MappingInput } from "../mapping/index.js";
+import type { ChangeKind, OutgoingRecord } from "../mapping/index.js";
 import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, removedRecord, type DataType } from "../datatypes/index.js";
 import { compileSource } from "../rules/compile.js";
 import type { Cursor, SourceRecord } from "../sources/reader.js";
@@ -273,7 +273,7 @@ async function pass(options: PassOptions, session: PassSession, record: PassReco
   if (progress !== undefined) record.resumed = true;
   let sinceCheckpoint = 0;
 
-  const deliver = async (input: MappingInput) => {
+  const deliver = async (input: OutgoingRecord) => {
     for (const sink of options.sinks) await sink.write(input);
     options.hooks?.afterWrite?.(record.changed + record.removed);
   };
@@ -340,7 +340,7 @@ async function pass(options: PassOptions, session: PassSession, record: PassReco
     if (observed === "unselected") continue;
     record.matched++;
     if ((observed === "unchanged" && (!everything || sentBeforeStop)) || !send) continue;
-    const action: ExportAction = observed === "changed" ? "Update" : "Insert";
+    const action: ChangeKind = observed === "changed" ? "Update" : "Insert";
     await deliver(input(item.record, rawId.toLowerCase(), options, action, everything, exportedAt(), item.context));
     record.changed++;
     if (changedAt !== undefined) {
@@ -390,7 +390,7 @@ function startReading<T>(source: AsyncIterable<T>): { iterable: AsyncIterable<T>
   };
 }
 
-function input(recordBody: Json, id: string, options: PassOptions, action: ExportAction, isSnapshot: boolean, exportedAt: string, context?: SourceRecord["context"]): MappingInput {
+function input(recordBody: Json, id: string, options: PassOptions, action: ChangeKind, isSnapshot: boolean, exportedAt: string, context?: SourceRecord["context"]): OutgoingRecord {
   return {
     record: recordBody,
     eventSource: options.eventSource,

@@ -7,7 +7,7 @@ import { badRequest, ProblemError } from "./problem.js";
 
 /** A configuration from any form, fit to store: valid, without inline secrets, every action able to deliver. */
 export function admit(body: unknown, context: ExportContext): { configuration: ExportConfiguration; warnings: Problem[] } {
-  const parsed = parseExportConfiguration(body, { destinationPolicy: context.settings.destinationPolicy });
+  const parsed = parseExportConfiguration(body, { allowedDestinations: context.settings.allowedDestinations });
   if (!parsed.ok) throw badRequest("the export configuration is not valid", parsed.errors, parsed.warnings);
   const secrets = inlineSecrets(parsed.configuration.actions);
   if (secrets.length > 0) throw badRequest("secrets are not stored in configurations", secrets, parsed.warnings);

@@ -3,7 +3,7 @@ import { onceUntilRejected } from "../shared/once.js";
 import { randomUUID } from "node:crypto";
 import { RestError, type TableClient, type TableEntity, type TableEntityResult } from "@azure/data-tables";
 import { z } from "zod";
-import { parseExportConfiguration, toPublicConfiguration, type DestinationPolicy, type ExportConfiguration, type Problem } from "../config/index.js";
+import { parseExportConfiguration, toPublicConfiguration, type AllowedDestinations, type ExportConfiguration, type Problem } from "../config/index.js";
 
 export { CONFIGURATION_NAME } from "../config/index.js";
 
@@ -85,7 +85,7 @@ const entitySchema = z.object({
 export class ConfigurationStore {
   constructor(
     private readonly table: TableClient,
-    private readonly destinationPolicy: DestinationPolicy,
+    private readonly allowedDestinations: AllowedDestinations,
     /** At most this many configurations: every timer reads all of them. */
     private readonly maxConfigurations = Infinity,
   ) {}
@@ -149,7 +149,7 @@ export class ConfigurationStore {
     await this.ready();
     const document = JSON.stringify(toPublicConfiguration({ ...configuration, name }));
     // Stored only as it will be read: a configuration that would not read back valid would stop the others.
-    const again = parseExportConfiguration(JSON.parse(document) as unknown, { destinationPolicy: this.destinationPolicy });
+    const again = parseExportConfiguration(JSON.parse(document) as unknown, { allowedDestinations: this.allowedDestinations });
     if (!again.ok) throw new ConfigurationNotStorableError("the configuration would not read back valid as stored", again.errors);
     const chunks = Math.max(1, Math.ceil(document.length / CHUNK));
     if (chunks > MAX_CHUNKS) throw new ConfigurationTooLargeError(`the configuration is ${document.length} characters; at most ${CHUNK * MAX_CHUNKS} can be stored`);
@@ -252,7 +252,7 @@ export class ConfigurationStore {
     } catch {
       return invalid("the stored document is not JSON", meta.data.updatedAt);
     }
-    const parsed = parseExportConfiguration(document, { destinationPolicy: this.destinationPolicy });
+    const parsed = parseExportConfiguration(document, { allowedDestinations: this.allowedDestinations });
     if (!parsed.ok) return { valid: false, invalid: { name, etag: entity.etag, updatedAt: meta.data.updatedAt, errors: parsed.errors } };
     return { valid: true, stored: { name, configuration: { ...parsed.configuration, name }, etag: entity.etag, updatedAt: meta.data.updatedAt, generation: meta.data.generation, createdAt: meta.data.createdAt } };
   }

@@ -42,7 +42,7 @@ export class ExportContext {
 
   #configurations: ConfigurationStore | undefined;
   get configurations(): ConfigurationStore {
-    return (this.#configurations ??= new ConfigurationStore(this.#deps.storage.table(CONFIGURATION_TABLE), this.settings.destinationPolicy, this.settings.maxConfigurations));
+    return (this.#configurations ??= new ConfigurationStore(this.#deps.storage.table(CONFIGURATION_TABLE), this.settings.allowedDestinations, this.settings.maxConfigurations));
   }
 
   #state: BlobStateStore | undefined;
@@ -108,8 +108,8 @@ export class ExportContext {
       deadLetters: this.deadLetters,
       backoff: this.backoff,
       overflow: this.#deps.storage.blob.getContainerClient(OVERFLOW_CONTAINER),
-      destinationPolicy: this.settings.destinationPolicy,
-      settings: this.settings.destinationAppSettings,
+      allowedDestinations: this.settings.allowedDestinations,
+      appSettings: this.settings.destinationAppSettings,
       ...(configuration !== undefined ? { configuration } : {}),
       ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}),
       ...this.#deps.delivery,

@@ -1,7 +1,7 @@
 import type { Action, ExportConfiguration } from "../config/index.js";
 import { OVERFLOW_CONTAINER, previewFor, type DestinationPreview } from "../destinations/index.js";
 import { selectRecords, type Located, type SelectedRecord, type SelectionNotice } from "../engine/select.js";
-import type { MappingInput } from "../mapping/index.js";
+import type { OutgoingRecord } from "../mapping/index.js";
 import { EVENT_SOURCE_DATA_TYPE, isReadable, isSnapshotSource } from "../datatypes/index.js";
 import { compileConfiguration } from "../rules/index.js";
 import type { ArmReader } from "../sources/index.js";
@@ -22,7 +22,7 @@ export interface PreviewOptions<Origin> {
 export async function* previewRecords<Origin>(configuration: ExportConfiguration, records: AsyncIterable<Located<Origin>>, options: PreviewOptions<Origin>): AsyncGenerator<{ selected: SelectedRecord; destinations: DestinationPreview[] }> {
   const rules = compileConfiguration(configuration);
   for await (const selected of selectRecords(rules, records, options.notify)) {
-    const input: MappingInput = { record: selected.body as Record<string, unknown>, eventSource: selected.eventSource, id: selected.id, isSnapshot: isSnapshotSource(selected.eventSource), action: "Insert", exportedAt: options.exportedAt };
+    const input: OutgoingRecord = { record: selected.body as Record<string, unknown>, eventSource: selected.eventSource, id: selected.id, isSnapshot: isSnapshotSource(selected.eventSource), action: "Insert", exportedAt: options.exportedAt };
     const maxMessageSize = options.eventHubMaxMessageBytes;
     yield { selected, destinations: options.actions.map((action) => previewFor(input, action, { overflowContainer: OVERFLOW_CONTAINER, ...(maxMessageSize !== undefined ? { maxMessageSize } : {}) })) };
   }

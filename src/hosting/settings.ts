@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { destinationPolicyFromEnv } from "../config/environment.js";
+import { allowedDestinationsFrom } from "../config/environment.js";
 import { settingAllowed } from "../config/endpoints.js";
 import { scheduleProblem } from "../config/schedule.js";
-import type { DestinationPolicy } from "../config/actions.js";
+import type { AllowedDestinations } from "../config/actions.js";
 import { armEndpointFrom } from "../sources/environment.js";
 
 import { environment, TELEMETRY_SETTINGS } from "./environment.js";
@@ -16,7 +16,7 @@ export const APP_SETTINGS = {
   tenantId: "AZURE_TENANT_ID",
   trustedHosts: "DEFENDER_EXPORT_TRUSTED_HOSTS",
   streamSchedule: "DEFENDER_EXPORT_STREAM_SCHEDULE",
-  snapshotSchedule: "DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE",
+  snapshotCheckSchedule: "DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE",
   queue: "DEFENDER_EXPORT_QUEUE",
   passTimeLimit: "DEFENDER_EXPORT_PASS_TIME_LIMIT",
   maxBodyBytes: "DEFENDER_EXPORT_MAX_BODY_BYTES",
@@ -53,7 +53,7 @@ const wholeNumber = (fallback: number, max: number) =>
 
 const shape = {
   [APP_SETTINGS.streamSchedule]: schedule(DEFAULT_STREAM_SCHEDULE),
-  [APP_SETTINGS.snapshotSchedule]: schedule(DEFAULT_SNAPSHOT_CHECK_SCHEDULE),
+  [APP_SETTINGS.snapshotCheckSchedule]: schedule(DEFAULT_SNAPSHOT_CHECK_SCHEDULE),
   [APP_SETTINGS.queue]: optionalText
     .refine((v) => v === undefined || /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(v), { message: "expected a storage queue name: 3 to 63 lower-case letters, digits and single hyphens" })
     .transform((v) => v ?? DEFAULT_QUEUE),
@@ -93,7 +93,7 @@ export interface AppSettings {
   tenantId: string | undefined;
   /** AZURE_CLIENT_ID: the user-assigned managed identity to use, when not the system-assigned one. */
   clientId: string | undefined;
-  destinationPolicy: DestinationPolicy;
+  allowedDestinations: AllowedDestinations;
   /** The values of the app settings a destination may name (connectionStringSetting, uriSetting), and no other. */
   destinationAppSettings: Readonly<Record<string, string | undefined>>;
   storage: StorageSetting;
@@ -113,7 +113,7 @@ export function registrationSettings(env: NodeJS.ProcessEnv = environment()): Re
   };
   return {
     streamSchedule: one(APP_SETTINGS.streamSchedule, DEFAULT_STREAM_SCHEDULE),
-    snapshotCheckSchedule: one(APP_SETTINGS.snapshotSchedule, DEFAULT_SNAPSHOT_CHECK_SCHEDULE),
+    snapshotCheckSchedule: one(APP_SETTINGS.snapshotCheckSchedule, DEFAULT_SNAPSHOT_CHECK_SCHEDULE),
     queue: one(APP_SETTINGS.queue, DEFAULT_QUEUE),
   };
 }
@@ -125,11 +125,11 @@ export function readAppSettings(env: NodeJS.ProcessEnv = environment()): AppSett
     throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
   }
   const s = parsed.data;
-  const destinationPolicy = destinationPolicyFromEnv(env);
+  const allowedDestinations = allowedDestinationsFrom(env);
   const initial = s[APP_SETTINGS.initialConfiguration];
   return {
     streamSchedule: s[APP_SETTINGS.streamSchedule],
-    snapshotCheckSchedule: s[APP_SETTINGS.snapshotSchedule],
+    snapshotCheckSchedule: s[APP_SETTINGS.snapshotCheckSchedule],
     queue: s[APP_SETTINGS.queue],
     passTimeLimitSeconds: s[APP_SETTINGS.passTimeLimit],
     maxBodyBytes: s[APP_SETTINGS.maxBodyBytes],
@@ -140,8 +140,8 @@ export function readAppSettings(env: NodeJS.ProcessEnv = environment()): AppSett
     armEndpoint: armEndpointFrom(env[APP_SETTINGS.armEndpoint]),
     tenantId: env[APP_SETTINGS.tenantId] || undefined,
     clientId: env[APP_SETTINGS.clientId] || undefined,
-    destinationPolicy,
-    destinationAppSettings: Object.fromEntries(Object.entries(env).filter(([name]) => settingAllowed(name, destinationPolicy))),
+    allowedDestinations,
+    destinationAppSettings: Object.fromEntries(Object.entries(env).filter(([name]) => settingAllowed(name, allowedDestinations))),
     storage: storageSetting(env),
   };
 }

@@ -1,6 +1,6 @@
 import type { EventHubFormat, FindingsShape } from "../config/enums.js";
 import { byEventSource, DATA_TYPES, type DataType, type RegisteredDataType } from "../datatypes/index.js";
-import { pascal, setOwn, type Json, type MappingInput } from "../records/record.js";
+import { pascal, setOwn, type Json, type OutgoingRecord } from "../records/record.js";
 
 /**
  * What Event Hubs receive, per destination:
@@ -32,11 +32,11 @@ export const EVENT_CATEGORIES: Readonly<Record<DataType, string>> = Object.fromE
 export type EventCategory = string;
 
 /** The enrichment's action: the built-in export sends Insert for new and changed records, Delete for removed ones. */
-export function enrichmentAction(input: MappingInput): "Insert" | "Delete" {
+export function enrichmentAction(input: OutgoingRecord): "Insert" | "Delete" {
   return input.action === "Remove" ? "Delete" : "Insert";
 }
 
-export function toEvent(input: MappingInput, options: EventHubShapeOptions = {}): MappedEvent {
+export function toEvent(input: OutgoingRecord, options: EventHubShapeOptions = {}): MappedEvent {
   const dataType = byEventSource(input.eventSource);
   const shape = dataType.eventHub;
   const category = shape.category;
@@ -49,16 +49,16 @@ export function toEvent(input: MappingInput, options: EventHubShapeOptions = {})
 }
 
 /** The resource whose events must stay in order: what a record is about, else the record itself. */
-function subjectOf(input: MappingInput, dataType: RegisteredDataType): string {
+function subjectOf(input: OutgoingRecord, dataType: RegisteredDataType): string {
   const subject = dataType.subject(input);
   return (subject !== undefined && subject !== "" ? subject : input.id).toLowerCase();
 }
 
-function enrichment(input: MappingInput, dataType: RegisteredDataType): Json {
+function enrichment(input: OutgoingRecord, dataType: RegisteredDataType): Json {
   return { action: enrichmentAction(input), apiVersion: dataType.apiVersion, isSnapshot: input.isSnapshot };
 }
 
-function armWithEnrichment(input: MappingInput, dataType: RegisteredDataType): Json {
+function armWithEnrichment(input: OutgoingRecord, dataType: RegisteredDataType): Json {
   const out: Json = {};
   const security = { ...enrichment(input, dataType), interval: "00:00:00" };
   const own = dataType.eventHub.enrichmentKey;
@@ -72,7 +72,7 @@ function armWithEnrichment(input: MappingInput, dataType: RegisteredDataType): J
   return out;
 }
 
-function pascalFinding(input: MappingInput, dataType: RegisteredDataType): Json {
+function pascalFinding(input: OutgoingRecord, dataType: RegisteredDataType): Json {
   const e = enrichment(input, dataType);
   const enrich = { Action: e["action"], ApiVersion: e["apiVersion"], IsSnapshot: e["isSnapshot"] };
   const out: Json = {};
@@ -86,6 +86,6 @@ function pascalFinding(input: MappingInput, dataType: RegisteredDataType): Json 
 
 const pascalName = (key: string) => key[0]!.toUpperCase() + key.slice(1);
 
-function xdrRecord(input: MappingInput, category: string): Json {
+function xdrRecord(input: OutgoingRecord, category: string): Json {
   return { time: input.exportedAt, tenantId: input.tenantId ?? null, category, properties: input.record };
 }

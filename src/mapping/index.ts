@@ -1,13 +1,13 @@
 import { byEventSource } from "../datatypes/index.js";
 import { customTableName, defaultStreamName, type ColumnType, type TableDefinition } from "../records/columns.js";
-import type { Json, MappingInput } from "../records/record.js";
+import type { Json, OutgoingRecord } from "../records/record.js";
 import { cutToFit, LOG_ANALYTICS_ROW_LIMIT } from "./cut.js";
 import { toEvent, type EventHubShapeOptions, type MappedEvent } from "./eventhub.js";
 import { mapToRow } from "./rows.js";
 
 export { cutToFit, jsonBytes, LOG_ANALYTICS_ROW_LIMIT, shrink, truncateString, type CutResult } from "./cut.js";
 export { EVENT_CATEGORIES, EVENT_HUB_FORMATS, enrichmentAction, toEvent, type EventHubFormat, type EventHubShapeOptions, type FindingsShape, type MappedEvent } from "./eventhub.js";
-export type { ExportAction, Json, MappingInput } from "../records/record.js";
+export type { ChangeKind, Json, OutgoingRecord } from "../records/record.js";
 export { coerce, mapToRow } from "./rows.js";
 export { customTableName, defaultStreamName, type ColumnDefinition, type ColumnType, type TableDefinition } from "../records/columns.js";
 export { tableFor, TABLES } from "../datatypes/index.js";
@@ -20,7 +20,7 @@ export type LogAnalyticsRowResult =
  * A record as its table's row, cut to 32 KB when over. `overflowBlob` names where the caller keeps the
  * whole original (a cut row points to it), or makes that name when a row is cut.
  */
-export function toLogAnalyticsRow(input: MappingInput, options: { overflowBlob?: string | (() => string); limit?: number } = {}): LogAnalyticsRowResult | undefined {
+export function toLogAnalyticsRow(input: OutgoingRecord, options: { overflowBlob?: string | (() => string); limit?: number } = {}): LogAnalyticsRowResult | undefined {
   const table = byEventSource(input.eventSource).table;
   if (table === undefined) return undefined;
   const row = mapToRow(input, table);
@@ -65,7 +65,7 @@ const EVENT_IDENTITY = new Set([
 export type EventResult = { ok: true; event: MappedEvent; cut: string[]; json: string } | { ok: false; event: MappedEvent; reason: string };
 
 /** The record as its Event Hubs event, cut (as rows are) when its JSON is over `limit` bytes. */
-export function toEventWithin(input: MappingInput, limit: number, options: EventHubShapeOptions = {}): EventResult {
+export function toEventWithin(input: OutgoingRecord, limit: number, options: EventHubShapeOptions = {}): EventResult {
   const event = toEvent(input, options);
   const pascalCase = "SystemAlertId" in event.body || "SubAssessmentEventDataEnrichment" in event.body;
   const result = cutToFit(event.body, limit, (k) => EVENT_IDENTITY.has(k), pascalCase ? { flag: "IsTruncated", list: "TruncatedFields" } : { flag: "isTruncated", list: "truncatedFields" });

@@ -1,4 +1,4 @@
-import { props, type Json, type MappingInput } from "../records/record.js";
+import { props, type Json, type OutgoingRecord } from "../records/record.js";
 import type { ColumnType, TableDefinition } from "../records/columns.js";
 
 /**
@@ -6,11 +6,11 @@ import type { ColumnType, TableDefinition } from "../records/columns.js";
  * table share one shape; columns without a value hold undefined, which JSON leaves out (Log Analytics
  * leaves them empty). Column names are ours, never __proto__, so plain assignment is safe.
  */
-export function mapToRow(input: MappingInput, table: TableDefinition): Json {
+export function mapToRow(input: OutgoingRecord, table: TableDefinition): Json {
   return builderFor(table)(input, props(input));
 }
 
-type RowBuilder = (input: MappingInput, properties: Json) => Json;
+type RowBuilder = (input: OutgoingRecord, properties: Json) => Json;
 const builders = new WeakMap<TableDefinition, RowBuilder>();
 
 /**

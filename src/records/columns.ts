@@ -1,4 +1,4 @@
-import { subscriptionOf, type Json, type MappingInput } from "./record.js";
+import { subscriptionOf, type Json, type OutgoingRecord } from "./record.js";
 
 /**
  * How a Log Analytics table is defined as data: each data type's table (src/datatypes/) is one of these,
@@ -22,7 +22,7 @@ export interface ColumnDefinition {
   /** Identity columns (ids, names, state, severity, times) are never cut to fit 32 KB. */
   identity?: boolean;
   /** The value from the record; `p` is the record's properties (looked up once per row). */
-  from: (input: MappingInput, p: Json) => unknown;
+  from: (input: OutgoingRecord, p: Json) => unknown;
 }
 
 export interface TableDefinition<Table extends string = string> {
@@ -60,4 +60,4 @@ export const COMMON: readonly ColumnDefinition[] = [
 /** A value as a JSON text column (the native tables keep some nested values as text). */
 export const json = (value: unknown): string | undefined => (value === undefined || value === null ? undefined : JSON.stringify(value));
 /** A state column: "Removed" on a removal, else the record's state. */
-export const removed = (i: MappingInput, state: unknown) => (i.action === "Remove" ? "Removed" : state);
+export const removed = (i: OutgoingRecord, state: unknown) => (i.action === "Remove" ? "Removed" : state);

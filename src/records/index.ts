@@ -1,2 +1,2 @@
 export { AssessmentMetadataIndex, hasEmbeddedMetadata } from "./metadata.js";
-export { stableId, type ExportAction, type Json, type MappingInput, type RecordContext } from "./record.js";
+export { stableId, type ChangeKind, type Json, type OutgoingRecord, type RecordContext } from "./record.js";

@@ -13,16 +13,16 @@ export interface RecordContext {
 }
 
 /** Insert: new, or seen again in a snapshot; Update: changed; Remove: gone since the last export. */
-export type ExportAction = "Insert" | "Update" | "Remove";
+export type ChangeKind = "Insert" | "Update" | "Remove";
 
 /** A record on its way to a destination, with what the mappings need to know about the export. */
-export interface MappingInput {
+export interface OutgoingRecord {
   record: Json;
   eventSource: EventSource;
   /** The record's stable id (its ARM id, lower-cased). */
   id: string;
   isSnapshot: boolean;
-  action: ExportAction;
+  action: ChangeKind;
   /** When this export observed the record (ISO 8601). */
   exportedAt: string;
   /** The Entra tenant of the monitored subscription, when known. */
@@ -52,7 +52,7 @@ function step(value: unknown, key: string): unknown {
   return isObject(value) && Object.hasOwn(value, key) ? value[key] : undefined;
 }
 
-export function props(input: MappingInput): Json {
+export function props(input: OutgoingRecord): Json {
   const p = input.record["properties"];
   return isObject(p) ? p : {};
 }
@@ -92,7 +92,7 @@ function parseResourceType(id: string): string | undefined {
  * The ARM resource a recommendation or finding assesses: `resourceDetails.id` when it is an ARM id, else
  * the record's own id up to its Microsoft.Security part (container image findings carry an image path).
  */
-export function assessedResourceId(input: MappingInput): string | undefined {
+export function assessedResourceId(input: OutgoingRecord): string | undefined {
   const detail = get(props(input), "resourceDetails", "id");
   if (typeof detail === "string" && /^\/subscriptions\//i.test(detail)) return detail;
   const own = input.record["id"];

@@ -41,7 +41,7 @@ export interface ArmPage {
 }
 
 /** Counts of one run, shared by every client the run makes. */
-export class RequestCounter {
+export class ArmTraffic {
   /** HTTP requests sent to ARM, retries included. */
   requests = 0;
   /** Pages received. */
@@ -70,7 +70,7 @@ export class ArmPager {
   constructor(
     readonly subscriptionId: string,
     options: ArmConnectionOptions,
-    readonly counter: RequestCounter,
+    readonly counter: ArmTraffic,
   ) {
     this.endpoint = new URL(options.endpoint ?? DEFAULT_ARM_ENDPOINT).origin;
     this.client = new SecurityCenter(options.credential, subscriptionId, {

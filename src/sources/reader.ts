@@ -2,7 +2,7 @@ import { coveringScopes, normalizeScopePath } from "../config/automation.js";
 import { DATA_TYPES, definitionOf, type ArmListPlan, type ArmNestedListPlan, type DataType, type RegisteredDataType } from "../datatypes/index.js";
 import { AssessmentMetadataIndex, hasEmbeddedMetadata } from "../records/metadata.js";
 import { subscriptionOf, type Json, type RecordContext } from "../records/record.js";
-import { ArmPager, RequestCounter, type ArmConnectionOptions, type PageContext } from "./arm.js";
+import { ArmPager, ArmTraffic, type ArmConnectionOptions, type PageContext } from "./arm.js";
 
 /** Where a record was in its list: the page it came on and its place there; a pass resumes from it. */
 export interface Cursor {
@@ -42,7 +42,7 @@ export interface ArmReaderOptions extends ArmConnectionOptions {
  */
 export class ArmReader {
   readonly #options: ArmReaderOptions;
-  readonly #counter = new RequestCounter();
+  readonly #counter = new ArmTraffic();
   readonly #pagers = new Map<string, ArmPager>();
   readonly #records = Object.fromEntries(DATA_TYPES.map((d) => [d.name, 0])) as Record<DataType, number>;
   #withoutMetadata = 0;

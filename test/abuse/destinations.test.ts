@@ -154,7 +154,7 @@ describe("destinations only on Azure service hosts, whatever the input", () => {
   });
 
   it("a sink given a hostile action past validation refuses it before dialling, as the SDK would read it", () => {
-    const deps = { credential: staticCredential(), deadLetters: storage(h.azurite, "hostile").deadLetters, destinationPolicy: { trustedHosts: [] }, settings: h.env };
+    const deps = { credential: staticCredential(), deadLetters: storage(h.azurite, "hostile").deadLetters, allowedDestinations: { trustedHosts: [] }, appSettings: h.env };
     const p = trap.port;
     const actions: EventHubAction[] = [
       { actionType: "EventHub", fullyQualifiedNamespace: `127.0.0.1:${p};x=.servicebus.windows.net`, eventHubName: "h" },

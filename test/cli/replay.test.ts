@@ -28,10 +28,10 @@ describe("defender-export replay", () => {
   it("sends the dead letters of the configuration's actions again, once, and removes them", async () => {
     const trusted = `localhost:${hubs.port}`;
     const config = { sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", connectionString: hubs.connectionString("defender") }] };
-    const parsed = parseExportConfiguration(config, { destinationPolicy: { trustedHosts: [trusted] } });
+    const parsed = parseExportConfiguration(config, { allowedDestinations: { trustedHosts: [trusted] } });
     if (!parsed.ok) throw new Error("config");
     const store = new BlobDeadLetterStore(BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(DEAD_LETTER_CONTAINER));
-    const sink = new EventHubSink(parsed.configuration.actions[0] as EventHubAction, { credential: staticCredential(), deadLetters: store, destinationPolicy: { trustedHosts: [trusted] }, retry: FAST, sdkRetryOptions: SDK_FAST });
+    const sink = new EventHubSink(parsed.configuration.actions[0] as EventHubAction, { credential: staticCredential(), deadLetters: store, allowedDestinations: { trustedHosts: [trusted] }, retry: FAST, sdkRetryOptions: SDK_FAST });
     hubs.fail("amqp:resource-limit-exceeded", 50);
     const dataset = new SyntheticDataset({ alerts: 7 });
     for (let i = 0; i < 7; i++) await sink.write(input(dataset.alert(i), "Alerts"));

@@ -9,7 +9,7 @@ const CONNECTION = `Endpoint=sb://contoso-ns.servicebus.windows.net/;SharedAcces
 const TRIGGER = "https://prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-10-01&sig=TRIGGERSIGNATURE123";
 
 function configure(actions: unknown[], trustedHosts: string[] = []) {
-  return parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], scopes: [`/subscriptions/${SUB}`], actions }, { destinationPolicy: { trustedHosts } });
+  return parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], scopes: [`/subscriptions/${SUB}`], actions }, { allowedDestinations: { trustedHosts } });
 }
 
 function ok(actions: unknown[], trustedHosts: string[] = []): ExportConfiguration {

@@ -42,7 +42,7 @@ describe("Blob storage destination", () => {
 
   it("writes a container per event type, JSON lines of XDR records, blobs by date and hour", async () => {
     const { deadLetters, service } = storage(azurite, "blob1");
-    const sink = new BlobSink(action(), { credential: staticCredential(), deadLetters, destinationPolicy: trusted(), settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString }, retry: FAST });
+    const sink = new BlobSink(action(), { credential: staticCredential(), deadLetters, allowedDestinations: trusted(), appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString }, retry: FAST });
     for (let i = 0; i < 30; i++) await sink.write(input(dataset.alert(i), "Alerts"));
     for (let i = 0; i < 20; i++) await sink.write(input(dataset.assessment(i), "AssessmentsSnapshot"));
     expect(await sink.flush()).toMatchObject({ sent: 50, deadLettered: 0 });
@@ -57,13 +57,13 @@ describe("Blob storage destination", () => {
   it("dead-letters when storage is unreachable, and replay writes the batch once", async () => {
     const { deadLetters, service } = storage(azurite, "blob2");
     const unreachable = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;";
-    const broken = new BlobSink(action(), { credential: staticCredential(), deadLetters, destinationPolicy: trusted(), settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: unreachable }, retry: FAST, sdkRetryOptions: { maxRetries: 0 } });
+    const broken = new BlobSink(action(), { credential: staticCredential(), deadLetters, allowedDestinations: trusted(), appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: unreachable }, retry: FAST, sdkRetryOptions: { maxRetries: 0 } });
     const ids = [100, 101, 102, 103, 104];
     for (const i of ids) await broken.write(input(dataset.alert(i), "Alerts"));
     const report = await broken.flush();
     expect(report).toMatchObject({ sent: 0, deadLettered: 5 });
     expect(report.failures[0]).not.toContain("AccountKey");
-    const healthy = new BlobSink(action(), { credential: staticCredential(), deadLetters, destinationPolicy: trusted(), settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString }, retry: FAST });
+    const healthy = new BlobSink(action(), { credential: staticCredential(), deadLetters, allowedDestinations: trusted(), appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString }, retry: FAST });
     expect(healthy.actionKey).toBe(broken.actionKey);
     expect(await replayDeadLetters(deadLetters, [healthy])).toMatchObject({ resent: 5, failed: 0 });
     const written = (await linesIn(service, "defender-securityalert")).flatMap((b) => b.records).map((r) => (r["properties"] as { name: string }).name);
@@ -82,7 +82,7 @@ describe("Blob storage destination", () => {
     try {
       const connection = azurite.connectionString.replace(/BlobEndpoint=[^;]+/, `BlobEndpoint=http://${host}/devstoreaccount1`);
       const { deadLetters } = storage(azurite, "blob3");
-      const sink = createSink(action(), { credential: staticCredential(), deadLetters, destinationPolicy: { trustedHosts: [host] }, settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: connection }, retry: FAST, sdkRetryOptions: { ...SDK_FAST, maxRetries: 1 } });
+      const sink = createSink(action(), { credential: staticCredential(), deadLetters, allowedDestinations: { trustedHosts: [host] }, appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: connection }, retry: FAST, sdkRetryOptions: { ...SDK_FAST, maxRetries: 1 } });
       await sink.write(input(dataset.alert(0), "Alerts"));
       expect(await sink.flush()).toMatchObject({ sent: 0, deadLettered: 1, requests: FAST.attempts });
       // Each of our attempts is the storage SDK's two tries (one retry).
@@ -98,9 +98,9 @@ describe("Blob storage destination", () => {
     expect(parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "StorageAccount", blobServiceUrl: "https://acct.blob.core.windows.net/" }] }).ok).toBe(true);
     // A SAS connection string in a setting: the SAS rides in the client's URL; the endpoint is what is checked.
     const sas = "BlobEndpoint=https://contosoarchive.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&srt=co&sp=cw&sig=abc";
-    const options = { credential: staticCredential(), deadLetters: storage(azurite, "sas").deadLetters, destinationPolicy: { trustedHosts: [] } };
-    expect(new BlobSink(action(), { ...options, settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: sas } }).description).toBe("Blob storage contosoarchive.blob.core.windows.net");
+    const options = { credential: staticCredential(), deadLetters: storage(azurite, "sas").deadLetters, allowedDestinations: { trustedHosts: [] } };
+    expect(new BlobSink(action(), { ...options, appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: sas } }).description).toBe("Blob storage contosoarchive.blob.core.windows.net");
     const elsewhere = sas.replace("contosoarchive.blob.core.windows.net", "contosoarchive.blob.core.windows.net.evil.example");
-    expect(() => new BlobSink(action(), { ...options, settings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: elsewhere } })).toThrow(/does not hold a Blob storage connection string/);
+    expect(() => new BlobSink(action(), { ...options, appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: elsewhere } })).toThrow(/does not hold a Blob storage connection string/);
   });
 });

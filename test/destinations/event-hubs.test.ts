@@ -31,7 +31,7 @@ beforeEach(() => {
 function action(extra: Record<string, unknown> = {}): EventHubAction {
   const result = parseExportConfiguration(
     { sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", connectionString: hubs.connectionString("defender"), ...extra }] },
-    { destinationPolicy: { trustedHosts: [`localhost:${hubs.port}`] } },
+    { allowedDestinations: { trustedHosts: [`localhost:${hubs.port}`] } },
   );
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return result.configuration.actions[0] as EventHubAction;
@@ -42,7 +42,7 @@ function sink(extra: Record<string, unknown> = {}) {
   const eh = new EventHubSink(action(extra), {
     credential: staticCredential(),
     deadLetters: s.deadLetters,
-    destinationPolicy: { trustedHosts: [`localhost:${hubs.port}`] },
+    allowedDestinations: { trustedHosts: [`localhost:${hubs.port}`] },
     retry: FAST,
     sdkRetryOptions: { ...SDK_FAST, timeoutInMs: 3000 },
   });
@@ -182,7 +182,7 @@ describe("Event Hubs through @azure/event-hubs", () => {
     const bad = { ...action(), connectionString: undefined, connectionStringSetting: "DEFENDER_EXPORT_DEST_EH" };
     const refusal = (settings: Record<string, string>, trustedHosts: string[] = []) => {
       try {
-        new EventHubSink(bad, { credential: staticCredential(), deadLetters: storage(azurite, "x").deadLetters, destinationPolicy: { trustedHosts }, settings });
+        new EventHubSink(bad, { credential: staticCredential(), deadLetters: storage(azurite, "x").deadLetters, allowedDestinations: { trustedHosts }, appSettings: settings });
       } catch (e) {
         return (e as Error).message;
       }
@@ -199,7 +199,7 @@ describe("Event Hubs through @azure/event-hubs", () => {
     expect(refusal({ DEFENDER_EXPORT_DEST_EH: twoReadings }, [`localhost:${hubs.port}`])).toBe(elsewhere);
     // A setting outside the prefix set aside for destinations is not read at all, even when it exists.
     const other = { ...bad, connectionStringSetting: "AzureWebJobsStorage" };
-    expect(() => new EventHubSink(other, { credential: staticCredential(), deadLetters: storage(azurite, "x").deadLetters, destinationPolicy: { trustedHosts: [`localhost:${hubs.port}`] }, settings: { AzureWebJobsStorage: hubs.connectionString("defender") } })).toThrow(
+    expect(() => new EventHubSink(other, { credential: staticCredential(), deadLetters: storage(azurite, "x").deadLetters, allowedDestinations: { trustedHosts: [`localhost:${hubs.port}`] }, appSettings: { AzureWebJobsStorage: hubs.connectionString("defender") } })).toThrow(
       /the app setting AzureWebJobsStorage \(connectionStringSetting\) is not set, or does not hold/,
     );
   });

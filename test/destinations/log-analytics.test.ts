@@ -30,7 +30,7 @@ beforeEach(() => {
 function workspaceAction(): WorkspaceAction {
   const result = parseExportConfiguration(
     { sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }] },
-    { destinationPolicy: { trustedHosts: [new URL(ingestion.url).host] } },
+    { allowedDestinations: { trustedHosts: [new URL(ingestion.url).host] } },
   );
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return result.configuration.actions[0] as WorkspaceAction;
@@ -41,7 +41,7 @@ function sink(extra: { overflow?: boolean } = {}) {
   const la = new LogAnalyticsSink(workspaceAction(), {
     credential: staticCredential(),
     deadLetters: s.deadLetters,
-    destinationPolicy: { trustedHosts: [new URL(ingestion.url).host] },
+    allowedDestinations: { trustedHosts: [new URL(ingestion.url).host] },
     ...(extra.overflow ? { overflow: s.overflow } : {}),
     retry: FAST,
     tlsCa: ingestion.ca,

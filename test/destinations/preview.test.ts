@@ -27,7 +27,7 @@ const dataset = new SyntheticDataset({ alerts: 3, assessments: 3, subAssessments
 const big = (record: Record<string, unknown>, bytes: number) => ({ ...record, properties: { ...(record["properties"] as object), description: "d".repeat(bytes) } });
 
 function action<T>(raw: Record<string, unknown>, trusted: string): T {
-  const parsed = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [raw] }, { destinationPolicy: { trustedHosts: [trusted] } });
+  const parsed = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [raw] }, { allowedDestinations: { trustedHosts: [trusted] } });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
   return parsed.configuration.actions[0] as T;
 }
@@ -37,7 +37,7 @@ describe("preview", () => {
     const trusted = new URL(ingestion.url).host;
     const workspace = action<WorkspaceAction>({ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }, trusted);
     const s = storage(azurite, "preview-la");
-    const sink = new LogAnalyticsSink(workspace, { credential: staticCredential(), deadLetters: s.deadLetters, overflow: s.overflow, destinationPolicy: { trustedHosts: [trusted] }, retry: FAST, tlsCa: ingestion.ca, sdkRetryOptions: SDK_FAST });
+    const sink = new LogAnalyticsSink(workspace, { credential: staticCredential(), deadLetters: s.deadLetters, overflow: s.overflow, allowedDestinations: { trustedHosts: [trusted] }, retry: FAST, tlsCa: ingestion.ca, sdkRetryOptions: SDK_FAST });
     const inputs = [input(big(dataset.alert(0), 40_000), "Alerts"), input(dataset.alert(1), "Alerts")];
     for (const i of inputs) await sink.write(i);
     expect(await sink.flush()).toMatchObject({ sent: 2, cut: 1 });
@@ -54,7 +54,7 @@ describe("preview", () => {
       hubs.events.length = 0;
       const hub = action<EventHubAction>({ actionType: "EventHub", connectionString: hubs.connectionString("h"), ...shape }, trusted);
       const s = storage(azurite, "preview-eh");
-      const sink = new EventHubSink(hub, { credential: staticCredential(), deadLetters: s.deadLetters, destinationPolicy: { trustedHosts: [trusted] }, retry: FAST, sdkRetryOptions: { ...SDK_FAST, timeoutInMs: 3000 } });
+      const sink = new EventHubSink(hub, { credential: staticCredential(), deadLetters: s.deadLetters, allowedDestinations: { trustedHosts: [trusted] }, retry: FAST, sdkRetryOptions: { ...SDK_FAST, timeoutInMs: 3000 } });
       const inputs = [input(big(dataset.subAssessment(0), 80_000), "SubAssessments"), input(dataset.alert(2), "Alerts")];
       for (const i of inputs) await sink.write(i);
       expect((await sink.flush()).sent, JSON.stringify(shape)).toBe(2);

@@ -38,7 +38,7 @@ afterAll(async () => {
 const trusted = { trustedHosts: ["127.0.0.1"] };
 
 function action(): LogicAppAction {
-  const result = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "LogicApp", uri: url }] }, { destinationPolicy: trusted });
+  const result = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "LogicApp", uri: url }] }, { allowedDestinations: trusted });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return result.configuration.actions[0] as LogicAppAction;
 }
@@ -53,7 +53,7 @@ const tlsClient = () => {
 describe("Logic App and webhook destination", () => {
   it("POSTs each event as JSON, retrying 429 and 5xx; the trigger URL never leaves the sink", async () => {
     const { deadLetters } = storage(azurite, "wh1");
-    const sink = new WebhookSink(action(), { deadLetters, destinationPolicy: trusted, retry: { attempts: 3, delayMs: 10 }, httpClient: tlsClient() });
+    const sink = new WebhookSink(action(), { deadLetters, allowedDestinations: trusted, retry: { attempts: 3, delayMs: 10 }, httpClient: tlsClient() });
     answers.push(429, 500);
     for (let i = 0; i < 3; i++) await sink.write(input(dataset.alert(i), "Alerts"));
     const report = await sink.flush();
@@ -65,7 +65,7 @@ describe("Logic App and webhook destination", () => {
   it("dead-letters a refused event without the URL; replay sends it once more", async () => {
     received.length = 0;
     const { deadLetters, deadLetterContainer } = storage(azurite, "wh2");
-    const sink = new WebhookSink(action(), { deadLetters, destinationPolicy: trusted, retry: FAST, httpClient: tlsClient() });
+    const sink = new WebhookSink(action(), { deadLetters, allowedDestinations: trusted, retry: FAST, httpClient: tlsClient() });
     answers.push(400);
     await sink.write(input(dataset.alert(4), "Alerts"));
     expect(await sink.flush()).toMatchObject({ sent: 0, deadLettered: 1 });
@@ -87,14 +87,14 @@ describe("Logic App and webhook destination", () => {
     };
     answers.length = 0;
     answers.push(...Array<number>(events).fill(404));
-    const gone = await writeAll(new WebhookSink(action(), { deadLetters, destinationPolicy: trusted, retry: FAST, httpClient: tlsClient() }));
+    const gone = await writeAll(new WebhookSink(action(), { deadLetters, allowedDestinations: trusted, retry: FAST, httpClient: tlsClient() }));
     expect(gone).toMatchObject({ sent: 0, deadLettered: events, requests: 1, backedOffUntil: expect.any(String) });
     expect((await lettersOf(deadLetters)).map((l) => l.items.length).sort((a, b) => a - b)).toEqual([1, events - 1]);
 
     const { deadLetters: refusedLetters } = storage(azurite, "wh5");
     answers.length = 0;
     answers.push(...Array<number>(events).fill(400));
-    const refused = await writeAll(new WebhookSink(action(), { deadLetters: refusedLetters, destinationPolicy: trusted, retry: FAST, httpClient: tlsClient() }));
+    const refused = await writeAll(new WebhookSink(action(), { deadLetters: refusedLetters, allowedDestinations: trusted, retry: FAST, httpClient: tlsClient() }));
     expect(refused).toMatchObject({ sent: 0, deadLettered: events, requests: events });
     expect(refused.backedOffUntil).toBeUndefined();
     expect((await lettersOf(refusedLetters)).map((l) => [l.items.length, l.reason])).toEqual([[events, "HTTP 400"]]);
@@ -104,13 +104,13 @@ describe("Logic App and webhook destination", () => {
 
   it("a dead letter says how many attempts its event had: one for a trigger that is gone, two for a 500 then a 400", async () => {
     const { deadLetters } = storage(azurite, "wh6");
-    const sink = new WebhookSink(action(), { deadLetters, destinationPolicy: trusted, retry: FAST, httpClient: tlsClient() });
+    const sink = new WebhookSink(action(), { deadLetters, allowedDestinations: trusted, retry: FAST, httpClient: tlsClient() });
     answers.length = 0;
     answers.push(404);
     await sink.write(input(dataset.alert(0), "Alerts"));
     expect(await sink.flush()).toMatchObject({ deadLettered: 1, requests: 1 });
     const { deadLetters: refusedLetters } = storage(azurite, "wh7");
-    const refusing = new WebhookSink(action(), { deadLetters: refusedLetters, destinationPolicy: trusted, retry: FAST, httpClient: tlsClient() });
+    const refusing = new WebhookSink(action(), { deadLetters: refusedLetters, allowedDestinations: trusted, retry: FAST, httpClient: tlsClient() });
     answers.push(500, 400);
     await refusing.write(input(dataset.alert(1), "Alerts"));
     expect(await refusing.flush()).toMatchObject({ deadLettered: 1, requests: 2 });
@@ -121,6 +121,6 @@ describe("Logic App and webhook destination", () => {
 
   it("never calls a host that is neither Logic Apps' nor trusted", () => {
     const { deadLetters } = storage(azurite, "wh3");
-    expect(() => new WebhookSink(action(), { deadLetters, destinationPolicy: { trustedHosts: [] } })).toThrow(/not a Logic Apps endpoint nor in DEFENDER_EXPORT_TRUSTED_HOSTS/);
+    expect(() => new WebhookSink(action(), { deadLetters, allowedDestinations: { trustedHosts: [] } })).toThrow(/not a Logic Apps endpoint nor in DEFENDER_EXPORT_TRUSTED_HOSTS/);
   });
 });

@@ -47,7 +47,7 @@ function configuration(extra: Record<string, unknown> = {}): ExportConfiguration
       actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }],
       ...extra,
     },
-    { destinationPolicy: { trustedHosts: [new URL(ingestion.url).host] } },
+    { allowedDestinations: { trustedHosts: [new URL(ingestion.url).host] } },
   );
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return result.configuration;
@@ -68,7 +68,7 @@ function passOn<S extends StateStore>(state: S, eventSource: PassOptions["eventS
   const s = storage(azurite, `engine${run}`);
   const reader = new ArmReader({ credential: staticCredential(), endpoint: arm.url, tlsCa: arm.ca, retryOptions: FAST_RETRIES });
   const sinks = config.actions.map((a) => {
-    const sink = createSink(a, { credential: staticCredential(), deadLetters: s.deadLetters, destinationPolicy: { trustedHosts: [new URL(ingestion.url).host] }, retry: FAST, tlsCa: ingestion.ca, sdkRetryOptions: SDK_FAST });
+    const sink = createSink(a, { credential: staticCredential(), deadLetters: s.deadLetters, allowedDestinations: { trustedHosts: [new URL(ingestion.url).host] }, retry: FAST, tlsCa: ingestion.ca, sdkRetryOptions: SDK_FAST });
     // Something that happens while the destination acknowledges (a flush can take long).
     if (onFlush === undefined) return sink;
     const flushing: Sink = {

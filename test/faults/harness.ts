@@ -65,7 +65,7 @@ function configurationOf(args: PassArgs): ExportConfiguration {
         { actionType: "EventHub", connectionStringSetting: "DEFENDER_EXPORT_DEST_FAULTS_EVENT_HUBS", eventHubName: HUB },
       ],
     },
-    { destinationPolicy: { trustedHosts: args.trustedHosts } },
+    { allowedDestinations: { trustedHosts: args.trustedHosts } },
   );
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
   return parsed.configuration;
@@ -77,7 +77,7 @@ export function sinksOf(args: PassArgs) {
   const service = BlobServiceClient.fromConnectionString(args.storage, { retryOptions: { maxTries: 2, retryDelayInMs: 20, maxRetryDelayInMs: 50, tryTimeoutInMs: 3000 } });
   const deadLetters = new BlobDeadLetterStore(service.getContainerClient(`${args.prefix}-dead-letters`));
   const sinks = configurationOf(args).actions.map((action) =>
-    createSink(action, { credential: staticCredential(), deadLetters, overflow: service.getContainerClient(`${args.prefix}-overflow`), destinationPolicy: { trustedHosts: args.trustedHosts }, settings: { DEFENDER_EXPORT_DEST_FAULTS_EVENT_HUBS: args.eventHubs }, retry: FAST, sdkRetryOptions: SDK_FAST, tlsCa: args.ingestionCa }),
+    createSink(action, { credential: staticCredential(), deadLetters, overflow: service.getContainerClient(`${args.prefix}-overflow`), allowedDestinations: { trustedHosts: args.trustedHosts }, appSettings: { DEFENDER_EXPORT_DEST_FAULTS_EVENT_HUBS: args.eventHubs }, retry: FAST, sdkRetryOptions: SDK_FAST, tlsCa: args.ingestionCa }),
   );
   return { service, deadLetters, sinks };
 }

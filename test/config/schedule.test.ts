@@ -1,0 +1,15 @@
+import { describe, expect, it } from "vitest";
+import { parseExportConfiguration } from "../../src/config/index.js";
+
+describe("snapshot schedule", () => {
+  it("is configured per configuration, defaults to weekly, and says what is wrong", () => {
+    const ok = parseExportConfiguration({ exportedDataTypes: ["Security alerts"], snapshotSchedule: "0 30 2 * * 1", baselineSnapshot: false });
+    expect(ok.ok && [ok.configuration.snapshotSchedule, ok.configuration.baselineSnapshot]).toEqual(["0 30 2 * * 1", false]);
+    const defaults = parseExportConfiguration({ properties: { sources: [{ eventSource: "Alerts" }] } });
+    expect(defaults.ok && [defaults.configuration.snapshotSchedule, defaults.configuration.baselineSnapshot]).toEqual(["0 0 0 * * 0", true]);
+    const five = parseExportConfiguration({ exportedDataTypes: ["Security alerts"], snapshotSchedule: "0 0 * * 0" });
+    expect(!five.ok && five.errors[0]).toEqual({ path: "$.snapshotSchedule", message: expect.stringMatching(/expected six fields, seconds first/) });
+    const bad = parseExportConfiguration({ properties: { sources: [{ eventSource: "Alerts" }], snapshotSchedule: "61 0 0 * * 0" } });
+    expect(!bad.ok && bad.errors[0]).toEqual({ path: "$.properties.snapshotSchedule", message: expect.stringMatching(/Invalid value for second: 61/) });
+  });
+});
