@@ -1,6 +1,6 @@
 // A local ARM endpoint in its own process, for benchmarks: prints {"url", "certFile"} and serves until stdin closes.
-import { SyntheticDataset } from "../test/fakes/arm/dataset.js";
-import { startFakeArm } from "../test/fakes/arm/server.js";
+import { SyntheticDataset } from "../dev/fakes/arm/dataset.js";
+import { startFakeArm } from "../dev/fakes/arm/server.js";
 
 const [findings = "100000", pageSize = "1000", shape = "findings"] = process.argv.slice(2);
 // "subscription": every data type, alerts and recommendations in proportion, and every 50th finding and

@@ -1,13 +1,17 @@
 import { gzipSync } from "node:zlib";
-import { parseExportConfiguration, type EventHubAction, type WorkspaceAction } from "../src/config/index.js";
-import { EventHubSink, LogAnalyticsSink, type DeadLetterStore } from "../src/destinations/index.js";
-import { toLogAnalyticsRow, type OutgoingRecord } from "../src/mapping/index.js";
-import { isSnapshotSource } from "../src/datatypes/index.js";
-import { stableId } from "../src/records/index.js";
-import type { EventSource } from "../src/config/index.js";
-import { SyntheticDataset } from "../test/fakes/arm/dataset.js";
-import { startFakeEventHubs } from "../test/fakes/eventhubs.js";
-import { startFakeLogsIngestion } from "../test/fakes/logs-ingestion.js";
+import { parseExportConfiguration } from "../src/config/parse.js";
+import type { EventHubAction, WorkspaceAction } from "../src/config/model.js";
+import { EventHubSink } from "../src/destinations/event-hubs.js";
+import { LogAnalyticsSink } from "../src/destinations/log-analytics.js";
+import type { DeadLetterStore } from "../src/destinations/dead-letter.js";
+import { toLogAnalyticsRow } from "../src/mapping/to-row.js";
+import type { OutgoingRecord } from "../src/records/record.js";
+import { isSnapshotSource } from "../src/datatypes/registry.js";
+import { stableId } from "../src/records/record.js";
+import type { EventSource } from "../src/config/enums.js";
+import { SyntheticDataset } from "../dev/fakes/arm/dataset.js";
+import { startFakeEventHubs } from "../dev/fakes/eventhubs.js";
+import { startFakeLogsIngestion } from "../dev/fakes/logs-ingestion.js";
 import { declaredStreams, RULE_ID } from "../test/helpers/destinations.js";
 import { minimumIngestionRequests, type Figure } from "./figures.js";
 

@@ -3,12 +3,13 @@
 // Prints what it exported, the requests it made, its CPU time and its peak memory.
 import { readFileSync } from "node:fs";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { BlobStateStore } from "../src/state/index.js";
-import { parseExportConfiguration } from "../src/config/index.js";
-import { BlobDeadLetterStore, createSink } from "../src/destinations/index.js";
+import { BlobStateStore } from "../src/state/blob-store.js";
+import { parseExportConfiguration } from "../src/config/parse.js";
+import { BlobDeadLetterStore } from "../src/destinations/dead-letter.js";
+import { createSink } from "../src/destinations/factory.js";
 import { readerSource } from "../src/engine/pass.js";
 import { runConfiguration } from "../src/engine/runner.js";
-import { ArmReader } from "../src/sources/index.js";
+import { ArmReader } from "../src/sources/reader.js";
 import { RULE_ID } from "../test/helpers/destinations.js";
 
 interface Args {

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { Agent, request } from "node:https";
 import { gzipSync } from "node:zlib";
 import { EventHubProducerClient, type EventDataBatch } from "@azure/event-hubs";
-import { definitionOf, type DataType } from "../src/datatypes/index.js";
+import { definitionOf, type DataType } from "../src/datatypes/registry.js";
 import { RULE_ID } from "../test/helpers/destinations.js";
 
 const [armUrl, certFile, subscription, deliverTo] = process.argv.slice(2) as [string, string, string, string | undefined];

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { startAzurite } from "../test/fakes/azurite.js";
+import { startAzurite } from "../dev/fakes/azurite.js";
 import { minimumIngestionRequests, type Figure } from "./figures.js";
 import { startServer, stop, TSX } from "./read.js";
 

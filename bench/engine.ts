@@ -2,12 +2,12 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { parseExportConfiguration } from "../src/config/index.js";
-import { BlobStateStore } from "../src/state/index.js";
-import { emptyReport, type Sink } from "../src/destinations/index.js";
+import { parseExportConfiguration } from "../src/config/parse.js";
+import { BlobStateStore } from "../src/state/blob-store.js";
+import { emptyReport, type Sink } from "../src/destinations/sink.js";
 import { readerSource, runPass } from "../src/engine/pass.js";
-import { ArmReader } from "../src/sources/index.js";
-import { startAzurite } from "../test/fakes/azurite.js";
+import { ArmReader } from "../src/sources/reader.js";
+import { startAzurite } from "../dev/fakes/azurite.js";
 import type { Figure } from "./figures.js";
 import { startServer, stop } from "./read.js";
 

@@ -1,6 +1,6 @@
 // Reads every finding from a local ARM endpoint with the real reader; prints what it read and its peak memory.
 import { readFileSync } from "node:fs";
-import { ArmReader } from "../src/sources/index.js";
+import { ArmReader } from "../src/sources/reader.js";
 
 const [url, certFile, subscription] = process.argv.slice(2) as [string, string, string];
 const reader = new ArmReader({ credential: { getToken: async () => ({ token: "bench", expiresOnTimestamp: Date.now() + 3_600_000 }) }, endpoint: url, tlsCa: readFileSync(certFile, "utf8") });

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { Agent, request } from "node:https";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { ArmReader } from "../src/sources/index.js";
+import { ArmReader } from "../src/sources/reader.js";
 import type { Figure } from "./figures.js";
 
 export interface Endpoint {

@@ -1,7 +1,8 @@
 import { readFileSync, readdirSync } from "node:fs";
-import { parseExportConfiguration, type ExportConfiguration } from "../src/config/index.js";
-import { classifyRecord } from "../src/datatypes/index.js";
-import { compileConfiguration, type CompiledConfiguration } from "../src/rules/index.js";
+import { parseExportConfiguration } from "../src/config/parse.js";
+import type { ExportConfiguration } from "../src/config/model.js";
+import { classifyRecord } from "../src/datatypes/registry.js";
+import { compileConfiguration, type CompiledConfiguration } from "../src/rules/configuration.js";
 import type { Figure } from "./figures.js";
 
 type Json = Record<string, unknown>;

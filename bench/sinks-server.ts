@@ -4,8 +4,8 @@
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startFakeEventHubs } from "../test/fakes/eventhubs.js";
-import { startFakeLogsIngestion } from "../test/fakes/logs-ingestion.js";
+import { startFakeEventHubs } from "../dev/fakes/eventhubs.js";
+import { startFakeLogsIngestion } from "../dev/fakes/logs-ingestion.js";
 import { declaredStreams, RULE_ID } from "../test/helpers/destinations.js";
 
 const ingestion = await startFakeLogsIngestion({ ruleId: RULE_ID, streams: declaredStreams() });

@@ -1,6 +1,6 @@
-import type { DataType } from "../datatypes/index.js";
+import type { DataType } from "../datatypes/registry.js";
 import type { ExportEntries } from "./entries.js";
-import type { ChangeRule } from "../datatypes/index.js";
+import type { ChangeRule } from "../datatypes/change-rule.js";
 import { CHANGE_RULES } from "./fingerprints.js";
 
 export type Observation = "new" | "changed" | "unchanged" | "unselected";

@@ -1,10 +1,13 @@
 import { basename } from "node:path";
 import type { ParseArgsConfig } from "node:util";
-import { actionKey, CONFIGURATION_NAME, allowedDestinationsFrom, parseExportConfiguration, type ConfigurationResult, type ExportConfiguration, type Problem } from "../config/index.js";
-import type { Sink } from "../destinations/index.js";
+import { actionKey } from "../config/action-key.js";
+import { CONFIGURATION_NAME, type ExportConfiguration, type Problem } from "../config/model.js";
+import { allowedDestinationsFrom } from "../config/environment.js";
+import { parseExportConfiguration, type ConfigurationResult } from "../config/parse.js";
+import type { Sink } from "../destinations/sink.js";
 import { contextFromSettings, type ExportContext } from "../hosting/context.js";
 import { readAppSettings } from "../hosting/settings.js";
-import { armEndpointFrom } from "../sources/index.js";
+import { armEndpointFrom } from "../sources/environment.js";
 import { InputError } from "./input.js";
 import { readJsonDocument, writeErr, type CliIo } from "./io.js";
 

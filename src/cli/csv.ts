@@ -1,4 +1,4 @@
-import type { SourceRecord } from "../sources/index.js";
+import type { SourceRecord } from "../sources/reader.js";
 import { isObject } from "../shared/object.js";
 
 type Json = Record<string, unknown>;

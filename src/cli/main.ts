@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { UsageError, type Command } from "./command.js";
-import { COMMANDS } from "./commands/index.js";
+import { COMMANDS } from "./commands/all.js";
 import { InputError } from "./input.js";
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, writeErr, writeOut, type CliIo } from "./io.js";
 import { environment } from "../hosting/environment.js";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { GUID, RESOURCE_GROUP } from "./automation.js";
 import { ACTION_TYPES, EVENT_HUB_FORMATS, FINDINGS_SHAPES, matchEnum } from "./enums.js";
-import { LOG_ANALYTICS_TABLES, READABLE_DATA_TYPES } from "../datatypes/index.js";
+import { LOG_ANALYTICS_TABLES, READABLE_DATA_TYPES } from "../datatypes/registry.js";
 import type { Action, EventHubAction, LogicAppAction, StorageAccountAction, WorkspaceAction } from "./model.js";
 import { Secret } from "./secret.js";
 import {

@@ -2,8 +2,7 @@ import { z } from "zod";
 import { EVENT_SOURCES, OPERATORS, OPERATOR_PROPERTY_TYPES, PROPERTY_TYPES } from "./enums.js";
 import type { Rule, RuleSet, Scope, Source } from "./model.js";
 import { redactSecretsInText } from "./secret.js";
-import { parseJsonPath } from "../rules/jsonpath.js";
-import { convertExpectedValue } from "../rules/values.js";
+import { convertExpectedValue, parseJsonPath } from "./rule-syntax.js";
 import { caseInsensitiveEnum, describe, freeText, nonEmptyString, show, strictObject } from "./zod-helpers.js";
 
 // The automations model (sources, rule sets, rules, scopes) with the checks ARM leaves to run time.

@@ -1,4 +1,4 @@
-import type { LogAnalyticsTable } from "../datatypes/index.js";
+import type { LogAnalyticsTable } from "../datatypes/registry.js";
 import type { EventHubFormat, EventSource, FindingsShape, Operator, PropertyType } from "./enums.js";
 import type { Secret } from "./secret.js";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { byEventSource } from "../datatypes/index.js";
+import { byEventSource } from "../datatypes/registry.js";
 import { actionSchema, isTrustedWebhook, type AllowedDestinations } from "./actions.js";
 import { coveringScopes, scopeSchema, sourceSchema } from "./automation.js";
 import { scheduleProblem } from "./schedule.js";

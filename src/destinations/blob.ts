@@ -1,10 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { BlobServiceClient, type ContainerClient, type StoragePipelineOptions } from "@azure/storage-blob";
-import { actionKey, type AllowedDestinations, type StorageAccountAction } from "../config/index.js";
+import { actionKey } from "../config/action-key.js";
+import type { AllowedDestinations } from "../config/endpoints.js";
+import type { StorageAccountAction } from "../config/model.js";
 import { blobServiceUrl } from "../config/actions.js";
 import { blobConnectionProblem } from "../config/endpoints.js";
-import { EVENT_CATEGORIES, jsonBytes, toEvent, type OutgoingRecord } from "../mapping/index.js";
-import { EVENT_SOURCE_DATA_TYPE } from "../datatypes/index.js";
+import { EVENT_CATEGORIES, toEvent } from "../mapping/eventhub.js";
+import { jsonBytes } from "../mapping/cut.js";
+import type { OutgoingRecord } from "../records/record.js";
+import { EVENT_SOURCE_DATA_TYPE } from "../datatypes/registry.js";
 import { DeliveryLedger } from "./delivery.js";
 import { DEFAULT_RETRY, SENT, withRetries, type SdkRetryOptions, type SendOutcome } from "./retry.js";
 import { resolveSetting } from "./settings.js";

@@ -3,7 +3,7 @@ import { onceUntilRejected } from "../shared/once.js";
 import { randomUUID } from "node:crypto";
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
-import { CONFIGURATION_NAME } from "../config/index.js";
+import { CONFIGURATION_NAME } from "../config/model.js";
 import type { DeliveryItem } from "./sink.js";
 
 /** Container of the dead letters in the app's own storage account. */

@@ -2,7 +2,7 @@ import { isNotFound } from "../shared/azure-errors.js";
 import { onceUntilRejected } from "../shared/once.js";
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
-import { jsonBytes } from "../mapping/index.js";
+import { jsonBytes } from "../mapping/cut.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import type { SendOutcome } from "./retry.js";
 import { emptyReport, type DeliveryItem, type DeliveryReport } from "./sink.js";

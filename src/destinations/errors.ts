@@ -1,4 +1,4 @@
-import { redactSecretsInText } from "../config/index.js";
+import { redactSecretsInText } from "../config/secret.js";
 
 /**
  * One line saying why a send failed, secret-free: status, code and message, and for an AggregateError (what

@@ -1,9 +1,14 @@
 import { ConnectionConfig } from "@azure/core-amqp";
 import { EventHubProducerClient, type EventData, type EventDataBatch } from "@azure/event-hubs";
-import { actionKey, type AllowedDestinations, type EventHubAction } from "../config/index.js";
+import { actionKey } from "../config/action-key.js";
+import type { AllowedDestinations } from "../config/endpoints.js";
+import type { EventHubAction } from "../config/model.js";
 import { hostAllowed, isTrustedHost, parseEventHubConnectionString, parseNamespace } from "../config/endpoints.js";
-import { EVENT_CATEGORIES, jsonBytes, toEventWithin, type Json, type OutgoingRecord } from "../mapping/index.js";
-import { EVENT_SOURCE_DATA_TYPE } from "../datatypes/index.js";
+import { EVENT_CATEGORIES } from "../mapping/eventhub.js";
+import { jsonBytes } from "../mapping/cut.js";
+import { toEventWithin } from "../mapping/to-event.js";
+import type { Json, OutgoingRecord } from "../records/record.js";
+import { EVENT_SOURCE_DATA_TYPE } from "../datatypes/registry.js";
 import { DeliveryLedger } from "./delivery.js";
 import { describeError } from "./errors.js";
 import { InFlight } from "./in-flight.js";

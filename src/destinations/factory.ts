@@ -1,4 +1,4 @@
-import type { Action } from "../config/index.js";
+import type { Action } from "../config/model.js";
 import { BlobSink } from "./blob.js";
 import { EventHubSink } from "./event-hubs.js";
 import { LogAnalyticsSink } from "./log-analytics.js";

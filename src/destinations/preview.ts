@@ -1,5 +1,10 @@
-import { actionKey, type Action } from "../config/index.js";
-import { customTableName, toEvent, toEventWithin, toLogAnalyticsRow, type OutgoingRecord } from "../mapping/index.js";
+import { actionKey } from "../config/action-key.js";
+import type { Action } from "../config/model.js";
+import { customTableName } from "../records/columns.js";
+import { toEvent } from "../mapping/eventhub.js";
+import { toEventWithin } from "../mapping/to-event.js";
+import { toLogAnalyticsRow } from "../mapping/to-row.js";
+import type { OutgoingRecord } from "../records/record.js";
 import { eventLimit, eventShape, STANDARD_MAX_MESSAGE_BYTES } from "./event-hubs.js";
 import { overflowBlobName } from "./log-analytics.js";
 

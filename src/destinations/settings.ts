@@ -1,4 +1,4 @@
-import type { EventHubAction, LogicAppAction, StorageAccountAction } from "../config/index.js";
+import type { EventHubAction, LogicAppAction, StorageAccountAction } from "../config/model.js";
 import { settingAllowed, type AllowedDestinations } from "../config/endpoints.js";
 import type { SinkDependencies } from "./sink.js";
 

@@ -1,8 +1,8 @@
 import type { TokenCredential } from "@azure/core-auth";
 import type { HttpClient } from "@azure/core-rest-pipeline";
 import type { ContainerClient } from "@azure/storage-blob";
-import type { AllowedDestinations } from "../config/index.js";
-import type { Json, OutgoingRecord } from "../mapping/index.js";
+import type { AllowedDestinations } from "../config/endpoints.js";
+import type { Json, OutgoingRecord } from "../records/record.js";
 import type { DeadLetterStore } from "./dead-letter.js";
 import type { BackoffStore } from "./delivery.js";
 import type { RetryPolicy, SdkRetryOptions, SendOutcome } from "./retry.js";

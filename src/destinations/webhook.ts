@@ -1,7 +1,9 @@
 import { createDefaultHttpClient, createHttpHeaders, createPipelineRequest, type HttpClient } from "@azure/core-rest-pipeline";
-import { actionKey, type LogicAppAction } from "../config/index.js";
+import { actionKey } from "../config/action-key.js";
+import type { LogicAppAction } from "../config/model.js";
 import { isTrustedWebhook } from "../config/actions.js";
-import { toEvent, type OutgoingRecord } from "../mapping/index.js";
+import { toEvent } from "../mapping/eventhub.js";
+import type { OutgoingRecord } from "../records/record.js";
 import { DeliveryLedger } from "./delivery.js";
 import { DEFAULT_RETRY, SENT, withRetries, type Attempt, type SendOutcome } from "./retry.js";
 import { resolveSetting } from "./settings.js";

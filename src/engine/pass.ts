@@ -6,11 +6,12 @@ import { ChangeDetector } from "../change/detector.js";
 import { CHANGE_RULES } from "../change/fingerprints.js";
 import { idHash } from "../change/ids.js";
 import { ExportEntries } from "../change/entries.js";
-import { cursorSchema, PASS_MODES, PassSession, StateConflictError, type ExportState, type PassKey, type StateStore } from "../state/index.js";
+import { cursorSchema, PASS_MODES, StateConflictError, type ExportState, type PassKey, type StateStore } from "../state/store.js";
+import { PassSession } from "../state/session.js";
 import { describeError } from "../destinations/errors.js";
 import type { DeliveryReport, Sink } from "../destinations/sink.js";
-import type { ChangeKind, OutgoingRecord } from "../mapping/index.js";
-import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, removedRecord, type DataType } from "../datatypes/index.js";
+import type { ChangeKind, OutgoingRecord } from "../records/record.js";
+import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, removedRecord, type DataType } from "../datatypes/registry.js";
 import { compileSource } from "../rules/compile.js";
 import type { Cursor, SourceRecord } from "../sources/reader.js";
 

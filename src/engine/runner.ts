@@ -1,8 +1,8 @@
 import { Cron } from "croner";
 import type { ExportConfiguration } from "../config/model.js";
-import type { StateStore } from "../state/index.js";
+import type { StateStore } from "../state/store.js";
 import type { Sink } from "../destinations/sink.js";
-import { isReadable, isSnapshotSource } from "../datatypes/index.js";
+import { isReadable, isSnapshotSource } from "../datatypes/registry.js";
 import { runPass, type PassOptions, type PassRecord } from "./pass.js";
 
 export interface RunOptions {

@@ -1,5 +1,5 @@
 import type { EventSource } from "../config/enums.js";
-import { classifyRecord, definitionOf } from "../datatypes/index.js";
+import { classifyRecord, definitionOf } from "../datatypes/registry.js";
 import { AssessmentMetadataIndex, hasEmbeddedMetadata } from "../records/metadata.js";
 import { stableId } from "../records/record.js";
 import type { CompiledConfiguration } from "../rules/configuration.js";

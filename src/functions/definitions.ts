@@ -1,5 +1,5 @@
 import type { HttpMethod, HttpRequest, HttpResponseInit, InvocationContext, Timer } from "@azure/functions";
-import { redactSecretsInText } from "../config/index.js";
+import { redactSecretsInText } from "../config/secret.js";
 import type { ExportService } from "../hosting/service.js";
 import type { RegistrationSettings } from "../hosting/settings.js";
 import { authorize, failure } from "./http.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { joinPath } from "../config/index.js";
+import { joinPath } from "../config/parse.js";
 import { badRequest } from "../hosting/problem.js";
 import type { HttpFunction } from "./definitions.js";
 import { json, nameParam, readJsonBody } from "./http.js";

@@ -1,4 +1,4 @@
-import { toPublicConfiguration } from "../config/index.js";
+import { toPublicConfiguration } from "../config/public.js";
 import { badRequest, notFound } from "../hosting/problem.js";
 import type { HttpFunction } from "./definitions.js";
 import { header, json, nameParam, readJsonBody } from "./http.js";

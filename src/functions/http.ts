@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
-import { redactSecretsInText } from "../config/index.js";
+import { redactSecretsInText } from "../config/secret.js";
 import { badRequest, ProblemError } from "../hosting/problem.js";
 import { parseJson } from "../shared/json.js";
 

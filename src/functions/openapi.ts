@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { actionSchemasByType } from "../config/actions.js";
 import { scopeSchema, sourceSchema } from "../config/automation.js";
-import { CONFIGURATION_NAME } from "../config/index.js";
+import { CONFIGURATION_NAME } from "../config/model.js";
 import { passRecordSchema } from "../engine/pass.js";
 import type { FunctionDefinition, HttpFunction } from "./definitions.js";
 import { previewBodySchema } from "./export-preview.js";

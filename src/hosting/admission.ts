@@ -1,4 +1,5 @@
-import { CONFIGURATION_NAME, parseExportConfiguration, type Action, type ExportConfiguration, type Problem } from "../config/index.js";
+import { CONFIGURATION_NAME, type Action, type ExportConfiguration, type Problem } from "../config/model.js";
+import { parseExportConfiguration } from "../config/parse.js";
 import { ConfigurationConditionError, ConfigurationConflictError, ConfigurationLimitError, ConfigurationNotStorableError, ConfigurationTooLargeError } from "./configurations.js";
 import type { ExportContext } from "./context.js";
 import { badRequest, ProblemError } from "./problem.js";

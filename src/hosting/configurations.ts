@@ -3,9 +3,11 @@ import { onceUntilRejected } from "../shared/once.js";
 import { randomUUID } from "node:crypto";
 import { RestError, type TableClient, type TableEntity, type TableEntityResult } from "@azure/data-tables";
 import { z } from "zod";
-import { parseExportConfiguration, toPublicConfiguration, type AllowedDestinations, type ExportConfiguration, type Problem } from "../config/index.js";
+import { parseExportConfiguration } from "../config/parse.js";
+import { toPublicConfiguration } from "../config/public.js";
+import type { AllowedDestinations } from "../config/endpoints.js";
+import type { ExportConfiguration, Problem } from "../config/model.js";
 
-export { CONFIGURATION_NAME } from "../config/index.js";
 
 /** The table of export configurations in the app's storage account. */
 export const CONFIGURATION_TABLE = "exportconfigurations";

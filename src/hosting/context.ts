@@ -1,8 +1,14 @@
 import type { TokenCredential } from "@azure/core-auth";
-import { type Action, type ExportConfiguration, type Problem } from "../config/index.js";
-import { BlobStateStore, STATE_CONTAINER } from "../state/index.js";
-import { BACKOFF_CONTAINER, BlobBackoffStore, BlobDeadLetterStore, createSink, DEAD_LETTER_CONTAINER, OVERFLOW_CONTAINER, type RetryPolicy, type SdkRetryOptions, type Sink } from "../destinations/index.js";
-import { ArmReader, defaultCredential } from "../sources/index.js";
+import type { Action, ExportConfiguration, Problem } from "../config/model.js";
+import { BlobStateStore, STATE_CONTAINER } from "../state/blob-store.js";
+import { BACKOFF_CONTAINER, BlobBackoffStore } from "../destinations/delivery.js";
+import { BlobDeadLetterStore, DEAD_LETTER_CONTAINER } from "../destinations/dead-letter.js";
+import { createSink } from "../destinations/factory.js";
+import { OVERFLOW_CONTAINER } from "../destinations/log-analytics.js";
+import type { RetryPolicy, SdkRetryOptions } from "../destinations/retry.js";
+import type { Sink } from "../destinations/sink.js";
+import { ArmReader } from "../sources/reader.js";
+import { defaultCredential } from "../sources/credentials.js";
 import { CONFIGURATION_TABLE, ConfigurationStore } from "./configurations.js";
 import { PassQueue } from "./queue.js";
 import type { AppSettings } from "./settings.js";

@@ -1,10 +1,11 @@
-import type { Action, ExportConfiguration } from "../config/index.js";
-import { OVERFLOW_CONTAINER, previewFor, type DestinationPreview } from "../destinations/index.js";
+import type { Action, ExportConfiguration } from "../config/model.js";
+import { OVERFLOW_CONTAINER } from "../destinations/log-analytics.js";
+import { previewFor, type DestinationPreview } from "../destinations/preview.js";
 import { selectRecords, type Located, type SelectedRecord, type SelectionNotice } from "../engine/select.js";
-import type { OutgoingRecord } from "../mapping/index.js";
-import { EVENT_SOURCE_DATA_TYPE, isReadable, isSnapshotSource } from "../datatypes/index.js";
-import { compileConfiguration } from "../rules/index.js";
-import type { ArmReader } from "../sources/index.js";
+import type { OutgoingRecord } from "../records/record.js";
+import { EVENT_SOURCE_DATA_TYPE, isReadable, isSnapshotSource } from "../datatypes/registry.js";
+import { compileConfiguration } from "../rules/configuration.js";
+import type { ArmReader } from "../sources/reader.js";
 
 export interface PreviewOptions<Origin> {
   /** The destinations to map each record for; none for the records as selected. */

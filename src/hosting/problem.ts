@@ -1,4 +1,5 @@
-import { redactSecretsInText, type Problem } from "../config/index.js";
+import { redactSecretsInText } from "../config/secret.js";
+import type { Problem } from "../config/model.js";
 
 /**
  * An RFC 9457 problem the hosts answer with: the status, a title, what went wrong, and for bad input each

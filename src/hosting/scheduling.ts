@@ -1,8 +1,8 @@
-import type { ExportConfiguration } from "../config/index.js";
-import type { PassKey } from "../state/index.js";
+import type { ExportConfiguration } from "../config/model.js";
+import type { PassKey } from "../state/store.js";
 import { passRecordSchema, readerSource, runPass, type PassRecord } from "../engine/pass.js";
 import { runConfiguration, snapshotDue } from "../engine/runner.js";
-import { isReadable, isSnapshotSource } from "../datatypes/index.js";
+import { isReadable, isSnapshotSource } from "../datatypes/registry.js";
 import { recordInvalidConfigurations, recordPassMetrics } from "../telemetry/metrics.js";
 import type { InvalidConfiguration, StoredConfiguration } from "./configurations.js";
 import type { ExportContext } from "./context.js";

@@ -1,6 +1,10 @@
-import { actionKey, toPublicConfiguration, type Problem } from "../config/index.js";
-import type { BlobStateStore } from "../state/index.js";
-import { replayDeadLetters, type BlobBackoffStore, type BlobDeadLetterStore, type ReplayReport } from "../destinations/index.js";
+import { actionKey } from "../config/action-key.js";
+import { toPublicConfiguration } from "../config/public.js";
+import type { Problem } from "../config/model.js";
+import type { BlobStateStore } from "../state/blob-store.js";
+import { replayDeadLetters, type ReplayReport } from "../destinations/replay.js";
+import type { BlobBackoffStore } from "../destinations/delivery.js";
+import type { BlobDeadLetterStore } from "../destinations/dead-letter.js";
 import type { PassRecord } from "../engine/pass.js";
 import { admit, checkName, requireRunnable, storeProblem } from "./admission.js";
 import { InvalidStoredConfigurationError, type ConfigurationStore, type InvalidConfiguration, type StoredConfiguration } from "./configurations.js";

@@ -1,7 +1,8 @@
 import { Cron } from "croner";
-import { actionKey, type ExportConfiguration } from "../config/index.js";
-import type { PassKey } from "../state/index.js";
-import type { Backoff } from "../destinations/index.js";
+import { actionKey } from "../config/action-key.js";
+import type { ExportConfiguration } from "../config/model.js";
+import type { PassKey } from "../state/store.js";
+import type { Backoff } from "../destinations/delivery.js";
 import { passRecordSchema, type PassRecord } from "../engine/pass.js";
 import { checkName } from "./admission.js";
 import type { ExportContext } from "./context.js";

@@ -2,7 +2,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { TableClient } from "@azure/data-tables";
 import { QueueServiceClient } from "@azure/storage-queue";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { redactSecretsInText } from "../config/index.js";
+import { redactSecretsInText } from "../config/secret.js";
 import type { StorageSetting } from "./settings.js";
 
 /** The app's own storage account: state, pass records, dead letters, configurations and the pass queue. */

@@ -1,5 +1,5 @@
 import type { EventHubFormat, FindingsShape } from "../config/enums.js";
-import { byEventSource, DATA_TYPES, type DataType, type RegisteredDataType } from "../datatypes/index.js";
+import { byEventSource, DATA_TYPES, type DataType, type RegisteredDataType } from "../datatypes/registry.js";
 import { pascal, setOwn, type Json, type OutgoingRecord } from "../records/record.js";
 
 /**

@@ -1,6 +1,6 @@
-import { TABLES } from "../datatypes/index.js";
+import { TABLES } from "../datatypes/registry.js";
 import { customTableName, defaultStreamName } from "../records/columns.js";
-import { streamDeclaration, tableSchema } from "./index.js";
+import { streamDeclaration, tableSchema } from "./to-row.js";
 
 /**
  * What the deployment (infra/) loads to create the six custom tables and the data collection rule: made

@@ -1,9 +1,10 @@
 import type { Operator, PropertyType } from "../config/enums.js";
 import type { Rule, Source } from "../config/model.js";
-import { definitionOf, EVENT_SOURCE_DATA_TYPE, type DataType } from "../datatypes/index.js";
+import { definitionOf, EVENT_SOURCE_DATA_TYPE, type DataType } from "../datatypes/registry.js";
 import { isObject } from "../shared/object.js";
-import { getProperty, parseJsonPath, walkPath, type PathSegment } from "./jsonpath.js";
-import { convertActualValue, convertExpectedValue, type TypedValue } from "./values.js";
+import { convertExpectedValue, parseJsonPath, type PathSegment, type TypedValue } from "../config/rule-syntax.js";
+import { getProperty, walkPath } from "./jsonpath.js";
+import { convertActualValue } from "./values.js";
 
 export type RecordPredicate = (record: unknown) => boolean;
 

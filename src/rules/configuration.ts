@@ -1,5 +1,5 @@
 import type { ExportConfiguration } from "../config/model.js";
-import type { DataType } from "../datatypes/index.js";
+import type { DataType } from "../datatypes/registry.js";
 import { compileSource, type CompiledSource, type CompileOptions } from "./compile.js";
 
 export interface CompiledConfiguration {

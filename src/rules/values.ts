@@ -1,37 +1,5 @@
 import type { PropertyType } from "../config/enums.js";
-
-/** A value converted to a rule's property type. */
-export type TypedValue = string | number | boolean;
-
-const INTEGER = /^[+-]?\d+$/;
-const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-/**
- * Converts a rule's `expectedValue` (always a string in the automations model) to its property type.
- * Returns undefined when it cannot be converted.
- */
-export function convertExpectedValue(text: string, type: PropertyType): TypedValue | undefined {
-  switch (type) {
-    case "String":
-      return text;
-    case "Integer": {
-      const t = text.trim();
-      if (!INTEGER.test(t)) return undefined;
-      const n = Number(t);
-      return Number.isSafeInteger(n) ? n : undefined;
-    }
-    case "Number": {
-      const t = text.trim();
-      if (!NUMBER.test(t)) return undefined;
-      const n = Number(t);
-      return Number.isFinite(n) ? n : undefined;
-    }
-    case "Boolean": {
-      const t = text.trim().toLowerCase();
-      return t === "true" ? true : t === "false" ? false : undefined;
-    }
-  }
-}
+import { convertExpectedValue, type TypedValue } from "../config/rule-syntax.js";
 
 /**
  * Converts a value found in a record to the property type, as a JSON token converts in the

@@ -1,5 +1,6 @@
 import { coveringScopes, normalizeScopePath } from "../config/automation.js";
-import { DATA_TYPES, definitionOf, type ArmListPlan, type ArmNestedListPlan, type DataType, type RegisteredDataType } from "../datatypes/index.js";
+import { DATA_TYPES, definitionOf, type DataType, type RegisteredDataType } from "../datatypes/registry.js";
+import type { ArmListPlan, ArmNestedListPlan } from "../datatypes/definition.js";
 import { AssessmentMetadataIndex, hasEmbeddedMetadata } from "../records/metadata.js";
 import { subscriptionOf, type Json, type RecordContext } from "../records/record.js";
 import { ArmPager, ArmTraffic, type ArmConnectionOptions, type PageContext } from "./arm.js";

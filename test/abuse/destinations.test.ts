@@ -1,8 +1,10 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Secret, type EventHubAction } from "../../src/config/index.js";
-import { BlobSink, EventHubSink } from "../../src/destinations/index.js";
+import { Secret } from "../../src/config/secret.js";
+import type { EventHubAction } from "../../src/config/model.js";
+import { BlobSink } from "../../src/destinations/blob.js";
+import { EventHubSink } from "../../src/destinations/event-hubs.js";
 import { CONFIGURATION_TABLE } from "../../src/hosting/configurations.js";
 import { storageClients } from "../../src/hosting/storage.js";
 import { readAppSettings } from "../../src/hosting/settings.js";

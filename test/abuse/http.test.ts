@@ -2,7 +2,7 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { localTls } from "../fakes/tls.js";
+import { localTls } from "../../dev/fakes/tls.js";
 import { harness, type Harness } from "../functions/helpers.js";
 
 // Hostile input at every HTTP endpoint: always a clear 4xx, never a crash, a hang or a half-stored

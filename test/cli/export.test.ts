@@ -2,11 +2,11 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SyntheticDataset } from "../fakes/arm/dataset.js";
-import { startFakeArm, type FakeArmServer } from "../fakes/arm/server.js";
-import { startAzurite, type Azurite } from "../fakes/azurite.js";
-import { startFakeIdentity, type FakeIdentityEndpoint } from "../fakes/identity.js";
-import { startFakeLogsIngestion, type FakeLogsIngestion } from "../fakes/logs-ingestion.js";
+import { SyntheticDataset } from "../../dev/fakes/arm/dataset.js";
+import { startFakeArm, type FakeArmServer } from "../../dev/fakes/arm/server.js";
+import { startAzurite, type Azurite } from "../../dev/fakes/azurite.js";
+import { startFakeIdentity, type FakeIdentityEndpoint } from "../../dev/fakes/identity.js";
+import { startFakeLogsIngestion, type FakeLogsIngestion } from "../../dev/fakes/logs-ingestion.js";
 import { runBin } from "../helpers/bin.js";
 import { declaredStreams, RULE_ID } from "../helpers/destinations.js";
 

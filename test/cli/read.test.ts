@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { csvLine } from "../../src/cli/csv.js";
-import { SyntheticDataset } from "../fakes/arm/dataset.js";
-import { startFakeArm, type FakeArmServer } from "../fakes/arm/server.js";
-import { startFakeIdentity, type FakeIdentityEndpoint } from "../fakes/identity.js";
+import { SyntheticDataset } from "../../dev/fakes/arm/dataset.js";
+import { startFakeArm, type FakeArmServer } from "../../dev/fakes/arm/server.js";
+import { startFakeIdentity, type FakeIdentityEndpoint } from "../../dev/fakes/identity.js";
 import { runBin as runBinary } from "../helpers/bin.js";
 import { ndjson, runCli } from "../helpers/cli.js";
 

@@ -1,6 +1,9 @@
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { parseExportConfiguration, redactSecretsInText, toPublicConfiguration, type ExportConfiguration } from "../../src/config/index.js";
+import { parseExportConfiguration } from "../../src/config/parse.js";
+import { redactSecretsInText } from "../../src/config/secret.js";
+import { toPublicConfiguration } from "../../src/config/public.js";
+import type { ExportConfiguration } from "../../src/config/model.js";
 
 const SUB = "a5caac9c-5c04-49af-b3d0-e204f40345d5";
 const HUB_ID = `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/contoso-ns/eventhubs/defender`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseExportConfiguration, toPublicConfiguration } from "../../src/config/index.js";
+import { parseExportConfiguration } from "../../src/config/parse.js";
+import { toPublicConfiguration } from "../../src/config/public.js";
 import { exampleFiles, loadExample } from "../helpers/examples.js";
 
 /** Every automation body in an example: the PUT/PATCH/validate request and each response resource. */

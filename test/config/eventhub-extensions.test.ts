@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseExportConfiguration } from "../../src/config/index.js";
-import { EVENT_CATEGORIES, EVENT_HUB_FORMATS } from "../../src/mapping/index.js";
+import { parseExportConfiguration } from "../../src/config/parse.js";
+import { EVENT_CATEGORIES } from "../../src/mapping/eventhub.js";
+import { EVENT_HUB_FORMATS } from "../../src/config/enums.js";
 
 const base = (action: Record<string, unknown>) => ({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", fullyQualifiedNamespace: "contoso-ns.servicebus.windows.net", eventHubName: "h", ...action }] });
 

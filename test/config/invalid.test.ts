@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { parseExportConfiguration, type Problem } from "../../src/config/index.js";
+import { parseExportConfiguration } from "../../src/config/parse.js";
+import type { Problem } from "../../src/config/model.js";
 
 const SUB = "/subscriptions/a5caac9c-5c04-49af-b3d0-e204f40345d5";
 const rule = (overrides: Record<string, unknown> = {}) => ({

@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseExportConfiguration, POLICY_DATA_TYPES, type ExportConfiguration, type RuleSet, type Source } from "../../src/config/index.js";
+import { parseExportConfiguration } from "../../src/config/parse.js";
+import { POLICY_DATA_TYPES } from "../../src/config/policy.js";
+import type { ExportConfiguration, RuleSet, Source } from "../../src/config/model.js";
 
 const SUB = "a5caac9c-5c04-49af-b3d0-e204f40345d5";
 

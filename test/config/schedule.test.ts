@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseExportConfiguration } from "../../src/config/index.js";
+import { parseExportConfiguration } from "../../src/config/parse.js";
 
 describe("snapshot schedule", () => {
   it("is configured per configuration, defaults to weekly, and says what is wrong", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { EVENT_SOURCES } from "../../src/config/index.js";
-import { byEventSource, DATA_TYPES, isReadable, isSnapshotSource, LOG_ANALYTICS_TABLES, READABLE_DATA_TYPES, removedRecord } from "../../src/datatypes/index.js";
-import { toLogAnalyticsRow } from "../../src/mapping/index.js";
+import { EVENT_SOURCES } from "../../src/config/enums.js";
+import { byEventSource, DATA_TYPES, isReadable, isSnapshotSource, LOG_ANALYTICS_TABLES, READABLE_DATA_TYPES, removedRecord } from "../../src/datatypes/registry.js";
+import { toLogAnalyticsRow } from "../../src/mapping/to-row.js";
 import { runCli } from "../helpers/cli.js";
 import { input } from "../helpers/mapping.js";
 

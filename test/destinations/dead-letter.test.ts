@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { startAzurite, type Azurite } from "../../dev/fakes/azurite.js";
 import { storage } from "../helpers/destinations.js";
 
 let azurite: Azurite;

@@ -2,11 +2,13 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { createDefaultHttpClient } from "@azure/core-rest-pipeline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseExportConfiguration, type LogicAppAction } from "../../src/config/index.js";
-import { replayDeadLetters, WebhookSink } from "../../src/destinations/index.js";
-import { SyntheticDataset } from "../fakes/arm/dataset.js";
-import { startAzurite, type Azurite } from "../fakes/azurite.js";
-import { localTls } from "../fakes/tls.js";
+import { parseExportConfiguration } from "../../src/config/parse.js";
+import type { LogicAppAction } from "../../src/config/model.js";
+import { replayDeadLetters } from "../../src/destinations/replay.js";
+import { WebhookSink } from "../../src/destinations/webhook.js";
+import { SyntheticDataset } from "../../dev/fakes/arm/dataset.js";
+import { startAzurite, type Azurite } from "../../dev/fakes/azurite.js";
+import { localTls } from "../../dev/fakes/tls.js";
 import { FAST, lettersOf, storage } from "../helpers/destinations.js";
 import { input } from "../helpers/mapping.js";
 

@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterEach, describe, expect, it } from "vitest";
-import { passPrefix } from "../../src/state/index.js";
-import { replayDeadLetters } from "../../src/destinations/index.js";
+import { passPrefix } from "../../src/state/store.js";
+import { replayDeadLetters } from "../../src/destinations/replay.js";
 import { duplicates, nothingLost, sinksOf, world, type PassArgs, type World } from "./harness.js";
 import { startProxy } from "./proxy.js";
 

@@ -1,15 +1,17 @@
 import { BlobServiceClient } from "@azure/storage-blob";
-import { parseExportConfiguration, type ExportConfiguration } from "../../src/config/index.js";
-import { BlobStateStore } from "../../src/state/index.js";
-import { BlobDeadLetterStore, createSink, type DeadLetter } from "../../src/destinations/index.js";
+import { parseExportConfiguration } from "../../src/config/parse.js";
+import type { ExportConfiguration } from "../../src/config/model.js";
+import { BlobStateStore } from "../../src/state/blob-store.js";
+import { BlobDeadLetterStore, type DeadLetter } from "../../src/destinations/dead-letter.js";
+import { createSink } from "../../src/destinations/factory.js";
 import { readerSource, type PassRecord } from "../../src/engine/pass.js";
 import { runConfiguration } from "../../src/engine/runner.js";
-import { ArmReader } from "../../src/sources/index.js";
-import { SyntheticDataset } from "../fakes/arm/dataset.js";
-import { startFakeArm, type FakeArmServer } from "../fakes/arm/server.js";
-import { startAzurite, type Azurite } from "../fakes/azurite.js";
-import { startFakeEventHubs, type FakeEventHubs } from "../fakes/eventhubs.js";
-import { startFakeLogsIngestion, type FakeLogsIngestion } from "../fakes/logs-ingestion.js";
+import { ArmReader } from "../../src/sources/reader.js";
+import { SyntheticDataset } from "../../dev/fakes/arm/dataset.js";
+import { startFakeArm, type FakeArmServer } from "../../dev/fakes/arm/server.js";
+import { startAzurite, type Azurite } from "../../dev/fakes/azurite.js";
+import { startFakeEventHubs, type FakeEventHubs } from "../../dev/fakes/eventhubs.js";
+import { startFakeLogsIngestion, type FakeLogsIngestion } from "../../dev/fakes/logs-ingestion.js";
 import { FAST_RETRIES, staticCredential } from "../helpers/arm.js";
 import { declaredStreams, FAST, RULE_ID, SDK_FAST } from "../helpers/destinations.js";
 

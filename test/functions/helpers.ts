@@ -6,8 +6,8 @@ import { decodeMessageText } from "../../src/hosting/queue.js";
 import { ExportService, type ServiceDependencies } from "../../src/hosting/service.js";
 import { readAppSettings } from "../../src/hosting/settings.js";
 import { storageClients } from "../../src/hosting/storage.js";
-import { startSandbox, type Sandbox } from "../../src/local/sandbox.js";
-import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { startSandbox, type Sandbox } from "../../dev/local-host/sandbox.js";
+import { startAzurite, type Azurite } from "../../dev/fakes/azurite.js";
 import { staticCredential } from "../helpers/arm.js";
 
 const { HttpRequest, InvocationContext } = functions;

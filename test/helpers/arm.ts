@@ -1,7 +1,7 @@
 import type { TokenCredential } from "@azure/core-auth";
-import { ArmReader, type SourceRecord } from "../../src/sources/index.js";
-import { SyntheticDataset, type DatasetOptions } from "../fakes/arm/dataset.js";
-import { startFakeArm, type FakeArmServer } from "../fakes/arm/server.js";
+import { ArmReader, type SourceRecord } from "../../src/sources/reader.js";
+import { SyntheticDataset, type DatasetOptions } from "../../dev/fakes/arm/dataset.js";
+import { startFakeArm, type FakeArmServer } from "../../dev/fakes/arm/server.js";
 
 /** A credential that hands out a fixed token and remembers the scopes asked for. */
 export function staticCredential(token = "test-token"): TokenCredential & { scopes: string[] } {

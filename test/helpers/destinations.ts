@@ -1,7 +1,8 @@
 import { BlobServiceClient } from "@azure/storage-blob";
-import { BlobDeadLetterStore, type DeadLetter } from "../../src/destinations/index.js";
-import { TABLES, defaultStreamName } from "../../src/mapping/index.js";
-import type { Azurite } from "../fakes/azurite.js";
+import { BlobDeadLetterStore, type DeadLetter } from "../../src/destinations/dead-letter.js";
+import { TABLES } from "../../src/datatypes/registry.js";
+import { defaultStreamName } from "../../src/records/columns.js";
+import type { Azurite } from "../../dev/fakes/azurite.js";
 
 export const RULE_ID = "dcr-00112233445566778899aabbccddeeff";
 export const FAST = { attempts: 3, delayMs: 10 };

@@ -1,7 +1,7 @@
-import type { EventSource } from "../../src/config/index.js";
-import type { OutgoingRecord } from "../../src/mapping/index.js";
-import { isSnapshotSource } from "../../src/datatypes/index.js";
-import { stableId } from "../../src/records/index.js";
+import type { EventSource } from "../../src/config/enums.js";
+import type { OutgoingRecord } from "../../src/records/record.js";
+import { isSnapshotSource } from "../../src/datatypes/registry.js";
+import { stableId } from "../../src/records/record.js";
 
 export const EXPORTED_AT = "2026-11-22T10:00:00.000Z";
 

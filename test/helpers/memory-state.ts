@@ -1,20 +1,8 @@
 import { ExportEntries } from "../../src/change/entries.js";
-import {
-  decodeState,
-  encodeState,
-  parseRunning,
-  passPrefix,
-  passRecordName,
-  progressSchema,
-  StateConflictError,
-  type ExportState,
-  type Lease,
-  type PassKey,
-  type PassProgress,
-  type RunningPass,
-  type StateStore,
-  type StateToSave,
-} from "../../src/state/index.js";
+import { decodeState, encodeState } from "../../src/state/codec.js";
+import { parseRunning, passRecordName, type RunningPass } from "../../src/state/pass-log.js";
+import { passPrefix, progressSchema, StateConflictError, type ExportState, type PassKey, type PassProgress, type StateStore, type StateToSave } from "../../src/state/store.js";
+import type { Lease } from "../../src/state/lease.js";
 
 interface StoredState {
   body: Buffer;

@@ -1,13 +1,14 @@
 import { metrics } from "@opentelemetry/api";
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Secret, type ExportConfiguration } from "../../src/config/index.js";
-import { passPrefix } from "../../src/state/index.js";
+import { Secret } from "../../src/config/secret.js";
+import type { ExportConfiguration } from "../../src/config/model.js";
+import { passPrefix } from "../../src/state/store.js";
 import { ConfigurationNotStorableError } from "../../src/hosting/configurations.js";
 import { ProblemError } from "../../src/hosting/problem.js";
-import { startSandbox, type Sandbox } from "../../src/local/sandbox.js";
+import { startSandbox, type Sandbox } from "../../dev/local-host/sandbox.js";
 import { METRIC_NAMES, resetInstruments } from "../../src/telemetry/metrics.js";
-import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { startAzurite, type Azurite } from "../../dev/fakes/azurite.js";
 import { sandboxService } from "../functions/helpers.js";
 
 let azurite: Azurite;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSandbox, type Sandbox } from "../../src/local/sandbox.js";
-import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { startSandbox, type Sandbox } from "../../dev/local-host/sandbox.js";
+import { startAzurite, type Azurite } from "../../dev/fakes/azurite.js";
 import { sandboxService } from "../functions/helpers.js";
 
 let azurite: Azurite;

@@ -4,7 +4,7 @@ import { QueueServiceClient } from "@azure/storage-queue";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ExportService } from "../../src/hosting/service.js";
 import { readAppSettings } from "../../src/hosting/settings.js";
-import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { startAzurite, type Azurite } from "../../dev/fakes/azurite.js";
 import { startProxy } from "../faults/proxy.js";
 import { staticCredential } from "../helpers/arm.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DATA_TYPES, READABLE_DATA_TYPES } from "../../src/datatypes/index.js";
+import { DATA_TYPES, READABLE_DATA_TYPES } from "../../src/datatypes/registry.js";
 import { bicepFiles, callArguments, declarations, infraText, property } from "./bicep.js";
 
 const assignments = () =>

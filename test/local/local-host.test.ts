@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { request } from "node:http";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -11,7 +13,10 @@ const output: string[] = [];
 
 beforeAll(async () => {
   const root = fileURLToPath(new URL("../..", import.meta.url));
-  child = spawn(process.execPath, ["--import", "tsx", "src/local/main.ts"], { cwd: root, env: { ...process.env, PORT: "0", DEFENDER_EXPORT_STREAM_SCHEDULE: "*/2 * * * * *" }, stdio: ["ignore", "pipe", "pipe"] });
+  // What `npm start` runs, read from package.json, on this Node.
+  const start = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start.split(" ");
+  expect(start[0]).toBe("node");
+  child = spawn(process.execPath, start.slice(1), { cwd: root, env: { ...process.env, PORT: "0", DEFENDER_EXPORT_STREAM_SCHEDULE: "*/2 * * * * *" }, stdio: ["ignore", "pipe", "pipe"] });
   child.stderr!.on("data", (c: Buffer) => output.push(c.toString()));
   url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the local host did not start in 40 s:\n${output.join("")}`)), 40_000);

@@ -1,6 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cutToFit, jsonBytes, LOG_ANALYTICS_ROW_LIMIT, mapToRow, tableFor, toEventWithin, toLogAnalyticsRow, truncateString } from "../../src/mapping/index.js";
+import { cutToFit, jsonBytes, LOG_ANALYTICS_ROW_LIMIT, truncateString } from "../../src/mapping/cut.js";
+import { mapToRow } from "../../src/mapping/rows.js";
+import { tableFor } from "../../src/datatypes/registry.js";
+import { toEventWithin } from "../../src/mapping/to-event.js";
+import { toLogAnalyticsRow } from "../../src/mapping/to-row.js";
 import { assessmentWithMetadata, exampleRecords } from "../helpers/examples.js";
 import { input } from "../helpers/mapping.js";
 

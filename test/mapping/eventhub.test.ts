@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { toEvent } from "../../src/mapping/index.js";
+import { toEvent } from "../../src/mapping/eventhub.js";
 import { assessmentWithMetadata, EVENT_SCHEMAS_DIR, exampleRecords } from "../helpers/examples.js";
 import { EXPORTED_AT, input } from "../helpers/mapping.js";
 

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { coerce, customTableName, streamDeclaration, TABLES, tableSchema, toLogAnalyticsRow, type ColumnType } from "../../src/mapping/index.js";
+import { coerce } from "../../src/mapping/rows.js";
+import { customTableName, type ColumnType } from "../../src/records/columns.js";
+import { streamDeclaration, tableSchema, toLogAnalyticsRow } from "../../src/mapping/to-row.js";
+import { TABLES } from "../../src/datatypes/registry.js";
 import { assessmentWithMetadata, exampleRecords } from "../helpers/examples.js";
 import { EXPORTED_AT, input } from "../helpers/mapping.js";
 import { isReservedColumnName } from "../helpers/reserved-columns.js";

@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const FOLDERS = ["src", "test", "bench", "scripts"];
+const FOLDERS = ["src", "dev", "test", "bench", "scripts"];
 const CODE = /\.(?:[cm]?[jt]s|sh)$/;
 
 function* files(folder: string): Generator<string> {
@@ -34,12 +34,19 @@ export function pathsLeavingRepository(file: string, text: string, root: string)
 }
 
 describe("the repository is self-contained", () => {
-  it("nothing under src/, test/, bench/ or scripts/ reads a path outside the repository", () => {
+  it("nothing under src/, dev/, test/, bench/ or scripts/ reads a path outside the repository", () => {
     const self = fileURLToPath(import.meta.url);
     const leaks = FOLDERS.flatMap((folder) => [...files(join(ROOT, folder))])
       .filter((file) => file !== self)
       .flatMap((file) => pathsLeavingRepository(file, readFileSync(file, "utf8"), ROOT));
     expect(leaks).toEqual([]);
+  });
+
+  it("src/, what ships, imports nothing under test/ or dev/ (the fakes and the local host live there)", () => {
+    const reaching = [...files(join(ROOT, "src"))].flatMap((file) =>
+      [...readFileSync(file, "utf8").matchAll(/(?:from|import\(?)\s*"([^"]+)"/g)].filter((m) => /^(?:test|dev)(?:\/|$)/.test(relative(ROOT, join(dirname(file), m[1]!)).split("\\").join("/"))).map((m) => `${relative(ROOT, file)}: ${m[1]}`),
+    );
+    expect(reaching).toEqual([]);
   });
 
   it("the guard sees a path that climbs out, and lets one that stays in", () => {

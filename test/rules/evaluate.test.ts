@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseExportConfiguration, type Operator, type PropertyType, type Rule } from "../../src/config/index.js";
-import { compileConfiguration, compileRule, compileSource, RuleCompileError } from "../../src/rules/index.js";
+import { parseExportConfiguration } from "../../src/config/parse.js";
+import type { Operator, PropertyType } from "../../src/config/enums.js";
+import type { Rule } from "../../src/config/model.js";
+import { compileConfiguration } from "../../src/rules/configuration.js";
+import { compileRule, compileSource, RuleCompileError } from "../../src/rules/compile.js";
 import { assessmentWithMetadata, exampleRecords } from "../helpers/examples.js";
 
 const r = (propertyJPath: string, propertyType: PropertyType, operator: Operator, expectedValue: string): Rule => ({ propertyJPath, propertyType, operator, expectedValue });

@@ -1,7 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { OPERATORS, PROPERTY_TYPES, parseExportConfiguration, type Rule } from "../../src/config/index.js";
-import { compileConfiguration, compileRule, parseJsonPath } from "../../src/rules/index.js";
+import { OPERATORS, PROPERTY_TYPES } from "../../src/config/enums.js";
+import { parseExportConfiguration } from "../../src/config/parse.js";
+import type { Rule } from "../../src/config/model.js";
+import { compileConfiguration } from "../../src/rules/configuration.js";
+import { compileRule } from "../../src/rules/compile.js";
+import { parseJsonPath } from "../../src/config/rule-syntax.js";
 
 // JSON text built by hand, so that keys such as __proto__ become own properties after JSON.parse, as in real input.
 const key = fc.oneof(

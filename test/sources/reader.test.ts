@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { ArmReadError, ArmReader, armTokenScope, groupScopes } from "../../src/sources/index.js";
+import { ArmReadError, armTokenScope } from "../../src/sources/arm.js";
+import { ArmReader, groupScopes } from "../../src/sources/reader.js";
 import { armFixture, collect, FAST_RETRIES } from "../helpers/arm.js";
 
 type Fixture = Awaited<ReturnType<typeof armFixture>>;
@@ -34,7 +35,7 @@ describe("paging", () => {
     const { fake, reader, subscription } = await setup({ assessments: 1 });
     const extra = { id: `${subscription}/providers/Microsoft.Security/assessments/x`, name: "x", type: "Microsoft.Security/assessments", properties: { risk: { level: "High", attackPathsReferences: ["a"] }, status: { code: "Unhealthy", firstEvaluationDate: "2026-01-02T03:04:05.678Z" } } };
     fake.inject({ kind: "body", body: { value: [extra] } }, { path: /\/assessments\?/ });
-    const [item] = await collect(reader().assessments(subscription, new (await import("../../src/records/index.js")).AssessmentMetadataIndex()));
+    const [item] = await collect(reader().assessments(subscription, new (await import("../../src/records/metadata.js")).AssessmentMetadataIndex()));
     expect(item!.record).toEqual(extra);
   });
 

@@ -2,8 +2,10 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idHash } from "../../src/change/ids.js";
-import { BlobStateStore, passPrefix, PASS_RECORD_TAG, type PassKey } from "../../src/state/index.js";
-import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { BlobStateStore } from "../../src/state/blob-store.js";
+import { passPrefix, type PassKey } from "../../src/state/store.js";
+import { PASS_RECORD_TAG } from "../../src/state/pass-log.js";
+import { startAzurite, type Azurite } from "../../dev/fakes/azurite.js";
 import { frontCode, pairsOf, storedEntries } from "../helpers/ids.js";
 
 // What only Blob storage shows: the stored layout and formats (which existing deployments' state is in), old

@@ -1,8 +1,9 @@
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idHash } from "../../src/change/ids.js";
-import { BlobStateStore, StateConflictError, type PassKey, type PassProgress, type StateStore } from "../../src/state/index.js";
-import { startAzurite, type Azurite } from "../fakes/azurite.js";
+import { BlobStateStore } from "../../src/state/blob-store.js";
+import { StateConflictError, type PassKey, type PassProgress, type StateStore } from "../../src/state/store.js";
+import { startAzurite, type Azurite } from "../../dev/fakes/azurite.js";
 import { pairsOf, storedEntries } from "../helpers/ids.js";
 import { MemoryStateStore } from "../helpers/memory-state.js";
 

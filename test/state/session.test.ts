@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ExportEntries } from "../../src/change/entries.js";
-import { PassSession, StateConflictError, type PassKey, type PassProgress } from "../../src/state/index.js";
+import { PassSession } from "../../src/state/session.js";
+import { StateConflictError, type PassKey, type PassProgress } from "../../src/state/store.js";
 import { storedEntries } from "../helpers/ids.js";
 import { MemoryStateStore } from "../helpers/memory-state.js";
 

@@ -8,7 +8,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { startAzurite } from "../fakes/azurite.js";
+import { startAzurite } from "../../dev/fakes/azurite.js";
 import { correlateInvocations } from "../../src/telemetry/setup.js";
 
 // What useAzureMonitor registers globally: a context manager and the W3C propagator.

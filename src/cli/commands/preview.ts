@@ -1,6 +1,6 @@
-import type { EventHubAction } from "../../config/index.js";
-import type { DestinationPreview } from "../../destinations/index.js";
-import { EVENT_HUB_FORMATS, type EventHubFormat } from "../../mapping/index.js";
+import type { EventHubAction } from "../../config/model.js";
+import type { DestinationPreview } from "../../destinations/preview.js";
+import { EVENT_HUB_FORMATS, type EventHubFormat } from "../../config/enums.js";
 import type { SelectedRecord, SelectionNotice } from "../../engine/select.js";
 import { previewRecords } from "../../hosting/preview.js";
 import { loadConfiguration, report, UsageError, type Command } from "../command.js";

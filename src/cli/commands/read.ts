@@ -1,5 +1,6 @@
-import { DATA_TYPES, READABLE_DATA_TYPES, type DataType, type RegisteredDataType } from "../../datatypes/index.js";
-import { ArmReader, defaultCredential } from "../../sources/index.js";
+import { DATA_TYPES, READABLE_DATA_TYPES, type DataType, type RegisteredDataType } from "../../datatypes/registry.js";
+import { ArmReader } from "../../sources/reader.js";
+import { defaultCredential } from "../../sources/credentials.js";
 import { identitySettings } from "../../hosting/settings.js";
 import { armEndpointOption, UsageError, type Command } from "../command.js";
 import { CSV_COLUMNS, csvLine, csvRow } from "../csv.js";

@@ -1,4 +1,4 @@
-import { replayDeadLetters } from "../../destinations/index.js";
+import { replayDeadLetters } from "../../destinations/replay.js";
 import { namingStorage } from "../../hosting/storage.js";
 import { configurationName, contextFor, loadConfiguration, report, sinksFor, UsageError, type Command } from "../command.js";
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, writeOut } from "../io.js";

@@ -1,4 +1,4 @@
-import { toPublicConfiguration } from "../../config/index.js";
+import { toPublicConfiguration } from "../../config/public.js";
 import { loadConfiguration, report, UsageError, type Command } from "../command.js";
 import { EXIT_BAD_INPUT, EXIT_OK, writeErr, writeOut } from "../io.js";
 

@@ -1,10 +1,11 @@
 // The local sandbox: the test fakes, serving realistic data that changes over time. Development only
 // (it imports test/fakes and devDependencies), so it is not part of the built package.
-import { SyntheticDataset } from "../../test/fakes/arm/dataset.js";
-import { startFakeArm, type FakeArmServer } from "../../test/fakes/arm/server.js";
-import { startFakeEventHubs, type FakeEventHubs } from "../../test/fakes/eventhubs.js";
-import { startFakeLogsIngestion, type FakeLogsIngestion } from "../../test/fakes/logs-ingestion.js";
-import { defaultStreamName, TABLES } from "../mapping/index.js";
+import { SyntheticDataset } from "../fakes/arm/dataset.js";
+import { startFakeArm, type FakeArmServer } from "../fakes/arm/server.js";
+import { startFakeEventHubs, type FakeEventHubs } from "../fakes/eventhubs.js";
+import { startFakeLogsIngestion, type FakeLogsIngestion } from "../fakes/logs-ingestion.js";
+import { defaultStreamName } from "../../src/records/columns.js";
+import { TABLES } from "../../src/datatypes/registry.js";
 
 export const SANDBOX_RULE_ID = "dcr-00000000000000000000000000000001";
 export const SANDBOX_HUB = "defender-export";

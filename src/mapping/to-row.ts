@@ -1,16 +1,8 @@
-import { byEventSource } from "../datatypes/index.js";
+import { byEventSource } from "../datatypes/registry.js";
 import { customTableName, defaultStreamName, type ColumnType, type TableDefinition } from "../records/columns.js";
 import type { Json, OutgoingRecord } from "../records/record.js";
 import { cutToFit, LOG_ANALYTICS_ROW_LIMIT } from "./cut.js";
-import { toEvent, type EventHubShapeOptions, type MappedEvent } from "./eventhub.js";
 import { mapToRow } from "./rows.js";
-
-export { cutToFit, jsonBytes, LOG_ANALYTICS_ROW_LIMIT, shrink, truncateString, type CutResult } from "./cut.js";
-export { EVENT_CATEGORIES, EVENT_HUB_FORMATS, enrichmentAction, toEvent, type EventHubFormat, type EventHubShapeOptions, type FindingsShape, type MappedEvent } from "./eventhub.js";
-export type { ChangeKind, Json, OutgoingRecord } from "../records/record.js";
-export { coerce, mapToRow } from "./rows.js";
-export { customTableName, defaultStreamName, type ColumnDefinition, type ColumnType, type TableDefinition } from "../records/columns.js";
-export { tableFor, TABLES } from "../datatypes/index.js";
 
 export type LogAnalyticsRowResult =
   | { ok: true; table: TableDefinition; row: Json; cut: string[]; json: string }
@@ -52,24 +44,6 @@ function identityColumns(table: TableDefinition): Set<string> {
     identityCache.set(table, set);
   }
   return set;
-}
-
-// Fields of an event that say what it is; the guard never cuts them.
-const EVENT_IDENTITY = new Set([
-  "id", "name", "type", "tenantId", "assessmentEventDataEnrichment", "subAssessmentEventDataEnrichment", "securityEventDataEnrichment",
-  "SystemAlertId", "AlertType", "Severity", "Status", "AlertDisplayName", "TimeGenerated", "StartTimeUtc", "EndTimeUtc", "AzureResourceId",
-  "VendorName", "ProductName", "CompromisedEntity", "Id", "Name", "Type", "TenantId", "SubAssessmentEventDataEnrichment", "SecurityEventDataEnrichment",
-  "time", "category",
-]);
-
-export type EventResult = { ok: true; event: MappedEvent; cut: string[]; json: string } | { ok: false; event: MappedEvent; reason: string };
-
-/** The record as its Event Hubs event, cut (as rows are) when its JSON is over `limit` bytes. */
-export function toEventWithin(input: OutgoingRecord, limit: number, options: EventHubShapeOptions = {}): EventResult {
-  const event = toEvent(input, options);
-  const pascalCase = "SystemAlertId" in event.body || "SubAssessmentEventDataEnrichment" in event.body;
-  const result = cutToFit(event.body, limit, (k) => EVENT_IDENTITY.has(k), pascalCase ? { flag: "IsTruncated", list: "TruncatedFields" } : { flag: "isTruncated", list: "truncatedFields" });
-  return result.ok ? { ok: true, event: { ...event, body: result.value }, cut: result.cut, json: result.json } : { ok: false, event, reason: result.reason };
 }
 
 /** The data collection rule's stream declaration for a table: the same columns the mapper writes. */

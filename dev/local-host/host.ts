@@ -6,11 +6,11 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { TokenCredential } from "@azure/core-auth";
 import functions, { type HttpResponseInit, type LogHandler, type Timer } from "@azure/functions";
 import { Cron } from "croner";
-import { bindHttp, bindQueue, bindTimer, type FunctionDefinition, type HttpFunction } from "../functions/definitions.js";
-import { decodeMessageText } from "../hosting/queue.js";
-import { ExportService } from "../hosting/service.js";
-import type { AppSettings } from "../hosting/settings.js";
-import type { StorageClients } from "../hosting/storage.js";
+import { bindHttp, bindQueue, bindTimer, type FunctionDefinition, type HttpFunction } from "../../src/functions/definitions.js";
+import { decodeMessageText } from "../../src/hosting/queue.js";
+import { ExportService } from "../../src/hosting/service.js";
+import type { AppSettings } from "../../src/hosting/settings.js";
+import type { StorageClients } from "../../src/hosting/storage.js";
 
 // A webpack bundle: Node sees no named exports in it.
 const { HttpRequest, InvocationContext } = functions;

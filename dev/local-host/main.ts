@@ -1,11 +1,11 @@
 // `npm start`: the Functions app on this machine, without the Functions host. Azurite for storage, and
 // unless AZURE_SUBSCRIPTION_ID is set, a sandbox of local ARM, Logs Ingestion and Event Hubs endpoints.
-import { startAzurite } from "../../test/fakes/azurite.js";
-import { FUNCTIONS } from "../functions/all.js";
-import { environment } from "../hosting/environment.js";
-import { readAppSettings } from "../hosting/settings.js";
-import { storageClients } from "../hosting/storage.js";
-import { defaultCredential } from "../sources/index.js";
+import { startAzurite } from "../fakes/azurite.js";
+import { FUNCTIONS } from "../../src/functions/all.js";
+import { environment } from "../../src/hosting/environment.js";
+import { readAppSettings } from "../../src/hosting/settings.js";
+import { storageClients } from "../../src/hosting/storage.js";
+import { defaultCredential } from "../../src/sources/credentials.js";
 import { startLocalHost } from "./host.js";
 import { startSandbox } from "./sandbox.js";
 

@@ -1,2 +1,0 @@
-export { AssessmentMetadataIndex, hasEmbeddedMetadata } from "./metadata.js";
-export { stableId, type ChangeKind, type Json, type OutgoingRecord, type RecordContext } from "./record.js";
