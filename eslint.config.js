@@ -4,15 +4,7 @@ import tseslint from "typescript-eslint";
 // The folders of src/ in layers: a folder imports its own layer and those below, never one above, so that
 // the engine knows nothing of the hosts and the model nothing of the engine. Imports name files directly:
 // there are no index.ts barrels, and src/ never imports the tests.
-const LAYERS = [
-  ["shared"],
-  ["config", "records", "datatypes"],
-  ["rules", "change", "mapping", "sources"],
-  ["state", "destinations"],
-  ["engine"],
-  ["telemetry", "hosting"],
-  ["functions", "cli"],
-];
+const LAYERS = [["shared"], ["config", "records", "datatypes"], ["rules", "change", "mapping", "sources"], ["state", "destinations"], ["engine"], ["telemetry", "hosting"], ["functions", "cli"]];
 const ALWAYS = [
   { group: ["**/index.js"], message: "import the file that declares the name: src/ has no barrels" },
   { group: ["**/test/**", "**/dev/**"], message: "src/ is what ships: it never imports the tests or the development tools" },

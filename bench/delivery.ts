@@ -104,7 +104,10 @@ export async function run(): Promise<Figure[]> {
   const ingestion = await startFakeLogsIngestion({ ruleId: RULE_ID, streams: declaredStreams() });
   const credential = { getToken: async () => ({ token: "bench", expiresOnTimestamp: Date.now() + 3_600_000 }) };
   const policy = { trustedHosts: [new URL(ingestion.url).host] };
-  const config = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }] }, { allowedDestinations: policy });
+  const config = parseExportConfiguration(
+    { sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }] },
+    { allowedDestinations: policy },
+  );
   if (!config.ok) throw new Error("config");
   const la = new LogAnalyticsSink(config.configuration.actions[0] as WorkspaceAction, { credential, deadLetters: noDeadLetters, allowedDestinations: policy, tlsCa: ingestion.ca });
   for (let i = 0; i < COUNT; i++) await la.write(inputOf(records[i % DISTINCT]!.line, records[i % DISTINCT]!.eventSource, exportedAt));

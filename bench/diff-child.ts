@@ -18,7 +18,12 @@ for (let i = 0; i < count; i++) {
   fingerprints[i] = CHANGE_RULES.subAssessment.fingerprint(r);
 }
 // The stored ids, read (as a stored state's are) only when a removal needs them.
-const stored = { count, walk: async function* () { for (let i = 0; i < count; i++) yield record(i, "").id; } };
+const stored = {
+  count,
+  walk: async function* () {
+    for (let i = 0; i < count; i++) yield record(i, "").id;
+  },
+};
 const before = process.cpuUsage();
 const start = performance.now();
 const detector = new ChangeDetector("subAssessment", ExportEntries.stored(hashes, fingerprints, stored));
@@ -30,4 +35,6 @@ for (let i = Math.floor(count / 100); i < count + Math.floor(count / 100); i++) 
 }
 const removed = (await detector.removals()).length;
 const cpu = process.cpuUsage(before);
-process.stdout.write(`${JSON.stringify({ count, changed, removed, seconds: (performance.now() - start) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ count, changed, removed, seconds: (performance.now() - start) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssBytes: process.resourceUsage().maxRSS * 1024 })}\n`,
+);

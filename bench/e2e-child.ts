@@ -41,7 +41,14 @@ if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
 const service = BlobServiceClient.fromConnectionString(args.storage);
 const deadLetters = new BlobDeadLetterStore(service.getContainerClient(`${args.name}-dead-letters`));
 const sinks = parsed.configuration.actions.map((action) =>
-  createSink(action, { credential, deadLetters, overflow: service.getContainerClient(`${args.name}-overflow`), allowedDestinations, appSettings: { DEFENDER_EXPORT_DEST_BENCH_EVENT_HUBS: args.eventHubs }, tlsCa: readFileSync(args.caFile, "utf8") }),
+  createSink(action, {
+    credential,
+    deadLetters,
+    overflow: service.getContainerClient(`${args.name}-overflow`),
+    allowedDestinations,
+    appSettings: { DEFENDER_EXPORT_DEST_BENCH_EVENT_HUBS: args.eventHubs },
+    tlsCa: readFileSync(args.caFile, "utf8"),
+  }),
 );
 const reader = new ArmReader({ credential, endpoint: args.armUrl, tlsCa: readFileSync(args.certFile, "utf8") });
 const state = new BlobStateStore(service.getContainerClient(`${args.name}-state`));

@@ -27,10 +27,14 @@ async function inFlight(sending: Promise<unknown>): Promise<void> {
 // the bytes, is the same either way, and the endpoint's counts stay the exporter's.
 function post(body: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request(`${deliver!.ingestionUrl}/dataCollectionRules/${RULE_ID}/streams/Custom-Floor?api-version=2023-01-01`, { method: "POST", agent: ingestionAgent, headers: { authorization: "Bearer bench", "content-type": "application/json", "content-encoding": "gzip" } }, (res) => {
-      res.resume();
-      res.on("end", resolve);
-    });
+    const req = request(
+      `${deliver!.ingestionUrl}/dataCollectionRules/${RULE_ID}/streams/Custom-Floor?api-version=2023-01-01`,
+      { method: "POST", agent: ingestionAgent, headers: { authorization: "Bearer bench", "content-type": "application/json", "content-encoding": "gzip" } },
+      (res) => {
+        res.resume();
+        res.on("end", resolve);
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -102,7 +106,10 @@ await all(`${p}/secureScores`, version("secureScore"));
 await all(`${p}/secureScoreControls`, version("secureScore"));
 await all(`${p}/regulatoryComplianceStandards`, version("regulatoryComplianceAssessment"), (standard) =>
   all(`${p}/regulatoryComplianceStandards/${String(standard["name"])}/regulatoryComplianceControls`, version("regulatoryComplianceAssessment"), (control) =>
-    all(`${p}/regulatoryComplianceStandards/${String(standard["name"])}/regulatoryComplianceControls/${String(control["name"])}/regulatoryComplianceAssessments`, version("regulatoryComplianceAssessment")),
+    all(
+      `${p}/regulatoryComplianceStandards/${String(standard["name"])}/regulatoryComplianceControls/${String(control["name"])}/regulatoryComplianceAssessments`,
+      version("regulatoryComplianceAssessment"),
+    ),
   ),
 );
 await flush();

@@ -69,9 +69,23 @@ async function measure(findings: number, storage: string, withDelivery = false):
       const received = await own.stop();
       if (received.events !== deliveryFloor.records) throw new Error(`the delivery floor sent ${deliveryFloor.records} events, the endpoint received ${received.events}`);
     }
-    const ours = await runChild<Exported>("./e2e-child.ts", [
-      JSON.stringify({ armUrl: arm.url, certFile: arm.certFile, subscription: arm.subscription, ingestionUrl: sinks.info.ingestionUrl, caFile: sinks.info.caFile, eventHubs: sinks.info.eventHubs, trustedHosts: [sinks.info.ingestionHost, sinks.info.hubHost], storage, name: `e2e${findings}` }),
-    ], PROFILE);
+    const ours = await runChild<Exported>(
+      "./e2e-child.ts",
+      [
+        JSON.stringify({
+          armUrl: arm.url,
+          certFile: arm.certFile,
+          subscription: arm.subscription,
+          ingestionUrl: sinks.info.ingestionUrl,
+          caFile: sinks.info.caFile,
+          eventHubs: sinks.info.eventHubs,
+          trustedHosts: [sinks.info.ingestionHost, sinks.info.hubHost],
+          storage,
+          name: `e2e${findings}`,
+        }),
+      ],
+      PROFILE,
+    );
     if (ours.records !== floor.records) throw new Error(`the exporter read ${ours.records} records, the floor ${floor.records}`);
     return { ours, floor, ...(deliveryFloor ? { deliveryFloor } : {}), sinks: await sinks.stop() };
   } finally {

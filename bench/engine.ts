@@ -34,7 +34,16 @@ export async function run(): Promise<Figure[]> {
     if (!parsed.ok) throw new Error("config");
     const state = new BlobStateStore(BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("bench-state"));
     const passOf = () =>
-      runPass({ configurationName: "bench", configuration: parsed.configuration, scope: endpoint.subscription, eventSource: "SubAssessments", read: readerSource(reader()), sinks: [nullSink], state, checkpointEvery: 1_000_000 });
+      runPass({
+        configurationName: "bench",
+        configuration: parsed.configuration,
+        scope: endpoint.subscription,
+        eventSource: "SubAssessments",
+        read: readerSource(reader()),
+        sinks: [nullSink],
+        state,
+        checkpointEvery: 1_000_000,
+      });
     const seeded = await passOf(); // the baseline: every finding exported once, the state written
     if (seeded.changed !== COUNT) throw new Error(`the baseline exported ${seeded.changed}`);
 
@@ -62,7 +71,9 @@ export async function run(): Promise<Figure[]> {
     }
 
     const diff = await new Promise<{ count: number; changed: number; removed: number; seconds: number; cpuSeconds: number; maxRssBytes: number }>((resolve, reject) => {
-      const child = spawn(process.execPath, [fileURLToPath(new URL("../node_modules/tsx/dist/cli.mjs", import.meta.url)), fileURLToPath(new URL("./diff-child.ts", import.meta.url)), "1000000"], { stdio: ["ignore", "pipe", "inherit"] });
+      const child = spawn(process.execPath, [fileURLToPath(new URL("../node_modules/tsx/dist/cli.mjs", import.meta.url)), fileURLToPath(new URL("./diff-child.ts", import.meta.url)), "1000000"], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
       let out = "";
       child.stdout.on("data", (c: Buffer) => (out += c.toString()));
       child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`diff child exited ${code}`))));

@@ -41,10 +41,21 @@ class BufferedSink {
   readonly #client: EventHubBufferedProducerClient;
   #partitionIds: string[] = [];
 
-  constructor(connectionString: string, readonly hub: string) {
+  constructor(
+    connectionString: string,
+    readonly hub: string,
+  ) {
     this.#client = new EventHubBufferedProducerClient(connectionString, hub, {
       onSendEventsSuccessHandler: ({ events }) => this.#book(this.#ledger.delivered(hub, events.length)),
-      onSendEventsErrorHandler: ({ events, error }) => this.#book(this.#ledger.exhausted(hub, events.map((e) => this.#items.get(e as EventData)!), describeError(error), 1)),
+      onSendEventsErrorHandler: ({ events, error }) =>
+        this.#book(
+          this.#ledger.exhausted(
+            hub,
+            events.map((e) => this.#items.get(e as EventData)!),
+            describeError(error),
+            1,
+          ),
+        ),
     });
   }
 
@@ -79,7 +90,10 @@ async function measure(scenario: Scenario, variant: Variant) {
   const exportedAt = new Date().toISOString();
   const hubs = await startFakeEventHubs({ hubs: ["defender"], partitionCount: 4, maxMessageSize: MAX_MESSAGE_BYTES });
   const policy = { trustedHosts: [`localhost:${hubs.port}`] };
-  const config = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", connectionString: hubs.connectionString("defender") }] }, { allowedDestinations: policy });
+  const config = parseExportConfiguration(
+    { sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", connectionString: hubs.connectionString("defender") }] },
+    { allowedDestinations: policy },
+  );
   if (!config.ok) throw new Error("config");
   const credential = { getToken: async () => ({ token: "bench", expiresOnTimestamp: Date.now() + 3_600_000 }) };
   const sink =

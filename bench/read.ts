@@ -18,7 +18,8 @@ export const TSX = [fileURLToPath(new URL("../node_modules/tsx/dist/cli.mjs", im
 /** The local ARM endpoint in a process of its own: `findings` findings alone, or a whole subscription around them. */
 export async function startServer(findings: number, shape: "findings" | "subscription" = "findings"): Promise<Endpoint> {
   const child = spawn(process.execPath, [...TSX, fileURLToPath(new URL("./arm-server.ts", import.meta.url)), String(findings), "1000", shape], { stdio: ["pipe", "pipe", "inherit"] });
-  const [line] = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((r) => [r.value as string]);
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const line = (await lines.next()).value as string | undefined;
   return { ...(JSON.parse(line!) as Omit<Endpoint, "child">), child };
 }
 
@@ -68,7 +69,9 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; wall: number
 async function peakMemory(findings: number): Promise<{ records: number; maxRssBytes: number; peakHeapBytes: number }> {
   const endpoint = await startServer(findings);
   try {
-    const child = spawn(process.execPath, [...TSX, fileURLToPath(new URL("./read-child.ts", import.meta.url)), endpoint.url, endpoint.certFile, endpoint.subscription], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [...TSX, fileURLToPath(new URL("./read-child.ts", import.meta.url)), endpoint.url, endpoint.certFile, endpoint.subscription], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     await new Promise((resolve) => child.on("close", resolve));

@@ -71,12 +71,16 @@ export function run(): Figure[] {
   const input = records(20_000);
   return [
     ...measure("policy_defaults", { isSecurityFindingsEnabled: true }, input),
-    ...measure("policy_names_by_severities", {
-      exportedDataTypes: ["Security recommendations", "Security alerts", "Secure score controls"],
-      recommendationNames: ["21300918-b2e3-0346-785f-c77ff57d243b", "bc303248-3d14-44c2-96a0-55f5c326b5fe", "ca039e75-a276-4175-aebc-bcd41e4b14b7", "4fb67663-9ab9-475d-b026-8c544cced439"],
-      recommendationSeverities: ["High", "Medium"],
-      alertSeverities: ["High", "Medium"],
-      secureScoreControlsNames: ["Enable MFA", "34a42fb3-e6db-409c-b56b-7b1db6b8aee0"],
-    }, input),
+    ...measure(
+      "policy_names_by_severities",
+      {
+        exportedDataTypes: ["Security recommendations", "Security alerts", "Secure score controls"],
+        recommendationNames: ["21300918-b2e3-0346-785f-c77ff57d243b", "bc303248-3d14-44c2-96a0-55f5c326b5fe", "ca039e75-a276-4175-aebc-bcd41e4b14b7", "4fb67663-9ab9-475d-b026-8c544cced439"],
+        recommendationSeverities: ["High", "Medium"],
+        alertSeverities: ["High", "Medium"],
+        secureScoreControlsNames: ["Enable MFA", "34a42fb3-e6db-409c-b56b-7b1db6b8aee0"],
+      },
+      input,
+    ),
   ];
 }

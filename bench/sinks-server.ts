@@ -29,7 +29,9 @@ const tally = () => {
 setInterval(tally, 200).unref();
 const caFile = join(tmpdir(), `bench-ingestion-ca-${process.pid}.pem`);
 writeFileSync(caFile, ingestion.ca);
-process.stdout.write(`${JSON.stringify({ ingestionUrl: ingestion.url, caFile, eventHubs: hubs.connectionString("bench"), hubHost: `localhost:${hubs.port}`, ingestionHost: new URL(ingestion.url).host })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ ingestionUrl: ingestion.url, caFile, eventHubs: hubs.connectionString("bench"), hubHost: `localhost:${hubs.port}`, ingestionHost: new URL(ingestion.url).host })}\n`,
+);
 process.stdin.resume();
 process.stdin.on("end", () => {
   tally();

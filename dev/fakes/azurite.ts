@@ -17,7 +17,24 @@ export async function startAzurite(): Promise<Azurite> {
   const bin = fileURLToPath(new URL("../../node_modules/azurite/dist/src/azurite.js", import.meta.url));
   const child: ChildProcess = spawn(
     process.execPath,
-    [bin, "--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck", "--blobHost", "127.0.0.1", "--blobPort", "0", "--queueHost", "127.0.0.1", "--queuePort", "0", "--tableHost", "127.0.0.1", "--tablePort", "0"],
+    [
+      bin,
+      "--inMemoryPersistence",
+      "--disableTelemetry",
+      "--skipApiVersionCheck",
+      "--blobHost",
+      "127.0.0.1",
+      "--blobPort",
+      "0",
+      "--queueHost",
+      "127.0.0.1",
+      "--queuePort",
+      "0",
+      "--tableHost",
+      "127.0.0.1",
+      "--tablePort",
+      "0",
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   const ports: Record<string, string> = {};

@@ -11,12 +11,7 @@ export interface ReceivedEvent {
 }
 
 /** Service error conditions the fake can answer a delivery with (the SDK retries the first two). */
-export type DeliveryFault =
-  | "com.microsoft:server-busy"
-  | "amqp:internal-error"
-  | "amqp:resource-limit-exceeded"
-  | "amqp:link:message-size-exceeded"
-  | "drop-connection";
+export type DeliveryFault = "com.microsoft:server-busy" | "amqp:internal-error" | "amqp:resource-limit-exceeded" | "amqp:link:message-size-exceeded" | "drop-connection";
 
 export interface FakeEventHubs {
   port: number;
@@ -103,24 +98,34 @@ export async function startFakeEventHubs(options: { hubs: string[]; partitionCou
     if (props["operation"] !== "READ") return reply(context, message, { "status-code": 400 }, undefined);
     const name = String(props["name"] ?? options.hubs[0]);
     if (props["type"] === "com.microsoft:partition") {
-      return reply(context, message, { "status-code": 200 }, {
-        name,
-        partition: String(props["partition"]),
-        begin_sequence_number: 0,
-        last_enqueued_sequence_number: -1,
-        last_enqueued_offset: "-1",
-        last_enqueued_time_utc: new Date(0),
-        is_partition_empty: true,
-        type: "com.microsoft:partition",
-      });
+      return reply(
+        context,
+        message,
+        { "status-code": 200 },
+        {
+          name,
+          partition: String(props["partition"]),
+          begin_sequence_number: 0,
+          last_enqueued_sequence_number: -1,
+          last_enqueued_offset: "-1",
+          last_enqueued_time_utc: new Date(0),
+          is_partition_empty: true,
+          type: "com.microsoft:partition",
+        },
+      );
     }
-    return reply(context, message, { "status-code": 200 }, {
-      name,
-      type: "com.microsoft:eventhub",
-      created_at: new Date(0),
-      partition_count: partitionIds.length,
-      partition_ids: rhea.types.wrap_array(partitionIds, 0xa1, undefined),
-    });
+    return reply(
+      context,
+      message,
+      { "status-code": 200 },
+      {
+        name,
+        type: "com.microsoft:eventhub",
+        created_at: new Date(0),
+        partition_count: partitionIds.length,
+        partition_ids: rhea.types.wrap_array(partitionIds, 0xa1, undefined),
+      },
+    );
   }
 
   function reply(context: EventContext, request: Message, properties: Record<string, unknown>, body: unknown): void {

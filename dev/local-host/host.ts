@@ -183,7 +183,8 @@ export function refusedRequest(req: Pick<IncomingMessage, "headers" | "method">,
   const fetchSite = req.headers["sec-fetch-site"];
   if (fetchSite === "cross-site") return problemResponse(403, "Forbidden", "the local host answers no cross-site request");
   const declared = req.headers["content-length"] === undefined ? undefined : Number(req.headers["content-length"]);
-  if (declared !== undefined && (!Number.isSafeInteger(declared) || declared > maxBodyBytes)) return problemResponse(413, "Content Too Large", `the body is over ${maxBodyBytes} bytes (DEFENDER_EXPORT_MAX_BODY_BYTES)`);
+  if (declared !== undefined && (!Number.isSafeInteger(declared) || declared > maxBodyBytes))
+    return problemResponse(413, "Content Too Large", `the body is over ${maxBodyBytes} bytes (DEFENDER_EXPORT_MAX_BODY_BYTES)`);
   const hasBody = (declared !== undefined && declared > 0) || req.headers["transfer-encoding"] !== undefined;
   const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
   if (hasBody && type !== "application/json" && !type.endsWith("+json")) return problemResponse(415, "Unsupported Media Type", "a body must be JSON (content-type: application/json)");
@@ -258,9 +259,10 @@ function send(res: ServerResponse, response: HttpResponseInit): void {
 
 function logHandler(functionName: string, log: (line: string) => void): LogHandler {
   return (level, ...args) => {
-    const text = args.filter((a) => typeof a !== "object" || a === null).map(String).join(" ");
+    const text = args
+      .filter((a) => typeof a !== "object" || a === null)
+      .map(String)
+      .join(" ");
     log(`[${new Date().toISOString()}] ${functionName}${level === "information" ? "" : ` ${level}`}: ${text}`);
   };
 }
-
-

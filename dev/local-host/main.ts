@@ -48,7 +48,9 @@ if (sandbox) {
   await host.service.enqueueStreaming();
 }
 
-log(`defender-export local host listening on ${host.url}/api (storage: ${azurite ? "Azurite, in memory" : "from AzureWebJobsStorage"}; data: ${sandbox ? `sandbox subscription ${sandbox.dataset.subscriptionPath}` : `Azure subscription ${env["AZURE_SUBSCRIPTION_ID"]}`})`);
+log(
+  `defender-export local host listening on ${host.url}/api (storage: ${azurite ? "Azurite, in memory" : "from AzureWebJobsStorage"}; data: ${sandbox ? `sandbox subscription ${sandbox.dataset.subscriptionPath}` : `Azure subscription ${env["AZURE_SUBSCRIPTION_ID"]}`})`,
+);
 log(`  streaming passes ${settings.streamSchedule} (NCRONTAB, UTC); try: curl ${host.url}/api/exports${sandbox ? `/sandbox/status   curl ${host.url}/api/sandbox` : ""}`);
 
 let closing = false;

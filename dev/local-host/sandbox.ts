@@ -33,19 +33,22 @@ export async function startSandbox(options: { driftSeconds?: number } = {}): Pro
   const hubs = await startFakeEventHubs({ hubs: [SANDBOX_HUB] });
   let step = 0;
   // Security data moves: a new alert, a recommendation whose status flips, a secure score that moves.
-  const drift = setInterval(() => {
-    step++;
-    dataset.sizes.alerts++;
-    const flipped = step % dataset.sizes.assessments;
-    const code = step % 2 === 0 ? "Healthy" : "Unhealthy";
-    dataset.patches.set(`assessment:${flipped}`, (r) => (((r["properties"] as Record<string, unknown>)["status"] as Record<string, unknown>)["code"] = code));
-    const moved = Math.round((step * 0.37) % 10 * 100) / 100;
-    dataset.patches.set("secureScore:0", (r) => {
-      const score = (r["properties"] as Record<string, Record<string, unknown>>)["score"]!;
-      score["current"] = moved;
-      score["percentage"] = Math.round((moved / Number(score["max"] ?? 10)) * 10_000) / 10_000;
-    });
-  }, (options.driftSeconds ?? 15) * 1000);
+  const drift = setInterval(
+    () => {
+      step++;
+      dataset.sizes.alerts++;
+      const flipped = step % dataset.sizes.assessments;
+      const code = step % 2 === 0 ? "Healthy" : "Unhealthy";
+      dataset.patches.set(`assessment:${flipped}`, (r) => (((r["properties"] as Record<string, unknown>)["status"] as Record<string, unknown>)["code"] = code));
+      const moved = Math.round(((step * 0.37) % 10) * 100) / 100;
+      dataset.patches.set("secureScore:0", (r) => {
+        const score = (r["properties"] as Record<string, Record<string, unknown>>)["score"]!;
+        score["current"] = moved;
+        score["percentage"] = Math.round((moved / Number(score["max"] ?? 10)) * 10_000) / 10_000;
+      });
+    },
+    (options.driftSeconds ?? 15) * 1000,
+  );
   drift.unref();
   const trustedHosts = [new URL(ingestion.url).host, `localhost:${hubs.port}`];
   return {

@@ -73,7 +73,9 @@ export function armEndpointOption(values: Record<string, unknown>, io: CliIo): s
 export function configurationName(given: unknown, configuration: ExportConfiguration, path: string): string {
   const name = typeof given === "string" ? given : (configuration.name ?? basename(path).replace(/\.json$/i, ""));
   if (!CONFIGURATION_NAME.test(name)) {
-    throw new UsageError(`the configuration's name ${JSON.stringify(name.slice(0, 80))} (--name, its name, or the file's): expected 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit`);
+    throw new UsageError(
+      `the configuration's name ${JSON.stringify(name.slice(0, 80))} (--name, its name, or the file's): expected 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit`,
+    );
   }
   return name;
 }

@@ -61,11 +61,7 @@ function eventHubSchema(allowed: AllowedDestinations) {
   return strictObject(
     {
       actionType: z.literal("EventHub"),
-      eventHubResourceId: resourceId(
-        "eventHubResourceId",
-        EVENT_HUB_ID,
-        "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.EventHub/namespaces/<namespace>/eventhubs/<hub>",
-      ).optional(),
+      eventHubResourceId: resourceId("eventHubResourceId", EVENT_HUB_ID, "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.EventHub/namespaces/<namespace>/eventhubs/<hub>").optional(),
       fullyQualifiedNamespace: nonEmptyString("fullyQualifiedNamespace")
         .superRefine((v, ctx) => {
           const parsed = parseNamespace(v, allowed);
@@ -79,9 +75,7 @@ function eventHubSchema(allowed: AllowedDestinations) {
       isTrustedServiceEnabled: z.boolean({ error: (i) => `expected isTrustedServiceEnabled (true or false), got ${describe(i.input)}` }).optional(),
       // Read-only in ARM responses; accepted so that a resource copied from ARM validates, then derived again.
       sasPolicyName: z.string().optional(),
-      format: z
-        .enum(EVENT_HUB_FORMATS, { error: (i) => `expected format: one of ${EVENT_HUB_FORMATS.join(", ")}, got ${typeof i.input === "string" ? show(i.input) : describe(i.input)}` })
-        .optional(),
+      format: z.enum(EVENT_HUB_FORMATS, { error: (i) => `expected format: one of ${EVENT_HUB_FORMATS.join(", ")}, got ${typeof i.input === "string" ? show(i.input) : describe(i.input)}` }).optional(),
       findingsShape: z.enum(FINDINGS_SHAPES, { error: () => `expected findingsShape: ${FINDINGS_SHAPES.join(" or ")}` }).optional(),
       eventHubNames: z
         .record(z.string(), hubName("a hub name"), { error: (i) => `expected eventHubNames (an object of event type: hub), got ${describe(i.input)}` })
@@ -132,7 +126,8 @@ function eventHubSchema(allowed: AllowedDestinations) {
       const fromId = a.eventHubResourceId ? EVENT_HUB_ID.exec(a.eventHubResourceId.trim()) : null;
       const out: EventHubAction = { actionType: "EventHub" };
       if (a.eventHubResourceId !== undefined) out.eventHubResourceId = a.eventHubResourceId.trim();
-      const namespace = a.fullyQualifiedNamespace?.trim().toLowerCase() ?? (fromId && !a.connectionString && !a.connectionStringSetting ? `${fromId[1]!.toLowerCase()}.servicebus.windows.net` : undefined);
+      const namespace =
+        a.fullyQualifiedNamespace?.trim().toLowerCase() ?? (fromId && !a.connectionString && !a.connectionStringSetting ? `${fromId[1]!.toLowerCase()}.servicebus.windows.net` : undefined);
       if (namespace !== undefined) out.fullyQualifiedNamespace = namespace;
       const cs = a.connectionString === undefined ? undefined : parseEventHubConnectionString(a.connectionString, allowed);
       const hub = a.eventHubName ?? (cs?.ok ? cs.connection.entityPath : undefined) ?? fromId?.[2];
@@ -148,30 +143,25 @@ function eventHubSchema(allowed: AllowedDestinations) {
 }
 
 function workspaceSchema(allowed: AllowedDestinations) {
-  const streams = z
-    .record(z.string(), z.string(), { error: (i) => `expected streams (an object of table: stream), got ${describe(i.input)}` })
-    .superRefine((map, ctx) => {
-      for (const [table, stream] of Object.entries(map)) {
-        if (!(LOG_ANALYTICS_TABLES as readonly string[]).includes(table)) {
-          ctx.addIssue({ code: "custom", path: [table], message: `unknown table ${show(table)}; expected one of ${LOG_ANALYTICS_TABLES.join(", ")}` });
-        } else if (!/^(Custom|Microsoft)-[A-Za-z][A-Za-z0-9_]{0,63}$/.test(stream)) {
-          ctx.addIssue({ code: "custom", path: [table], message: `invalid stream ${show(stream)}; expected Custom-<name>, for example Custom-${table}_CL` });
-        }
+  const streams = z.record(z.string(), z.string(), { error: (i) => `expected streams (an object of table: stream), got ${describe(i.input)}` }).superRefine((map, ctx) => {
+    for (const [table, stream] of Object.entries(map)) {
+      if (!(LOG_ANALYTICS_TABLES as readonly string[]).includes(table)) {
+        ctx.addIssue({ code: "custom", path: [table], message: `unknown table ${show(table)}; expected one of ${LOG_ANALYTICS_TABLES.join(", ")}` });
+      } else if (!/^(Custom|Microsoft)-[A-Za-z][A-Za-z0-9_]{0,63}$/.test(stream)) {
+        ctx.addIssue({ code: "custom", path: [table], message: `invalid stream ${show(stream)}; expected Custom-<name>, for example Custom-${table}_CL` });
       }
-    });
+    }
+  });
   return strictObject(
     {
       actionType: z.literal("Workspace"),
-      workspaceResourceId: resourceId(
-        "workspaceResourceId",
-        WORKSPACE_ID,
-        "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.OperationalInsights/workspaces/<name>",
-      ).optional(),
+      workspaceResourceId: resourceId("workspaceResourceId", WORKSPACE_ID, "/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.OperationalInsights/workspaces/<name>").optional(),
       dataCollectionEndpoint: z
         .string({ error: (i) => `expected dataCollectionEndpoint (a URL), got ${describe(i.input)}` })
         .superRefine((v, ctx) => {
           const checked = urlAllowed("logsIngestion", v, allowed);
-          if (!checked.ok) ctx.addIssue({ code: "custom", message: `invalid dataCollectionEndpoint ${show(v)}: it ${checked.reason}; expected https://<endpoint>.<region>-1.ingest.monitor.azure.com` });
+          if (!checked.ok)
+            ctx.addIssue({ code: "custom", message: `invalid dataCollectionEndpoint ${show(v)}: it ${checked.reason}; expected https://<endpoint>.<region>-1.ingest.monitor.azure.com` });
         })
         .optional(),
       dataCollectionRuleId: z

@@ -51,10 +51,9 @@ const EXPECTED_SPELLING = {
   Boolean: "true or false",
 } as const;
 
-export const ruleSetSchema = strictObject(
-  { rules: z.array(ruleSchema, { error: (i) => `expected rules (an array), got ${describe(i.input)}` }).optional() },
-  "a rule set",
-).transform((rs): RuleSet => ({ rules: rs.rules ?? [] }));
+export const ruleSetSchema = strictObject({ rules: z.array(ruleSchema, { error: (i) => `expected rules (an array), got ${describe(i.input)}` }).optional() }, "a rule set").transform(
+  (rs): RuleSet => ({ rules: rs.rules ?? [] }),
+);
 
 export const sourceSchema = strictObject(
   {
@@ -94,10 +93,9 @@ const scopePath = z.string({ error: (i) => `expected scopePath (a string), got $
 });
 
 // A bare path string is accepted too, as a shorthand for {"scopePath": ...}.
-export const scopeSchema = z.preprocess(
-  (v) => (typeof v === "string" ? { scopePath: v } : v),
-  strictObject({ description: freeText("a scope's description").optional(), scopePath }, "a scope"),
-).transform((s): Scope => (s.description === undefined ? { scopePath: s.scopePath } : { description: s.description, scopePath: s.scopePath }));
+export const scopeSchema = z
+  .preprocess((v) => (typeof v === "string" ? { scopePath: v } : v), strictObject({ description: freeText("a scope's description").optional(), scopePath }, "a scope"))
+  .transform((s): Scope => (s.description === undefined ? { scopePath: s.scopePath } : { description: s.description, scopePath: s.scopePath }));
 
 /**
  * For each scope path, the one that already covers it (an earlier equal path, or its subscription listed

@@ -62,7 +62,12 @@ export function isTrustedHost(host: string, port: string, allowed: AllowedDestin
  * An https (or, for a trusted host, http) URL of a service: its host must be allowed, and it must carry no
  * credentials (userinfo). `path` and `query` say whether the URL may have them (a trigger URL has both).
  */
-export function urlAllowed(kind: ServiceKind, text: string, allowed: AllowedDestinations, allow: { path?: boolean; query?: boolean; http?: boolean } = {}): { ok: true; url: URL } | { ok: false; reason: string } {
+export function urlAllowed(
+  kind: ServiceKind,
+  text: string,
+  allowed: AllowedDestinations,
+  allow: { path?: boolean; query?: boolean; http?: boolean } = {},
+): { ok: true; url: URL } | { ok: false; reason: string } {
   const url = URL.canParse(text) ? new URL(text) : undefined;
   if (url === undefined) return { ok: false, reason: "is not a URL" };
   const trusted = isTrustedHost(url.hostname, url.port, allowed);
@@ -70,7 +75,8 @@ export function urlAllowed(kind: ServiceKind, text: string, allowed: AllowedDest
   if (url.username !== "" || url.password !== "") return { ok: false, reason: "must not carry a user name or password" };
   if (!allow.query && (url.search !== "" || url.hash !== "")) return { ok: false, reason: "must have no query (a signature or key is not stored here)" };
   if (!allow.path && url.pathname !== "/" && url.pathname !== "") return { ok: false, reason: "must be the service's endpoint, without a path" };
-  if (!hostAllowed(kind, url.hostname, url.port, allowed)) return { ok: false, reason: `has a host that is not ${SERVICE_HOST_EXAMPLE[kind]} (or a sovereign cloud's) nor in DEFENDER_EXPORT_TRUSTED_HOSTS` };
+  if (!hostAllowed(kind, url.hostname, url.port, allowed))
+    return { ok: false, reason: `has a host that is not ${SERVICE_HOST_EXAMPLE[kind]} (or a sovereign cloud's) nor in DEFENDER_EXPORT_TRUSTED_HOSTS` };
   return { ok: true, url };
 }
 
@@ -86,7 +92,13 @@ export function parseNamespace(text: string, allowed: AllowedDestinations): { ok
   const host = m[1]!.toLowerCase();
   const port = m[2] ?? "";
   if (!hostAllowed("eventHubs", host, port, allowed)) {
-    return { ok: false, reason: port !== "" && !isTrustedHost(host, port, allowed) ? "names a port, which only a host in DEFENDER_EXPORT_TRUSTED_HOSTS may" : `is not an Event Hubs namespace host; expected ${SERVICE_HOST_EXAMPLE.eventHubs} (or a sovereign cloud's)` };
+    return {
+      ok: false,
+      reason:
+        port !== "" && !isTrustedHost(host, port, allowed)
+          ? "names a port, which only a host in DEFENDER_EXPORT_TRUSTED_HOSTS may"
+          : `is not an Event Hubs namespace host; expected ${SERVICE_HOST_EXAMPLE.eventHubs} (or a sovereign cloud's)`,
+    };
   }
   return { ok: true, host, port };
 }
@@ -133,7 +145,10 @@ export function parseEventHubConnectionString(text: string, allowed: AllowedDest
   const host = m[1]!.toLowerCase();
   const port = m[2] ?? "";
   if (!hostAllowed("eventHubs", host, port, allowed)) {
-    return { ok: false, message: `its Endpoint host ${JSON.stringify(host)} is not an Event Hubs namespace (${SERVICE_HOST_EXAMPLE.eventHubs}) nor in DEFENDER_EXPORT_TRUSTED_HOSTS${port ? " with that port" : ""}` };
+    return {
+      ok: false,
+      message: `its Endpoint host ${JSON.stringify(host)} is not an Event Hubs namespace (${SERVICE_HOST_EXAMPLE.eventHubs}) nor in DEFENDER_EXPORT_TRUSTED_HOSTS${port ? " with that port" : ""}`,
+    };
   }
   const emulatorValue = parts.get("usedevelopmentemulator")?.value;
   const emulator = emulatorValue !== undefined && emulatorValue.toLowerCase() !== "false";

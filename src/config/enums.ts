@@ -17,17 +17,7 @@ export const EVENT_SOURCES = [
 ] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
-export const OPERATORS = [
-  "Equals",
-  "GreaterThan",
-  "GreaterThanOrEqualTo",
-  "LesserThan",
-  "LesserThanOrEqualTo",
-  "NotEquals",
-  "Contains",
-  "StartsWith",
-  "EndsWith",
-] as const;
+export const OPERATORS = ["Equals", "GreaterThan", "GreaterThanOrEqualTo", "LesserThan", "LesserThanOrEqualTo", "NotEquals", "Contains", "StartsWith", "EndsWith"] as const;
 export type Operator = (typeof OPERATORS)[number];
 
 export const PROPERTY_TYPES = ["String", "Integer", "Number", "Boolean"] as const;

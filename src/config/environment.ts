@@ -6,7 +6,12 @@ const HOST_ENTRY = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})
 const trustedHosts = z
   .string()
   .optional()
-  .transform((v) => (v ?? "").split(",").map((h) => h.trim()).filter((h) => h !== ""))
+  .transform((v) =>
+    (v ?? "")
+      .split(",")
+      .map((h) => h.trim())
+      .filter((h) => h !== ""),
+  )
   .pipe(z.array(z.string().regex(HOST_ENTRY, { message: "expected host or host:port entries separated by commas" })));
 
 // The app's own settings (its storage, identity, telemetry) can never be named, even when listed.
@@ -14,7 +19,12 @@ const RESERVED_SETTING = /^(?:AzureWebJobs|WEBSITE_|FUNCTIONS_|APPLICATIONINSIGH
 const settingNames = z
   .string()
   .optional()
-  .transform((v) => (v ?? "").split(",").map((h) => h.trim()).filter((h) => h !== ""))
+  .transform((v) =>
+    (v ?? "")
+      .split(",")
+      .map((h) => h.trim())
+      .filter((h) => h !== ""),
+  )
   .pipe(
     z.array(
       z

@@ -4,22 +4,13 @@ import { actionSchema, isTrustedWebhook, type AllowedDestinations } from "./acti
 import { coveringScopes, scopeSchema, sourceSchema } from "./automation.js";
 import { scheduleProblem } from "./schedule.js";
 import { DEFAULT_SNAPSHOT_SCHEDULE, type Action, type ExportConfiguration, type Problem, type Scope, type Source } from "./model.js";
-import {
-  POLICY_DESTINATION_PARAMETERS,
-  POLICY_IGNORED_PARAMETERS,
-  POLICY_PARAMETERS,
-  compilePolicySources,
-  eventHubIdFromAuthorizationRule,
-  policyParametersShape,
-} from "./policy.js";
+import { POLICY_DESTINATION_PARAMETERS, POLICY_IGNORED_PARAMETERS, POLICY_PARAMETERS, compilePolicySources, eventHubIdFromAuthorizationRule, policyParametersShape } from "./policy.js";
 import { describe, freeText, show, strictObject } from "./zod-helpers.js";
 import { isObject } from "../shared/object.js";
 
 export type ConfigurationForm = "automation" | "policy";
 
-export type ConfigurationResult =
-  | { ok: true; configuration: ExportConfiguration; form: ConfigurationForm; warnings: Problem[] }
-  | { ok: false; errors: Problem[]; warnings: Problem[] };
+export type ConfigurationResult = { ok: true; configuration: ExportConfiguration; form: ConfigurationForm; warnings: Problem[] } | { ok: false; errors: Problem[]; warnings: Problem[] };
 
 export interface ParseOptions {
   allowedDestinations?: AllowedDestinations;
@@ -51,7 +42,9 @@ export function parseExportConfiguration(input: unknown, options: ParseOptions =
     const { parameters, ...rest } = input;
     const others = Object.keys(rest).filter((k) => k !== "$schema" && k !== "contentVersion");
     if (others.length > 0) {
-      return fail([{ path: "$", message: `unknown field${others.length > 1 ? "s" : ""} ${others.map(show).join(", ")} beside parameters; expected a parameters file ($schema, contentVersion, parameters)` }]);
+      return fail([
+        { path: "$", message: `unknown field${others.length > 1 ? "s" : ""} ${others.map(show).join(", ")} beside parameters; expected a parameters file ($schema, contentVersion, parameters)` },
+      ]);
     }
     return parsePolicyForm(parameters, "$.parameters", policy);
   }
@@ -164,8 +157,7 @@ function parsePolicyForm(raw: Record<string, unknown>, at: string, allowed: Allo
     // Defined, not assigned: `__proto__` stays a key (and is refused as unknown) instead of becoming the prototype.
     Object.defineProperty(input, key, { value: unwrapped ? value["value"] : value, enumerable: true, writable: true, configurable: true });
   }
-  const unwrappedPath = (path: readonly PropertyKey[]) =>
-    typeof path[0] === "string" && wrapped.has(path[0]) ? [path[0], "value", ...path.slice(1)] : [...path];
+  const unwrappedPath = (path: readonly PropertyKey[]) => (typeof path[0] === "string" && wrapped.has(path[0]) ? [path[0], "value", ...path.slice(1)] : [...path]);
 
   const parsed = policySchema(allowed).safeParse(input);
   if (!parsed.success) {
@@ -192,7 +184,8 @@ function parsePolicyForm(raw: Record<string, unknown>, at: string, allowed: Allo
     if (hubId === undefined) {
       extra.push({
         path: joinPath(at, unwrappedPath(["eventHubDetails"])),
-        message: "invalid eventHubDetails; expected an Event Hub authorization rule id (/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.EventHub/namespaces/<ns>/eventhubs/<hub>/authorizationrules/<rule>)",
+        message:
+          "invalid eventHubDetails; expected an Event Hub authorization rule id (/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.EventHub/namespaces/<ns>/eventhubs/<hub>/authorizationrules/<rule>)",
       });
     } else if (!actions.some((a) => a.actionType === "EventHub" && a.eventHubResourceId?.toLowerCase() === hubId.toLowerCase())) {
       destination("eventHubDetails", { actionType: "EventHub", eventHubResourceId: hubId });
@@ -327,4 +320,3 @@ export function joinPath(at: string, path: readonly PropertyKey[]): string {
 function fail(errors: Problem[], warnings: Problem[] = []): ConfigurationResult {
   return { ok: false, errors, warnings };
 }
-

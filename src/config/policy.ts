@@ -43,9 +43,7 @@ export const POLICY_DESTINATION_PARAMETERS = ["workspaceResourceId", "eventHubDe
 export const POLICY_IGNORED_PARAMETERS = ["resourceGroupName", "resourceGroupLocation", "createResourceGroup"] as const;
 
 const names = (what: string) =>
-  z
-    .array(nonEmptyString(`a ${what}`), { error: (i) => `expected ${what}s (an array of strings), got ${describe(i.input)}` })
-    .superRefine((list, ctx) => duplicates(list, ctx, what));
+  z.array(nonEmptyString(`a ${what}`), { error: (i) => `expected ${what}s (an array of strings), got ${describe(i.input)}` }).superRefine((list, ctx) => duplicates(list, ctx, what));
 
 const severities = (what: string) =>
   z
@@ -73,9 +71,7 @@ export const policyParametersShape = {
     .optional(),
   recommendationNames: names("recommendation name").optional(),
   recommendationSeverities: severities("recommendationSeverities").optional(),
-  isSecurityFindingsEnabled: z
-    .boolean({ error: (i) => `expected isSecurityFindingsEnabled (true or false), got ${describe(i.input)}` })
-    .optional(),
+  isSecurityFindingsEnabled: z.boolean({ error: (i) => `expected isSecurityFindingsEnabled (true or false), got ${describe(i.input)}` }).optional(),
   secureScoreControlsNames: names("secure score control name").optional(),
   alertSeverities: severities("alertSeverities").optional(),
   regulatoryComplianceStandardsNames: names("regulatory compliance standard name").optional(),
@@ -114,14 +110,10 @@ export function compilePolicySources(params: PolicyParameters): Source[] {
     const name = recommendationNames[Math.floor(k / recommendationSeverities.length) % nameCount];
     const severity = recommendationSeverities[k % recommendationSeverities.length]!;
     assessmentRuleSets.push({
-      rules: [
-        name === undefined ? rule("type", "Microsoft.Security/assessments", "Contains") : rule("name", name, "Contains"),
-        rule("properties.metadata.severity", severity, "Equals"),
-      ],
+      rules: [name === undefined ? rule("type", "Microsoft.Security/assessments", "Contains") : rule("name", name, "Contains"), rule("properties.metadata.severity", severity, "Equals")],
     });
   }
-  const findingRuleSets: RuleSet[] | null =
-    recommendationNames.length === 0 ? null : recommendationNames.map((n) => ({ rules: [rule("id", `/assessments/${n}/`, "Contains")] }));
+  const findingRuleSets: RuleSet[] | null = recommendationNames.length === 0 ? null : recommendationNames.map((n) => ({ rules: [rule("id", `/assessments/${n}/`, "Contains")] }));
   const alertRuleSets: RuleSet[] = alertSeverities.map((s) => ({ rules: [rule("Severity", s.toLowerCase(), "Equals")] }));
   const controlRuleSets: RuleSet[] | null = controls.length === 0 ? null : controls.map((c) => ({ rules: [rule("name", c, "Equals")] }));
   const standardRuleSets: RuleSet[] | null = standards.length === 0 ? null : standards.map((s) => ({ rules: [rule("id", s, "Contains")] }));

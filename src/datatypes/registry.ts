@@ -64,11 +64,7 @@ export function removedRecord(id: string, dataType: DataType): Json {
   return rule.removedRecord(id);
 }
 
-export type RecordClass =
-  | { kind: "exported"; dataType: DataType }
-  | { kind: "metadata"; of: DataType }
-  | { kind: "notExported"; type: string }
-  | { kind: "unknown"; type: string | undefined };
+export type RecordClass = { kind: "exported"; dataType: DataType } | { kind: "metadata"; of: DataType } | { kind: "notExported"; type: string } | { kind: "unknown"; type: string | undefined };
 
 // ARM `type` values, lower-cased.
 const CLASS_BY_TYPE = new Map<string, RecordClass>(

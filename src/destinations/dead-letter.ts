@@ -82,7 +82,9 @@ export class BlobDeadLetterStore implements DeadLetterStore {
     const items = letter.items.map(({ json: _json, ...item }) => item);
     const body = JSON.stringify({ version: 1, failedAt, ...letter, items } satisfies DeadLetter);
     // The record count as metadata: status counts dead letters from a listing, without downloading them.
-    await this.container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" }, metadata: { records: String(letter.items.length) } });
+    await this.container
+      .getBlockBlobClient(name)
+      .upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" }, metadata: { records: String(letter.items.length) } });
     return name;
   }
 

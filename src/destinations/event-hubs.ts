@@ -17,7 +17,10 @@ import { resolveSetting } from "./settings.js";
 import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type ResendUnit, type Sink, type SinkDependencies } from "./sink.js";
 
 /** `concurrency`: batches in flight at once; `sdkRetryOptions.timeoutInMs` bounds how long a send waits on a connection that died. */
-export type EventHubSinkOptions = Pick<SinkDependencies, "credential" | "deadLetters" | "allowedDestinations" | "appSettings" | "retry" | "concurrency" | "sdkRetryOptions" | "backoff" | "configuration">;
+export type EventHubSinkOptions = Pick<
+  SinkDependencies,
+  "credential" | "deadLetters" | "allowedDestinations" | "appSettings" | "retry" | "concurrency" | "sdkRetryOptions" | "backoff" | "configuration"
+>;
 
 // Room a batch needs around one event's body (AMQP sections, annotations, properties).
 const EVENT_OVERHEAD = 512;
@@ -202,9 +205,7 @@ export class EventHubSink implements Sink {
   async #open(name: string): Promise<Hub> {
     const options = this.#options.sdkRetryOptions ? { retryOptions: this.#options.sdkRetryOptions } : {};
     const t = this.#target;
-    const client = t.connectionString
-      ? new EventHubProducerClient(t.connectionString, name, options)
-      : new EventHubProducerClient(t.namespace, name, this.#options.credential, options);
+    const client = t.connectionString ? new EventHubProducerClient(t.connectionString, name, options) : new EventHubProducerClient(t.namespace, name, this.#options.credential, options);
     // What the client itself says it will dial, before it dials anything.
     if (client.fullyQualifiedNamespace.toLowerCase() !== t.host || client.eventHubName !== name) {
       await client.close().catch(() => undefined);
@@ -398,7 +399,10 @@ function fromConnectionString(text: string, allowed: AllowedDestinations): { ok:
   const parsed = parseEventHubConnectionString(text, allowed);
   if (!parsed.ok) return parsed;
   const c = parsed.connection;
-  return { ok: true, target: { connectionString: withoutEntityPath(text), namespace: c.port ? `${c.host}:${c.port}` : c.host, host: c.host, port: c.port, emulator: c.emulator, entityPath: c.entityPath } };
+  return {
+    ok: true,
+    target: { connectionString: withoutEntityPath(text), namespace: c.port ? `${c.host}:${c.port}` : c.host, host: c.host, port: c.port, emulator: c.emulator, entityPath: c.entityPath },
+  };
 }
 
 /**

@@ -26,7 +26,10 @@ export const LOGS_INGESTION_BATCH_BYTES = 1_000_000;
 /** Container, in the app's own storage account, of the whole originals of cut rows. */
 export const OVERFLOW_CONTAINER = "overflow";
 
-export type LogAnalyticsSinkOptions = Pick<SinkDependencies, "credential" | "deadLetters" | "allowedDestinations" | "overflow" | "retry" | "concurrency" | "tlsCa" | "sdkRetryOptions" | "backoff" | "configuration">;
+export type LogAnalyticsSinkOptions = Pick<
+  SinkDependencies,
+  "credential" | "deadLetters" | "allowedDestinations" | "overflow" | "retry" | "concurrency" | "tlsCa" | "sdkRetryOptions" | "backoff" | "configuration"
+>;
 
 /** Uploads in flight at once, unless told. */
 const CONCURRENCY = 4;

@@ -10,10 +10,7 @@ import { overflowBlobName } from "./log-analytics.js";
 
 /** What one action would receive for a record, as its sink would send it; `skipped` says why it would not. */
 export type DestinationPreview = { action: string; actionType: Action["actionType"] } & (
-  | { table: string; row: Record<string, unknown> }
-  | { event: Record<string, unknown>; cut: string[] }
-  | { body: Record<string, unknown> }
-  | { skipped: string }
+  { table: string; row: Record<string, unknown> } | { event: Record<string, unknown>; cut: string[] } | { body: Record<string, unknown> } | { skipped: string }
 );
 
 export interface PreviewOptions {

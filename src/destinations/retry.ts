@@ -15,10 +15,7 @@ export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, delayMs: 2_000 };
  * it) unless it says `retry: false`: then `final` says the unit is refused for what it is (too large,
  * invalid), and otherwise the destination will take nothing now (a trigger that is gone).
  */
-export type Attempt =
-  | { ok: true }
-  | { ok: false; reason: string; retry: true; retryAfterMs?: number }
-  | { ok: false; reason: string; retry: false; final: boolean };
+export type Attempt = { ok: true } | { ok: false; reason: string; retry: true; retryAfterMs?: number } | { ok: false; reason: string; retry: false; final: boolean };
 
 export const SENT: Attempt = { ok: true };
 

@@ -36,7 +36,9 @@ export class WebhookSink implements Sink {
     const trusted = (url: string) => (isTrustedWebhook(url, options.allowedDestinations) ? url : undefined);
     const url = action.uri === undefined ? resolveSetting(action, options.appSettings, options.allowedDestinations, trusted) : trusted(action.uri.reveal());
     if (url === undefined) {
-      throw new Error(action.uri === undefined ? "this LogicApp action has no trigger uri" : "the trigger uri's host is not a Logic Apps endpoint nor in DEFENDER_EXPORT_TRUSTED_HOSTS; nothing is sent there");
+      throw new Error(
+        action.uri === undefined ? "this LogicApp action has no trigger uri" : "the trigger uri's host is not a Logic Apps endpoint nor in DEFENDER_EXPORT_TRUSTED_HOSTS; nothing is sent there",
+      );
     }
     this.#url = url;
     this.#options = options;
@@ -68,7 +70,9 @@ export class WebhookSink implements Sink {
     if (TRIGGER_GONE.has(response.status)) return { ok: false, reason, retry: false, final: false };
     if (response.status !== 429 && response.status < 500) return { ok: false, reason, retry: false, final: true };
     const retryAfter = Number(response.headers.get("retry-after"));
-    return Number.isFinite(retryAfter) && retryAfter > 0 ? { ok: false, reason, retry: true, retryAfterMs: Math.min(retryAfter, LONGEST_RETRY_AFTER_SECONDS) * 1000 } : { ok: false, reason, retry: true };
+    return Number.isFinite(retryAfter) && retryAfter > 0
+      ? { ok: false, reason, retry: true, retryAfterMs: Math.min(retryAfter, LONGEST_RETRY_AFTER_SECONDS) * 1000 }
+      : { ok: false, reason, retry: true };
   }
 
   flush(): Promise<DeliveryReport> {

@@ -269,7 +269,8 @@ async function pass(options: PassOptions, session: PassSession, record: PassReco
   const exportedAt = () => clock().toISOString();
   const detector = new ChangeDetector(dataType, state.entries, progress?.seen ?? []);
   // Snapshots and baselines can run for minutes: status shows how far they are.
-  const showProgress = everything && send ? () => session.showRunning({ id: record.id, mode, startedAt: record.startedAt, updatedAt: clock().toISOString(), read: record.read, changed: record.changed }) : undefined;
+  const showProgress =
+    everything && send ? () => session.showRunning({ id: record.id, mode, startedAt: record.startedAt, updatedAt: clock().toISOString(), read: record.read, changed: record.changed }) : undefined;
   await showProgress?.();
   if (progress !== undefined) record.resumed = true;
   let sinceCheckpoint = 0;
@@ -418,11 +419,7 @@ function add(totals: Map<string, DeliveryReport>, key: string, report: DeliveryR
 }
 
 /** Reads a source's records through an ArmReader, with the metadata join the reader does for assessments. */
-export function readerSource(reader: {
-  list(scope: string, dataType: DataType): AsyncIterable<SourceRecord>;
-  resume(scope: string, dataType: DataType, from: Cursor): AsyncIterable<SourceRecord>;
-}) {
+export function readerSource(reader: { list(scope: string, dataType: DataType): AsyncIterable<SourceRecord>; resume(scope: string, dataType: DataType, from: Cursor): AsyncIterable<SourceRecord> }) {
   return (scope: string, eventSource: EventSource, from?: Cursor) =>
     from === undefined ? reader.list(scope, EVENT_SOURCE_DATA_TYPE[eventSource]) : reader.resume(scope, EVENT_SOURCE_DATA_TYPE[eventSource], from);
 }
-

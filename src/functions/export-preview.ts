@@ -27,9 +27,16 @@ export const exportPreview: HttpFunction = {
     // A bare array or an ARM list body stands for { records }.
     const body = Array.isArray(raw) ? { records: raw } : isListBody(raw) ? { records: raw.value } : (raw ?? {});
     const parsed = previewBodySchema.safeParse(body);
-    if (!parsed.success) throw badRequest("the preview request is not valid", parsed.error.issues.map((i) => ({ path: joinPath("$", i.path), message: i.message })));
+    if (!parsed.success)
+      throw badRequest(
+        "the preview request is not valid",
+        parsed.error.issues.map((i) => ({ path: joinPath("$", i.path), message: i.message })),
+      );
     const { records, limit, eventHubMaxMessageBytes } = parsed.data;
-    return json(200, await service.preview(nameParam(request), { ...(records ? { records } : {}), limit: limit ?? 100, ...(eventHubMaxMessageBytes !== undefined ? { eventHubMaxMessageBytes } : {}) }));
+    return json(
+      200,
+      await service.preview(nameParam(request), { ...(records ? { records } : {}), limit: limit ?? 100, ...(eventHubMaxMessageBytes !== undefined ? { eventHubMaxMessageBytes } : {}) }),
+    );
   },
 };
 

@@ -14,6 +14,10 @@ export const exportSnapshot: HttpFunction = {
     const name = nameParam(request);
     const { queued } = await service.requestSnapshot(name);
     context.info(`snapshot of ${name} queued: ${queued.length} passes`, { configuration: name });
-    return json(202, { queued: queued.length, passes: queued.map((m) => ({ scope: m.scope, eventSource: m.eventSource })), status: `/api/exports/${encodeURIComponent(name)}/status` }, { location: `/api/exports/${encodeURIComponent(name)}/status` });
+    return json(
+      202,
+      { queued: queued.length, passes: queued.map((m) => ({ scope: m.scope, eventSource: m.eventSource })), status: `/api/exports/${encodeURIComponent(name)}/status` },
+      { location: `/api/exports/${encodeURIComponent(name)}/status` },
+    );
   },
 };

@@ -8,7 +8,12 @@ export const health: HttpFunction = {
   route: "health",
   methods: ["GET"],
   authLevel: "anonymous",
-  answers: { GET: { 200: { description: "Healthy, or degraded (a stored configuration no longer validates)", schema: "Health" }, 503: { description: "Unhealthy: a check fails (named, not why)", schema: "Health" } } },
+  answers: {
+    GET: {
+      200: { description: "Healthy, or degraded (a stored configuration no longer validates)", schema: "Health" },
+      503: { description: "Unhealthy: a check fails (named, not why)", schema: "Health" },
+    },
+  },
   writes: () => false,
   handler: async (_request, context, service) => {
     const result = await service.health();

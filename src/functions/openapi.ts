@@ -50,7 +50,10 @@ export function openApiDocument(functions: readonly FunctionDefinition[]): Recor
     const path = `/api/${f.route}`;
     const parameters = [...f.route.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string", pattern: CONFIGURATION_NAME.source } }));
     for (const method of f.methods) {
-      const body = (method === "PUT" || method === "POST") && BODIES[f.name] ? { requestBody: { required: f.name === "export", content: { "application/json": { schema: { $ref: `#/components/schemas/${BODIES[f.name]}` } } } } } : {};
+      const body =
+        (method === "PUT" || method === "POST") && BODIES[f.name]
+          ? { requestBody: { required: f.name === "export", content: { "application/json": { schema: { $ref: `#/components/schemas/${BODIES[f.name]}` } } } } }
+          : {};
       (paths[path] ??= {})[method.toLowerCase()] = {
         operationId: `${f.name}${f.methods.length > 1 ? method[0]! + method.slice(1).toLowerCase() : ""}`,
         parameters,
@@ -62,7 +65,10 @@ export function openApiDocument(functions: readonly FunctionDefinition[]): Recor
           ...errorsOf(f, method, parameters.length > 0, body.requestBody !== undefined),
           // Last: a function's own answers (health's 503 is its own body, not a problem).
           ...Object.fromEntries(
-            Object.entries(f.answers[method] ?? {}).map(([status, answer]) => [status, { description: answer.description, ...(answer.schema ? { content: { "application/json": { schema: { $ref: `#/components/schemas/${answer.schema}` } } } } : {}) }]),
+            Object.entries(f.answers[method] ?? {}).map(([status, answer]) => [
+              status,
+              { description: answer.description, ...(answer.schema ? { content: { "application/json": { schema: { $ref: `#/components/schemas/${answer.schema}` } } } } : {}) },
+            ]),
           ),
         },
       };

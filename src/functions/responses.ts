@@ -83,7 +83,15 @@ export const statusResponseSchema = z.looseObject({
   deadLetters: z.object({ count: z.number().int(), byAction: z.record(z.string(), z.number().int()) }).optional(),
   poisonMessages: z.array(z.looseObject({ id: z.string() })).optional(),
   sources: z
-    .array(z.looseObject({ scope: z.string(), eventSource: z.enum(EVENT_SOURCES), snapshotAt: z.string().nullable(), running: z.looseObject({ id: z.string() }).nullable(), passes: z.array(passRecordSchema) }))
+    .array(
+      z.looseObject({
+        scope: z.string(),
+        eventSource: z.enum(EVENT_SOURCES),
+        snapshotAt: z.string().nullable(),
+        running: z.looseObject({ id: z.string() }).nullable(),
+        passes: z.array(passRecordSchema),
+      }),
+    )
     .optional(),
 });
 

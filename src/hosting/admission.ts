@@ -48,10 +48,17 @@ function inlineSecrets(actions: readonly Action[]): Problem[] {
   const problems: Problem[] = [];
   actions.forEach((action, i) => {
     if (action.actionType === "EventHub" && action.connectionString !== undefined) {
-      problems.push({ path: `$.actions[${i}].connectionString`, message: "a connection string is not stored: put it in an app setting (a Key Vault reference works) and give that setting's name as connectionStringSetting, or use fullyQualifiedNamespace and eventHubName with the app's managed identity" });
+      problems.push({
+        path: `$.actions[${i}].connectionString`,
+        message:
+          "a connection string is not stored: put it in an app setting (a Key Vault reference works) and give that setting's name as connectionStringSetting, or use fullyQualifiedNamespace and eventHubName with the app's managed identity",
+      });
     }
     if (action.actionType === "LogicApp" && action.uri !== undefined) {
-      problems.push({ path: `$.actions[${i}].uri`, message: "a trigger URI (it carries a signature) is not stored: put it in an app setting (a Key Vault reference works) and give that setting's name as uriSetting" });
+      problems.push({
+        path: `$.actions[${i}].uri`,
+        message: "a trigger URI (it carries a signature) is not stored: put it in an app setting (a Key Vault reference works) and give that setting's name as uriSetting",
+      });
     }
   });
   return problems;

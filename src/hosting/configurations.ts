@@ -8,7 +8,6 @@ import { toPublicConfiguration } from "../config/public.js";
 import type { AllowedDestinations } from "../config/endpoints.js";
 import type { ExportConfiguration, Problem } from "../config/model.js";
 
-
 /** The table of export configurations in the app's storage account. */
 export const CONFIGURATION_TABLE = "exportconfigurations";
 const PARTITION = "exports";
@@ -147,7 +146,8 @@ export class ConfigurationStore {
    * keeps its generation; a created one gets a new one.
    */
   async put(name: string, configuration: ExportConfiguration, conditions: { ifMatch?: string; create?: boolean } = {}): Promise<StoredConfiguration & { created: boolean }> {
-    if (conditions.ifMatch !== undefined && !ETAG.test(conditions.ifMatch)) throw new ConfigurationConditionError(`If-Match ${JSON.stringify(conditions.ifMatch.slice(0, 80))} is not an entity tag; expected * or the quoted ETag a GET answered`);
+    if (conditions.ifMatch !== undefined && !ETAG.test(conditions.ifMatch))
+      throw new ConfigurationConditionError(`If-Match ${JSON.stringify(conditions.ifMatch.slice(0, 80))} is not an entity tag; expected * or the quoted ETag a GET answered`);
     await this.ready();
     const document = JSON.stringify(toPublicConfiguration({ ...configuration, name }));
     // Stored only as it will be read: a configuration that would not read back valid would stop the others.
@@ -169,7 +169,15 @@ export class ConfigurationStore {
       for (let i = 0; i < chunks; i++) e[`document${i}`] = document.slice(i * CHUNK, (i + 1) * CHUNK);
       return e;
     };
-    const stored = (etag: string | undefined, created: boolean, { generation, createdAt }: Identity) => ({ name, configuration: { ...configuration, name }, etag: etag ?? "", updatedAt, generation, createdAt, created });
+    const stored = (etag: string | undefined, created: boolean, { generation, createdAt }: Identity) => ({
+      name,
+      configuration: { ...configuration, name },
+      etag: etag ?? "",
+      updatedAt,
+      generation,
+      createdAt,
+      created,
+    });
     try {
       if (conditions.ifMatch !== undefined) {
         for (let attempt = 0; ; attempt++) {
@@ -191,7 +199,7 @@ export class ConfigurationStore {
         try {
           return stored((await this.table.createEntity(entity(identity))).etag, true, identity);
         } catch (e) {
-          if (conditions.create || !(isConflict(e))) throw e;
+          if (conditions.create || !isConflict(e)) throw e;
         }
         // It exists: replace it as it is now, keeping its generation (a concurrent change or delete goes round again).
         const current = await this.#current(name);
@@ -199,7 +207,7 @@ export class ConfigurationStore {
         try {
           return stored((await this.table.updateEntity(entity(current), "Replace", { etag: current.etag })).etag, false, current);
         } catch (e) {
-          if (!((isPreconditionFailed(e) || isNotFound(e))) || attempt >= 4) throw e;
+          if (!(isPreconditionFailed(e) || isNotFound(e)) || attempt >= 4) throw e;
         }
       }
     } catch (e) {
@@ -219,7 +227,8 @@ export class ConfigurationStore {
 
   /** Deletes; false when there was none. `ifMatch`: only if the stored ETag is this one (`*`: if it exists). */
   async delete(name: string, ifMatch?: string): Promise<boolean> {
-    if (ifMatch !== undefined && !ETAG.test(ifMatch)) throw new ConfigurationConditionError(`If-Match ${JSON.stringify(ifMatch.slice(0, 80))} is not an entity tag; expected * or the quoted ETag a GET answered`);
+    if (ifMatch !== undefined && !ETAG.test(ifMatch))
+      throw new ConfigurationConditionError(`If-Match ${JSON.stringify(ifMatch.slice(0, 80))} is not an entity tag; expected * or the quoted ETag a GET answered`);
     await this.ready();
     try {
       await this.table.deleteEntity(PARTITION, name, ifMatch !== undefined ? { etag: ifMatch } : {});
@@ -256,7 +265,10 @@ export class ConfigurationStore {
     }
     const parsed = parseExportConfiguration(document, { allowedDestinations: this.allowedDestinations });
     if (!parsed.ok) return { valid: false, invalid: { name, etag: entity.etag, updatedAt: meta.data.updatedAt, errors: parsed.errors } };
-    return { valid: true, stored: { name, configuration: { ...parsed.configuration, name }, etag: entity.etag, updatedAt: meta.data.updatedAt, generation: meta.data.generation, createdAt: meta.data.createdAt } };
+    return {
+      valid: true,
+      stored: { name, configuration: { ...parsed.configuration, name }, etag: entity.etag, updatedAt: meta.data.updatedAt, generation: meta.data.generation, createdAt: meta.data.createdAt },
+    };
   }
 }
 

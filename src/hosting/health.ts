@@ -29,7 +29,10 @@ export async function healthOf(context: ExportContext, ensureInitialConfiguratio
     const invalid: string[] = [];
     try {
       for await (const listed of context.configurations.list()) if (!listed.valid) invalid.push(listed.invalid.name);
-      checks["configurations"] = invalid.length === 0 ? "ok" : `${invalid.length} stored configuration${invalid.length === 1 ? "" : "s"} no longer validate${invalid.length === 1 ? "s" : ""}: ${invalid.slice(0, 20).join(", ")}`;
+      checks["configurations"] =
+        invalid.length === 0
+          ? "ok"
+          : `${invalid.length} stored configuration${invalid.length === 1 ? "" : "s"} no longer validate${invalid.length === 1 ? "s" : ""}: ${invalid.slice(0, 20).join(", ")}`;
       degraded = invalid.length > 0;
     } catch (e) {
       checks["configurations"] = `unreadable: ${(e as Error).message.split("\n")[0]}`;

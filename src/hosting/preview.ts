@@ -20,12 +20,26 @@ export interface PreviewOptions<Origin> {
  * A dry run, the one the API and the CLI both show: the records the configuration's rules select, each with
  * what every given destination would receive, made by the functions the sinks send with. Nothing is sent.
  */
-export async function* previewRecords<Origin>(configuration: ExportConfiguration, records: AsyncIterable<Located<Origin>>, options: PreviewOptions<Origin>): AsyncGenerator<{ selected: SelectedRecord; destinations: DestinationPreview[] }> {
+export async function* previewRecords<Origin>(
+  configuration: ExportConfiguration,
+  records: AsyncIterable<Located<Origin>>,
+  options: PreviewOptions<Origin>,
+): AsyncGenerator<{ selected: SelectedRecord; destinations: DestinationPreview[] }> {
   const rules = compileConfiguration(configuration);
   for await (const selected of selectRecords(rules, records, options.notify)) {
-    const input: OutgoingRecord = { record: selected.body as Record<string, unknown>, eventSource: selected.eventSource, id: selected.id, isSnapshot: isSnapshotSource(selected.eventSource), action: "Insert", exportedAt: options.exportedAt };
+    const input: OutgoingRecord = {
+      record: selected.body as Record<string, unknown>,
+      eventSource: selected.eventSource,
+      id: selected.id,
+      isSnapshot: isSnapshotSource(selected.eventSource),
+      action: "Insert",
+      exportedAt: options.exportedAt,
+    };
     const maxMessageSize = options.eventHubMaxMessageBytes;
-    yield { selected, destinations: options.actions.map((action) => previewFor(input, action, { overflowContainer: OVERFLOW_CONTAINER, ...(maxMessageSize !== undefined ? { maxMessageSize } : {}) })) };
+    yield {
+      selected,
+      destinations: options.actions.map((action) => previewFor(input, action, { overflowContainer: OVERFLOW_CONTAINER, ...(maxMessageSize !== undefined ? { maxMessageSize } : {}) })),
+    };
   }
 }
 

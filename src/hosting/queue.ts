@@ -31,7 +31,10 @@ export interface PoisonMessage {
 export class PassQueue {
   readonly queue: QueueClient;
   readonly poison: QueueClient;
-  constructor(service: QueueServiceClient, readonly name: string) {
+  constructor(
+    service: QueueServiceClient,
+    readonly name: string,
+  ) {
     this.queue = service.getQueueClient(name);
     this.poison = service.getQueueClient(`${name}-poison`);
   }

@@ -80,7 +80,10 @@ export class PassScheduler {
   /** The snapshot timer: one message per snapshot source whose configuration's schedule says it is due. */
   enqueueDueSnapshots(): Promise<Enqueued> {
     const context = this.#context;
-    return this.#enqueue("snapshot-timer", async (key, configuration) => isSnapshotSource(key.eventSource) && snapshotDue(configuration.snapshotSchedule, await context.state.snapshotAt(key), context.now()));
+    return this.#enqueue(
+      "snapshot-timer",
+      async (key, configuration) => isSnapshotSource(key.eventSource) && snapshotDue(configuration.snapshotSchedule, await context.state.snapshotAt(key), context.now()),
+    );
   }
 
   /** A configuration that no longer validates is skipped and reported; the others go on. */

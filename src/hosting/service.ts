@@ -118,12 +118,16 @@ export class ExportService {
     // One stored under that name, valid or not, is the operator's: never overwritten.
     if ((await this.configurations.find(initial.name)) !== undefined) return;
     const parsed = parseJson(initial.json);
-    if (!parsed.ok) throw badRequest(`DEFENDER_EXPORT_INITIAL_CONFIGURATION is not JSON`, [{ path: "DEFENDER_EXPORT_INITIAL_CONFIGURATION", message: `line ${parsed.error.line}, column ${parsed.error.column}: ${parsed.error.reason}` }]);
+    if (!parsed.ok)
+      throw badRequest(`DEFENDER_EXPORT_INITIAL_CONFIGURATION is not JSON`, [
+        { path: "DEFENDER_EXPORT_INITIAL_CONFIGURATION", message: `line ${parsed.error.line}, column ${parsed.error.column}: ${parsed.error.reason}` },
+      ]);
     try {
       await this.put(initial.name, parsed.value, { create: true });
     } catch (e) {
       if (e instanceof ProblemError && e.status === 412) return; // another instance stored it first
-      if (e instanceof ProblemError) throw new ProblemError(e.status, e.title, `DEFENDER_EXPORT_INITIAL_CONFIGURATION: ${e.detail}: ${e.errors.map((p) => `${p.path}: ${p.message}`).join("; ")}`, e.errors);
+      if (e instanceof ProblemError)
+        throw new ProblemError(e.status, e.title, `DEFENDER_EXPORT_INITIAL_CONFIGURATION: ${e.detail}: ${e.errors.map((p) => `${p.path}: ${p.message}`).join("; ")}`, e.errors);
       throw e;
     }
   });
@@ -197,7 +201,15 @@ export class ExportService {
     for (const action of configuration.actions) {
       for await (const { name: letterName, letter } of this.deadLetters.list({ configuration: name, actionKey: actionKey(action) })) {
         if (out.length >= limit) return out;
-        out.push({ name: letterName, actionKey: letter.actionKey, destination: letter.destination, reason: letter.reason, failedAt: letter.failedAt, attempts: letter.attempts, records: letter.items.length });
+        out.push({
+          name: letterName,
+          actionKey: letter.actionKey,
+          destination: letter.destination,
+          reason: letter.reason,
+          failedAt: letter.failedAt,
+          attempts: letter.attempts,
+          records: letter.items.length,
+        });
       }
     }
     return out;

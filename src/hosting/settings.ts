@@ -61,9 +61,7 @@ const shape = {
   [APP_SETTINGS.passTimeLimit]: wholeNumber(540, 24 * 3600),
   [APP_SETTINGS.maxBodyBytes]: wholeNumber(1_048_576, 100 * 1_048_576),
   [APP_SETTINGS.writeRole]: optionalText.transform((v) => v ?? "Exports.Write"),
-  [APP_SETTINGS.requireRole]: optionalText
-    .refine((v) => v === undefined || /^(true|false)$/i.test(v), { message: "expected true or false" })
-    .transform((v) => v?.toLowerCase() === "true"),
+  [APP_SETTINGS.requireRole]: optionalText.refine((v) => v === undefined || /^(true|false)$/i.test(v), { message: "expected true or false" }).transform((v) => v?.toLowerCase() === "true"),
   [APP_SETTINGS.maxConfigurations]: wholeNumber(200, 10_000),
   [APP_SETTINGS.initialConfiguration]: optionalText,
   [APP_SETTINGS.initialConfigurationName]: optionalText.transform((v) => v ?? "default"),
@@ -167,7 +165,8 @@ function storageSetting(env: NodeJS.ProcessEnv): StorageSetting {
   const blob = env[`${IDENTITY}blobServiceUri`] ?? (account ? `https://${account}.blob.core.windows.net` : undefined);
   const queue = env[`${IDENTITY}queueServiceUri`] ?? (account ? `https://${account}.queue.core.windows.net` : undefined);
   const table = env[`${IDENTITY}tableServiceUri`] ?? (account ? `https://${account}.table.core.windows.net` : undefined);
-  if (blob === undefined && queue === undefined && table === undefined) return { setting: `${APP_SETTINGS.storage} (unset: Azurite's development storage)`, connectionString: "UseDevelopmentStorage=true" };
+  if (blob === undefined && queue === undefined && table === undefined)
+    return { setting: `${APP_SETTINGS.storage} (unset: Azurite's development storage)`, connectionString: "UseDevelopmentStorage=true" };
   if (blob === undefined || queue === undefined || table === undefined) {
     throw new Error(`${IDENTITY}blobServiceUri, ${IDENTITY}queueServiceUri and ${IDENTITY}tableServiceUri: expected all three (or ${IDENTITY}accountName)`);
   }

@@ -13,7 +13,14 @@ export async function configurationStatus(context: ExportContext, keys: (name: s
   const listed = await context.configurations.find(name);
   if (listed === undefined) throw notFound(`there is no export configuration named ${name}`);
   if (!listed.valid) {
-    return { name, enabled: null, valid: false, errors: listed.invalid.errors, updatedAt: listed.invalid.updatedAt ?? null, flow: { status: "invalid", failing: [`the stored configuration no longer validates; no pass runs until it is corrected (PUT) or deleted`] } };
+    return {
+      name,
+      enabled: null,
+      valid: false,
+      errors: listed.invalid.errors,
+      updatedAt: listed.invalid.updatedAt ?? null,
+      flow: { status: "invalid", failing: [`the stored configuration no longer validates; no pass runs until it is corrected (PUT) or deleted`] },
+    };
   }
   const stored = listed.stored;
   const now = context.now();
@@ -53,8 +60,8 @@ export async function configurationStatus(context: ExportContext, keys: (name: s
         : waiting.length > 0
           ? "waiting"
           : lastSuccessAt !== undefined && since(lastSuccessAt)! <= 3 * cadence
-          ? "flowing"
-          : "stalled";
+            ? "flowing"
+            : "stalled";
   return {
     name,
     enabled: stored.configuration.isEnabled,

@@ -54,7 +54,10 @@ export function storageClients(storage: StorageSetting, credential: TokenCredent
       get queue() {
         return (queue ??= made(setting, "Queue", () => QueueServiceClient.fromConnectionString(value)));
       },
-      table: (name) => made(setting, "Table", () => TableClient.fromConnectionString(value, name, { allowInsecureConnection: /TableEndpoint=http:|UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;/i.test(value) })),
+      table: (name) =>
+        made(setting, "Table", () =>
+          TableClient.fromConnectionString(value, name, { allowInsecureConnection: /TableEndpoint=http:|UseDevelopmentStorage=true|DefaultEndpointsProtocol=http;/i.test(value) }),
+        ),
       setting,
       get description() {
         const url = blobClient().url;

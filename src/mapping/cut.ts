@@ -121,7 +121,12 @@ export function shrink(value: unknown, budget: number): unknown {
 
 function shrinkSized(value: unknown, budget: number): { value: unknown; bytes: number } {
   if (typeof value === "string") return truncateSized(value, budget);
-  if (Array.isArray(value)) return shrinkContainer(value.map((v, i) => [i, v] as const), budget, true);
+  if (Array.isArray(value))
+    return shrinkContainer(
+      value.map((v, i) => [i, v] as const),
+      budget,
+      true,
+    );
   if (isObject(value)) return shrinkContainer(Object.entries(value), budget, false);
   return { value, bytes: jsonBytes(value) };
 }

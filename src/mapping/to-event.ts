@@ -4,10 +4,33 @@ import { toEvent, type EventHubShapeOptions, type MappedEvent } from "./eventhub
 
 // Fields of an event that say what it is; the guard never cuts them.
 const EVENT_IDENTITY = new Set([
-  "id", "name", "type", "tenantId", "assessmentEventDataEnrichment", "subAssessmentEventDataEnrichment", "securityEventDataEnrichment",
-  "SystemAlertId", "AlertType", "Severity", "Status", "AlertDisplayName", "TimeGenerated", "StartTimeUtc", "EndTimeUtc", "AzureResourceId",
-  "VendorName", "ProductName", "CompromisedEntity", "Id", "Name", "Type", "TenantId", "SubAssessmentEventDataEnrichment", "SecurityEventDataEnrichment",
-  "time", "category",
+  "id",
+  "name",
+  "type",
+  "tenantId",
+  "assessmentEventDataEnrichment",
+  "subAssessmentEventDataEnrichment",
+  "securityEventDataEnrichment",
+  "SystemAlertId",
+  "AlertType",
+  "Severity",
+  "Status",
+  "AlertDisplayName",
+  "TimeGenerated",
+  "StartTimeUtc",
+  "EndTimeUtc",
+  "AzureResourceId",
+  "VendorName",
+  "ProductName",
+  "CompromisedEntity",
+  "Id",
+  "Name",
+  "Type",
+  "TenantId",
+  "SubAssessmentEventDataEnrichment",
+  "SecurityEventDataEnrichment",
+  "time",
+  "category",
 ]);
 
 export type EventResult = { ok: true; event: MappedEvent; cut: string[]; json: string } | { ok: false; event: MappedEvent; reason: string };

@@ -4,9 +4,7 @@ import type { Json, OutgoingRecord } from "../records/record.js";
 import { cutToFit, LOG_ANALYTICS_ROW_LIMIT } from "./cut.js";
 import { mapToRow } from "./rows.js";
 
-export type LogAnalyticsRowResult =
-  | { ok: true; table: TableDefinition; row: Json; cut: string[]; json: string }
-  | { ok: false; table: TableDefinition; reason: string };
+export type LogAnalyticsRowResult = { ok: true; table: TableDefinition; row: Json; cut: string[]; json: string } | { ok: false; table: TableDefinition; reason: string };
 
 /**
  * A record as its table's row, cut to 32 KB when over. `overflowBlob` names where the caller keeps the

@@ -8,7 +8,6 @@ import { isObject } from "../shared/object.js";
 
 type JsonObject = Record<string, unknown>;
 
-
 export function hasEmbeddedMetadata(assessment: unknown): boolean {
   return isObject(assessment) && isObject(assessment["properties"]) && isObject(assessment["properties"]["metadata"]);
 }

@@ -20,7 +20,6 @@ export function getProperty(obj: Record<string, unknown>, segment: { name: strin
   return undefined;
 }
 
-
 /** Follows segments from `start`; undefined when any step is missing or of the wrong shape. */
 export function walkPath(start: unknown, segments: readonly PathSegment[], from = 0): unknown {
   let current = start;

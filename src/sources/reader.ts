@@ -226,11 +226,15 @@ function subscriptionOfScope(scope: string): string {
 
 /** Scopes by subscription, without duplicates or resource groups that a listed subscription covers. */
 export function groupScopes(scopes: readonly string[]): Map<string, string[]> {
-  const normalized = [...new Set(scopes.map((s) => {
-    const n = normalizeScopePath(s);
-    if (n === undefined) throw new Error(`invalid scope ${JSON.stringify(s)}; expected /subscriptions/<id> or /subscriptions/<id>/resourceGroups/<name>`);
-    return n;
-  }))];
+  const normalized = [
+    ...new Set(
+      scopes.map((s) => {
+        const n = normalizeScopePath(s);
+        if (n === undefined) throw new Error(`invalid scope ${JSON.stringify(s)}; expected /subscriptions/<id> or /subscriptions/<id>/resourceGroups/<name>`);
+        return n;
+      }),
+    ),
+  ];
   const covering = coveringScopes(normalized);
   const kept = normalized.filter((_, i) => covering[i] === undefined);
   const groups = new Map<string, string[]>();

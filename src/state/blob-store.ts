@@ -158,7 +158,16 @@ export class BlobStateStore implements StateStore {
     let deleted = 0;
     for await (const blob of this.container.listBlobsFlat({ prefix: `${encodeURIComponent(configuration)}/` })) {
       // A lock leased by a running pass stays; the pass finds its state gone and writes a new one.
-      if (await this.container.getBlobClient(blob.name).deleteIfExists().then((r) => r.succeeded, () => false)) deleted++;
+      if (
+        await this.container
+          .getBlobClient(blob.name)
+          .deleteIfExists()
+          .then(
+            (r) => r.succeeded,
+            () => false,
+          )
+      )
+        deleted++;
     }
     return deleted;
   }

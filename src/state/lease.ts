@@ -35,11 +35,14 @@ class BlobLease implements Lease {
 
   constructor(client: BlobLeaseClient, seconds: number) {
     this.#client = client;
-    this.#timer = setInterval(() => {
-      this.#client.renewLease().catch((e: Error) => {
-        this.#lost = e;
-      });
-    }, (seconds * 1000) / 3);
+    this.#timer = setInterval(
+      () => {
+        this.#client.renewLease().catch((e: Error) => {
+          this.#lost = e;
+        });
+      },
+      (seconds * 1000) / 3,
+    );
     this.#timer.unref();
   }
 

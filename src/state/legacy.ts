@@ -15,10 +15,13 @@ const legacySchema = z
     z.object({ version: z.literal(3), ...legacyEnvelope, idShared: z.array(z.number().int().nonnegative()), idSuffixes: z.array(z.string()) }),
     z.object({ version: z.literal(2), ...legacyEnvelope, ids: z.array(z.string()) }),
   ])
-  .refine((s) => {
-    const n = s.hashes.length;
-    return s.fingerprints.length === n && (s.version === 2 ? s.ids.length === n : s.idShared.length === n && s.idSuffixes.length === n);
-  }, { message: "ids, hashes and fingerprints differ in length" });
+  .refine(
+    (s) => {
+      const n = s.hashes.length;
+      return s.fingerprints.length === n && (s.version === 2 ? s.ids.length === n : s.idShared.length === n && s.idSuffixes.length === n);
+    },
+    { message: "ids, hashes and fingerprints differ in length" },
+  );
 
 /** A version 2 or 3 state (its gunzipped text). Errors say what is wrong, after "the export state of <key>". */
 export function readLegacyState(text: string): Omit<ExportState, "etag"> {

@@ -47,7 +47,9 @@ function get(): Instruments {
           "Seconds from when each exported change could first be read (its own change time where the record gives one, never before the last complete pass of its source began to read; else from then) to the destinations' acknowledgement of it (streaming passes; each pass's largest)",
         unit: "s",
       }),
-      backoffs: meter.createCounter(METRIC_NAMES.actionBackoffs, { description: "Passes in which an action was backed off after a delivery failed every attempt (its items were dead-lettered untried)" }),
+      backoffs: meter.createCounter(METRIC_NAMES.actionBackoffs, {
+        description: "Passes in which an action was backed off after a delivery failed every attempt (its items were dead-lettered untried)",
+      }),
       invalid: meter.createGauge(METRIC_NAMES.invalidConfigurations, { description: "Stored configurations that no longer validate, as the last timer found them (they run no pass)" }),
     };
   }

@@ -23,7 +23,9 @@ const HOSTILE = [
   "\ufeff{",
   '{"sources": [{"eventSource": "Alerts\\u0000"}], "description": "\\ud800"}',
   "\u0000\u0001\u0002",
-  JSON.stringify({ sources: [{ eventSource: "Alerts", ruleSets: [{ rules: [{ propertyJPath: "$".concat("['a']".repeat(20_000)), propertyType: "String", operator: "Equals", expectedValue: "x" }] }] }] }),
+  JSON.stringify({
+    sources: [{ eventSource: "Alerts", ruleSets: [{ rules: [{ propertyJPath: "$".concat("['a']".repeat(20_000)), propertyType: "String", operator: "Equals", expectedValue: "x" }] }] }],
+  }),
 ];
 
 const COMMANDS = (config: string, records: string) => [
@@ -78,8 +80,18 @@ describe("the CLI under hostile input", () => {
   });
 
   it("a configuration name that would climb out of its folders (--name .., a file named so) is refused (exit 2)", async () => {
-    const config = file(JSON.stringify({ scopes: ["/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23"], sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "Workspace", dataCollectionEndpoint: "https://dce-1.westeurope-1.ingest.monitor.azure.com", dataCollectionRuleId: "dcr-00112233445566778899aabbccddeeff" }] }));
-    for (const args of [["replay", "--config", config, "--name", ".."], ["replay", "--config", config, "--name", "a/b"], ["export", "--config", config, "--name", "..", "--once"]]) {
+    const config = file(
+      JSON.stringify({
+        scopes: ["/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23"],
+        sources: [{ eventSource: "Alerts" }],
+        actions: [{ actionType: "Workspace", dataCollectionEndpoint: "https://dce-1.westeurope-1.ingest.monitor.azure.com", dataCollectionRuleId: "dcr-00112233445566778899aabbccddeeff" }],
+      }),
+    );
+    for (const args of [
+      ["replay", "--config", config, "--name", ".."],
+      ["replay", "--config", config, "--name", "a/b"],
+      ["export", "--config", config, "--name", "..", "--once"],
+    ]) {
       const run = await runCli(args, { env: { DEFENDER_EXPORT_STORAGE: "UseDevelopmentStorage=true" } });
       clean(run);
       expect(run.code, args.join(" ")).toBe(2);

@@ -93,7 +93,11 @@ const hostile = () => {
     "a blob URL elsewhere": { actionType: "StorageAccount", blobServiceUrl: `https://127.0.0.1:${p}` },
     "a trigger URL elsewhere": { actionType: "LogicApp", uriSetting: "DEFENDER_EXPORT_DEST_HOOK_ELSEWHERE" },
     "a Logs Ingestion endpoint elsewhere": { actionType: "Workspace", dataCollectionEndpoint: `https://127.0.0.1:${p}`, dataCollectionRuleId: "dcr-00112233445566778899aabbccddeeff" },
-    "a Logs Ingestion endpoint with a key in its query": { actionType: "Workspace", dataCollectionEndpoint: `https://dce-1.westeurope-1.ingest.monitor.azure.com/?code=${CANARY}`, dataCollectionRuleId: "dcr-00112233445566778899aabbccddeeff" },
+    "a Logs Ingestion endpoint with a key in its query": {
+      actionType: "Workspace",
+      dataCollectionEndpoint: `https://dce-1.westeurope-1.ingest.monitor.azure.com/?code=${CANARY}`,
+      dataCollectionRuleId: "dcr-00112233445566778899aabbccddeeff",
+    },
     "a connection string pasted as the namespace": { actionType: "EventHub", fullyQualifiedNamespace: `Endpoint=sb://contoso-ns.servicebus.windows.net/;SharedAccessKey=${CANARY}`, eventHubName: "h" },
   } satisfies Record<string, Record<string, unknown>>;
 };
@@ -101,11 +105,18 @@ const hostile = () => {
 describe("destinations only on Azure service hosts, whatever the input", () => {
   it("every input of the review is refused with a 400 that names the field, and nothing is stored", async () => {
     for (const [what, action] of Object.entries(hostile())) {
-      const r = await h.http("export", { method: "PUT", params: { name: "hostile" }, body: JSON.stringify({ scopes: [h.sandbox.dataset.subscriptionPath], sources: [{ eventSource: "Alerts" }], actions: [action] }) });
+      const r = await h.http("export", {
+        method: "PUT",
+        params: { name: "hostile" },
+        body: JSON.stringify({ scopes: [h.sandbox.dataset.subscriptionPath], sources: [{ eventSource: "Alerts" }], actions: [action] }),
+      });
       expect(r.status, what).toBe(400);
       const errors = r.json["errors"] as { path: string; message: string }[];
       expect(errors.length, what).toBeGreaterThan(0);
-      expect(errors.every((e) => e.path.startsWith("$.actions[0]")), `${what}: ${JSON.stringify(errors)}`).toBe(true);
+      expect(
+        errors.every((e) => e.path.startsWith("$.actions[0]")),
+        `${what}: ${JSON.stringify(errors)}`,
+      ).toBe(true);
       // Never a secret in the answer, even one pasted into a field where none belongs.
       expect(JSON.stringify(r.json), what).not.toContain(CANARY);
       expect(JSON.stringify(r.json), what).not.toContain(Buffer.from(CANARY).toString("base64"));
@@ -124,7 +135,11 @@ describe("destinations only on Azure service hosts, whatever the input", () => {
 
   it("an answer never says whether an app setting exists", async () => {
     const refusal = async (setting: string) => {
-      const r = await h.http("export", { method: "PUT", params: { name: "hostile" }, body: JSON.stringify({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", connectionStringSetting: setting, eventHubName: "h" }] }) });
+      const r = await h.http("export", {
+        method: "PUT",
+        params: { name: "hostile" },
+        body: JSON.stringify({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", connectionStringSetting: setting, eventHubName: "h" }] }),
+      });
       expect(r.status).toBe(400);
       return JSON.stringify(r.json).replaceAll(setting, "<setting>");
     };
@@ -138,7 +153,14 @@ describe("destinations only on Azure service hosts, whatever the input", () => {
   it("a configuration stored past validation (an older version, a direct write) is not run, and nothing connects", async () => {
     const table = storageClients(readAppSettings(h.env).storage, staticCredential()).table(CONFIGURATION_TABLE);
     const hub = { actionType: "EventHub", fullyQualifiedNamespace: "contoso-ns.servicebus.windows.net", eventHubName: `h;Endpoint=sb://127.0.0.1:${trap.port};UseDevelopmentEmulator=true` };
-    const document = JSON.stringify({ isEnabled: true, scopes: [{ scopePath: h.sandbox.dataset.subscriptionPath }], sources: [{ eventSource: "Alerts", ruleSets: null }], actions: [hub], snapshotSchedule: "0 0 0 * * 0", baselineSnapshot: true });
+    const document = JSON.stringify({
+      isEnabled: true,
+      scopes: [{ scopePath: h.sandbox.dataset.subscriptionPath }],
+      sources: [{ eventSource: "Alerts", ruleSets: null }],
+      actions: [hub],
+      snapshotSchedule: "0 0 0 * * 0",
+      baselineSnapshot: true,
+    });
     await table.createTable();
     await table.upsertEntity({ partitionKey: "exports", rowKey: "0smuggled", version: 1, chunks: 1, updatedAt: new Date().toISOString(), document0: document }, "Replace");
     // Beside it, a valid configuration: it is queued and runs as if the other were not there.

@@ -19,8 +19,17 @@ beforeAll(async () => {
     res.writeHead(200).end("{}");
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  evil = { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, get requests() { return requests; }, close: () => new Promise((r) => server.close(() => r())) };
-  h = await harness({ DEFENDER_EXPORT_DEST_EVIL_HOOK: `${evil.url}/hook?sig=x`, DEFENDER_EXPORT_DEST_EVIL_HUB: `Endpoint=sb://${new URL(evil.url).host}/;SharedAccessKeyName=k;SharedAccessKey=k;EntityPath=h` });
+  evil = {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get requests() {
+      return requests;
+    },
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+  h = await harness({
+    DEFENDER_EXPORT_DEST_EVIL_HOOK: `${evil.url}/hook?sig=x`,
+    DEFENDER_EXPORT_DEST_EVIL_HUB: `Endpoint=sb://${new URL(evil.url).host}/;SharedAccessKeyName=k;SharedAccessKey=k;EntityPath=h`,
+  });
 }, 60_000);
 afterAll(async () => {
   expect(evil.requests).toBe(0);
@@ -68,13 +77,19 @@ describe("hostile bodies at every endpoint", () => {
     const put = await h.http("export", { method: "PUT", params: { name: "abuse" }, body: JSON.stringify({ ...valid(), description: "x" }).replace('"x"', `${"[".repeat(150)}${"]".repeat(150)}`) });
     expect(put.status).toBe(400);
     expect(put.json["errors"]).toEqual([{ path: "$", message: expect.stringMatching(/^line 1, column \d+: nested deeper than 100 levels$/) }]);
-    const preview = await h.http("exportPreview", { method: "POST", params: { name: "sandbox" }, body: JSON.stringify([{ type: "Microsoft.Security/alerts", id: "/x", properties: { deep: JSON.parse(`${"[".repeat(99)}${"]".repeat(99)}`) } }]) });
+    const preview = await h.http("exportPreview", {
+      method: "POST",
+      params: { name: "sandbox" },
+      body: JSON.stringify([{ type: "Microsoft.Security/alerts", id: "/x", properties: { deep: JSON.parse(`${"[".repeat(99)}${"]".repeat(99)}`) } }]),
+    });
     expect(preview.status).toBeLessThan(500);
   });
 
   it("huge bodies, huge strings and numbers, wrong types, unicode edge cases", async () => {
     await everywhere("x".repeat(2_000_000));
-    await everywhere(JSON.stringify({ sources: [{ eventSource: "Alerts", ruleSets: [{ rules: [{ propertyJPath: "a", propertyType: "String", operator: "Equals", expectedValue: "é".repeat(400_000) }] }] }] }));
+    await everywhere(
+      JSON.stringify({ sources: [{ eventSource: "Alerts", ruleSets: [{ rules: [{ propertyJPath: "a", propertyType: "String", operator: "Equals", expectedValue: "é".repeat(400_000) }] }] }] }),
+    );
     await everywhere('{"sources": 1e400, "actions": -0, "scopes": 123456789012345678901234567890}');
     await everywhere(JSON.stringify({ sources: "Alerts", actions: {}, scopes: [null], isEnabled: "yes" }));
     await everywhere(JSON.stringify({ sources: [{ eventSource: "Alerts\u0000" }], description: "\ud800\udfff\ud800 \u202e \ufeff" }));
@@ -86,7 +101,11 @@ describe("hostile bodies at every endpoint", () => {
     for (const key of ["__proto__", "constructor", "prototype"]) {
       const body = `{"${key}": {"polluted": true, "isEnabled": false}, "sources": [{"eventSource": "Alerts", "${key}": {"polluted": true}}]}`;
       await everywhere(body);
-      const preview = await h.http("exportPreview", { method: "POST", params: { name: "sandbox" }, body: `[{"type": "Microsoft.Security/alerts", "id": "/subscriptions/x/providers/Microsoft.Security/alerts/a", "${key}": {"polluted": true}, "properties": {"${key}": {"polluted": true}}}]` });
+      const preview = await h.http("exportPreview", {
+        method: "POST",
+        params: { name: "sandbox" },
+        body: `[{"type": "Microsoft.Security/alerts", "id": "/subscriptions/x/providers/Microsoft.Security/alerts/a", "${key}": {"polluted": true}, "properties": {"${key}": {"polluted": true}}}]`,
+      });
       expect(preview.status).toBeLessThan(500);
     }
     expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
@@ -98,7 +117,11 @@ describe("hostile bodies at every endpoint", () => {
     const long = Array.from({ length: 1_000 }, (_, i) => `k${i}`).join(".");
     const brackets = `$${"['a']".repeat(1_000)}`;
     const rules = Array.from({ length: 60 }, (_, i) => ({ rules: [{ propertyJPath: i % 2 ? long : brackets, propertyType: "String", operator: "Contains", expectedValue: "x" }] }));
-    const r = await h.http("export", { method: "PUT", params: { name: "slowpaths" }, body: JSON.stringify({ ...valid(), scopes: h.sandbox.configuration["scopes"], sources: [{ eventSource: "Alerts", ruleSets: rules }] }) });
+    const r = await h.http("export", {
+      method: "PUT",
+      params: { name: "slowpaths" },
+      body: JSON.stringify({ ...valid(), scopes: h.sandbox.configuration["scopes"], sources: [{ eventSource: "Alerts", ruleSets: rules }] }),
+    });
     expect(r.status).toBe(201);
     const started = Date.now();
     const preview = await h.http("exportPreview", { method: "POST", params: { name: "slowpaths" }, body: JSON.stringify({ limit: 50 }) });

@@ -70,7 +70,12 @@ describe("defender-export export", () => {
     expect(ingestion.accepted.get("Custom-SecurityRecommendation_CL")).toHaveLength(16);
 
     const onDemand = await runExport(["export", "-c", config, "--once", "--snapshot"]);
-    expect(onDemand.stdout.trim().split("\n").map((l) => l.split(": ")[1]!.split(";")[0])).toEqual(["snapshot", "snapshot", "snapshot", "snapshot"]);
+    expect(
+      onDemand.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.split(": ")[1]!.split(";")[0]),
+    ).toEqual(["snapshot", "snapshot", "snapshot", "snapshot"]);
   }, 60_000);
 
   it("refuses to export without an action or a scope", async () => {
@@ -83,8 +88,18 @@ describe("defender-export export", () => {
 
   it("needs only a Blob endpoint in its storage connection string, and names the setting when storage cannot be reached", async () => {
     const onlyBlob = join(dir, "only-blob.json");
-    writeFileSync(onlyBlob, JSON.stringify({ scopes: [dataset.subscriptionPath], exportedDataTypes: ["Security alerts"], actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }] }));
-    const blobOnly = azurite.connectionString.split(";").filter((p) => !/^(QueueEndpoint|TableEndpoint)=/.test(p)).join(";");
+    writeFileSync(
+      onlyBlob,
+      JSON.stringify({
+        scopes: [dataset.subscriptionPath],
+        exportedDataTypes: ["Security alerts"],
+        actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }],
+      }),
+    );
+    const blobOnly = azurite.connectionString
+      .split(";")
+      .filter((p) => !/^(QueueEndpoint|TableEndpoint)=/.test(p))
+      .join(";");
     const run = await runExport(["export", "-c", onlyBlob, "--once"], { DEFENDER_EXPORT_STORAGE: blobOnly });
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);

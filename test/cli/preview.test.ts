@@ -114,10 +114,15 @@ describe("defender-export preview", () => {
       expect(row).toMatchObject({ eventSource: "Alerts", table: "SecurityAlert_CL", body: { AlertSeverity: "High", RecordId: row["id"], IsSnapshot: false } });
     }
     const eh = await runCli(["preview", "-c", highAlerts, "-f", "event-hub", file("eh.ndjson", toNdjson(alerts))]);
-    expect(ndjson(eh.stdout).map((b) => [b["Severity"], b["SystemAlertId"]])).toEqual(alerts.filter((a) => severityOf(a) === "High").map((a) => ["High", (a["properties"] as { systemAlertId: string }).systemAlertId]));
+    expect(ndjson(eh.stdout).map((b) => [b["Severity"], b["SystemAlertId"]])).toEqual(
+      alerts.filter((a) => severityOf(a) === "High").map((a) => ["High", (a["properties"] as { systemAlertId: string }).systemAlertId]),
+    );
     const api = await runCli(["preview", "-c", highAlerts, "-f", "event-hub", "--event-hub-format", "xdr", file("xdr.ndjson", toNdjson(alerts))]);
     expect(ndjson(api.stdout)[0]).toMatchObject({ category: "SecurityAlert", properties: { type: "Microsoft.Security/Locations/alerts" } });
-    expect(await runCli(["preview", "-c", highAlerts, "-f", "csv"], { stdin: "" })).toMatchObject({ code: 2, stderr: expect.stringMatching(/--format "csv": expected api, log-analytics or event-hub/) });
+    expect(await runCli(["preview", "-c", highAlerts, "-f", "csv"], { stdin: "" })).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--format "csv": expected api, log-analytics or event-hub/),
+    });
   });
 
   it("event-hub previews findings in the shape the configuration's Event Hubs action sends (its findingsShape), or the one asked for", async () => {
@@ -131,7 +136,10 @@ describe("defender-export preview", () => {
     expect(configured.every((b) => "SubAssessmentEventDataEnrichment" in b)).toBe(true);
     const asked = ndjson((await runCli(["preview", "-c", pascal, "-f", "event-hub", "--findings-shape", "camel", records])).stdout);
     expect(asked.every((b) => !("SubAssessmentEventDataEnrichment" in b))).toBe(true);
-    expect(await runCli(["preview", "-c", pascal, "-f", "event-hub", "--findings-shape", "snake"], { stdin: "" })).toMatchObject({ code: 2, stderr: expect.stringMatching(/--findings-shape "snake": expected camel or pascal/) });
+    expect(await runCli(["preview", "-c", pascal, "-f", "event-hub", "--findings-shape", "snake"], { stdin: "" })).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(/--findings-shape "snake": expected camel or pascal/),
+    });
   });
 
   it("the bundled example runs: every data type of the README's quick start", async () => {
@@ -140,7 +148,17 @@ describe("defender-export preview", () => {
     expect(run.code).toBe(0);
     const sources = new Set(ndjson(run.stdout).map((l) => l["eventSource"]));
     expect([...sources].sort()).toEqual(
-      ["Alerts", "Assessments", "RegulatoryComplianceAssessment", "RegulatoryComplianceAssessmentSnapshot", "SecureScoreControls", "SecureScoreControlsSnapshot", "SecureScores", "SecureScoresSnapshot", "SubAssessments"].sort(),
+      [
+        "Alerts",
+        "Assessments",
+        "RegulatoryComplianceAssessment",
+        "RegulatoryComplianceAssessmentSnapshot",
+        "SecureScoreControls",
+        "SecureScoreControlsSnapshot",
+        "SecureScores",
+        "SecureScoresSnapshot",
+        "SubAssessments",
+      ].sort(),
     );
   });
 });

@@ -33,7 +33,9 @@ describe("defender-export read", () => {
   it("reads every data type through the managed identity and prints NDJSON with a summary", async () => {
     arm.requests.length = 0;
     const run = await runBin(["read", "--subscription", SUB, "--arm-endpoint", arm.url]);
-    expect(run.stderr).toMatch(/read \d+ records \(alert 23, assessment 9, subAssessment 31, secureScore 1, secureScoreControl 12, regulatoryComplianceAssessment 36\) in \d+ pages with \d+ ARM requests/);
+    expect(run.stderr).toMatch(
+      /read \d+ records \(alert 23, assessment 9, subAssessment 31, secureScore 1, secureScoreControl 12, regulatoryComplianceAssessment 36\) in \d+ pages with \d+ ARM requests/,
+    );
     expect(run.code).toBe(0);
     const records = ndjson(run.stdout);
     expect(records).toHaveLength(23 + 9 + 31 + 1 + 12 + 36);
@@ -58,7 +60,9 @@ describe("defender-export read", () => {
     const lines = run.stdout.trimEnd().split("\r\n");
     expect(lines[0]).toBe("dataType,id,name,displayName,severity,status,resourceId,score,parent,timeGenerated,scope,properties");
     expect(lines).toHaveLength(1 + 9 + 1);
-    expect(lines[1]).toMatch(/^assessment,\/subscriptions\/.*\/assessments\/21300918-b2e3-0346-785f-c77ff57d243b,21300918-b2e3-0346-785f-c77ff57d243b,Install endpoint protection solution on virtual machine scale sets,Medium,Unhealthy,\/subscriptions\/.*\/virtualMachines\/vm0,,,,/);
+    expect(lines[1]).toMatch(
+      /^assessment,\/subscriptions\/.*\/assessments\/21300918-b2e3-0346-785f-c77ff57d243b,21300918-b2e3-0346-785f-c77ff57d243b,Install endpoint protection solution on virtual machine scale sets,Medium,Unhealthy,\/subscriptions\/.*\/virtualMachines\/vm0,,,,/,
+    );
     expect(lines[10]).toMatch(/^secureScore,.*,ascScore,ASC score,,,,23\.53,/);
   });
 

@@ -33,7 +33,13 @@ describe("defender-export replay", () => {
     const parsed = parseExportConfiguration(config, { allowedDestinations: { trustedHosts: [trusted] } });
     if (!parsed.ok) throw new Error("config");
     const store = new BlobDeadLetterStore(BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(DEAD_LETTER_CONTAINER));
-    const sink = new EventHubSink(parsed.configuration.actions[0] as EventHubAction, { credential: staticCredential(), deadLetters: store, allowedDestinations: { trustedHosts: [trusted] }, retry: FAST, sdkRetryOptions: SDK_FAST });
+    const sink = new EventHubSink(parsed.configuration.actions[0] as EventHubAction, {
+      credential: staticCredential(),
+      deadLetters: store,
+      allowedDestinations: { trustedHosts: [trusted] },
+      retry: FAST,
+      sdkRetryOptions: SDK_FAST,
+    });
     hubs.fail("amqp:resource-limit-exceeded", 50);
     const dataset = new SyntheticDataset({ alerts: 7 });
     for (let i = 0; i < 7; i++) await sink.write(input(dataset.alert(i), "Alerts"));
@@ -56,7 +62,10 @@ describe("defender-export replay", () => {
     expect(run.stdout + run.stderr).not.toContain("fakekey");
 
     // A connection string with only a Blob endpoint (all replay needs) is enough: no queue or table client is made.
-    const blobOnly = azurite.connectionString.split(";").filter((p) => !/^(QueueEndpoint|TableEndpoint)=/.test(p)).join(";");
+    const blobOnly = azurite.connectionString
+      .split(";")
+      .filter((p) => !/^(QueueEndpoint|TableEndpoint)=/.test(p))
+      .join(";");
     const again = await runBin(["replay", "--config", join(dir, "config.json")], { ...env, DEFENDER_EXPORT_STORAGE: blobOnly });
     expect(again.stderr).toBe("");
     expect(JSON.parse(again.stdout)).toEqual({ letters: 0, resent: 0, failed: 0, skipped: 0 });

@@ -20,9 +20,7 @@ describe("defender-export validate", () => {
     const run = await runCli(["validate", path]);
     expect(run.code).toBe(0);
     const out = JSON.parse(run.stdout) as { sources: unknown[] };
-    expect(out.sources).toEqual([
-      { eventSource: "Alerts", ruleSets: [{ rules: [{ propertyJPath: "Severity", propertyType: "String", expectedValue: "high", operator: "Equals" }] }] },
-    ]);
+    expect(out.sources).toEqual([{ eventSource: "Alerts", ruleSets: [{ rules: [{ propertyJPath: "Severity", propertyType: "String", expectedValue: "high", operator: "Equals" }] }] }]);
     expect(run.stderr).toContain("warning: $.actions: no actions");
   });
 

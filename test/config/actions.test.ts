@@ -27,7 +27,12 @@ describe("EventHub actions", () => {
     expect(config.actions[0]).toMatchObject({ actionType: "EventHub", eventHubName: "defender" });
     const shown = toPublicConfiguration(config);
     expect(shown["actions"]).toEqual([{ actionType: "EventHub", eventHubResourceId: HUB_ID, eventHubName: "defender", sasPolicyName: "send" }]);
-    for (const text of [JSON.stringify(shown), JSON.stringify(config), inspect(config, { depth: 10 }), String(config.actions[0] && (config.actions[0] as { connectionString?: unknown }).connectionString)]) {
+    for (const text of [
+      JSON.stringify(shown),
+      JSON.stringify(config),
+      inspect(config, { depth: 10 }),
+      String(config.actions[0] && (config.actions[0] as { connectionString?: unknown }).connectionString),
+    ]) {
       expect(text).not.toContain(KEY);
       expect(text).not.toContain("SharedAccessKey=");
     }
@@ -55,7 +60,10 @@ describe("EventHub actions", () => {
     expect(text).toContain("invalid connectionString: its Endpoint is not sb://<host>/");
     expect(text).not.toContain(KEY);
     // A key pasted without its name (or with a space for "="): no part of a connection string is ever quoted.
-    for (const pasted of [`Endpoint=sb://contoso-ns.servicebus.windows.net/;SharedAccessKeyName=send;${KEY}`, `Endpoint=sb://contoso-ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey ${KEY}=`]) {
+    for (const pasted of [
+      `Endpoint=sb://contoso-ns.servicebus.windows.net/;SharedAccessKeyName=send;${KEY}`,
+      `Endpoint=sb://contoso-ns.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey ${KEY}=`,
+    ]) {
       const bad = JSON.stringify(configure([{ actionType: "EventHub", eventHubName: "h", connectionString: pasted }]));
       expect(bad).toMatch(/invalid connectionString: its part 3 is not/);
       expect(bad).not.toContain(KEY.slice(0, 12));
@@ -68,7 +76,14 @@ describe("EventHub actions", () => {
       { description: secret },
       { scopes: [{ scopePath: "/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23", description: `https://prod-00.westeurope.logic.azure.com/workflows/x?sig=${KEY}` }] },
       { sources: [{ eventSource: "Alerts", ruleSets: [{ rules: [{ propertyJPath: "a", propertyType: "String", operator: "Equals", expectedValue: `AccountKey=${KEY}` }] }] }] },
-      { actions: [{ actionType: "EventHub", eventHubResourceId: `/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourceGroups/SharedAccessKey=${KEY}/providers/Microsoft.EventHub/namespaces/contoso-ns/eventhubs/h` }] },
+      {
+        actions: [
+          {
+            actionType: "EventHub",
+            eventHubResourceId: `/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourceGroups/SharedAccessKey=${KEY}/providers/Microsoft.EventHub/namespaces/contoso-ns/eventhubs/h`,
+          },
+        ],
+      },
       { actions: [{ actionType: "EventHub", fullyQualifiedNamespace: KEY, eventHubName: "h" }] },
       { actions: [{ actionType: "StorageAccount", blobServiceUrl: `https://${KEY}` }] },
     ];

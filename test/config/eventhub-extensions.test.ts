@@ -3,7 +3,10 @@ import { parseExportConfiguration } from "../../src/config/parse.js";
 import { EVENT_CATEGORIES } from "../../src/mapping/eventhub.js";
 import { EVENT_HUB_FORMATS } from "../../src/config/enums.js";
 
-const base = (action: Record<string, unknown>) => ({ sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "EventHub", fullyQualifiedNamespace: "contoso-ns.servicebus.windows.net", eventHubName: "h", ...action }] });
+const base = (action: Record<string, unknown>) => ({
+  sources: [{ eventSource: "Alerts" }],
+  actions: [{ actionType: "EventHub", fullyQualifiedNamespace: "contoso-ns.servicebus.windows.net", eventHubName: "h", ...action }],
+});
 
 describe("EventHub action extensions", () => {
   it("accept the message format, the findings shape and one hub per event type", () => {

@@ -94,10 +94,7 @@ describe("invalid configurations name the field and what was expected", () => {
   it("reports every problem at once", () => {
     const errors = errorsOf({
       properties: {
-        sources: [
-          { eventSource: "Nope" },
-          { eventSource: "Alerts", ruleSets: [{ rules: [rule({ operator: "Like" }), rule({ propertyType: "Integer", expectedValue: "x" })] }] },
-        ],
+        sources: [{ eventSource: "Nope" }, { eventSource: "Alerts", ruleSets: [{ rules: [rule({ operator: "Like" }), rule({ propertyType: "Integer", expectedValue: "x" })] }] }],
       },
     });
     expect(errors.map((e) => e.path)).toEqual([
@@ -126,8 +123,16 @@ describe("matching as ARM does", () => {
   });
   it("accepts every operator on the types it applies to", () => {
     const cases: [string, string, string][] = [
-      ["Equals", "String", "x"], ["NotEquals", "Boolean", "false"], ["Contains", "String", "x"], ["StartsWith", "String", "x"], ["EndsWith", "Boolean", "true"],
-      ["GreaterThan", "Integer", "1"], ["GreaterThanOrEqualTo", "Number", "0.5"], ["LesserThan", "Number", "-2e3"], ["LesserThanOrEqualTo", "Integer", "+7"], ["Equals", "Number", ".5"],
+      ["Equals", "String", "x"],
+      ["NotEquals", "Boolean", "false"],
+      ["Contains", "String", "x"],
+      ["StartsWith", "String", "x"],
+      ["EndsWith", "Boolean", "true"],
+      ["GreaterThan", "Integer", "1"],
+      ["GreaterThanOrEqualTo", "Number", "0.5"],
+      ["LesserThan", "Number", "-2e3"],
+      ["LesserThanOrEqualTo", "Integer", "+7"],
+      ["Equals", "Number", ".5"],
     ];
     for (const [operator, propertyType, expectedValue] of cases) {
       const result = parseExportConfiguration(withRule(rule({ operator, propertyType, expectedValue })));
@@ -152,7 +157,11 @@ describe("warnings: valid, but maybe not as meant", () => {
   it("findings without their parent recommendation", () => {
     const warnings = warningsOf({ sources: [{ eventSource: "SubAssessments" }] });
     expect(warnings).toContainEqual({ path: "$.sources", message: expect.stringMatching(/findings .* without their parent recommendations/) });
-    expect(warningsOf({ sources: [{ eventSource: "SubAssessments" }, { eventSource: "Assessments" }] }).map((w) => w.message).join()).not.toMatch(/parent/);
+    expect(
+      warningsOf({ sources: [{ eventSource: "SubAssessments" }, { eventSource: "Assessments" }] })
+        .map((w) => w.message)
+        .join(),
+    ).not.toMatch(/parent/);
   });
   it("attack paths, an empty rule set, a disabled configuration, an Internal action, duplicate sources and scopes", () => {
     const result = parseExportConfiguration({

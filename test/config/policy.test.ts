@@ -48,9 +48,7 @@ describe("policy parameters compile to sources as the built-in policy does", () 
       assessmentSet("1195afff-c881-495e-9bc5-1486211ae03f", "High"),
       assessmentSet("1195afff-c881-495e-9bc5-1486211ae03f", "Low"),
     ];
-    const findings = ["4fb67663-9ab9-475d-b026-8c544cced439", "1195afff-c881-495e-9bc5-1486211ae03f"].map(
-      (n) => ({ rules: [str("id", `/assessments/${n}/`, "Contains")] }) as RuleSet,
-    );
+    const findings = ["4fb67663-9ab9-475d-b026-8c544cced439", "1195afff-c881-495e-9bc5-1486211ae03f"].map((n) => ({ rules: [str("id", `/assessments/${n}/`, "Contains")] }) as RuleSet);
     expect(config.sources).toEqual([
       { eventSource: "SubAssessments", ruleSets: findings },
       { eventSource: "Assessments", ruleSets: sets },
@@ -129,7 +127,9 @@ describe("policy parameters compile to sources as the built-in policy does", () 
     // `__proto__` is a field like any other, refused as unknown: not taken for the object's prototype and dropped.
     const unknownProto = [{ path: "$", message: expect.stringMatching(/^unknown field "__proto__" in the policy parameters/) }];
     expect(errors(JSON.parse('{"exportedDataTypes": ["Security alerts"], "__proto__": {"alertSeverities": ["Low"]}}'))).toEqual(unknownProto);
-    expect(errors(JSON.parse('{"parameters": {"exportedDataTypes": {"value": ["Security alerts"]}, "__proto__": {"value": 1}}}'))).toEqual([{ path: "$.parameters", message: expect.stringMatching(/^unknown field "__proto__"/) }]);
+    expect(errors(JSON.parse('{"parameters": {"exportedDataTypes": {"value": ["Security alerts"]}, "__proto__": {"value": 1}}}'))).toEqual([
+      { path: "$.parameters", message: expect.stringMatching(/^unknown field "__proto__"/) },
+    ]);
   });
 
   it("holds for any combination of parameters", () => {

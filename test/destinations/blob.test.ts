@@ -35,7 +35,13 @@ async function linesIn(service: BlobServiceClient, container: string): Promise<{
   const out = [];
   for await (const blob of client.listBlobsFlat()) {
     const text = (await client.getBlobClient(blob.name).downloadToBuffer()).toString("utf8");
-    out.push({ name: blob.name, records: text.trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>) });
+    out.push({
+      name: blob.name,
+      records: text
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    });
   }
   return out;
 }
@@ -45,7 +51,13 @@ describe("Blob storage destination", () => {
 
   it("writes a container per event type, JSON lines of XDR records, blobs by date and hour", async () => {
     const { deadLetters, service } = storage(azurite, "blob1");
-    const sink = new BlobSink(action(), { credential: staticCredential(), deadLetters, allowedDestinations: trusted(), appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString }, retry: FAST });
+    const sink = new BlobSink(action(), {
+      credential: staticCredential(),
+      deadLetters,
+      allowedDestinations: trusted(),
+      appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString },
+      retry: FAST,
+    });
     for (let i = 0; i < 30; i++) await sink.write(input(dataset.alert(i), "Alerts"));
     for (let i = 0; i < 20; i++) await sink.write(input(dataset.assessment(i), "AssessmentsSnapshot"));
     expect(await sink.flush()).toMatchObject({ sent: 50, deadLettered: 0 });
@@ -59,18 +71,36 @@ describe("Blob storage destination", () => {
 
   it("dead-letters when storage is unreachable, and replay writes the batch once", async () => {
     const { deadLetters, service } = storage(azurite, "blob2");
-    const unreachable = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;";
-    const broken = new BlobSink(action(), { credential: staticCredential(), deadLetters, allowedDestinations: trusted(), appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: unreachable }, retry: FAST, sdkRetryOptions: { maxRetries: 0 } });
+    const unreachable =
+      "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;";
+    const broken = new BlobSink(action(), {
+      credential: staticCredential(),
+      deadLetters,
+      allowedDestinations: trusted(),
+      appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: unreachable },
+      retry: FAST,
+      sdkRetryOptions: { maxRetries: 0 },
+    });
     const ids = [100, 101, 102, 103, 104];
     for (const i of ids) await broken.write(input(dataset.alert(i), "Alerts"));
     const report = await broken.flush();
     expect(report).toMatchObject({ sent: 0, deadLettered: 5 });
     expect(report.failures[0]).not.toContain("AccountKey");
-    const healthy = new BlobSink(action(), { credential: staticCredential(), deadLetters, allowedDestinations: trusted(), appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString }, retry: FAST });
+    const healthy = new BlobSink(action(), {
+      credential: staticCredential(),
+      deadLetters,
+      allowedDestinations: trusted(),
+      appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString },
+      retry: FAST,
+    });
     expect(healthy.actionKey).toBe(broken.actionKey);
     expect(await replayDeadLetters(deadLetters, [healthy])).toMatchObject({ resent: 5, failed: 0 });
     const written = (await linesIn(service, "defender-securityalert")).flatMap((b) => b.records).map((r) => (r["properties"] as { name: string }).name);
-    for (const i of ids) expect(written.filter((n) => n === dataset.alert(i)["name"]), `alert ${i}`).toHaveLength(1);
+    for (const i of ids)
+      expect(
+        written.filter((n) => n === dataset.alert(i)["name"]),
+        `alert ${i}`,
+      ).toHaveLength(1);
   }, 30_000);
 
   it("takes the SDK retry options every sink takes from createSink, as tries in all", async () => {
@@ -85,7 +115,14 @@ describe("Blob storage destination", () => {
     try {
       const connection = azurite.connectionString.replace(/BlobEndpoint=[^;]+/, `BlobEndpoint=http://${host}/devstoreaccount1`);
       const { deadLetters } = storage(azurite, "blob3");
-      const sink = createSink(action(), { credential: staticCredential(), deadLetters, allowedDestinations: { trustedHosts: [host] }, appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: connection }, retry: FAST, sdkRetryOptions: { ...SDK_FAST, maxRetries: 1 } });
+      const sink = createSink(action(), {
+        credential: staticCredential(),
+        deadLetters,
+        allowedDestinations: { trustedHosts: [host] },
+        appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: connection },
+        retry: FAST,
+        sdkRetryOptions: { ...SDK_FAST, maxRetries: 1 },
+      });
       await sink.write(input(dataset.alert(0), "Alerts"));
       expect(await sink.flush()).toMatchObject({ sent: 0, deadLettered: 1, requests: FAST.attempts });
       // Each of our attempts is the storage SDK's two tries (one retry).

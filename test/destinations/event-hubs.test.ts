@@ -173,7 +173,10 @@ describe("Event Hubs through @azure/event-hubs", () => {
       const small = { id: "small", route: "defender", partitionKey: "/r/big", payload: { text: "small" } };
       const resent = await eh.resend([big, small]);
       await eh.close();
-      expect(resent.failed.map((i) => i.id), format).toEqual(["big"]);
+      expect(
+        resent.failed.map((i) => i.id),
+        format,
+      ).toEqual(["big"]);
       expect(resent.reason, format).toMatch(/does not fit an empty batch/);
       expect(JSON.stringify(hubs.events.map((e) => e.body)), format).toContain('"small"');
       expect(JSON.stringify(hubs.events.map((e) => e.body)), format).not.toContain("xxxxxxxx");
@@ -202,10 +205,14 @@ describe("Event Hubs through @azure/event-hubs", () => {
     expect(refusal({ DEFENDER_EXPORT_DEST_EH: twoReadings }, [`localhost:${hubs.port}`])).toBe(elsewhere);
     // A setting outside the prefix set aside for destinations is not read at all, even when it exists.
     const other = { ...bad, connectionStringSetting: "AzureWebJobsStorage" };
-    expect(() => new EventHubSink(other, { credential: staticCredential(), deadLetters: storage(azurite, "x").deadLetters, allowedDestinations: { trustedHosts: [`localhost:${hubs.port}`] }, appSettings: { AzureWebJobsStorage: hubs.connectionString("defender") } })).toThrow(
-      /the app setting AzureWebJobsStorage \(connectionStringSetting\) is not set, or does not hold/,
-    );
+    expect(
+      () =>
+        new EventHubSink(other, {
+          credential: staticCredential(),
+          deadLetters: storage(azurite, "x").deadLetters,
+          allowedDestinations: { trustedHosts: [`localhost:${hubs.port}`] },
+          appSettings: { AzureWebJobsStorage: hubs.connectionString("defender") },
+        }),
+    ).toThrow(/the app setting AzureWebJobsStorage \(connectionStringSetting\) is not set, or does not hold/);
   });
-
 });
-

@@ -71,7 +71,12 @@ describe("Log Analytics through @azure/monitor-ingestion", () => {
     const report = await la.flush();
     expect(report).toMatchObject({ sent: inputs.length, deadLettered: 0, cut: 0 });
     expect([...ingestion.accepted.keys()].sort()).toEqual([
-      "Custom-SecureScoreControls_CL", "Custom-SecureScores_CL", "Custom-SecurityAlert_CL", "Custom-SecurityNestedRecommendation_CL", "Custom-SecurityRecommendation_CL", "Custom-SecurityRegulatoryCompliance_CL",
+      "Custom-SecureScoreControls_CL",
+      "Custom-SecureScores_CL",
+      "Custom-SecurityAlert_CL",
+      "Custom-SecurityNestedRecommendation_CL",
+      "Custom-SecurityRecommendation_CL",
+      "Custom-SecurityRegulatoryCompliance_CL",
     ]);
     const expected = (i: (typeof inputs)[number]) => (toLogAnalyticsRow(i) as { row: unknown }).row;
     expect(ingestion.accepted.get("Custom-SecurityAlert_CL")).toEqual(inputs.slice(0, 40).map(expected));

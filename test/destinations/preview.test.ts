@@ -40,7 +40,15 @@ describe("preview", () => {
     const trusted = new URL(ingestion.url).host;
     const workspace = action<WorkspaceAction>({ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }, trusted);
     const s = storage(azurite, "preview-la");
-    const sink = new LogAnalyticsSink(workspace, { credential: staticCredential(), deadLetters: s.deadLetters, overflow: s.overflow, allowedDestinations: { trustedHosts: [trusted] }, retry: FAST, tlsCa: ingestion.ca, sdkRetryOptions: SDK_FAST });
+    const sink = new LogAnalyticsSink(workspace, {
+      credential: staticCredential(),
+      deadLetters: s.deadLetters,
+      overflow: s.overflow,
+      allowedDestinations: { trustedHosts: [trusted] },
+      retry: FAST,
+      tlsCa: ingestion.ca,
+      sdkRetryOptions: SDK_FAST,
+    });
     const inputs = [input(big(dataset.alert(0), 40_000), "Alerts"), input(dataset.alert(1), "Alerts")];
     for (const i of inputs) await sink.write(i);
     expect(await sink.flush()).toMatchObject({ sent: 2, cut: 1 });
@@ -57,7 +65,13 @@ describe("preview", () => {
       hubs.events.length = 0;
       const hub = action<EventHubAction>({ actionType: "EventHub", connectionString: hubs.connectionString("h"), ...shape }, trusted);
       const s = storage(azurite, "preview-eh");
-      const sink = new EventHubSink(hub, { credential: staticCredential(), deadLetters: s.deadLetters, allowedDestinations: { trustedHosts: [trusted] }, retry: FAST, sdkRetryOptions: { ...SDK_FAST, timeoutInMs: 3000 } });
+      const sink = new EventHubSink(hub, {
+        credential: staticCredential(),
+        deadLetters: s.deadLetters,
+        allowedDestinations: { trustedHosts: [trusted] },
+        retry: FAST,
+        sdkRetryOptions: { ...SDK_FAST, timeoutInMs: 3000 },
+      });
       const inputs = [input(big(dataset.subAssessment(0), 80_000), "SubAssessments"), input(dataset.alert(2), "Alerts")];
       for (const i of inputs) await sink.write(i);
       expect((await sink.flush()).sent, JSON.stringify(shape)).toBe(2);

@@ -71,7 +71,14 @@ function passOn<S extends StateStore>(state: S, eventSource: PassOptions["eventS
   const s = storage(azurite, `engine${run}`);
   const reader = new ArmReader({ credential: staticCredential(), endpoint: arm.url, tlsCa: arm.ca, retryOptions: FAST_RETRIES });
   const sinks = config.actions.map((a) => {
-    const sink = createSink(a, { credential: staticCredential(), deadLetters: s.deadLetters, allowedDestinations: { trustedHosts: [new URL(ingestion.url).host] }, retry: FAST, tlsCa: ingestion.ca, sdkRetryOptions: SDK_FAST });
+    const sink = createSink(a, {
+      credential: staticCredential(),
+      deadLetters: s.deadLetters,
+      allowedDestinations: { trustedHosts: [new URL(ingestion.url).host] },
+      retry: FAST,
+      tlsCa: ingestion.ca,
+      sdkRetryOptions: SDK_FAST,
+    });
     // Something that happens while the destination acknowledges (a flush can take long).
     if (onFlush === undefined) return sink;
     const flushing: Sink = {
@@ -106,7 +113,10 @@ describe("streaming passes", () => {
     expect(again).toMatchObject({ mode: "stream", read: 20, changed: 0, removed: 0 });
     expect(rows("SecurityRecommendation")).toHaveLength(0);
     const records = (await state.recentPasses({ configuration: "test", scope: dataset.subscriptionPath, eventSource: "Assessments" }, 5)) as Record<string, unknown>[];
-    expect(records.map((r) => [r["mode"], r["changed"]])).toEqual([["stream", 0], ["baseline", 20]]); // newest first
+    expect(records.map((r) => [r["mode"], r["changed"]])).toEqual([
+      ["stream", 0],
+      ["baseline", 20],
+    ]); // newest first
     expect(Object.values(again.actions)[0]).toMatchObject({ sent: 0, deadLettered: 0 });
   });
 
@@ -260,7 +270,13 @@ describe("never lost: crashes at each stage", () => {
   const all = () => Array.from({ length: 20 }, (_, i) => String(dataset.assessment(i)["id"]).toLowerCase());
 
   it("dies after reading: the next pass sends everything", async () => {
-    const crashed = await pass("Assessments", { hooks: { afterRead: (n) => { if (n === 9) throw new Error("killed after reading"); } } }).run();
+    const crashed = await pass("Assessments", {
+      hooks: {
+        afterRead: (n) => {
+          if (n === 9) throw new Error("killed after reading");
+        },
+      },
+    }).run();
     expect(crashed.error).toBe("killed after reading");
     expect(rows("SecurityRecommendation")).toHaveLength(0);
     await pass("Assessments").run();
@@ -268,7 +284,14 @@ describe("never lost: crashes at each stage", () => {
   });
 
   it("dies after sending, before the checkpoint: the next pass re-sends only that batch", async () => {
-    const crashed = await pass("Assessments", { checkpointEvery: 5, hooks: { beforeCheckpoint: (n) => { if (n === 3) throw new Error("killed before the checkpoint"); } } }).run();
+    const crashed = await pass("Assessments", {
+      checkpointEvery: 5,
+      hooks: {
+        beforeCheckpoint: (n) => {
+          if (n === 3) throw new Error("killed before the checkpoint");
+        },
+      },
+    }).run();
     expect(crashed).toMatchObject({ error: "killed before the checkpoint", checkpoints: 2 });
     expect(rows("SecurityRecommendation")).toHaveLength(15);
     await pass("Assessments", { checkpointEvery: 5 }).run();
@@ -279,7 +302,14 @@ describe("never lost: crashes at each stage", () => {
   });
 
   it("dies in the middle of a batch: what was not flushed was never acknowledged, and goes next time", async () => {
-    const crashed = await pass("Assessments", { checkpointEvery: 5, hooks: { afterWrite: (n) => { if (n === 12) throw new Error("killed mid-batch"); } } }).run();
+    const crashed = await pass("Assessments", {
+      checkpointEvery: 5,
+      hooks: {
+        afterWrite: (n) => {
+          if (n === 12) throw new Error("killed mid-batch");
+        },
+      },
+    }).run();
     expect(crashed).toMatchObject({ error: "killed mid-batch", checkpoints: 2 });
     expect(rows("SecurityRecommendation")).toHaveLength(10);
     await pass("Assessments", { checkpointEvery: 5 }).run();
@@ -313,7 +343,20 @@ describe("the runner", () => {
       return readerSource(new ArmReader({ credential: staticCredential(), endpoint: arm.url, tlsCa: arm.ca, retryOptions: FAST_RETRIES }))(scope, eventSource, from);
     };
     const only = { ...config, sources: config.sources.filter((x) => x.eventSource === "AssessmentsSnapshot" || x.eventSource === "Assessments") };
-    const records = await runConfiguration({ configurationName: "test", configuration: only, read, sinks: [], state, passOptions: { now: (() => { let t = Date.parse("2026-11-22T10:00:00Z"); return () => new Date((t += 1000)); })(), deadline: new Date(Date.parse("2026-11-22T10:00:00Z") + 8_000) } });
+    const records = await runConfiguration({
+      configurationName: "test",
+      configuration: only,
+      read,
+      sinks: [],
+      state,
+      passOptions: {
+        now: (() => {
+          let t = Date.parse("2026-11-22T10:00:00Z");
+          return () => new Date((t += 1000));
+        })(),
+        deadline: new Date(Date.parse("2026-11-22T10:00:00Z") + 8_000),
+      },
+    });
     // The snapshot was not due: only the streaming source ran, and stopped at its deadline with a cursor.
     expect(records.map((r) => r.eventSource)).toEqual(["Assessments"]);
     expect(records[0]!.stopped?.cursor).toEqual(expect.objectContaining({ url: expect.any(String) }));

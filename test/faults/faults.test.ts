@@ -42,7 +42,11 @@ describe("ARM faults", () => {
   it("5xx, a reset connection and a malformed page in the middle of a listing: nothing lost, nothing twice", async () => {
     w = await world();
     // Page 1 answers, page 2 fails past the retries (a malformed page is not retried: it is not transient).
-    for (const [fault, times] of [[{ kind: "status", status: 503 }, 4], [{ kind: "reset" }, 4], [{ kind: "malformed" }, 1]] as const) {
+    for (const [fault, times] of [
+      [{ kind: "status", status: 503 }, 4],
+      [{ kind: "reset" }, 4],
+      [{ kind: "malformed" }, 1],
+    ] as const) {
       w.arm.inject({ kind: "delay", ms: 0 }, { path: /alerts/, times: 1 });
       w.arm.inject(fault, { path: /alerts/, times });
     }
@@ -99,7 +103,12 @@ describe("storage faults", () => {
       await proxy.up();
       // The dead runner's lease would expire within 60 s; break it rather than wait.
       const key = { configuration: w.prefix, scope: w.dataset.subscriptionPath, eventSource: "Alerts" as const };
-      await BlobServiceClient.fromConnectionString(w.azurite.connectionString).getContainerClient(`${w.prefix}-state`).getBlobClient(`${passPrefix(key)}/lock`).getBlobLeaseClient().breakLease(0).catch(() => undefined);
+      await BlobServiceClient.fromConnectionString(w.azurite.connectionString)
+        .getContainerClient(`${w.prefix}-state`)
+        .getBlobClient(`${passPrefix(key)}/lock`)
+        .getBlobLeaseClient()
+        .breakLease(0)
+        .catch(() => undefined);
       await untilClean(() => w!.pass({ storage: viaProxy }));
       const got = await nothingLost(w);
       // Checkpoints at 5 and 10 held; what was sent after the last one may come twice, no more.
@@ -112,12 +121,14 @@ describe("storage faults", () => {
 });
 
 describe("processes", () => {
-  const child = (args: PassArgs) => spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./pass-child.ts", import.meta.url)), JSON.stringify(args)], { stdio: ["ignore", "pipe", "inherit"] });
-  const finished = (p: ReturnType<typeof child>) => new Promise<string>((resolve) => {
-    let out = "";
-    p.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-    p.on("close", () => resolve(out));
-  });
+  const child = (args: PassArgs) =>
+    spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./pass-child.ts", import.meta.url)), JSON.stringify(args)], { stdio: ["ignore", "pipe", "inherit"] });
+  const finished = (p: ReturnType<typeof child>) =>
+    new Promise<string>((resolve) => {
+      let out = "";
+      p.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+      p.on("close", () => resolve(out));
+    });
 
   it("killed at random points over many runs, with changes in between: every change reaches both destinations", async () => {
     w = await world({ alerts: 60, assessments: 60, pageSize: 10 });
@@ -125,7 +136,7 @@ describe("processes", () => {
     await container.createIfNotExists();
     let seed = 7;
     let killedMidway = 0;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let run = 0; run < 8; run++) {
       // Recommendations change status between runs; the latest status must be what arrives last.
       w.dataset.patches.set(`assessment:${run}`, (r) => (((r["properties"] as Record<string, unknown>)["status"] as Record<string, unknown>)["code"] = `Changed${run}`));
@@ -134,7 +145,13 @@ describe("processes", () => {
       setTimeout(() => p.kill("SIGKILL"), 300 + random() * 1500);
       if ((await done).trim().split("\n").filter(Boolean).length < 2) killedMidway++;
       // A killed runner's leases expire within 60 s; break them rather than wait.
-      for await (const blob of container.listBlobsFlat()) if (blob.name.endsWith("/lock")) await container.getBlobClient(blob.name).getBlobLeaseClient().breakLease(0).catch(() => undefined);
+      for await (const blob of container.listBlobsFlat())
+        if (blob.name.endsWith("/lock"))
+          await container
+            .getBlobClient(blob.name)
+            .getBlobLeaseClient()
+            .breakLease(0)
+            .catch(() => undefined);
     }
     expect(killedMidway).toBeGreaterThan(3); // most runs died before their last pass ended
     const last = await finished(child(w.args(undefined, 7)));
@@ -158,4 +175,3 @@ describe("processes", () => {
     expect(`${a}${b}`).toMatch(/"skipped":"another runner holds the lease/);
   }, 60_000);
 });
-

@@ -79,7 +79,16 @@ export function sinksOf(args: PassArgs) {
   const service = BlobServiceClient.fromConnectionString(args.storage, { retryOptions: { maxTries: 2, retryDelayInMs: 20, maxRetryDelayInMs: 50, tryTimeoutInMs: 3000 } });
   const deadLetters = new BlobDeadLetterStore(service.getContainerClient(`${args.prefix}-dead-letters`));
   const sinks = configurationOf(args).actions.map((action) =>
-    createSink(action, { credential: staticCredential(), deadLetters, overflow: service.getContainerClient(`${args.prefix}-overflow`), allowedDestinations: { trustedHosts: args.trustedHosts }, appSettings: { DEFENDER_EXPORT_DEST_FAULTS_EVENT_HUBS: args.eventHubs }, retry: FAST, sdkRetryOptions: SDK_FAST, tlsCa: args.ingestionCa }),
+    createSink(action, {
+      credential: staticCredential(),
+      deadLetters,
+      overflow: service.getContainerClient(`${args.prefix}-overflow`),
+      allowedDestinations: { trustedHosts: args.trustedHosts },
+      appSettings: { DEFENDER_EXPORT_DEST_FAULTS_EVENT_HUBS: args.eventHubs },
+      retry: FAST,
+      sdkRetryOptions: SDK_FAST,
+      tlsCa: args.ingestionCa,
+    }),
   );
   return { service, deadLetters, sinks };
 }
@@ -141,7 +150,8 @@ export async function world(options: { alerts?: number; assessments?: number; pa
     delivered() {
       // Alerts go to Event Hubs in the legacy shape, named by SystemAlertId: the last segment of their ARM id.
       const byName = new Map(expected().map((id) => [id.split("/").pop()!, id]));
-      const idOf = (body: { id?: unknown; SystemAlertId?: unknown }): string => (typeof body.id === "string" ? body.id.toLowerCase() : (byName.get(String(body.SystemAlertId).toLowerCase()) ?? `unknown ${String(body.SystemAlertId)}`));
+      const idOf = (body: { id?: unknown; SystemAlertId?: unknown }): string =>
+        typeof body.id === "string" ? body.id.toLowerCase() : (byName.get(String(body.SystemAlertId).toLowerCase()) ?? `unknown ${String(body.SystemAlertId)}`);
       return {
         logAnalytics: [...ingestion.accepted.values()].flat().map((r) => String(r["RecordId"])),
         eventHubs: hubs.events.filter((e) => e.hub === HUB).map((e) => idOf(e.body as { id?: unknown; SystemAlertId?: unknown })),

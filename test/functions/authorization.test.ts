@@ -24,7 +24,12 @@ describe("the write role, required", () => {
     expect((await put({ "x-ms-client-principal": principal(["Exports.Read"]) })).status).toBe(403);
     expect((await put({ "x-ms-client-principal": "not base64 json" })).status).toBe(403);
     expect(await h.service.configurations.find("guarded")).toBeUndefined();
-    for (const [fn, method] of [["exportRun", "POST"], ["exportSnapshot", "POST"], ["deadLettersReplay", "POST"], ["export", "DELETE"]] as const) {
+    for (const [fn, method] of [
+      ["exportRun", "POST"],
+      ["exportSnapshot", "POST"],
+      ["deadLettersReplay", "POST"],
+      ["export", "DELETE"],
+    ] as const) {
       expect((await h.http(fn, { method, params: { name: "guarded" } })).status, `${fn} ${method}`).toBe(401);
     }
     expect((await put({ "x-ms-client-principal": principal(["Exports.Write"]) })).status).toBe(201);

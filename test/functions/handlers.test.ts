@@ -49,7 +49,8 @@ async function call(name: string, init: Parameters<Harness["http"]>[1]) {
   conforms(name, init.method, r.status ?? 200, r.jsonBody);
   return r;
 }
-const put = (name: string, body: unknown, headers: Record<string, string> = {}) => call("export", { method: "PUT", params: { name }, body: typeof body === "string" ? body : JSON.stringify(body), headers });
+const put = (name: string, body: unknown, headers: Record<string, string> = {}) =>
+  call("export", { method: "PUT", params: { name }, body: typeof body === "string" ? body : JSON.stringify(body), headers });
 const stored = async () => ((await call("exportsList", { method: "GET" })).json["value"] as { name: string }[]).map((c) => c.name).sort();
 
 beforeEach(async () => {
@@ -109,7 +110,10 @@ describe("configurations", () => {
   });
 
   it("a secret inline is refused, naming the field and the app setting to use instead", async () => {
-    const withSecret = { ...h.sandbox.configuration, actions: [{ actionType: "EventHub", eventHubName: "h", connectionString: `Endpoint=sb://contoso-ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=${SECRET_KEY}` }] };
+    const withSecret = {
+      ...h.sandbox.configuration,
+      actions: [{ actionType: "EventHub", eventHubName: "h", connectionString: `Endpoint=sb://contoso-ns.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=${SECRET_KEY}` }],
+    };
     const r = await put("secret", withSecret);
     expect(r.status).toBe(400);
     expect(r.json["errors"]).toEqual([{ path: "$.actions[0].connectionString", message: expect.stringMatching(/connectionStringSetting/) }]);
@@ -129,7 +133,13 @@ describe("configurations", () => {
   });
 
   it("random and malformed bodies at every endpoint: never a 5xx, nothing stored", async () => {
-    const bodies = fc.oneof(fc.json(), fc.string(), fc.jsonValue().map((v) => JSON.stringify({ sources: v })), fc.jsonValue().map((v) => JSON.stringify({ __proto__: v, properties: { sources: [{ eventSource: "Alerts", ruleSets: v }] } })), fc.constant("{".repeat(5000)));
+    const bodies = fc.oneof(
+      fc.json(),
+      fc.string(),
+      fc.jsonValue().map((v) => JSON.stringify({ sources: v })),
+      fc.jsonValue().map((v) => JSON.stringify({ __proto__: v, properties: { sources: [{ eventSource: "Alerts", ruleSets: v }] } })),
+      fc.constant("{".repeat(5000)),
+    );
     await fc.assert(
       fc.asyncProperty(bodies, fc.constantFrom("export", "exportPreview", "exportRun", "exportSnapshot", "deadLettersReplay"), async (body, name) => {
         const r = await call(name, { method: name === "export" ? "PUT" : "POST", params: { name: "fuzz" }, body });
@@ -167,7 +177,9 @@ describe("passes", () => {
     const alertsToWorkspace = exported.find((d) => d.attributes["eventSource"] === "Alerts" && String(d.attributes["action"]).startsWith("workspace-"));
     expect(alertsToWorkspace).toMatchObject({ value: h.sandbox.dataset.sizes.alerts, attributes: { configuration: "sandbox", mode: "baseline" } });
     // A baseline: no failures, and no export lag (that is for streaming passes).
-    expect(new Set(points.map((p) => p.descriptor.name))).toEqual(new Set(Object.values(METRIC_NAMES).filter((n) => ![METRIC_NAMES.passFailures, METRIC_NAMES.exportLag, METRIC_NAMES.actionBackoffs, METRIC_NAMES.invalidConfigurations].includes(n as never))));
+    expect(new Set(points.map((p) => p.descriptor.name))).toEqual(
+      new Set(Object.values(METRIC_NAMES).filter((n) => ![METRIC_NAMES.passFailures, METRIC_NAMES.exportLag, METRIC_NAMES.actionBackoffs, METRIC_NAMES.invalidConfigurations].includes(n as never))),
+    );
     responses.push(points.map((p) => p.dataPoints.map((d) => d.attributes)));
 
     const status = await call("exportStatus", { method: "GET", params: { name: "sandbox" } });
@@ -221,8 +233,12 @@ describe("passes", () => {
     await put("off", { ...h.sandbox.configuration, isEnabled: false });
     await h.timer("streamTimer");
     await h.timer("snapshotTimer");
-    const peek = async () => (await h.service.queue.queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => JSON.parse(decodeMessageText(m.messageText)) as { eventSource: string; reason: string });
-    expect((await peek()).map((m) => [m.eventSource, m.reason])).toEqual([["Alerts", "timer"], ["AssessmentsSnapshot", "snapshot-timer"]]);
+    const peek = async () =>
+      (await h.service.queue.queue.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((m) => JSON.parse(decodeMessageText(m.messageText)) as { eventSource: string; reason: string });
+    expect((await peek()).map((m) => [m.eventSource, m.reason])).toEqual([
+      ["Alerts", "timer"],
+      ["AssessmentsSnapshot", "snapshot-timer"],
+    ]);
     await h.runQueue();
     await h.timer("snapshotTimer"); // sent a snapshot just now: not due until Sunday
     expect(await peek()).toEqual([]);
@@ -236,7 +252,9 @@ describe("passes", () => {
     const functions = (await import("@azure/functions")).default;
     await expect(worker({ configuration: "sandbox" }, new functions.InvocationContext({ logHandler: () => undefined }))).rejects.toThrow(/not a pass message: scope: /);
     await h.service.queue.poison.createIfNotExists();
-    await h.service.queue.poison.sendMessage(Buffer.from(JSON.stringify({ configuration: "sandbox", scope: "/subscriptions/x", eventSource: "Alerts", reason: "timer", enqueuedAt: "2026-01-01T00:00:00Z" })).toString("base64"));
+    await h.service.queue.poison.sendMessage(
+      Buffer.from(JSON.stringify({ configuration: "sandbox", scope: "/subscriptions/x", eventSource: "Alerts", reason: "timer", enqueuedAt: "2026-01-01T00:00:00Z" })).toString("base64"),
+    );
     const status = await call("exportStatus", { method: "GET", params: { name: "sandbox" } });
     expect(status.json["poisonMessages"]).toEqual([expect.objectContaining({ message: expect.objectContaining({ scope: "/subscriptions/x" }) })]);
     await h.service.queue.poison.clearMessages();
@@ -275,7 +293,9 @@ describe("preview, health, openapi", () => {
     expect(JSON.stringify(h.sandbox.received())).toBe(before);
     const live = await call("exportPreview", { method: "POST", params: { name: "sandbox" }, body: JSON.stringify({ limit: 2 }) });
     expect(live.json["shown"]).toBe(2);
-    expect((await call("exportPreview", { method: "POST", params: { name: "sandbox" }, body: JSON.stringify({ limit: "two" }) })).json["errors"]).toEqual([expect.objectContaining({ path: "$.limit" })]);
+    expect((await call("exportPreview", { method: "POST", params: { name: "sandbox" }, body: JSON.stringify({ limit: "two" }) })).json["errors"]).toEqual([
+      expect.objectContaining({ path: "$.limit" }),
+    ]);
   });
 
   it("health answers 200 while storage is reachable; openapi.json lists every route with its schemas", async () => {

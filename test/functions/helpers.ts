@@ -18,7 +18,10 @@ export interface Harness {
   service: ExportService;
   logs: string[];
   env: Record<string, string>;
-  http(name: string, init: { method: string; params?: Record<string, string>; body?: string | Uint8Array; headers?: Record<string, string>; query?: Record<string, string> }): Promise<HttpResponseInit & { json: Record<string, unknown> }>;
+  http(
+    name: string,
+    init: { method: string; params?: Record<string, string>; body?: string | Uint8Array; headers?: Record<string, string>; query?: Record<string, string> },
+  ): Promise<HttpResponseInit & { json: Record<string, unknown> }>;
   runQueue(): Promise<number>;
   timer(name: string): Promise<void>;
   close(): Promise<void>;
@@ -27,7 +30,12 @@ export interface Harness {
 export const SECRET_KEY = "c2VjcmV0LWtleS10aGF0LW11c3QtbmV2ZXItbGVhaw==";
 
 /** An ExportService as the hosts make it, over Azurite and the sandbox's fakes, with `extraEnv` as app settings. */
-export function sandboxService(azurite: Azurite, sandbox: Sandbox, extraEnv: Record<string, string> = {}, extra: Partial<ServiceDependencies> = {}): { service: ExportService; env: Record<string, string> } {
+export function sandboxService(
+  azurite: Azurite,
+  sandbox: Sandbox,
+  extraEnv: Record<string, string> = {},
+  extra: Partial<ServiceDependencies> = {},
+): { service: ExportService; env: Record<string, string> } {
   const env: Record<string, string> = {
     AzureWebJobsStorage: azurite.connectionString,
     ARM_ENDPOINT: sandbox.arm.url,
@@ -48,7 +56,12 @@ export async function harness(extraEnv: Record<string, string> = {}, extra: Part
   const sandbox = await startSandbox({ driftSeconds: 3600 });
   const { service, env } = sandboxService(azurite, sandbox, extraEnv, extra);
   const logs: string[] = [];
-  const context = (name: string) => new InvocationContext({ invocationId: "test-invocation", functionName: name, logHandler: (level, ...args) => logs.push(`${level} ${args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`) });
+  const context = (name: string) =>
+    new InvocationContext({
+      invocationId: "test-invocation",
+      functionName: name,
+      logHandler: (level, ...args) => logs.push(`${level} ${args.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ")}`),
+    });
   const find = (name: string) => FUNCTIONS.find((f) => f.name === name)!;
   const provide = () => Promise.resolve(service);
   return {
@@ -60,7 +73,14 @@ export async function harness(extraEnv: Record<string, string> = {}, extra: Part
     async http(name, init) {
       const f = find(name) as HttpFunction;
       const body = init.body === undefined ? undefined : typeof init.body === "string" ? { string: init.body } : { bytes: init.body };
-      const request = new HttpRequest({ method: init.method, url: `http://localhost/api/${f.route}`, headers: init.headers ?? {}, params: init.params ?? {}, query: init.query ?? {}, ...(body ? { body } : {}) });
+      const request = new HttpRequest({
+        method: init.method,
+        url: `http://localhost/api/${f.route}`,
+        headers: init.headers ?? {},
+        params: init.params ?? {},
+        query: init.query ?? {},
+        ...(body ? { body } : {}),
+      });
       const response = await bindHttp(f, provide)(request, context(name));
       return { ...response, json: (response.jsonBody ?? {}) as Record<string, unknown> };
     },

@@ -36,7 +36,21 @@ describe("the Functions host's registrations", () => {
       else process.env["DEFENDER_EXPORT_STREAM_SCHEDULE"] = before;
     }
     const trigger = (name: string) => Object.values(registered.find((r) => r.name === name)!.bindings).find((b) => String(b["type"]).endsWith("Trigger"))!;
-    expect(registered.map((r) => r.name)).toEqual(["exportsList", "export", "exportRun", "exportSnapshot", "exportPreview", "exportStatus", "deadLetters", "deadLettersReplay", "health", "openapi", "streamTimer", "snapshotTimer", "passWorker"]);
+    expect(registered.map((r) => r.name)).toEqual([
+      "exportsList",
+      "export",
+      "exportRun",
+      "exportSnapshot",
+      "exportPreview",
+      "exportStatus",
+      "deadLetters",
+      "deadLettersReplay",
+      "health",
+      "openapi",
+      "streamTimer",
+      "snapshotTimer",
+      "passWorker",
+    ]);
     expect(trigger("export")).toMatchObject({ type: "httpTrigger", route: "exports/{name}", methods: ["GET", "PUT", "DELETE"], authLevel: "function" });
     expect(trigger("exportRun")).toMatchObject({ route: "exports/{name}/run", methods: ["POST"], authLevel: "function" });
     expect(trigger("health")).toMatchObject({ route: "health", authLevel: "anonymous" });

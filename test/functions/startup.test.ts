@@ -32,8 +32,15 @@ process.exit(0);
 `;
 
 async function entryPoint(env: Record<string, string>) {
-  const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", CHILD], { cwd: ROOT, env: { PATH: process.env["PATH"] ?? "", AzureWebJobsStorage: "UseDevelopmentStorage=true", ...env }, timeout: 30_000 });
-  return { ...(JSON.parse(stdout) as { names: string[]; triggers: Record<string, unknown>[]; health: { status: number; body: Record<string, unknown> }; loaded: number; importMs: number; logs: string[] }), stderr };
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", CHILD], {
+    cwd: ROOT,
+    env: { PATH: process.env["PATH"] ?? "", AzureWebJobsStorage: "UseDevelopmentStorage=true", ...env },
+    timeout: 30_000,
+  });
+  return {
+    ...(JSON.parse(stdout) as { names: string[]; triggers: Record<string, unknown>[]; health: { status: number; body: Record<string, unknown> }; loaded: number; importMs: number; logs: string[] }),
+    stderr,
+  };
 }
 
 describe("the Functions host's entry point", () => {
@@ -48,7 +55,7 @@ describe("the Functions host's entry point", () => {
     expect(run.health.body["detail"]).toMatch(/the app's settings are not valid: .*DEFENDER_EXPORT_STREAM_SCHEDULE: expected an NCRONTAB expression/);
     expect(run.health.body["detail"]).toMatch(/DEFENDER_EXPORT_QUEUE/);
     expect(run.health.body["detail"]).toMatch(/DEFENDER_EXPORT_PASS_TIME_LIMIT/);
-    expect(JSON.stringify(run.health.body)).not.toContain("0 */5 * * *\"");
+    expect(JSON.stringify(run.health.body)).not.toContain('0 */5 * * *"');
     // Said at start-up too, in the worker's output (the host's log).
     expect(run.stderr).toMatch(/defender-export: the app's settings are not valid: .*DEFENDER_EXPORT_STREAM_SCHEDULE/);
   });

@@ -22,7 +22,8 @@ afterAll(async () => {
 });
 
 let queues = 0;
-const service = (env: Record<string, string> = {}, extra: Parameters<typeof sandboxService>[3] = {}) => sandboxService(azurite, sandbox, { DEFENDER_EXPORT_QUEUE: `configurations-${++queues}`, ...env }, extra).service;
+const service = (env: Record<string, string> = {}, extra: Parameters<typeof sandboxService>[3] = {}) =>
+  sandboxService(azurite, sandbox, { DEFENDER_EXPORT_QUEUE: `configurations-${++queues}`, ...env }, extra).service;
 const problem = async (p: Promise<unknown>): Promise<ProblemError> => {
   try {
     await p;
@@ -91,7 +92,9 @@ describe("a stored configuration that no longer validates", () => {
       baselineSnapshot: true,
     };
     await expect(s.configurations.put("crafted", crafted)).rejects.toBeInstanceOf(ConfigurationNotStorableError);
-    await expect(s.configurations.put("crafted", { ...crafted, actions: [{ actionType: "EventHub", connectionString: new Secret("x"), eventHubName: "hub" }] })).rejects.toBeInstanceOf(ConfigurationNotStorableError);
+    await expect(s.configurations.put("crafted", { ...crafted, actions: [{ actionType: "EventHub", connectionString: new Secret("x"), eventHubName: "hub" }] })).rejects.toBeInstanceOf(
+      ConfigurationNotStorableError,
+    );
     expect(await s.configurations.find("crafted")).toBeUndefined();
   });
 });

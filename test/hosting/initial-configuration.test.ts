@@ -50,7 +50,12 @@ describe("the deployment's initial configuration", () => {
     await first.put("zz-other", { ...sandbox.configuration, sources: [{ eventSource: "Alerts" }] }, {});
     expect(await first.enqueueStreaming()).toMatchObject({ queued: 7, invalid: [] });
     // The host it names is no longer trusted: the stored one no longer validates.
-    const later = sandboxService(azurite, sandbox, { DEFENDER_EXPORT_QUEUE: "initial-passes-5", DEFENDER_EXPORT_INITIAL_CONFIGURATION: initial, DEFENDER_EXPORT_INITIAL_CONFIGURATION_NAME: "was-trusted", DEFENDER_EXPORT_TRUSTED_HOSTS: sandbox.trustedHosts.filter((t) => t !== trusted).join(",") }).service;
+    const later = sandboxService(azurite, sandbox, {
+      DEFENDER_EXPORT_QUEUE: "initial-passes-5",
+      DEFENDER_EXPORT_INITIAL_CONFIGURATION: initial,
+      DEFENDER_EXPORT_INITIAL_CONFIGURATION_NAME: "was-trusted",
+      DEFENDER_EXPORT_TRUSTED_HOSTS: sandbox.trustedHosts.filter((t) => t !== trusted).join(","),
+    }).service;
     const enqueued = await later.enqueueStreaming();
     expect(enqueued.invalid.map((c) => c.name)).toEqual(["was-trusted"]);
     expect(enqueued.queued).toBe(1);

@@ -191,4 +191,3 @@ describe("access refused right after a deployment", () => {
     await h.service.delete("roles");
   });
 });
-

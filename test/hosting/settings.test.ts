@@ -18,8 +18,18 @@ describe("app settings", () => {
   });
 
   it("defaults, and a bad value names the setting and what was expected", () => {
-    expect(readAppSettings({})).toMatchObject({ streamSchedule: "0 */5 * * * *", snapshotCheckSchedule: "0 0 * * * *", queue: "export-passes", passTimeLimitSeconds: 540, maxBodyBytes: 1_048_576, writeRole: "Exports.Write", armEndpoint: "https://management.azure.com" });
-    expect(() => readAppSettings({ DEFENDER_EXPORT_STREAM_SCHEDULE: "*/5 * * * *" })).toThrow(/DEFENDER_EXPORT_STREAM_SCHEDULE: expected an NCRONTAB expression, six fields with seconds first, such as "0 \*\/5 \* \* \* \*": expected six fields/);
+    expect(readAppSettings({})).toMatchObject({
+      streamSchedule: "0 */5 * * * *",
+      snapshotCheckSchedule: "0 0 * * * *",
+      queue: "export-passes",
+      passTimeLimitSeconds: 540,
+      maxBodyBytes: 1_048_576,
+      writeRole: "Exports.Write",
+      armEndpoint: "https://management.azure.com",
+    });
+    expect(() => readAppSettings({ DEFENDER_EXPORT_STREAM_SCHEDULE: "*/5 * * * *" })).toThrow(
+      /DEFENDER_EXPORT_STREAM_SCHEDULE: expected an NCRONTAB expression, six fields with seconds first, such as "0 \*\/5 \* \* \* \*": expected six fields/,
+    );
     // Six fields that no timer could read: refused here, at start-up, by the same parser as the configurations' schedules.
     expect(() => readAppSettings({ DEFENDER_EXPORT_STREAM_SCHEDULE: "a b c d e f" })).toThrow(/^DEFENDER_EXPORT_STREAM_SCHEDULE: expected an NCRONTAB expression/);
     expect(() => readAppSettings({ DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: "0 0 25 * * *" })).toThrow(/^DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: expected an NCRONTAB expression/);
@@ -29,7 +39,11 @@ describe("app settings", () => {
     expect(() => readAppSettings({ DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: "0 0 9 ? * MON#1" })).toThrow(/are not NCRONTAB/);
     expect(readAppSettings({ DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: "0 0 9 * JUL WED-FRI" }).snapshotCheckSchedule).toBe("0 0 9 * JUL WED-FRI");
     // The host registers the functions whatever the settings: a bad value falls back to the default there.
-    expect(registrationSettings({ DEFENDER_EXPORT_STREAM_SCHEDULE: "a b c d e f", DEFENDER_EXPORT_QUEUE: "Bad_Queue" })).toEqual({ streamSchedule: "0 */5 * * * *", snapshotCheckSchedule: "0 0 * * * *", queue: "export-passes" });
+    expect(registrationSettings({ DEFENDER_EXPORT_STREAM_SCHEDULE: "a b c d e f", DEFENDER_EXPORT_QUEUE: "Bad_Queue" })).toEqual({
+      streamSchedule: "0 */5 * * * *",
+      snapshotCheckSchedule: "0 0 * * * *",
+      queue: "export-passes",
+    });
     expect(registrationSettings({ DEFENDER_EXPORT_STREAM_SCHEDULE: "0 */10 * * * *" }).streamSchedule).toBe("0 */10 * * * *");
     expect(() => readAppSettings({ DEFENDER_EXPORT_QUEUE: "Export_Passes" })).toThrow(/DEFENDER_EXPORT_QUEUE: expected a storage queue name/);
     expect(() => readAppSettings({ DEFENDER_EXPORT_PASS_TIME_LIMIT: "ten" })).toThrow(/DEFENDER_EXPORT_PASS_TIME_LIMIT: expected a whole number from 1 to 86400/);
@@ -47,7 +61,10 @@ describe("app settings", () => {
     expect(byIdentity.setting).toBe("AzureWebJobsStorage__accountName");
     expect(() => readAppSettings({ AzureWebJobsStorage__blobServiceUri: "https://x.blob.core.windows.net" })).toThrow(/expected all three/);
     // Each client is made when first used, and a connection string it cannot use is named, never shown.
-    const blobOnly = storageClients(readAppSettings({ DEFENDER_EXPORT_STORAGE: "BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&sig=NEVERSHOWN" }).storage, staticCredential());
+    const blobOnly = storageClients(
+      readAppSettings({ DEFENDER_EXPORT_STORAGE: "BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&sig=NEVERSHOWN" }).storage,
+      staticCredential(),
+    );
     expect(new URL(blobOnly.blob.url).origin).toBe("https://acct.blob.core.windows.net");
     expect(() => blobOnly.queue).toThrow(/^DEFENDER_EXPORT_STORAGE: the Queue service cannot be reached from it/);
     let message = "";

@@ -128,10 +128,16 @@ export function callArguments(expression: string, fn: string): string[] | undefi
  * refuses anything else.
  */
 export function evaluate(expression: string, scope: Record<string, unknown>): unknown {
-  const js = expression.replace(/\s+/g, " ").replace(/==/g, "===").replace(/!=(?!=)/g, "!==");
+  const js = expression
+    .replace(/\s+/g, " ")
+    .replace(/==/g, "===")
+    .replace(/!=(?!=)/g, "!==");
   const allowed = /^(?:'[^']*'|\d+|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*|[\s()[\]?:!&|=,]+)*$/;
   if (!allowed.test(js)) throw new Error(`not modelled: ${expression}`);
-  for (const name of js.replace(/'[^']*'/g, "").replace(/\.[A-Za-z_]\w*/g, "").match(/[A-Za-z_]\w*/g) ?? []) {
+  for (const name of js
+    .replace(/'[^']*'/g, "")
+    .replace(/\.[A-Za-z_]\w*/g, "")
+    .match(/[A-Za-z_]\w*/g) ?? []) {
     if (!["length", "empty", "toLower", "split", "true", "false", ...Object.keys(scope)].includes(name)) throw new Error(`not modelled: ${name}`);
   }
   const helpers = {

@@ -161,7 +161,10 @@ describe("what the running app needs, in the templates", () => {
       for (const m of text.matchAll(/(?:module \w+ '|load(?:Json|Text)Content\(')([^']+)'/g)) expect(existsSync(join(ROOT, "infra", dirname(file), m[1]!)), `${file}: ${m[1]}`).toBe(true);
     }
     const main = infra("main.bicep");
-    const defaults = /param eventSources array = \[([^\]]+)\]/.exec(main)![1]!.match(/'(\w+)'/g)!.map((s) => s.slice(1, -1));
+    const defaults = /param eventSources array = \[([^\]]+)\]/
+      .exec(main)![1]!
+      .match(/'(\w+)'/g)!
+      .map((s) => s.slice(1, -1));
     expect(defaults.filter((s) => !(EVENT_SOURCES as readonly string[]).includes(s))).toEqual([]);
     expect(infra("core/storage.bicep")).toContain(`blobIndexMatch: [ { name: '${PASS_RECORD_TAG.name}', op: '==', value: '${PASS_RECORD_TAG.value}' } ]`);
   });

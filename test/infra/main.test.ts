@@ -29,11 +29,20 @@ describe("the subscription deployment (main.bicep)", () => {
     const hub = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hubs/providers/Microsoft.EventHub/namespaces/contoso-ns/eventhubs/defender";
     expect(valid(hub)).toBe(true);
     expect(valid(hub.replace("/eventhubs/", "/EventHubs/").replace("resourceGroups", "resourcegroups"))).toBe(true);
-    for (const wrong of ["", hub.slice(0, hub.indexOf("/eventhubs/")), `${hub}/`, `${hub}/consumergroups/$Default`, hub.replace("Microsoft.EventHub", "Microsoft.ServiceBus").replace("eventhubs", "queues"), hub.slice(1)]) {
+    for (const wrong of [
+      "",
+      hub.slice(0, hub.indexOf("/eventhubs/")),
+      `${hub}/`,
+      `${hub}/consumergroups/$Default`,
+      hub.replace("Microsoft.EventHub", "Microsoft.ServiceBus").replace("eventhubs", "queues"),
+      hub.slice(1),
+    ]) {
       expect(valid(wrong), wrong).toBe(false);
     }
     const existingHub = variable("existingHub");
-    expect(existingHub).toMatch(/: hubIdIsValid \? hubIdParts : fail\('eventHubResourceId must be an event hub\\'s resource id, \/subscriptions\/<subscription>\/resourceGroups\/<group>\/providers\/Microsoft\.EventHub\/namespaces\/<namespace>\/eventhubs\/<hub>; it is \\'\$\{eventHubResourceId\}\\''\)$/);
+    expect(existingHub).toMatch(
+      /: hubIdIsValid \? hubIdParts : fail\('eventHubResourceId must be an event hub\\'s resource id, \/subscriptions\/<subscription>\/resourceGroups\/<group>\/providers\/Microsoft\.EventHub\/namespaces\/<namespace>\/eventhubs\/<hub>; it is \\'\$\{eventHubResourceId\}\\''\)$/,
+    );
     expect(variable("hubIdParts")).toBe("split(eventHubResourceId, '/')");
   });
 
@@ -84,7 +93,11 @@ describe("parameters", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     const deploy = readme.slice(readme.indexOf("\n## Deploy\n"), readme.indexOf("\n## ", readme.indexOf("\n## Deploy\n") + 1));
     const rows = Object.fromEntries([...deploy.matchAll(/^\| `(\w+)` \| `([A-Z][A-Z0-9_]+)` \|/gm)].map((m) => [m[1]!, `\${${m[2]!}}`]));
-    const mapped = Object.fromEntries(Object.entries(file.parameters).filter(([name]) => !["environmentName", "location"].includes(name)).map(([name, { value }]) => [name, value]));
+    const mapped = Object.fromEntries(
+      Object.entries(file.parameters)
+        .filter(([name]) => !["environmentName", "location"].includes(name))
+        .map(([name, { value }]) => [name, value]),
+    );
     expect(rows).toEqual(mapped);
   });
 
@@ -92,7 +105,9 @@ describe("parameters", () => {
     const env = {
       DEFENDER_EXPORT_RESOURCE_GROUPS: '["rg-web","rg-data"]',
       DEFENDER_EXPORT_EVENT_SOURCES: '["Alerts","AssessmentsSnapshot"]',
-      DEFENDER_EXPORT_SOURCES_WITH_RULES: JSON.stringify([{ eventSource: "Alerts", ruleSets: [{ rules: [{ propertyJPath: "Severity", propertyType: "String", expectedValue: "High", operator: "Equals" }] }] }]),
+      DEFENDER_EXPORT_SOURCES_WITH_RULES: JSON.stringify([
+        { eventSource: "Alerts", ruleSets: [{ rules: [{ propertyJPath: "Severity", propertyType: "String", expectedValue: "High", operator: "Equals" }] }] },
+      ]),
       DEFENDER_EXPORT_LOG_ANALYTICS: "false",
       DEFENDER_EXPORT_BASELINE_SNAPSHOT: "false",
       DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: "0 30 * * * *",

@@ -13,14 +13,23 @@ import { filesUnder, ROOT } from "../helpers/settings.js";
  * against the last path element), for directories only with a trailing "/"; the last matching line wins.
  */
 function ignoreFile(text: string): { patterns: string[]; ignored: (path: string, isDir: boolean) => boolean } {
-  const patterns = text.split("\n").map((l) => l.trim()).filter((l) => l !== "" && !l.startsWith("#"));
+  const patterns = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
   const compiled = patterns.map((line) => {
     const anchored = line.startsWith("/");
     const directory = line.endsWith("/");
     const body = line.slice(anchored ? 1 : 0, directory ? -1 : undefined);
     if (/[/![\]\\]|\*\*/.test(body)) throw new Error(`.funcignore: ${line} is a form this test does not model`);
     // fnmatch without FNM_PATHNAME: * matches any run of characters, / included.
-    const regex = new RegExp(`^${body.replace(/[.+^${}()|]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, "s");
+    const regex = new RegExp(
+      `^${body
+        .replace(/[.+^${}()|]/g, "\\$&")
+        .replace(/\*/g, ".*")
+        .replace(/\?/g, ".")}$`,
+      "s",
+    );
     return (path: string, isDir: boolean) => (!directory || isDir) && regex.test(anchored ? path : posix.basename(path));
   });
   return { patterns, ignored: (path, isDir) => compiled.some((match) => match(path, isDir)) };
@@ -56,7 +65,14 @@ describe("the Functions app's package (azd deploy)", () => {
   });
 
   it("leaves out local secrets and leftovers, and what the app does not run", () => {
-    for (const [path, isDir] of [[".env", false], [".azurite", true], ["coverage", true], ["npm-debug.log", false], ["test-results.json", false], ["scratch", true]] as const) {
+    for (const [path, isDir] of [
+      [".env", false],
+      [".azurite", true],
+      ["coverage", true],
+      ["npm-debug.log", false],
+      ["test-results.json", false],
+      ["scratch", true],
+    ] as const) {
       expect(funcignore.ignored(path, isDir), path).toBe(true);
     }
     const files = packaged();
@@ -76,7 +92,11 @@ describe("the Functions app's package (azd deploy)", () => {
     for (const file of filesUnder(join(ROOT, "src")).filter((f) => f.endsWith(".ts"))) {
       const compiled = join(ROOT, "dist", relative(join(ROOT, "src"), file)).replace(/\.ts$/, ".js");
       for (const m of readFileSync(file, "utf8").matchAll(/new URL\("(\.\.?\/[^"]+)", import\.meta\.url\)/g)) {
-        expect(files, `${relative(ROOT, file)} reads ${m[1]}`).toContain(relative(ROOT, join(dirname(compiled), m[1]!)).split("\\").join("/"));
+        expect(files, `${relative(ROOT, file)} reads ${m[1]}`).toContain(
+          relative(ROOT, join(dirname(compiled), m[1]!))
+            .split("\\")
+            .join("/"),
+        );
       }
     }
   });

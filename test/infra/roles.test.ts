@@ -56,10 +56,24 @@ describe("with monitoredResourceGroups", () => {
     // Microsoft.Security.
     const role = JSON.parse(infraText("subscription-reads-role.json")) as { actions: string[] };
     expect(role.actions).toEqual(["Microsoft.Security/*/read"]);
-    const covers = (pattern: string, action: string) => new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.]/g, "\\.")).join("[^]*")}$`, "i").test(action);
-    for (const action of Object.values(atSubscription).flat()) expect(role.actions.some((p) => covers(p, action)), action).toBe(true);
+    const covers = (pattern: string, action: string) =>
+      new RegExp(
+        `^${pattern
+          .split("*")
+          .map((p) => p.replace(/[.]/g, "\\."))
+          .join("[^]*")}$`,
+        "i",
+      ).test(action);
+    for (const action of Object.values(atSubscription).flat())
+      expect(
+        role.actions.some((p) => covers(p, action)),
+        action,
+      ).toBe(true);
     for (const outside of ["Microsoft.OperationalInsights/workspaces/read", "Microsoft.Security/pricings/write", "Microsoft.Security/automations/write"]) {
-      expect(role.actions.some((p) => covers(p, outside)), outside).toBe(false);
+      expect(
+        role.actions.some((p) => covers(p, outside)),
+        outside,
+      ).toBe(false);
     }
 
     const main = declarations(infraText("main.bicep"));

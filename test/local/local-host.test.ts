@@ -61,7 +61,11 @@ describe("the local host (npm start)", () => {
       return r.status === 200 ? (r.body["configuration"] as Record<string, unknown>) : undefined;
     });
     const before = await api("sandbox");
-    const created = await api("exports/e2e", { method: "PUT", body: JSON.stringify({ ...sandbox, name: undefined, sources: [{ eventSource: "Alerts" }] }), headers: { "content-type": "application/json" } });
+    const created = await api("exports/e2e", {
+      method: "PUT",
+      body: JSON.stringify({ ...sandbox, name: undefined, sources: [{ eventSource: "Alerts" }] }),
+      headers: { "content-type": "application/json" },
+    });
     expect(created.status).toBe(201);
 
     const status = await until("a pass of e2e", async () => {

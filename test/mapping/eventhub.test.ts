@@ -14,10 +14,37 @@ const compliance = exampleRecords("regulatorycompliance/getRegulatoryComplianceA
 
 // Fields seen in real messages (event-hub-messages.md), and the legacy schema's required fields.
 const LEGACY_ALERT_FIELDS = [
-  "VendorName", "AlertType", "ProductName", "StartTimeUtc", "EndTimeUtc", "TimeGenerated", "ProcessingEndTime", "Severity", "Status", "ProviderAlertStatus",
-  "ConfidenceLevel", "ConfidenceScore", "ConfidenceReasons", "IsIncident", "SystemAlertId", "CorrelationKey", "Intent", "AzureResourceId", "WorkspaceId",
-  "WorkspaceSubscriptionId", "WorkspaceResourceGroup", "AgentId", "CompromisedEntity", "AlertDisplayName", "Description", "Entities", "ExtendedLinks",
-  "ResourceIdentifiers", "RemediationSteps", "ExtendedProperties", "AlertUri",
+  "VendorName",
+  "AlertType",
+  "ProductName",
+  "StartTimeUtc",
+  "EndTimeUtc",
+  "TimeGenerated",
+  "ProcessingEndTime",
+  "Severity",
+  "Status",
+  "ProviderAlertStatus",
+  "ConfidenceLevel",
+  "ConfidenceScore",
+  "ConfidenceReasons",
+  "IsIncident",
+  "SystemAlertId",
+  "CorrelationKey",
+  "Intent",
+  "AzureResourceId",
+  "WorkspaceId",
+  "WorkspaceSubscriptionId",
+  "WorkspaceResourceGroup",
+  "AgentId",
+  "CompromisedEntity",
+  "AlertDisplayName",
+  "Description",
+  "Entities",
+  "ExtendedLinks",
+  "ResourceIdentifiers",
+  "RemediationSteps",
+  "ExtendedProperties",
+  "AlertUri",
 ];
 const schemaRequired = (JSON.parse(readFileSync(`${EVENT_SCHEMAS_DIR}SecurityAlert.schema.json`, "utf8")) as { required: string[] }).required;
 
@@ -83,7 +110,11 @@ describe("Event Hubs messages, default shapes", () => {
 
   it("findings: camelCase with subAssessmentEventDataEnrichment, or the PascalCase form", () => {
     const camel = toEvent(input(containerFinding!, "SubAssessments"));
-    expect(camel.body).toMatchObject({ subAssessmentEventDataEnrichment: { action: "Insert", apiVersion: "2019-01-01-preview", isSnapshot: false }, id: containerFinding!["id"], properties: containerFinding!["properties"] });
+    expect(camel.body).toMatchObject({
+      subAssessmentEventDataEnrichment: { action: "Insert", apiVersion: "2019-01-01-preview", isSnapshot: false },
+      id: containerFinding!["id"],
+      properties: containerFinding!["properties"],
+    });
     // A container image finding is about its registry.
     expect(camel.partitionKey).toBe("/subscriptions/20ff7fc3-e762-44dd-bd96-b71116dcdc23/resourcegroups/myrg/providers/microsoft.containerregistry/registries/myregistry");
     const pascal = toEvent(input(containerFinding!, "SubAssessmentsSnapshot"), { findingsShape: "pascal" }).body;
@@ -112,7 +143,9 @@ describe("Event Hubs messages, other formats", () => {
   });
 
   it("keys named __proto__ stay data", () => {
-    const hostile = JSON.parse(`{"id": "/subscriptions/s/providers/Microsoft.Security/secureScores/x", "name": "x", "type": "Microsoft.Security/secureScores", "properties": {"__proto__": {"polluted": true}}, "__proto__": {"evil": 1}}`) as Record<string, unknown>;
+    const hostile = JSON.parse(
+      `{"id": "/subscriptions/s/providers/Microsoft.Security/secureScores/x", "name": "x", "type": "Microsoft.Security/secureScores", "properties": {"__proto__": {"polluted": true}}, "__proto__": {"evil": 1}}`,
+    ) as Record<string, unknown>;
     const { body } = toEvent(input(hostile, "SecureScores"));
     expect(Object.getPrototypeOf(body)).toBe(Object.prototype);
     expect(JSON.stringify(body)).toContain('"__proto__":{"evil":1}');

@@ -15,9 +15,53 @@ function row(record: Record<string, unknown>, eventSource: Parameters<typeof inp
 
 // The columns real workbooks, analytic rules and hunting queries read (log-analytics-consumers.md).
 const READ_BY_QUERIES: Record<string, string[]> = {
-  SecurityAlert: ["TimeGenerated", "AlertSeverity", "ProductName", "Entities", "AlertName", "ExtendedProperties", "ResourceId", "StartTime", "AlertLink", "EndTime", "RemediationSteps", "AlertType", "DisplayName", "IsIncident", "ProviderName", "SystemAlertId", "VendorName"],
-  SecurityRecommendation: ["RecommendationState", "AssessedResourceId", "TimeGenerated", "RecommendationName", "RecommendationSeverity", "RecommendationDisplayName", "RecommendationId", "Environment", "RecommendationLink", "Description", "DiscoveredTimeUTC", "NotApplicableReason", "RecommendationAdditionalData", "RemediationDescription"],
-  SecurityRegulatoryCompliance: ["ComplianceStandard", "ComplianceControl", "TimeGenerated", "RegulatoryComplianceSubscriptionId", "IsSnapshot", "RecommendationId", "State", "FailedResources", "PassedResources", "SkippedResources"],
+  SecurityAlert: [
+    "TimeGenerated",
+    "AlertSeverity",
+    "ProductName",
+    "Entities",
+    "AlertName",
+    "ExtendedProperties",
+    "ResourceId",
+    "StartTime",
+    "AlertLink",
+    "EndTime",
+    "RemediationSteps",
+    "AlertType",
+    "DisplayName",
+    "IsIncident",
+    "ProviderName",
+    "SystemAlertId",
+    "VendorName",
+  ],
+  SecurityRecommendation: [
+    "RecommendationState",
+    "AssessedResourceId",
+    "TimeGenerated",
+    "RecommendationName",
+    "RecommendationSeverity",
+    "RecommendationDisplayName",
+    "RecommendationId",
+    "Environment",
+    "RecommendationLink",
+    "Description",
+    "DiscoveredTimeUTC",
+    "NotApplicableReason",
+    "RecommendationAdditionalData",
+    "RemediationDescription",
+  ],
+  SecurityRegulatoryCompliance: [
+    "ComplianceStandard",
+    "ComplianceControl",
+    "TimeGenerated",
+    "RegulatoryComplianceSubscriptionId",
+    "IsSnapshot",
+    "RecommendationId",
+    "State",
+    "FailedResources",
+    "PassedResources",
+    "SkippedResources",
+  ],
   SecureScores: ["TimeGenerated", "PercentageScore", "CurrentScore", "SecureScoresSubscriptionId", "MaxScore", "Weight", "AssessedResourceId"],
   SecureScoreControls: ["AssessedResourceId", "ControlName", "ControlId", "IsSnapshot", "PercentageScore", "HealthyResources", "UnhealthyResources", "NotApplicableResources"],
   SecurityNestedRecommendation: ["AdditionalData", "Description", "RecommendationName", "RecommendationSubscriptionId", "RemediationDescription", "ResourceDetails"],
@@ -93,7 +137,9 @@ describe("rows from the real payloads", () => {
       ExportAction: "Insert",
     });
     // The JSON columns that queries parse: legacy entity shape, the alert's own extended property keys.
-    expect(JSON.parse(r["Entities"] as string)).toEqual([{ $id: "1", Type: "ip", Address: "192.0.2.1", Location: { Asn: 6584, City: "sonning", CountryCode: "gb", Latitude: 51.468, Longitude: -0.909, State: "wokingham" } }]);
+    expect(JSON.parse(r["Entities"] as string)).toEqual([
+      { $id: "1", Type: "ip", Address: "192.0.2.1", Location: { Asn: 6584, City: "sonning", CountryCode: "gb", Latitude: 51.468, Longitude: -0.909, State: "wokingham" } },
+    ]);
     expect(JSON.parse(r["ExtendedProperties"] as string)).toEqual({ Property1: "Property1 information" });
     expect(JSON.parse(r["RemediationSteps"] as string)).toEqual(["No further action is needed."]);
     expect(JSON.parse(r["Techniques"] as string)).toEqual(["T1059", "T1053", "T1072"]);
@@ -102,7 +148,12 @@ describe("rows from the real payloads", () => {
 
   it("SecurityRecommendation, with its metadata; removed; not applicable; without an Azure id", () => {
     const metadata = exampleRecords("assessments/ListAssessmentsMetadata_example.json");
-    const [healthy, notApplicable] = exampleRecords("assessments/ListAssessments_example.json").map((a) => assessmentWithMetadata(a, metadata.find((m) => m["name"] === a["name"])!));
+    const [healthy, notApplicable] = exampleRecords("assessments/ListAssessments_example.json").map((a) =>
+      assessmentWithMetadata(
+        a,
+        metadata.find((m) => m["name"] === a["name"])!,
+      ),
+    );
     const r = row(healthy!, "Assessments");
     expectTyped("SecurityRecommendation", r);
     expect(r).toMatchObject({
@@ -223,6 +274,9 @@ describe("rows from the real payloads", () => {
       IsSnapshot: true,
     });
     // The reader's context wins over the id when it has one.
-    expect(row(assessment, "RegulatoryComplianceAssessment", { context: { standard: "Azure-Security-Benchmark", control: "NS.1" } })).toMatchObject({ ComplianceStandard: "Azure-Security-Benchmark", ComplianceControl: "NS.1" });
+    expect(row(assessment, "RegulatoryComplianceAssessment", { context: { standard: "Azure-Security-Benchmark", control: "NS.1" } })).toMatchObject({
+      ComplianceStandard: "Azure-Security-Benchmark",
+      ComplianceControl: "NS.1",
+    });
   });
 });

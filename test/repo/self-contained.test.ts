@@ -44,7 +44,15 @@ describe("the repository is self-contained", () => {
 
   it("src/, what ships, imports nothing under test/ or dev/ (the fakes and the local host live there)", () => {
     const reaching = [...files(join(ROOT, "src"))].flatMap((file) =>
-      [...readFileSync(file, "utf8").matchAll(/(?:from|import\(?)\s*"([^"]+)"/g)].filter((m) => /^(?:test|dev)(?:\/|$)/.test(relative(ROOT, join(dirname(file), m[1]!)).split("\\").join("/"))).map((m) => `${relative(ROOT, file)}: ${m[1]}`),
+      [...readFileSync(file, "utf8").matchAll(/(?:from|import\(?)\s*"([^"]+)"/g)]
+        .filter((m) =>
+          /^(?:test|dev)(?:\/|$)/.test(
+            relative(ROOT, join(dirname(file), m[1]!))
+              .split("\\")
+              .join("/"),
+          ),
+        )
+        .map((m) => `${relative(ROOT, file)}: ${m[1]}`),
     );
     expect(reaching).toEqual([]);
   });

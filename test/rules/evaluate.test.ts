@@ -124,7 +124,13 @@ describe("JSON paths", () => {
   });
   it("one compiled rule reads records whose keys are spelt differently, in any order", () => {
     const rule = compileRule(r("Properties.Severity", "String", "Equals", "high"));
-    const spellings = [{ properties: { severity: "High" } }, { PROPERTIES: { SEVERITY: "high" } }, { Properties: { Severity: "HIGH" } }, { properties: { severity: "Low" } }, { properties: { Severity: "Low", severity: "High" } }];
+    const spellings = [
+      { properties: { severity: "High" } },
+      { PROPERTIES: { SEVERITY: "high" } },
+      { Properties: { Severity: "HIGH" } },
+      { properties: { severity: "Low" } },
+      { properties: { Severity: "Low", severity: "High" } },
+    ];
     expect(spellings.map(rule)).toEqual([true, true, true, false, false]);
     expect([...spellings].reverse().map(rule)).toEqual([false, false, true, true, true]);
   });
@@ -186,7 +192,12 @@ describe("legacy alert event model paths on ARM alerts", () => {
 describe("rule sets OR-ed, rules AND-ed, policy rules on real records", () => {
   const metadata = exampleRecords("assessments/ListAssessmentsMetadata_example.json");
   const assessments = exampleRecords("assessments/ListAssessments_example.json");
-  const withMetadata = assessments.map((a) => assessmentWithMetadata(a, metadata.find((m) => m["name"] === a["name"])!));
+  const withMetadata = assessments.map((a) =>
+    assessmentWithMetadata(
+      a,
+      metadata.find((m) => m["name"] === a["name"])!,
+    ),
+  );
   const findings = exampleRecords("subassessments/ListSubscriptionSubAssessments_example.json");
   const alerts = [...exampleRecords("alerts/GetAlertsSubscription_example.json"), ...exampleRecords("alerts/GetAlertsResourceGroup_example.json")];
   const scores = exampleRecords("securescore/ListSecureScores_example.json");
@@ -238,14 +249,20 @@ describe("rule sets OR-ed, rules AND-ed, policy rules on real records", () => {
     expect(controls.filter(mfa.matches).map((c) => (c["properties"] as { displayName: string }).displayName)).toEqual(["Enable MFA"]);
     const pci = policy({ regulatoryComplianceStandardsNames: ["pci-dss-3.2"] }).sourcesFor("regulatoryComplianceAssessment")[0]!;
     expect(compliance.every(pci.matches)).toBe(true);
-    expect(policy({ regulatoryComplianceStandardsNames: ["ISO-27001"] }).sourcesFor("regulatoryComplianceAssessment")[0]!.matches(compliance[0])).toBe(false);
+    expect(
+      policy({ regulatoryComplianceStandardsNames: ["ISO-27001"] })
+        .sourcesFor("regulatoryComplianceAssessment")[0]!
+        .matches(compliance[0]),
+    ).toBe(false);
     const low = compileSource({ eventSource: "SecureScores", ruleSets: [{ rules: [r("properties.score.percentage", "Number", "LesserThan", "0.7")] }] });
     expect(low.matches(scores[0])).toBe(true);
     const failed = compileSource({
       eventSource: "RegulatoryComplianceAssessment",
       ruleSets: [{ rules: [r("properties.state", "String", "Equals", "failed"), r("properties.failedResources", "Integer", "GreaterThan", "0")] }],
     });
-    expect(compliance.map(failed.matches)).toEqual(compliance.map((c) => (c["properties"] as { state: string }).state === "Failed" && (c["properties"] as { failedResources: number }).failedResources > 0));
+    expect(compliance.map(failed.matches)).toEqual(
+      compliance.map((c) => (c["properties"] as { state: string }).state === "Failed" && (c["properties"] as { failedResources: number }).failedResources > 0),
+    );
   });
 
   it("OR over rule sets, AND within; no rule sets selects everything", () => {

@@ -9,7 +9,27 @@ import { parseJsonPath } from "../../src/config/rule-syntax.js";
 
 // JSON text built by hand, so that keys such as __proto__ become own properties after JSON.parse, as in real input.
 const key = fc.oneof(
-  fc.constantFrom("__proto__", "constructor", "prototype", "toString", "properties", "Properties", "severity", "Severity", "id", "type", "name", "metadata", "status", "value", "sources", "ruleSets", "rules", "eventSource", ""),
+  fc.constantFrom(
+    "__proto__",
+    "constructor",
+    "prototype",
+    "toString",
+    "properties",
+    "Properties",
+    "severity",
+    "Severity",
+    "id",
+    "type",
+    "name",
+    "metadata",
+    "status",
+    "value",
+    "sources",
+    "ruleSets",
+    "rules",
+    "eventSource",
+    "",
+  ),
   fc.string({ maxLength: 6 }),
 );
 const { json } = fc.letrec<{ json: string }>((tie) => ({
@@ -30,7 +50,10 @@ const expectedFor: Record<Rule["propertyType"], fc.Arbitrary<string>> = {
   Number: fc.double({ noNaN: true, noDefaultInfinity: true }).map(String),
   Boolean: fc.constantFrom("true", "false", "TRUE"),
 };
-const pathSegment = fc.oneof(key.filter((k) => k.trim() !== "" && !/[.[\]*?]/.test(k) && !k.startsWith("$")), fc.nat(3).map((n) => `[${n}]`));
+const pathSegment = fc.oneof(
+  key.filter((k) => k.trim() !== "" && !/[.[\]*?]/.test(k) && !k.startsWith("$")),
+  fc.nat(3).map((n) => `[${n}]`),
+);
 const path = fc.oneof(
   fc.constantFrom("Severity", "properties.metadata.severity", "$.properties.status.code", "id", "type", "name", "properties.entities[0].address", "__proto__.polluted", "constructor.prototype"),
   fc

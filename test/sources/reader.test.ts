@@ -33,7 +33,12 @@ describe("paging", () => {
 
   it("keeps fields the SDK's models do not know", async () => {
     const { fake, reader, subscription } = await setup({ assessments: 1 });
-    const extra = { id: `${subscription}/providers/Microsoft.Security/assessments/x`, name: "x", type: "Microsoft.Security/assessments", properties: { risk: { level: "High", attackPathsReferences: ["a"] }, status: { code: "Unhealthy", firstEvaluationDate: "2026-01-02T03:04:05.678Z" } } };
+    const extra = {
+      id: `${subscription}/providers/Microsoft.Security/assessments/x`,
+      name: "x",
+      type: "Microsoft.Security/assessments",
+      properties: { risk: { level: "High", attackPathsReferences: ["a"] }, status: { code: "Unhealthy", firstEvaluationDate: "2026-01-02T03:04:05.678Z" } },
+    };
     fake.inject({ kind: "body", body: { value: [extra] } }, { path: /\/assessments\?/ });
     const [item] = await collect(reader().assessments(subscription, new (await import("../../src/records/metadata.js")).AssessmentMetadataIndex()));
     expect(item!.record).toEqual(extra);
@@ -153,7 +158,11 @@ describe("scopes", () => {
 
 describe("data types", () => {
   it("recommendations carry their metadata, fetched once per run and joined by name", async () => {
-    const { fake, reader, subscription } = await setup({ assessments: 8, assessmentKeys: ["21300918-b2e3-0346-785f-c77ff57d243b", "bc303248-3d14-44c2-96a0-55f5c326b5fe", "no-metadata-key"], resourceGroups: ["rg-a", "rg-b"] });
+    const { fake, reader, subscription } = await setup({
+      assessments: 8,
+      assessmentKeys: ["21300918-b2e3-0346-785f-c77ff57d243b", "bc303248-3d14-44c2-96a0-55f5c326b5fe", "no-metadata-key"],
+      resourceGroups: ["rg-a", "rg-b"],
+    });
     const r = reader();
     const items = await collect(r.read([`${subscription}/resourceGroups/rg-a`, `${subscription}/resourceGroups/rg-b`], ["assessment"]));
     expect(items).toHaveLength(8);

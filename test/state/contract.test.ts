@@ -150,7 +150,10 @@ describe.each(stores)("the state store contract: %s", (_, make) => {
   it("forgets everything of a configuration but a lease held, and nothing of another", async () => {
     const store = make();
     const held = { ...key, eventSource: "Assessments" as const };
-    const others = [{ ...key, configuration: "c2" }, { ...key, configuration: "c/d" }];
+    const others = [
+      { ...key, configuration: "c2" },
+      { ...key, configuration: "c/d" },
+    ];
     const etags: string[] = [];
     for (const k of [key, held, ...others]) {
       etags.push((await store.save(k, { entries: storedEntries(ids, [1, 2]) }, undefined)).etag);

@@ -60,7 +60,8 @@ describe("Azure SDK spans under the invocation", () => {
     const azurite = await startAzurite();
     try {
       const child = fileURLToPath(new URL("./sdk-spans-child.ts", import.meta.url));
-      const spans = async (mode: string) => JSON.parse((await promisify(execFile)(process.execPath, ["--import", "tsx", child, azurite.connectionString, mode], { timeout: 30_000 })).stdout) as { name: string; traceId: string }[];
+      const spans = async (mode: string) =>
+        JSON.parse((await promisify(execFile)(process.execPath, ["--import", "tsx", child, azurite.connectionString, mode], { timeout: 30_000 })).stdout) as { name: string; traceId: string }[];
       const traced = await spans("with");
       expect(traced.map((s) => s.name)).toEqual(expect.arrayContaining(["BlobServiceClient-getProperties", "HTTP GET"]));
       expect(traced.every((s) => s.traceId === "0af7651916cd43dd8448eb211c80319c")).toBe(true);
@@ -71,4 +72,3 @@ describe("Azure SDK spans under the invocation", () => {
     }
   }, 60_000);
 });
-

@@ -6,11 +6,7 @@ import type { Collection, SyntheticDataset } from "./dataset.js";
 
 /** What the fake does to a request instead of answering it normally. */
 export type Fault =
-  | { kind: "status"; status: number; retryAfter?: number; code?: string }
-  | { kind: "reset" }
-  | { kind: "delay"; ms: number }
-  | { kind: "malformed" }
-  | { kind: "body"; body: unknown };
+  { kind: "status"; status: number; retryAfter?: number; code?: string } | { kind: "reset" } | { kind: "delay"; ms: number } | { kind: "malformed" } | { kind: "body"; body: unknown };
 
 export interface FaultRule {
   fault: Fault;
@@ -154,9 +150,12 @@ export async function startFakeArm(options: { dataset: SyntheticDataset; pageSiz
       return reply(res, served, 404, { error: { code: "InvalidResourceType", message: `The resource type could not be found for ${url.pathname}.` } });
     }
     const apiVersion = url.searchParams.get("api-version");
-    if (apiVersion === null) return reply(res, served, 400, { error: { code: "MissingApiVersionParameter", message: "The api-version query parameter (?api-version=) is required for all requests." } });
+    if (apiVersion === null)
+      return reply(res, served, 400, { error: { code: "MissingApiVersionParameter", message: "The api-version query parameter (?api-version=) is required for all requests." } });
     if (!route.r.apiVersions.includes(apiVersion)) {
-      return reply(res, served, 400, { error: { code: "InvalidApiVersionParameter", message: `The api-version '${apiVersion}' is invalid. The supported versions are '${route.r.apiVersions.join(",")}'.` } });
+      return reply(res, served, 400, {
+        error: { code: "InvalidApiVersionParameter", message: `The api-version '${apiVersion}' is invalid. The supported versions are '${route.r.apiVersions.join(",")}'.` },
+      });
     }
     const sub = route.m[1];
     if (sub !== undefined && sub.toLowerCase() !== options.dataset.subscriptionId.toLowerCase()) {

@@ -10,7 +10,13 @@ import { EXIT_BAD_INPUT, EXIT_OK, writeErr, writeOut } from "../io.js";
 export const preview: Command = {
   name: "preview",
   summary: "show which records a configuration would export",
-  options: { config: { type: "string", short: "c" }, format: { type: "string", short: "f" }, "event-hub-format": { type: "string" }, "findings-shape": { type: "string" }, "event-hub-max-bytes": { type: "string" } },
+  options: {
+    config: { type: "string", short: "c" },
+    format: { type: "string", short: "f" },
+    "event-hub-format": { type: "string" },
+    "findings-shape": { type: "string" },
+    "event-hub-max-bytes": { type: "string" },
+  },
   help: `Usage: defender-export preview --config <config.json> [--format api|log-analytics|event-hub] [FILE | DIR ...]
 
 Applies the configuration's rules to records dumped from the Microsoft.Security API and prints
@@ -57,7 +63,8 @@ Examples:
     if (findingsShape !== "camel" && findingsShape !== "pascal") throw new UsageError(`--findings-shape ${JSON.stringify(findingsShape)}: expected camel or pascal`);
     const hub: EventHubAction = { actionType: "EventHub", format: eventHubFormat as EventHubFormat, findingsShape };
     const maxBytes = values["event-hub-max-bytes"] === undefined ? undefined : Number(values["event-hub-max-bytes"]);
-    if (maxBytes !== undefined && (!Number.isInteger(maxBytes) || maxBytes < 4096)) throw new UsageError(`--event-hub-max-bytes ${JSON.stringify(values["event-hub-max-bytes"])}: expected a whole number of bytes, 4096 or more`);
+    if (maxBytes !== undefined && (!Number.isInteger(maxBytes) || maxBytes < 4096))
+      throw new UsageError(`--event-hub-max-bytes ${JSON.stringify(values["event-hub-max-bytes"])}: expected a whole number of bytes, 4096 or more`);
     const destination = format === "event-hub" ? hub : format === "log-analytics" ? ({ actionType: "Workspace" } as const) : undefined;
     const sources = await inputSources(positionals, io.stdin);
     const previews = previewRecords(result.configuration, readRecords(sources), {

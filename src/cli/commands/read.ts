@@ -11,18 +11,25 @@ const TYPE_NAMES = READABLE_DATA_TYPES.map((d) => d.cliNames[0]).join(", ");
 
 function parseTypes(text: string | undefined): DataType[] {
   if (text === undefined) return READABLE_DATA_TYPES.map((d) => d.name);
-  const names = text.split(",").map((t) => t.trim()).filter((t) => t !== "");
+  const names = text
+    .split(",")
+    .map((t) => t.trim())
+    .filter((t) => t !== "");
   if (names.length === 0) throw new UsageError("--types lists no data type");
-  return [...new Set(names.map((n) => {
-    const named = (d: RegisteredDataType) => d.cliNames.some((c) => c.toLowerCase() === n.toLowerCase());
-    const found = READABLE_DATA_TYPES.find(named);
-    if (found === undefined) {
-      const other = DATA_TYPES.find(named);
-      const hint = other?.read.kind === "notReadable" ? ` (${other.label} have ${other.read.why})` : "";
-      throw new UsageError(`unknown data type ${JSON.stringify(n)} in --types${hint}; expected ${TYPE_NAMES}`);
-    }
-    return found.name;
-  }))];
+  return [
+    ...new Set(
+      names.map((n) => {
+        const named = (d: RegisteredDataType) => d.cliNames.some((c) => c.toLowerCase() === n.toLowerCase());
+        const found = READABLE_DATA_TYPES.find(named);
+        if (found === undefined) {
+          const other = DATA_TYPES.find(named);
+          const hint = other?.read.kind === "notReadable" ? ` (${other.label} have ${other.read.why})` : "";
+          throw new UsageError(`unknown data type ${JSON.stringify(n)} in --types${hint}; expected ${TYPE_NAMES}`);
+        }
+        return found.name;
+      }),
+    ),
+  ];
 }
 
 const SUBSCRIPTION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -86,9 +93,15 @@ Examples:
       if (progress && ++count % 500 === 0) io.stderr.write(`\rread ${count} records, ${reader.stats.pages} pages`);
     }
     const stats = reader.stats;
-    const perType = Object.entries(stats.records).filter(([, n]) => n > 0).map(([t, n]) => `${t} ${n}`).join(", ");
+    const perType = Object.entries(stats.records)
+      .filter(([, n]) => n > 0)
+      .map(([t, n]) => `${t} ${n}`)
+      .join(", ");
     const total = Object.values(stats.records).reduce((a, b) => a + b, 0);
-    writeErr(io, `${progress ? "\r" : ""}read ${total} records${perType ? ` (${perType})` : ""} in ${stats.pages} pages with ${stats.requests} ARM requests${stats.assessmentsWithoutMetadata > 0 ? `; ${stats.assessmentsWithoutMetadata} recommendations had no metadata` : ""}`);
+    writeErr(
+      io,
+      `${progress ? "\r" : ""}read ${total} records${perType ? ` (${perType})` : ""} in ${stats.pages} pages with ${stats.requests} ARM requests${stats.assessmentsWithoutMetadata > 0 ? `; ${stats.assessmentsWithoutMetadata} recommendations had no metadata` : ""}`,
+    );
     return EXIT_OK;
   },
 };
