@@ -46,7 +46,7 @@ const sinks = parsed.configuration.actions.map((action) =>
     deadLetters,
     overflow: service.getContainerClient(`${args.name}-overflow`),
     allowedDestinations,
-    appSettings: { DEFENDER_EXPORT_DEST_BENCH_EVENT_HUBS: args.eventHubs },
+    destinationAppSettings: { DEFENDER_EXPORT_DEST_BENCH_EVENT_HUBS: args.eventHubs },
     tlsCa: readFileSync(args.caFile, "utf8"),
   }),
 );

@@ -1,5 +1,5 @@
-// The local sandbox: the test fakes, serving realistic data that changes over time. Development only
-// (it imports test/fakes and devDependencies), so it is not part of the built package.
+// The local sandbox: the local endpoints of dev/fakes (the tests' too), serving realistic data that changes over
+// time. Development only (it needs devDependencies), so it is not part of the built package.
 import { SyntheticDataset } from "../fakes/arm/dataset.js";
 import { startFakeArm, type FakeArmServer } from "../fakes/arm/server.js";
 import { startFakeEventHubs, type FakeEventHubs } from "../fakes/eventhubs.js";

@@ -1,12 +1,11 @@
 import { basename } from "node:path";
 import type { ParseArgsConfig } from "node:util";
 import { actionKey } from "../config/action-key.js";
-import { CONFIGURATION_NAME, type ExportConfiguration, type Problem } from "../config/model.js";
-import { allowedDestinationsFrom } from "../config/environment.js";
+import { CONFIGURATION_NAME, CONFIGURATION_NAME_EXPECTED, type ExportConfiguration, type Problem } from "../config/model.js";
 import { parseExportConfiguration, type ConfigurationResult } from "../config/parse.js";
 import type { Sink } from "../destinations/sink.js";
 import { contextFromSettings, type ExportContext } from "../hosting/context.js";
-import { readAppSettings } from "../hosting/settings.js";
+import { allowedDestinationsSetting, armEndpointSetting, readCommandSettings } from "../hosting/settings.js";
 import { armEndpointFrom } from "../sources/environment.js";
 import { InputError } from "./input.js";
 import { readJsonDocument, writeErr, type CliIo } from "./io.js";
@@ -24,11 +23,12 @@ export interface Command {
 /** Bad usage (unknown option, missing argument): exit code 2, with a pointer to --help. */
 export class UsageError extends Error {}
 
-export async function loadConfiguration(path: string, io: CliIo): Promise<ConfigurationResult> {
+/** A configuration file, validated against the destinations the app settings allow (the context's, when there is one). */
+export async function loadConfiguration(path: string, io: CliIo, context?: ExportContext): Promise<ConfigurationResult> {
   const document = await readJsonDocument(path, io);
   let allowedDestinations;
   try {
-    allowedDestinations = allowedDestinationsFrom(io.env);
+    allowedDestinations = context?.settings.allowedDestinations ?? allowedDestinationsSetting(io.env);
   } catch (e) {
     throw new InputError((e as Error).message);
   }
@@ -43,9 +43,9 @@ export function report(io: CliIo, level: "error" | "warning", problems: readonly
  * The engine wired as the Functions app wires it (one composition root), from the same app settings: state,
  * dead letters and backoffs in the app's storage account, destinations' secrets from app settings.
  */
-export function contextFor(io: CliIo): ExportContext {
+export function contextFor(io: CliIo, armEndpoint?: string): ExportContext {
   try {
-    return contextFromSettings(readAppSettings(io.env));
+    return contextFromSettings(readCommandSettings(io.env, armEndpoint));
   } catch (e) {
     throw new InputError(`the app settings in the environment are not valid: ${(e as Error).message}`);
   }
@@ -59,11 +59,22 @@ export function sinksFor(context: ExportContext, configuration: ExportConfigurat
   });
 }
 
+/** --arm-endpoint when given, checked (a usage error naming it when bad). */
+export function armEndpointFlag(values: Record<string, unknown>): string | undefined {
+  const flag = values["arm-endpoint"];
+  if (typeof flag !== "string") return undefined;
+  try {
+    return armEndpointFrom(flag, "--arm-endpoint");
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 /** --arm-endpoint, else ARM_ENDPOINT, else the public cloud; a bad value is a usage error naming where it came from. */
 export function armEndpointOption(values: Record<string, unknown>, io: CliIo): string {
   const flag = typeof values["arm-endpoint"] === "string" ? values["arm-endpoint"] : undefined;
   try {
-    return armEndpointFrom(flag ?? io.env["ARM_ENDPOINT"], flag !== undefined ? "--arm-endpoint" : "ARM_ENDPOINT");
+    return flag !== undefined ? armEndpointFrom(flag, "--arm-endpoint") : armEndpointSetting(io.env);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -73,9 +84,7 @@ export function armEndpointOption(values: Record<string, unknown>, io: CliIo): s
 export function configurationName(given: unknown, configuration: ExportConfiguration, path: string): string {
   const name = typeof given === "string" ? given : (configuration.name ?? basename(path).replace(/\.json$/i, ""));
   if (!CONFIGURATION_NAME.test(name)) {
-    throw new UsageError(
-      `the configuration's name ${JSON.stringify(name.slice(0, 80))} (--name, its name, or the file's): expected 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit`,
-    );
+    throw new UsageError(`the configuration's name ${JSON.stringify(name.slice(0, 80))} (--name, its name, or the file's): ${CONFIGURATION_NAME_EXPECTED}`);
   }
   return name;
 }

@@ -1,13 +1,7 @@
 import type { SourceRecord } from "../sources/reader.js";
-import { isObject } from "../shared/object.js";
-
-type Json = Record<string, unknown>;
-
-const at = (value: unknown, ...path: string[]): unknown => {
-  let v = value;
-  for (const p of path) v = isObject(v) ? v[p] : undefined;
-  return v;
-};
+import { alertResourceId } from "../datatypes/alert.js";
+import { get as at } from "../records/record.js";
+import { coerce } from "../mapping/rows.js";
 
 /** One header for every data type, so that a mixed dump is one sheet; `properties` keeps everything else. */
 export const CSV_COLUMNS = ["dataType", "id", "name", "displayName", "severity", "status", "resourceId", "score", "parent", "timeGenerated", "scope", "properties"] as const;
@@ -15,7 +9,6 @@ export const CSV_COLUMNS = ["dataType", "id", "name", "displayName", "severity",
 export function csvRow(item: SourceRecord): string[] {
   const r = item.record;
   const p = r["properties"];
-  const alertResource = (at(p, "resourceIdentifiers") as Json[] | undefined)?.find?.((x) => at(x, "type") === "AzureResource");
   const row: Record<(typeof CSV_COLUMNS)[number], unknown> = {
     dataType: item.dataType,
     id: r["id"],
@@ -23,7 +16,7 @@ export function csvRow(item: SourceRecord): string[] {
     displayName: at(p, "alertDisplayName") ?? at(p, "displayName") ?? at(p, "description"),
     severity: at(p, "severity") ?? at(p, "metadata", "severity") ?? at(p, "status", "severity"),
     status: typeof at(p, "status") === "string" ? at(p, "status") : (at(p, "status", "code") ?? at(p, "state")),
-    resourceId: at(alertResource, "azureResourceId") ?? at(p, "resourceDetails", "id"),
+    resourceId: alertResourceId(r) ?? at(p, "resourceDetails", "id"),
     score: at(p, "score", "current"),
     parent: item.context?.parentAssessmentKey ?? (item.context?.standard ? `${item.context.standard}/${item.context.control ?? ""}` : undefined),
     timeGenerated: at(p, "timeGeneratedUtc") ?? at(p, "timeGenerated") ?? at(p, "status", "statusChangeDate"),
@@ -34,8 +27,7 @@ export function csvRow(item: SourceRecord): string[] {
 }
 
 function cell(value: unknown): string {
-  if (value === undefined || value === null) return "";
-  return typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
+  return (coerce(value, "string") as string | undefined) ?? "";
 }
 
 /**

@@ -20,8 +20,6 @@ import { describe, nonEmptyString, show, strictObject } from "./zod-helpers.js";
 // The Event Hubs message formats (mapping/eventhub.ts has their shapes) and the event types that can be sent.
 const EVENT_TYPE_NAMES: readonly string[] = READABLE_DATA_TYPES.map((d) => d.eventHub.category);
 
-export type { AllowedDestinations } from "./endpoints.js";
-
 const RESOURCE_GROUP_ID = `/subscriptions/${GUID}/resourceGroups/${RESOURCE_GROUP}`;
 // The namespace and hub segments follow Event Hubs' naming rules: nothing in them can change the host dialled.
 const EVENT_HUB_ID = new RegExp(

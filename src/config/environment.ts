@@ -38,12 +38,12 @@ const settingNames = z
  * DEFENDER_EXPORT_TRUSTED_HOSTS: destination hosts accepted besides Azure's service domains
  * (local fakes in tests, a webhook the operator chose). Comma-separated `host` or `host:port`.
  */
-export function allowedDestinationsFrom(env: NodeJS.ProcessEnv): AllowedDestinations {
-  const parsed = trustedHosts.safeParse(env["DEFENDER_EXPORT_TRUSTED_HOSTS"]);
+export function allowedDestinationsFrom(values: { trustedHosts: string | undefined; destinationSettings: string | undefined }): AllowedDestinations {
+  const parsed = trustedHosts.safeParse(values.trustedHosts);
   if (!parsed.success) {
     throw new Error(`DEFENDER_EXPORT_TRUSTED_HOSTS: ${parsed.error.issues[0]?.message ?? "invalid"}`);
   }
-  const settings = settingNames.safeParse(env["DEFENDER_EXPORT_DESTINATION_SETTINGS"]);
+  const settings = settingNames.safeParse(values.destinationSettings);
   if (!settings.success) {
     throw new Error(`DEFENDER_EXPORT_DESTINATION_SETTINGS: ${settings.error.issues[0]?.message ?? "invalid"}`);
   }

@@ -21,6 +21,7 @@ export interface ExportConfiguration {
  * its state and dead letters, so nothing in it may climb out of them (`..`).
  */
 export const CONFIGURATION_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+export const CONFIGURATION_NAME_EXPECTED = "expected 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit";
 
 /** Weekly, Sunday 00:00 UTC: the built-in export's cadence. */
 export const DEFAULT_SNAPSHOT_SCHEDULE = "0 0 0 * * 0";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { byEventSource } from "../datatypes/registry.js";
-import { actionSchema, isTrustedWebhook, type AllowedDestinations } from "./actions.js";
+import { actionSchema, isTrustedWebhook } from "./actions.js";
+import type { AllowedDestinations } from "./endpoints.js";
 import { coveringScopes, scopeSchema, sourceSchema } from "./automation.js";
 import { scheduleProblem } from "./schedule.js";
 import { DEFAULT_SNAPSHOT_SCHEDULE, type Action, type ExportConfiguration, type Problem, type Scope, type Source } from "./model.js";
@@ -34,7 +35,7 @@ const POLICY_KEYS: readonly string[] = [...POLICY_PARAMETERS, ...POLICY_DESTINAT
  * - the built-in policy's parameters, plain or as `{ "value": ... }` (an ARM parameters file or an assignment's).
  */
 export function parseExportConfiguration(input: unknown, options: ParseOptions = {}): ConfigurationResult {
-  const policy = options.allowedDestinations ?? { trustedHosts: [] };
+  const allowed = options.allowedDestinations ?? { trustedHosts: [] };
   if (!isObject(input)) {
     return fail([{ path: "$", message: `expected an export configuration (a JSON object), got ${describe(input)}` }]);
   }
@@ -46,16 +47,16 @@ export function parseExportConfiguration(input: unknown, options: ParseOptions =
         { path: "$", message: `unknown field${others.length > 1 ? "s" : ""} ${others.map(show).join(", ")} beside parameters; expected a parameters file ($schema, contentVersion, parameters)` },
       ]);
     }
-    return parsePolicyForm(parameters, "$.parameters", policy);
+    return parsePolicyForm(parameters, "$.parameters", allowed);
   }
   const policyKeys = Object.keys(input).filter((k) => POLICY_KEYS.includes(k));
   const automationKey = "properties" in input ? "properties" : "sources" in input ? "sources" : undefined;
   if (automationKey !== undefined && policyKeys.length > 0) {
     return fail([{ path: "$", message: `the configuration mixes the automations form (${automationKey}) with policy parameters (${policyKeys.join(", ")}); use one form` }]);
   }
-  if ("properties" in input) return parseResourceForm(input, policy);
-  if (automationKey !== undefined) return parsePropertiesForm(input, "$", policy);
-  if (policyKeys.length > 0) return parsePolicyForm(input, "$", policy);
+  if ("properties" in input) return parseResourceForm(input, allowed);
+  if (automationKey !== undefined) return parsePropertiesForm(input, "$", allowed);
+  if (policyKeys.length > 0) return parsePolicyForm(input, "$", allowed);
   if (Array.isArray(input["value"])) {
     return fail([{ path: "$.value", message: "this is a list of automations; give one automation (one element of value)" }]);
   }

@@ -1,21 +1,20 @@
 import { COMMON, col, id, json, type TableDefinition } from "../records/columns.js";
-import { get, isObject, pascal, props, subscriptionOf, type Json, type OutgoingRecord } from "../records/record.js";
+import { get, pascal, props, subscriptionOf, type Json, type OutgoingRecord } from "../records/record.js";
+import { isObject } from "../shared/object.js";
 import { dateAt, differs, fieldsHash } from "./change-rule.js";
 import { defineDataType } from "./definition.js";
 
-/** The Azure resource an alert is about. */
-function alertResourceId(input: OutgoingRecord): string | undefined {
-  const ids = get(input.record, "properties", "resourceIdentifiers");
-  if (!Array.isArray(ids)) return undefined;
-  const azure = ids.find((i) => isObject(i) && String(i["type"]).toLowerCase() === "azureresource");
-  return typeof get(azure, "azureResourceId") === "string" ? (get(azure, "azureResourceId") as string) : undefined;
+/** One of an alert's resource identifiers, by its type (any casing: `AzureResource`, `LogAnalytics`). */
+export function alertIdentifier(alert: unknown, type: "azureresource" | "loganalytics"): Json | undefined {
+  const list = get(alert, "properties", "resourceIdentifiers");
+  if (!Array.isArray(list)) return undefined;
+  return list.find((item): item is Json => isObject(item) && typeof item["type"] === "string" && item["type"].toLowerCase() === type);
 }
 
-function logAnalyticsIdentifier(input: OutgoingRecord): Json | undefined {
-  const ids = get(input.record, "properties", "resourceIdentifiers");
-  if (!Array.isArray(ids)) return undefined;
-  const la = ids.find((i) => isObject(i) && String(i["type"]).toLowerCase() === "loganalytics");
-  return isObject(la) ? la : undefined;
+/** The Azure resource an alert is about. */
+export function alertResourceId(alert: unknown): string | undefined {
+  const id = alertIdentifier(alert, "azureresource")?.["azureResourceId"];
+  return typeof id === "string" ? id : undefined;
 }
 
 const TABLE: TableDefinition<"SecurityAlert"> = {
@@ -43,8 +42,8 @@ const TABLE: TableDefinition<"SecurityAlert"> = {
     id("ProductName", "string", "The product that raised the alert", (i, q) => get(q, "productName")),
     col("ProviderName", "string", "Constant 'Azure Security Center'", () => "Azure Security Center"),
     col("RemediationSteps", "string", "Remediation steps as a JSON array", (i, q) => json(get(q, "remediationSteps"))),
-    id("ResourceId", "string", "The affected Azure resource", (i) => alertResourceId(i)),
-    col("SourceComputerId", "string", "The agent of the affected machine", (i) => get(logAnalyticsIdentifier(i), "agentId")),
+    id("ResourceId", "string", "The affected Azure resource", (i) => alertResourceId(i.record)),
+    col("SourceComputerId", "string", "The agent of the affected machine", (i) => get(alertIdentifier(i.record, "loganalytics"), "agentId")),
     id("Status", "string", "Active, InProgress, Resolved or Dismissed", (i, q) => get(q, "status")),
     id("SystemAlertId", "string", "Unique id of this alert instance", (i, q) => get(q, "systemAlertId") ?? i.record["name"]),
     col("Tactics", "string", "MITRE tactics (the alert's intent)", (i, q) => get(q, "intent")),
@@ -52,8 +51,8 @@ const TABLE: TableDefinition<"SecurityAlert"> = {
     col("SubTechniques", "string", "MITRE sub-techniques as a JSON array", (i, q) => json(get(q, "subTechniques"))),
     id("VendorName", "string", "The vendor that raised the alert", (i, q) => get(q, "vendorName")),
     col("VendorOriginalId", "string", "Unused", () => undefined),
-    col("WorkspaceResourceGroup", "string", "Resource group of the reporting workspace", (i) => get(logAnalyticsIdentifier(i), "workspaceResourceGroup")),
-    col("WorkspaceSubscriptionId", "string", "Subscription of the reporting workspace", (i) => get(logAnalyticsIdentifier(i), "workspaceSubscriptionId")),
+    col("WorkspaceResourceGroup", "string", "Resource group of the reporting workspace", (i) => get(alertIdentifier(i.record, "loganalytics"), "workspaceResourceGroup")),
+    col("WorkspaceSubscriptionId", "string", "Subscription of the reporting workspace", (i) => get(alertIdentifier(i.record, "loganalytics"), "workspaceSubscriptionId")),
   ],
 };
 
@@ -64,8 +63,8 @@ const TABLE: TableDefinition<"SecurityAlert"> = {
  */
 function alertToLegacyEvent(input: OutgoingRecord): Json {
   const p = props(input);
-  const la = logAnalyticsIdentifier(input);
-  const resourceId = alertResourceId(input);
+  const la = alertIdentifier(input.record, "loganalytics");
+  const resourceId = alertResourceId(input.record);
   const counter = { next: 1 };
   const status = p["status"];
   return {
@@ -133,13 +132,7 @@ function withId(value: unknown, counter: { next: number }): unknown {
  */
 type Resolver = (alert: Json) => unknown;
 
-function identifier(alert: Json, type: string): Json | undefined {
-  const list = get(alert, "properties", "resourceIdentifiers");
-  if (!Array.isArray(list)) return undefined;
-  return list.find((item): item is Json => isObject(item) && typeof item["type"] === "string" && item["type"].toLowerCase() === type);
-}
-
-const azureResourceId: Resolver = (a) => identifier(a, "azureresource")?.["azureResourceId"];
+const azureResourceId: Resolver = (a) => alertIdentifier(a, "azureresource")?.["azureResourceId"];
 
 const RULE_ALIASES: ReadonlyMap<string, Resolver> = new Map<string, Resolver>([
   ["timegenerated", (a) => get(a, "properties", "timeGeneratedUtc")],
@@ -147,10 +140,10 @@ const RULE_ALIASES: ReadonlyMap<string, Resolver> = new Map<string, Resolver>([
   ["reportedseverity", (a) => get(a, "properties", "severity")],
   ["azureresourceid", azureResourceId],
   ["azureresourcesubscriptionid", (a) => subscriptionOf(azureResourceId(a))],
-  ["workspaceid", (a) => identifier(a, "loganalytics")?.["workspaceId"]],
-  ["workspacesubscriptionid", (a) => identifier(a, "loganalytics")?.["workspaceSubscriptionId"]],
-  ["workspaceresourcegroup", (a) => identifier(a, "loganalytics")?.["workspaceResourceGroup"]],
-  ["agentid", (a) => identifier(a, "loganalytics")?.["agentId"]],
+  ["workspaceid", (a) => alertIdentifier(a, "loganalytics")?.["workspaceId"]],
+  ["workspacesubscriptionid", (a) => alertIdentifier(a, "loganalytics")?.["workspaceSubscriptionId"]],
+  ["workspaceresourcegroup", (a) => alertIdentifier(a, "loganalytics")?.["workspaceResourceGroup"]],
+  ["agentid", (a) => alertIdentifier(a, "loganalytics")?.["agentId"]],
 ]);
 
 const timeGeneratedUtc = dateAt("timeGeneratedUtc");
@@ -172,6 +165,6 @@ export const alert = defineDataType({
   },
   table: TABLE,
   eventHub: { category: "SecurityAlert", defenderEvent: alertToLegacyEvent },
-  subject: alertResourceId,
+  subject: (input) => alertResourceId(input.record),
   ruleAliases: RULE_ALIASES,
 });

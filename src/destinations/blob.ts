@@ -13,8 +13,9 @@ import { DeliveryLedger } from "./delivery.js";
 import { DEFAULT_RETRY, SENT, withRetries, type SdkRetryOptions, type SendOutcome } from "./retry.js";
 import { resolveSetting } from "./settings.js";
 import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type Sink, type SinkDependencies } from "./sink.js";
+import { onceUntilRejected } from "../shared/once.js";
 
-export type BlobSinkOptions = Pick<SinkDependencies, "credential" | "deadLetters" | "allowedDestinations" | "appSettings" | "retry" | "sdkRetryOptions" | "backoff" | "configuration">;
+export type BlobSinkOptions = Pick<SinkDependencies, "credential" | "deadLetters" | "allowedDestinations" | "destinationAppSettings" | "retry" | "sdkRetryOptions" | "backoff" | "configuration">;
 
 /** One blob holds up to this many bytes of JSON lines. */
 export const BLOB_BATCH_BYTES = 4 * 1024 * 1024;
@@ -35,14 +36,14 @@ export class BlobSink implements Sink {
   readonly #service: BlobServiceClient;
   readonly #options: BlobSinkOptions;
   readonly #open = new Map<string, { items: DeliveryItem[]; bytes: number }>();
-  readonly #containers = new Map<string, Promise<ContainerClient>>();
+  readonly #containers = new Map<string, () => Promise<ContainerClient>>();
   readonly #ledger: DeliveryLedger;
 
   constructor(action: StorageAccountAction, options: BlobSinkOptions) {
     this.actionKey = actionKey(action);
     this.#options = options;
     const pipeline = options.sdkRetryOptions ? { retryOptions: storageRetryOptions(options.sdkRetryOptions) } : {};
-    const fromSetting = resolveSetting(action, options.appSettings, options.allowedDestinations, (connection) => blobServiceFor(connection, pipeline, options.allowedDestinations));
+    const fromSetting = resolveSetting(action, options.destinationAppSettings, options.allowedDestinations, (connection) => blobServiceFor(connection, pipeline, options.allowedDestinations));
     if (fromSetting !== undefined) {
       this.#service = fromSetting;
     } else {
@@ -96,14 +97,13 @@ export class BlobSink implements Sink {
   }
 
   #container(name: string): Promise<ContainerClient> {
-    let container = this.#containers.get(name);
-    if (container === undefined) {
+    let made = this.#containers.get(name);
+    if (made === undefined) {
       const client = this.#service.getContainerClient(name);
-      container = client.createIfNotExists().then(() => client);
-      container.catch(() => this.#containers.delete(name));
-      this.#containers.set(name, container);
+      made = onceUntilRejected(() => client.createIfNotExists().then(() => client));
+      this.#containers.set(name, made);
     }
-    return container;
+    return made();
   }
 
   async flush(): Promise<DeliveryReport> {

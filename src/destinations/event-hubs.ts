@@ -19,7 +19,7 @@ import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Rese
 /** `concurrency`: batches in flight at once; `sdkRetryOptions.timeoutInMs` bounds how long a send waits on a connection that died. */
 export type EventHubSinkOptions = Pick<
   SinkDependencies,
-  "credential" | "deadLetters" | "allowedDestinations" | "appSettings" | "retry" | "concurrency" | "sdkRetryOptions" | "backoff" | "configuration"
+  "credential" | "deadLetters" | "allowedDestinations" | "destinationAppSettings" | "retry" | "concurrency" | "sdkRetryOptions" | "backoff" | "configuration"
 >;
 
 // Room a batch needs around one event's body (AMQP sections, annotations, properties).
@@ -384,7 +384,7 @@ function target(action: EventHubAction, options: EventHubSinkOptions): Target {
     return checked(parsed.target);
   }
   // From an app setting, every refusal reads the same: it tells nothing of what the setting holds.
-  const fromSetting = resolveSetting(action, options.appSettings, policy, (text) => {
+  const fromSetting = resolveSetting(action, options.destinationAppSettings, policy, (text) => {
     const parsed = fromConnectionString(text, policy);
     return parsed.ok && dialProblem(parsed.target, action, policy) === undefined ? parsed.target : undefined;
   });

@@ -17,7 +17,12 @@ const SECRET_SETTING = {
  * destinations are read, and a setting that is not set, not allowed, or that `use` refuses (undefined) fails
  * in the same words, so that an answer never tells which settings exist or what they hold.
  */
-export function resolveSetting<T>(action: ActionWithSetting, appSettings: SinkDependencies["appSettings"], allowed: AllowedDestinations, use: (value: string) => T | undefined): T | undefined {
+export function resolveSetting<T>(
+  action: ActionWithSetting,
+  appSettings: SinkDependencies["destinationAppSettings"],
+  allowed: AllowedDestinations,
+  use: (value: string) => T | undefined,
+): T | undefined {
   const name = action.actionType === "LogicApp" ? action.uriSetting : action.connectionStringSetting;
   if (name === undefined) return undefined;
   const value = settingAllowed(name, allowed) ? appSettings?.[name] : undefined;

@@ -69,7 +69,7 @@ export interface SinkDependencies {
   deadLetters: DeadLetterStore;
   allowedDestinations: AllowedDestinations;
   /** The app settings a destination may name (connectionStringSetting, uriSetting), by name. */
-  appSettings?: Readonly<Record<string, string | undefined>>;
+  destinationAppSettings?: Readonly<Record<string, string | undefined>>;
   /** Where whole originals of cut rows are kept (container `overflow`); none: the row says only what was cut. */
   overflow?: ContainerClient;
   retry?: RetryPolicy;

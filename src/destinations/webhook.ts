@@ -9,7 +9,7 @@ import { DEFAULT_RETRY, SENT, withRetries, type Attempt, type SendOutcome } from
 import { resolveSetting } from "./settings.js";
 import { resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type Sink, type SinkDependencies } from "./sink.js";
 
-export type WebhookSinkOptions = Pick<SinkDependencies, "deadLetters" | "allowedDestinations" | "appSettings" | "retry" | "httpClient" | "backoff" | "configuration">;
+export type WebhookSinkOptions = Pick<SinkDependencies, "deadLetters" | "allowedDestinations" | "destinationAppSettings" | "retry" | "httpClient" | "backoff" | "configuration">;
 
 // One trigger: one lane.
 const LANE = "webhook";
@@ -34,7 +34,7 @@ export class WebhookSink implements Sink {
   constructor(action: LogicAppAction, options: WebhookSinkOptions) {
     this.actionKey = actionKey(action);
     const trusted = (url: string) => (isTrustedWebhook(url, options.allowedDestinations) ? url : undefined);
-    const url = action.uri === undefined ? resolveSetting(action, options.appSettings, options.allowedDestinations, trusted) : trusted(action.uri.reveal());
+    const url = action.uri === undefined ? resolveSetting(action, options.destinationAppSettings, options.allowedDestinations, trusted) : trusted(action.uri.reveal());
     if (url === undefined) {
       throw new Error(
         action.uri === undefined ? "this LogicApp action has no trigger uri" : "the trigger uri's host is not a Logic Apps endpoint nor in DEFENDER_EXPORT_TRUSTED_HOSTS; nothing is sent there",

@@ -102,8 +102,8 @@ const passRecordShape = z.object({
 });
 export type PassRecord = z.infer<typeof passRecordShape>;
 
-/** A stored pass record, read back (status): validated, with unknown fields kept. */
-export const passRecordSchema = passRecordShape.loose();
+/** A stored pass record, read back (status): validated, with unknown fields kept, and a cursor of any shape (an older one's). */
+export const passRecordSchema = passRecordShape.extend({ stopped: z.object({ at: z.string(), cursor: z.unknown() }).optional() }).loose();
 
 /**
  * One pass for one (configuration, scope, event source): read, apply the rules, detect changes, deliver to

@@ -3,6 +3,7 @@ import { environment } from "../hosting/environment.js";
 import { readAppSettings, registrationSettings, type AppSettings } from "../hosting/settings.js";
 import { FUNCTIONS } from "./all.js";
 import { register } from "./register.js";
+import { CONFIGURATION_TABLE } from "../hosting/configurations.js";
 import { contextFromSettings } from "../hosting/context.js";
 import { ProblemError } from "../hosting/problem.js";
 import { ExportService } from "../hosting/service.js";
@@ -24,7 +25,10 @@ export function registerApp(app: typeof functionsApp, env: NodeJS.ProcessEnv = e
     (service ??= Promise.resolve().then(() => {
       try {
         if (settings instanceof Error) throw settings;
-        return new ExportService(contextFromSettings(settings));
+        const context = contextFromSettings(settings);
+        // The app needs all three services of its account: a connection string that cannot give one is a bad setting.
+        void [context.storage.blob, context.storage.queue, context.storage.table(CONFIGURATION_TABLE)];
+        return new ExportService(context);
       } catch (e) {
         throw new ProblemError(503, "Service Unavailable", `the app's settings are not valid: ${(e as Error).message}`);
       }

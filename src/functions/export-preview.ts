@@ -3,6 +3,7 @@ import { joinPath } from "../config/parse.js";
 import { badRequest } from "../hosting/problem.js";
 import type { HttpFunction } from "./definitions.js";
 import { json, nameParam, readJsonBody } from "./http.js";
+import { isObject } from "../shared/object.js";
 
 export const previewBodySchema = z.strictObject({
   /** Records as the Microsoft.Security API returns them; without them, the configuration's scopes are read live. */
@@ -41,5 +42,5 @@ export const exportPreview: HttpFunction = {
 };
 
 function isListBody(v: unknown): v is { value: unknown[] } {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && Array.isArray((v as { value?: unknown }).value) && Object.keys(v).every((k) => k === "value" || k === "nextLink");
+  return isObject(v) && Array.isArray(v["value"]) && Object.keys(v).every((k) => k === "value" || k === "nextLink");
 }

@@ -1,4 +1,4 @@
-import { CONFIGURATION_NAME, type Action, type ExportConfiguration, type Problem } from "../config/model.js";
+import { CONFIGURATION_NAME, CONFIGURATION_NAME_EXPECTED, type Action, type ExportConfiguration, type Problem } from "../config/model.js";
 import { parseExportConfiguration } from "../config/parse.js";
 import { ConfigurationConditionError, ConfigurationConflictError, ConfigurationLimitError, ConfigurationNotStorableError, ConfigurationTooLargeError } from "./configurations.js";
 import type { ExportContext } from "./context.js";
@@ -19,7 +19,7 @@ export function admit(body: unknown, context: ExportContext): { configuration: E
 
 export function checkName(name: string): void {
   if (!CONFIGURATION_NAME.test(name)) {
-    throw badRequest(`invalid configuration name`, [{ path: "name", message: "expected 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit" }]);
+    throw badRequest(`invalid configuration name`, [{ path: "name", message: CONFIGURATION_NAME_EXPECTED }]);
   }
 }
 

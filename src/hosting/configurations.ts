@@ -1,7 +1,7 @@
 import { isConflict, isNotFound, isPreconditionFailed, statusOf } from "../shared/azure-errors.js";
 import { onceUntilRejected } from "../shared/once.js";
 import { randomUUID } from "node:crypto";
-import { RestError, type TableClient, type TableEntity, type TableEntityResult } from "@azure/data-tables";
+import { type TableClient, type TableEntity, type TableEntityResult } from "@azure/data-tables";
 import { z } from "zod";
 import { parseExportConfiguration } from "../config/parse.js";
 import { toPublicConfiguration } from "../config/public.js";
@@ -273,11 +273,11 @@ export class ConfigurationStore {
 }
 
 function conflict(e: unknown, name: string, conditional: boolean): Error | undefined {
-  if (!(e instanceof RestError)) return undefined;
-  if (e.statusCode === 412) return new ConfigurationConflictError(`configuration ${name} changed since that ETag (If-Match does not match)`);
-  if (e.statusCode === 409) return new ConfigurationConflictError(`configuration ${name} already exists (If-None-Match: *)`);
+  const status = statusOf(e);
+  if (status === 412) return new ConfigurationConflictError(`configuration ${name} changed since that ETag (If-Match does not match)`);
+  if (status === 409) return new ConfigurationConflictError(`configuration ${name} already exists (If-None-Match: *)`);
   // Under If-Match: gone meanwhile, or an ETag the table cannot read.
-  if (conditional && e.statusCode === 404) return new ConfigurationConflictError(`configuration ${name} does not exist (If-Match was given)`);
-  if (conditional && e.statusCode === 400) return new ConfigurationConditionError("If-Match is not an ETag of this configuration; expected * or the quoted ETag a GET answered");
+  if (conditional && status === 404) return new ConfigurationConflictError(`configuration ${name} does not exist (If-Match was given)`);
+  if (conditional && status === 400) return new ConfigurationConditionError("If-Match is not an ETag of this configuration; expected * or the quoted ETag a GET answered");
   return undefined;
 }

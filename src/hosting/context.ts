@@ -6,7 +6,7 @@ import { BlobDeadLetterStore, DEAD_LETTER_CONTAINER } from "../destinations/dead
 import { createSink } from "../destinations/factory.js";
 import { OVERFLOW_CONTAINER } from "../destinations/log-analytics.js";
 import type { RetryPolicy, SdkRetryOptions } from "../destinations/retry.js";
-import type { Sink } from "../destinations/sink.js";
+import type { Sink, SinkDependencies } from "../destinations/sink.js";
 import { ArmReader } from "../sources/reader.js";
 import { defaultCredential } from "../sources/credentials.js";
 import { CONFIGURATION_TABLE, ConfigurationStore } from "./configurations.js";
@@ -108,14 +108,14 @@ export class ExportContext {
     return problems;
   }
 
-  #sinkDependencies(configuration?: string) {
+  #sinkDependencies(configuration?: string): SinkDependencies {
     return {
       credential: this.#deps.credential,
       deadLetters: this.deadLetters,
       backoff: this.backoff,
       overflow: this.#deps.storage.blob.getContainerClient(OVERFLOW_CONTAINER),
       allowedDestinations: this.settings.allowedDestinations,
-      appSettings: this.settings.destinationAppSettings,
+      destinationAppSettings: this.settings.destinationAppSettings,
       ...(configuration !== undefined ? { configuration } : {}),
       ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}),
       ...this.#deps.delivery,

@@ -20,7 +20,6 @@ import { parseJson } from "../shared/json.js";
 import { onceUntilRejected } from "../shared/once.js";
 
 export type ServiceDependencies = ContextDependencies;
-export type { Enqueued } from "./scheduling.js";
 
 /**
  * What the hosts do, without the hosts: configurations, passes now or queued, previews, status and dead

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { allowedDestinationsFrom } from "../config/environment.js";
 import { settingAllowed } from "../config/endpoints.js";
 import { scheduleProblem } from "../config/schedule.js";
-import type { AllowedDestinations } from "../config/actions.js";
+import type { AllowedDestinations } from "../config/endpoints.js";
 import { armEndpointFrom } from "../sources/environment.js";
 
 import { environment, TELEMETRY_SETTINGS } from "./environment.js";
@@ -123,7 +123,7 @@ export function readAppSettings(env: NodeJS.ProcessEnv = environment()): AppSett
     throw new Error(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
   }
   const s = parsed.data;
-  const allowedDestinations = allowedDestinationsFrom(env);
+  const allowedDestinations = allowedDestinationsSetting(env);
   const initial = s[APP_SETTINGS.initialConfiguration];
   return {
     streamSchedule: s[APP_SETTINGS.streamSchedule],
@@ -142,6 +142,41 @@ export function readAppSettings(env: NodeJS.ProcessEnv = environment()): AppSett
     destinationAppSettings: Object.fromEntries(Object.entries(env).filter(([name]) => settingAllowed(name, allowedDestinations))),
     storage: storageSetting(env),
   };
+}
+
+/** DEFENDER_EXPORT_TRUSTED_HOSTS and DEFENDER_EXPORT_DESTINATION_SETTINGS alone: what validating a configuration needs. */
+export function allowedDestinationsSetting(env: NodeJS.ProcessEnv = environment()): AllowedDestinations {
+  return allowedDestinationsFrom({ trustedHosts: env[APP_SETTINGS.trustedHosts], destinationSettings: env[APP_SETTINGS.destinationSettings] });
+}
+
+/** ARM_ENDPOINT alone (the CLI's read, and its --arm-endpoint falls back on it). */
+export function armEndpointSetting(env: NodeJS.ProcessEnv = environment()): string {
+  return armEndpointFrom(env[APP_SETTINGS.armEndpoint]);
+}
+
+// Settings only the Functions app reads (its timers, queue, HTTP front and bounds).
+const APP_ONLY = [
+  APP_SETTINGS.streamSchedule,
+  APP_SETTINGS.snapshotCheckSchedule,
+  APP_SETTINGS.queue,
+  APP_SETTINGS.passTimeLimit,
+  APP_SETTINGS.maxBodyBytes,
+  APP_SETTINGS.writeRole,
+  APP_SETTINGS.requireRole,
+  APP_SETTINGS.maxConfigurations,
+  APP_SETTINGS.initialConfiguration,
+  APP_SETTINGS.initialConfigurationName,
+] as const;
+
+/**
+ * The settings the command line's export and replay read (storage, identity, destinations, ARM), with the
+ * Functions app's own at their defaults: a bad one of those does not stop a command that never reads it.
+ * `armEndpoint`: --arm-endpoint, already checked, over ARM_ENDPOINT.
+ */
+export function readCommandSettings(env: NodeJS.ProcessEnv, armEndpoint?: string): AppSettings {
+  const read: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(env).filter(([name]) => !(APP_ONLY as readonly string[]).includes(name)));
+  if (armEndpoint !== undefined) read[APP_SETTINGS.armEndpoint] = armEndpoint;
+  return readAppSettings(read);
 }
 
 /** Who the app is, read apart: the CLI's read needs nothing else. */

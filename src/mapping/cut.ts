@@ -1,4 +1,5 @@
-import { isObject, setOwn, type Json } from "../records/record.js";
+import { setOwn, type Json } from "../records/record.js";
+import { isObject } from "../shared/object.js";
 
 /** Continuous export's record limit for Log Analytics: "records that are only up to 32KB in size". */
 export const LOG_ANALYTICS_ROW_LIMIT = 32_768;

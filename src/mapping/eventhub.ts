@@ -12,7 +12,6 @@ import { pascal, setOwn, type Json, type OutgoingRecord } from "../records/recor
  *   many records per message.
  */
 // Findings: camelCase ARM form with `subAssessmentEventDataEnrichment` (default), or the PascalCase form one consumer reads.
-export { EVENT_HUB_FORMATS, type EventHubFormat, type FindingsShape } from "../config/enums.js";
 
 export interface EventHubShapeOptions {
   format?: EventHubFormat;

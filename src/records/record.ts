@@ -30,8 +30,6 @@ export interface OutgoingRecord {
   context?: RecordContext;
 }
 
-export { isObject };
-
 /** Sets an own property, even one named __proto__ (plain assignment would change the prototype). */
 export function setOwn(target: Json, key: string, value: unknown): void {
   // defineProperty only where it is needed: it turns the object into a slow dictionary.

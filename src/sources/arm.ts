@@ -3,6 +3,7 @@ import type { TokenCredential } from "@azure/core-auth";
 import { createPipelineRequest, type PipelineRetryOptions } from "@azure/core-rest-pipeline";
 import { redactSecretsInText } from "../config/secret.js";
 import { parseJson } from "../shared/json.js";
+import { isObject } from "../shared/object.js";
 
 export const DEFAULT_ARM_ENDPOINT = "https://management.azure.com";
 
@@ -150,7 +151,7 @@ export class ArmPager {
     if (body === null || typeof body !== "object" || !Array.isArray(body.value)) {
       throw new ArmReadError(context, "malformed page: no value array", response.status);
     }
-    const items = body.value.filter((v): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v));
+    const items = body.value.filter(isObject);
     if (items.length !== body.value.length) throw new ArmReadError(context, "malformed page: value holds non-objects", response.status);
     const nextLink = typeof body.nextLink === "string" && body.nextLink !== "" ? body.nextLink : undefined;
     if (nextLink !== undefined && !this.#sameOrigin(nextLink)) {

@@ -7,6 +7,7 @@ import { BlobSink } from "../../src/destinations/blob.js";
 import { EventHubSink } from "../../src/destinations/event-hubs.js";
 import { CONFIGURATION_TABLE } from "../../src/hosting/configurations.js";
 import { storageClients } from "../../src/hosting/storage.js";
+import type { SinkDependencies } from "../../src/destinations/sink.js";
 import { readAppSettings } from "../../src/hosting/settings.js";
 import { staticCredential } from "../helpers/arm.js";
 import { storage } from "../helpers/destinations.js";
@@ -178,7 +179,7 @@ describe("destinations only on Azure service hosts, whatever the input", () => {
   });
 
   it("a sink given a hostile action past validation refuses it before dialling, as the SDK would read it", () => {
-    const deps = { credential: staticCredential(), deadLetters: storage(h.azurite, "hostile").deadLetters, allowedDestinations: { trustedHosts: [] }, appSettings: h.env };
+    const deps: SinkDependencies = { credential: staticCredential(), deadLetters: storage(h.azurite, "hostile").deadLetters, allowedDestinations: { trustedHosts: [] }, destinationAppSettings: h.env };
     const p = trap.port;
     const actions: EventHubAction[] = [
       { actionType: "EventHub", fullyQualifiedNamespace: `127.0.0.1:${p};x=.servicebus.windows.net`, eventHubName: "h" },

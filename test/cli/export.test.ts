@@ -78,6 +78,30 @@ describe("defender-export export", () => {
     ).toEqual(["snapshot", "snapshot", "snapshot", "snapshot"]);
   }, 60_000);
 
+  it("reads only the settings it uses: the Functions app's own may be anything, and --arm-endpoint stands over ARM_ENDPOINT", async () => {
+    const onlyAlerts = join(dir, "only-alerts.json");
+    writeFileSync(
+      onlyAlerts,
+      JSON.stringify({
+        scopes: [dataset.subscriptionPath],
+        exportedDataTypes: ["Security alerts"],
+        actions: [{ actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: RULE_ID }],
+      }),
+    );
+    const run = await runExport(["export", "-c", onlyAlerts, "--once", "--arm-endpoint", arm.url], {
+      DEFENDER_EXPORT_PASS_TIME_LIMIT: "ten",
+      DEFENDER_EXPORT_QUEUE: "Bad_Queue",
+      ARM_ENDPOINT: "http://not-https",
+    });
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/ Alerts .*: baseline; read 9, matched 7/);
+    // A setting it does read is still checked, and named.
+    const bad = await runExport(["export", "-c", onlyAlerts, "--once"], { DEFENDER_EXPORT_TRUSTED_HOSTS: "not a host!" });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/DEFENDER_EXPORT_TRUSTED_HOSTS: expected host or host:port entries/);
+  });
+
   it("refuses to export without an action or a scope", async () => {
     const bare = join(dir, "bare.json");
     writeFileSync(bare, JSON.stringify({ exportedDataTypes: ["Security alerts"] }));

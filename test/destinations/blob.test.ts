@@ -55,7 +55,7 @@ describe("Blob storage destination", () => {
       credential: staticCredential(),
       deadLetters,
       allowedDestinations: trusted(),
-      appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString },
+      destinationAppSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString },
       retry: FAST,
     });
     for (let i = 0; i < 30; i++) await sink.write(input(dataset.alert(i), "Alerts"));
@@ -77,7 +77,7 @@ describe("Blob storage destination", () => {
       credential: staticCredential(),
       deadLetters,
       allowedDestinations: trusted(),
-      appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: unreachable },
+      destinationAppSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: unreachable },
       retry: FAST,
       sdkRetryOptions: { maxRetries: 0 },
     });
@@ -90,7 +90,7 @@ describe("Blob storage destination", () => {
       credential: staticCredential(),
       deadLetters,
       allowedDestinations: trusted(),
-      appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString },
+      destinationAppSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: azurite.connectionString },
       retry: FAST,
     });
     expect(healthy.actionKey).toBe(broken.actionKey);
@@ -119,7 +119,7 @@ describe("Blob storage destination", () => {
         credential: staticCredential(),
         deadLetters,
         allowedDestinations: { trustedHosts: [host] },
-        appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: connection },
+        destinationAppSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: connection },
         retry: FAST,
         sdkRetryOptions: { ...SDK_FAST, maxRetries: 1 },
       });
@@ -139,8 +139,8 @@ describe("Blob storage destination", () => {
     // A SAS connection string in a setting: the SAS rides in the client's URL; the endpoint is what is checked.
     const sas = "BlobEndpoint=https://contosoarchive.blob.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=b&srt=co&sp=cw&sig=abc";
     const options = { credential: staticCredential(), deadLetters: storage(azurite, "sas").deadLetters, allowedDestinations: { trustedHosts: [] } };
-    expect(new BlobSink(action(), { ...options, appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: sas } }).description).toBe("Blob storage contosoarchive.blob.core.windows.net");
+    expect(new BlobSink(action(), { ...options, destinationAppSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: sas } }).description).toBe("Blob storage contosoarchive.blob.core.windows.net");
     const elsewhere = sas.replace("contosoarchive.blob.core.windows.net", "contosoarchive.blob.core.windows.net.evil.example");
-    expect(() => new BlobSink(action(), { ...options, appSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: elsewhere } })).toThrow(/does not hold a Blob storage connection string/);
+    expect(() => new BlobSink(action(), { ...options, destinationAppSettings: { DEFENDER_EXPORT_DEST_EXPORT_STORAGE: elsewhere } })).toThrow(/does not hold a Blob storage connection string/);
   });
 });

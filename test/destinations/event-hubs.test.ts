@@ -188,7 +188,7 @@ describe("Event Hubs through @azure/event-hubs", () => {
     const bad = { ...action(), connectionString: undefined, connectionStringSetting: "DEFENDER_EXPORT_DEST_EH" };
     const refusal = (settings: Record<string, string>, trustedHosts: string[] = []) => {
       try {
-        new EventHubSink(bad, { credential: staticCredential(), deadLetters: storage(azurite, "x").deadLetters, allowedDestinations: { trustedHosts }, appSettings: settings });
+        new EventHubSink(bad, { credential: staticCredential(), deadLetters: storage(azurite, "x").deadLetters, allowedDestinations: { trustedHosts }, destinationAppSettings: settings });
       } catch (e) {
         return (e as Error).message;
       }
@@ -211,7 +211,7 @@ describe("Event Hubs through @azure/event-hubs", () => {
           credential: staticCredential(),
           deadLetters: storage(azurite, "x").deadLetters,
           allowedDestinations: { trustedHosts: [`localhost:${hubs.port}`] },
-          appSettings: { AzureWebJobsStorage: hubs.connectionString("defender") },
+          destinationAppSettings: { AzureWebJobsStorage: hubs.connectionString("defender") },
         }),
     ).toThrow(/the app setting AzureWebJobsStorage \(connectionStringSetting\) is not set, or does not hold/);
   });

@@ -84,7 +84,7 @@ export function sinksOf(args: PassArgs) {
       deadLetters,
       overflow: service.getContainerClient(`${args.prefix}-overflow`),
       allowedDestinations: { trustedHosts: args.trustedHosts },
-      appSettings: { DEFENDER_EXPORT_DEST_FAULTS_EVENT_HUBS: args.eventHubs },
+      destinationAppSettings: { DEFENDER_EXPORT_DEST_FAULTS_EVENT_HUBS: args.eventHubs },
       retry: FAST,
       sdkRetryOptions: SDK_FAST,
       tlsCa: args.ingestionCa,

@@ -60,6 +60,13 @@ describe("the Functions host's entry point", () => {
     expect(run.stderr).toMatch(/defender-export: the app's settings are not valid: .*DEFENDER_EXPORT_STREAM_SCHEDULE/);
   });
 
+  it("a storage connection string the app cannot use is a bad setting too: 503 naming it, never its value", async () => {
+    const run = await entryPoint({ PROBE_HEALTH: "1", DEFENDER_EXPORT_STORAGE: "BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sig=NEVERSHOWN" });
+    expect(run.health.status).toBe(503);
+    expect(run.health.body["detail"]).toMatch(/the app's settings are not valid: DEFENDER_EXPORT_STORAGE: the Queue service cannot be reached from it/);
+    expect(JSON.stringify(run)).not.toContain("NEVERSHOWN");
+  });
+
   it("loads Application Insights' exporter only when a connection string is set", async () => {
     const without = await entryPoint({});
     expect(without.names).toHaveLength(13);

@@ -3,7 +3,7 @@ import { readerSource } from "../../engine/pass.js";
 import { summarize } from "../../engine/summary.js";
 import { runConfiguration } from "../../engine/runner.js";
 import { missingToExport } from "../../hosting/admission.js";
-import { armEndpointOption, configurationName, contextFor, loadConfiguration, report, sinksFor, UsageError, type Command } from "../command.js";
+import { armEndpointFlag, configurationName, contextFor, loadConfiguration, report, sinksFor, UsageError, type Command } from "../command.js";
 import { InputError } from "../input.js";
 import { EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, writeOut } from "../io.js";
 
@@ -50,7 +50,8 @@ Examples:
     if (!Number.isInteger(interval) || interval < 1) throw new UsageError(`--interval ${JSON.stringify(values["interval"])}: expected a whole number of seconds`);
     const timeLimit = values["time-limit"] === undefined ? undefined : Number(values["time-limit"]);
     if (timeLimit !== undefined && (!Number.isInteger(timeLimit) || timeLimit < 1)) throw new UsageError(`--time-limit ${JSON.stringify(values["time-limit"])}: expected a whole number of seconds`);
-    const result = await loadConfiguration(configPath, io);
+    const context = contextFor(io, armEndpointFlag(values));
+    const result = await loadConfiguration(configPath, io, context);
     if (!result.ok) {
       report(io, "error", result.errors);
       return EXIT_BAD_INPUT;
@@ -59,12 +60,10 @@ Examples:
     const missing = missingToExport(configuration);
     if (missing.length > 0) throw new InputError(`${configPath}: exporting needs ${missing.map((m) => `at least one ${m}`).join(" and ")}`);
     const name = configurationName(values["name"], configuration, configPath);
-    const endpoint = armEndpointOption(values, io);
-    const context = contextFor(io);
     const sinks = sinksFor(context, configuration, name, io, true);
     const state = context.state;
-    const reader = context.reader(endpoint);
-    const tenantId = io.env["AZURE_TENANT_ID"];
+    const reader = context.reader();
+    const tenantId = context.settings.tenantId;
     let failed = false;
     let stopping = false;
     const stop = () => (stopping = true);

@@ -1,6 +1,6 @@
 import type { EventHubAction } from "../../config/model.js";
 import type { DestinationPreview } from "../../destinations/preview.js";
-import { EVENT_HUB_FORMATS, type EventHubFormat } from "../../config/enums.js";
+import { EVENT_HUB_FORMATS, FINDINGS_SHAPES, type EventHubFormat, type FindingsShape } from "../../config/enums.js";
 import type { SelectedRecord, SelectionNotice } from "../../engine/select.js";
 import { previewRecords } from "../../hosting/preview.js";
 import { loadConfiguration, report, UsageError, type Command } from "../command.js";
@@ -60,8 +60,8 @@ Examples:
     const eventHubFormat = values["event-hub-format"] ?? configured?.format ?? "defender";
     if (!EVENT_HUB_FORMATS.includes(eventHubFormat as EventHubFormat)) throw new UsageError(`--event-hub-format ${JSON.stringify(eventHubFormat)}: expected ${EVENT_HUB_FORMATS.join(", ")}`);
     const findingsShape = values["findings-shape"] ?? configured?.findingsShape ?? "camel";
-    if (findingsShape !== "camel" && findingsShape !== "pascal") throw new UsageError(`--findings-shape ${JSON.stringify(findingsShape)}: expected camel or pascal`);
-    const hub: EventHubAction = { actionType: "EventHub", format: eventHubFormat as EventHubFormat, findingsShape };
+    if (!FINDINGS_SHAPES.includes(findingsShape as FindingsShape)) throw new UsageError(`--findings-shape ${JSON.stringify(findingsShape)}: expected ${FINDINGS_SHAPES.join(" or ")}`);
+    const hub: EventHubAction = { actionType: "EventHub", format: eventHubFormat as EventHubFormat, findingsShape: findingsShape as FindingsShape };
     const maxBytes = values["event-hub-max-bytes"] === undefined ? undefined : Number(values["event-hub-max-bytes"]);
     if (maxBytes !== undefined && (!Number.isInteger(maxBytes) || maxBytes < 4096))
       throw new UsageError(`--event-hub-max-bytes ${JSON.stringify(values["event-hub-max-bytes"])}: expected a whole number of bytes, 4096 or more`);

@@ -5,6 +5,7 @@ import { identitySettings } from "../../hosting/settings.js";
 import { armEndpointOption, UsageError, type Command } from "../command.js";
 import { CSV_COLUMNS, csvLine, csvRow } from "../csv.js";
 import { EXIT_OK, writeErr, writeOut } from "../io.js";
+import { GUID, RESOURCE_GROUP } from "../../config/automation.js";
 
 // The names `read --types` shows, in reading order.
 const TYPE_NAMES = READABLE_DATA_TYPES.map((d) => d.cliNames[0]).join(", ");
@@ -32,7 +33,8 @@ function parseTypes(text: string | undefined): DataType[] {
   ];
 }
 
-const SUBSCRIPTION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const SUBSCRIPTION_ID = new RegExp(`^${GUID}$`);
+const RESOURCE_GROUP_NAME = new RegExp(`^${RESOURCE_GROUP}$`, "u");
 
 export const read: Command = {
   name: "read",
@@ -79,7 +81,7 @@ Examples:
     if (format !== "ndjson" && format !== "csv") throw new UsageError(`--format ${JSON.stringify(format)}: expected ndjson or csv`);
     const types = parseTypes(typeof values["types"] === "string" ? values["types"] : undefined);
     const groups = Array.isArray(values["resource-group"]) ? values["resource-group"] : [];
-    for (const g of groups) if (!/^[-\w.()\p{L}]{1,90}$/u.test(g)) throw new UsageError(`--resource-group ${JSON.stringify(g)} is not a resource group name`);
+    for (const g of groups) if (!RESOURCE_GROUP_NAME.test(g)) throw new UsageError(`--resource-group ${JSON.stringify(g)} is not a resource group name`);
     const scopes = groups.length === 0 ? [`/subscriptions/${subscription}`] : groups.map((g) => `/subscriptions/${subscription}/resourceGroups/${g}`);
     const endpoint = armEndpointOption(values, io);
 

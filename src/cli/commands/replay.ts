@@ -29,13 +29,13 @@ Examples:
     if (positionals.length > 0) throw new UsageError(`replay takes no arguments; got ${positionals.join(" ")}`);
     const configPath = values["config"];
     if (typeof configPath !== "string") throw new UsageError("replay needs --config <config.json>");
-    const result = await loadConfiguration(configPath, io);
+    const context = contextFor(io);
+    const result = await loadConfiguration(configPath, io, context);
     if (!result.ok) {
       report(io, "error", result.errors);
       return EXIT_BAD_INPUT;
     }
     const name = configurationName(values["name"], result.configuration, configPath);
-    const context = contextFor(io);
     const sinks = sinksFor(context, result.configuration, name, io, false);
     const { deadLetters, storage } = context;
     try {
