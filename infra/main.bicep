@@ -52,7 +52,7 @@ param location string
 @description('Resource groups of this subscription to export from; empty: the whole subscription. Security Reader is granted on exactly these, and a custom role (subscription-reads-role.json) on the subscription for the reads that exist only there.')
 param monitoredResourceGroups array = []
 
-@description('Event sources of the initial export configuration. The *Snapshot sources send the full state on snapshotSchedule.')
+@description('Event sources of the initial export configuration. The *Snapshot sources send the full state on snapshotSchedule. Attack paths need Defender CSPM; without it they are none.')
 param eventSources array = [
   'Alerts'
   'Assessments'
@@ -60,11 +60,13 @@ param eventSources array = [
   'SecureScores'
   'SecureScoreControls'
   'RegulatoryComplianceAssessment'
+  'AttackPaths'
   'AssessmentsSnapshot'
   'SubAssessmentsSnapshot'
   'SecureScoresSnapshot'
   'SecureScoreControlsSnapshot'
   'RegulatoryComplianceAssessmentSnapshot'
+  'AttackPathsSnapshot'
 ]
 
 @description('Sources with rules (the automations model: [{ eventSource, ruleSets }]); when given, they replace eventSources.')
@@ -187,8 +189,8 @@ module securityReaderOnGroups 'app/security-reader.bicep' = [for group in monito
   params: { principalId: identity.outputs.principalId }
 }]
 
-// Secure scores, their controls, regulatory compliance and the subscription's assessment metadata are read at the
-// subscription even for a resource group scope (src/sources/reader.ts), where a role on the groups does not reach:
+// Secure scores, their controls, regulatory compliance, the subscription's assessment metadata and attack paths (Resource
+// Graph) are read at the subscription even for a resource group scope (src/sources/reader.ts), where a role on the groups does not reach:
 // with monitoredResourceGroups, a custom role grants those reads on the subscription, and nothing else.
 resource subscriptionReadsRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = if (!empty(monitoredResourceGroups)) {
   name: guid(subscription().id, 'defender-export-subscription-reads')

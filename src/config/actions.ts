@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { GUID, RESOURCE_GROUP } from "./automation.js";
 import { ACTION_TYPES, EVENT_HUB_FORMATS, FINDINGS_SHAPES, matchEnum } from "./enums.js";
-import { LOG_ANALYTICS_TABLES, READABLE_DATA_TYPES } from "../datatypes/registry.js";
+import { DATA_TYPES, LOG_ANALYTICS_TABLES } from "../datatypes/registry.js";
 import type { Action, EventHubAction, LogicAppAction, StorageAccountAction, WorkspaceAction } from "./model.js";
 import { Secret } from "./secret.js";
 import {
@@ -18,7 +18,7 @@ import {
 import { describe, nonEmptyString, show, strictObject } from "./zod-helpers.js";
 
 // The Event Hubs message formats (mapping/eventhub.ts has their shapes) and the event types that can be sent.
-const EVENT_TYPE_NAMES: readonly string[] = READABLE_DATA_TYPES.map((d) => d.eventHub.category);
+const EVENT_TYPE_NAMES: readonly string[] = DATA_TYPES.map((d) => d.eventHub.category);
 
 const RESOURCE_GROUP_ID = `/subscriptions/${GUID}/resourceGroups/${RESOURCE_GROUP}`;
 // The namespace and hub segments follow Event Hubs' naming rules: nothing in them can change the host dialled.

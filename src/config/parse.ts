@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { byEventSource } from "../datatypes/registry.js";
 import { actionSchema, isTrustedWebhook } from "./actions.js";
 import type { AllowedDestinations } from "./endpoints.js";
 import { coveringScopes, scopeSchema, sourceSchema } from "./automation.js";
@@ -228,10 +227,6 @@ function finish(configuration: ExportConfiguration, form: ConfigurationForm, at:
     warnings.push({ path: where("sources"), message: "findings (SubAssessments) are exported without their parent recommendations (Assessments); findings should travel with their parent" });
   }
   configuration.sources.forEach((s, i) => {
-    const { read } = byEventSource(s.eventSource);
-    if (read.kind === "notReadable") {
-      warnings.push({ path: `${where("sources")}[${i}].eventSource`, message: `${s.eventSource} has ${read.why}; nothing is exported for this source` });
-    }
     s.ruleSets?.forEach((rs, j) => {
       if (rs.rules.length === 0) warnings.push({ path: `${where("sources")}[${i}].ruleSets[${j}]`, message: "a rule set with no rules matches every record of the source" });
     });

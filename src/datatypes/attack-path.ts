@@ -1,17 +1,72 @@
-import { assessedResourceId } from "../records/record.js";
+import { COMMON, col, id, json, type TableDefinition } from "../records/columns.js";
+import { get, type Json } from "../records/record.js";
 import { differs, fieldsHash } from "./change-rule.js";
 import { defineDataType } from "./definition.js";
 
-/** Attack paths are in the configuration model, but nothing can read them yet: sources of this type export nothing. */
+/** The type Resource Graph gives attack path rows (lower case); a removed path carries it too. */
+const GRAPH_TYPE = "microsoft.security/attackpaths";
+
+/** Arrays of text the native table keeps as text: one line each. */
+const lines = (value: unknown): unknown => (Array.isArray(value) && value.every((v) => typeof v === "string") ? value.join("\n") : typeof value === "string" ? value : json(value));
+
+/** Rows from Microsoft Security Exposure Management name the entry point and target by objects instead of internal ids. */
+const entryPoint = (q: Json) => get(q, "entryPointEntityInternalID") ?? get(q, "entryPoint");
+const target = (q: Json) => get(q, "targetEntityInternalID") ?? get(q, "target");
+const sortedStrings = (value: unknown) => (Array.isArray(value) ? value.map(String).sort() : value);
+
+/**
+ * SecurityAttackPathData's columns (azure-monitor-ref securityattackpathdata), filled from the Resource
+ * Graph record; which field feeds which column is not published: the README gives this mapping.
+ */
+const TABLE: TableDefinition<"SecurityAttackPathData"> = {
+  table: "SecurityAttackPathData",
+  description: "Attack paths (eventSource AttackPaths, AttackPathsSnapshot)",
+  columns: [
+    ...COMMON,
+    id("AttackPathId", "string", "The attack path instance's id (its name)", (i) => i.record["name"]),
+    id("DisplayName", "string", "The attack path scenario's name", (i, q) => get(q, "displayName")),
+    col("Description", "string", "This instance, naming its resources", (i, q) => get(q, "description")),
+    id("RiskLevel", "string", "Critical, High, Medium or Low; Removed when the path is gone", (i, q) => (i.action === "Remove" ? "Removed" : get(q, "riskLevel"))),
+    col("RiskFactors", "dynamic", "Risk factors", (i, q) => get(q, "riskFactors")),
+    col("PotentialImpact", "string", "Impact if the path is exploited", (i, q) => get(q, "potentialImpact")),
+    col("AttackStory", "string", "Narrative of the attack", (i, q) => get(q, "attackStory")),
+    col("Mitre", "string", "MITRE ATT&CK tactics and techniques (JSON)", (i, q) => json(get(q, "mITRETacticsAndTechniques"))),
+    id("EntrypointId", "string", "The entry point entity (its internal id in the path's graph)", (i, q) => textOf(entryPoint(q))),
+    id("TargetId", "string", "The target entity (its internal id in the path's graph)", (i, q) => textOf(target(q))),
+    col("Path", "dynamic", "The path's graph: entities, connections and insights", (i, q) => get(q, "graphComponent")),
+    col("Assessments", "dynamic", "Recommendations on the path's entities, by entity", (i, q) => get(q, "assessments")),
+    col("AdditionalRemediationSteps", "string", "Manual remediation steps, one a line", (i, q) => lines(get(q, "manualRemediationSteps"))),
+  ],
+};
+
+/** An internal id as text; an entry point or target object by its entity name. */
+function textOf(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  const named = get(value, "entityName") ?? get(value, "entityInternalId");
+  return typeof named === "string" ? named : json(value);
+}
+
 export const attackPath = defineDataType({
   name: "attackPath",
   label: "attack paths",
   eventSources: { stream: "AttackPaths", snapshot: "AttackPathsSnapshot" },
   cliNames: ["attackPaths"],
   armTypes: ["Microsoft.Security/attackPaths"],
-  apiVersion: "",
-  read: { kind: "notReadable", why: "no endpoint in @azure/arm-security" },
-  change: { fingerprint: (r) => fieldsHash(r), changed: differs, removable: false },
-  eventHub: { category: "AttackPaths" },
-  subject: assessedResourceId,
+  // The Resource Graph api-version of the query (no Microsoft.Security api serves attack paths).
+  apiVersion: "2024-04-01",
+  read: { kind: "resourceGraph", type: GRAPH_TYPE, level: "subscription" },
+  // Paths carry no timestamps and are re-evaluated about daily, rewriting their graphs: a change is what an
+  // analyst acts on (risk, where it starts, what it reaches, why it is risky), not a redrawn graph.
+  change: {
+    fingerprint: (r) =>
+      fieldsHash(get(r, "properties", "riskLevel"), entryPoint(get(r, "properties") as Json), target(get(r, "properties") as Json), sortedStrings(get(r, "properties", "riskFactors"))),
+    changed: differs,
+    removable: true,
+    removedRecord: (recordId) => ({ id: recordId, name: recordId.split("/").pop() ?? recordId, type: GRAPH_TYPE, properties: {} }),
+  },
+  table: TABLE,
+  eventHub: { category: "SecurityAttackPathData" },
+  subject: (input) => (typeof input.record["id"] === "string" ? input.record["id"] : undefined),
+  // Automations made in the portal filter on `attackPath.riskLevel`: the path's own properties.
+  ruleAliases: new Map([["attackpath", (record: Json) => record["properties"]]]),
 });

@@ -39,7 +39,7 @@ export interface DataTypeDefinition<Name extends string = string, Table extends 
 }
 
 /** How a data type's records are read: src/sources/ has a reader for each kind. */
-export type ReadPlan = ArmListPlan | ArmNestedListPlan | NotReadable;
+export type ReadPlan = ArmListPlan | ArmNestedListPlan | ResourceGraphPlan;
 
 /** One Microsoft.Security list, page by page; a stopped read resumes from a page. */
 export interface ArmListPlan {
@@ -67,10 +67,16 @@ export interface ArmNestedListPlan {
   context: (parent: string, child: string) => RecordContext;
 }
 
-export interface NotReadable {
-  kind: "notReadable";
-  /** Why, as in "attack paths have ..." */
-  why: string;
+/**
+ * Rows of Resource Graph's `securityresources` table, for data that no Microsoft.Security list serves. Not
+ * resumable: a skip token is bound to its query and expires, so a stopped read starts again.
+ */
+export interface ResourceGraphPlan {
+  kind: "resourceGraph";
+  /** The rows' `type`, lower case as Resource Graph keeps it. */
+  type: string;
+  /** "scope": filtered to each configured resource group scope; "subscription": once for each subscription the scopes touch. */
+  level: "scope" | "subscription";
 }
 
 /** What Event Hubs receive for the type, beyond the ARM record with `securityEventDataEnrichment`. */

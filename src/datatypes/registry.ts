@@ -19,8 +19,6 @@ export type LogAnalyticsTable = NonNullable<(typeof DEFINITIONS)[number]["table"
 export type RegisteredDataType = DataTypeDefinition<DataType, LogAnalyticsTable>;
 
 export const DATA_TYPES: readonly RegisteredDataType[] = DEFINITIONS;
-/** The data types something can read. */
-export const READABLE_DATA_TYPES: readonly RegisteredDataType[] = DATA_TYPES.filter((d) => d.read.kind !== "notReadable");
 
 const BY_NAME = new Map<DataType, RegisteredDataType>(DATA_TYPES.map((d) => [d.name, d]));
 const BY_EVENT_SOURCE = new Map<EventSource, RegisteredDataType>(DATA_TYPES.flatMap((d) => Object.values(d.eventSources).map((s) => [s, d] as const)));
@@ -43,11 +41,6 @@ export const EVENT_SOURCE_DATA_TYPE: Readonly<Record<EventSource, DataType>> = O
 /** A snapshot source sends the full state on a schedule; its twin streams the changes. */
 export function isSnapshotSource(eventSource: EventSource): boolean {
   return SNAPSHOT_SOURCES.has(eventSource);
-}
-
-/** Whether the event source's records can be read at all. */
-export function isReadable(eventSource: EventSource): boolean {
-  return byEventSource(eventSource).read.kind !== "notReadable";
 }
 
 export const TABLES: readonly TableDefinition<LogAnalyticsTable>[] = DATA_TYPES.flatMap((d) => (d.table === undefined ? [] : [d.table]));

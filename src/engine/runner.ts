@@ -2,7 +2,7 @@ import { Cron } from "croner";
 import type { ExportConfiguration } from "../config/model.js";
 import type { StateStore } from "../state/store.js";
 import type { Sink } from "../destinations/sink.js";
-import { isReadable, isSnapshotSource } from "../datatypes/registry.js";
+import { isSnapshotSource } from "../datatypes/registry.js";
 import { runPass, type PassOptions, type PassRecord } from "./pass.js";
 
 export interface RunOptions {
@@ -41,7 +41,6 @@ export async function runConfiguration(options: RunOptions): Promise<PassRecord[
   if (!options.configuration.isEnabled) return records;
   for (const scope of options.configuration.scopes) {
     for (const source of options.configuration.sources) {
-      if (!isReadable(source.eventSource)) continue;
       if (isSnapshotSource(source.eventSource) && !options.snapshot) {
         // From the state blob's metadata, as the snapshot timer reads it: the state itself is not downloaded.
         const snapshotAt = await options.state.snapshotAt({ configuration: options.configurationName, scope: scope.scopePath, eventSource: source.eventSource });

@@ -3,7 +3,7 @@ import { OVERFLOW_CONTAINER } from "../destinations/log-analytics.js";
 import { previewFor, type DestinationPreview } from "../destinations/preview.js";
 import { selectRecords, type Located, type SelectedRecord, type SelectionNotice } from "../engine/select.js";
 import type { OutgoingRecord } from "../records/record.js";
-import { EVENT_SOURCE_DATA_TYPE, isReadable, isSnapshotSource } from "../datatypes/registry.js";
+import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource } from "../datatypes/registry.js";
 import { compileConfiguration } from "../rules/configuration.js";
 import type { ArmReader } from "../sources/reader.js";
 
@@ -49,7 +49,6 @@ export async function* liveRecords(reader: ArmReader, configuration: ExportConfi
   const seen = new Set<string>();
   for (const scope of configuration.scopes) {
     for (const s of configuration.sources) {
-      if (!isReadable(s.eventSource)) continue;
       const dataType = EVENT_SOURCE_DATA_TYPE[s.eventSource];
       if (seen.has(`${scope.scopePath}|${dataType}`)) continue;
       seen.add(`${scope.scopePath}|${dataType}`);

@@ -2,7 +2,7 @@ import type { ExportConfiguration } from "../config/model.js";
 import type { PassKey } from "../state/store.js";
 import { passRecordSchema, readerSource, runPass, type PassRecord } from "../engine/pass.js";
 import { runConfiguration, snapshotDue } from "../engine/runner.js";
-import { isReadable, isSnapshotSource } from "../datatypes/registry.js";
+import { isSnapshotSource } from "../datatypes/registry.js";
 import { recordInvalidConfigurations, recordPassMetrics } from "../telemetry/metrics.js";
 import type { InvalidConfiguration, StoredConfiguration } from "./configurations.js";
 import type { ExportContext } from "./context.js";
@@ -32,9 +32,7 @@ export class PassScheduler {
   /** The passes a configuration runs; none without an action (a pass would move the state with nothing sent). */
   keys(name: string, configuration: ExportConfiguration): PassKey[] {
     if (configuration.actions.length === 0) return [];
-    return configuration.scopes.flatMap((scope) =>
-      configuration.sources.filter((s) => isReadable(s.eventSource)).map((s) => ({ configuration: name, scope: scope.scopePath, eventSource: s.eventSource })),
-    );
+    return configuration.scopes.flatMap((scope) => configuration.sources.map((s) => ({ configuration: name, scope: scope.scopePath, eventSource: s.eventSource })));
   }
 
   /**

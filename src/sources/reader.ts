@@ -1,9 +1,10 @@
 import { coveringScopes, normalizeScopePath } from "../config/automation.js";
 import { DATA_TYPES, definitionOf, type DataType, type RegisteredDataType } from "../datatypes/registry.js";
-import type { ArmListPlan, ArmNestedListPlan } from "../datatypes/definition.js";
+import type { ArmListPlan, ArmNestedListPlan, ResourceGraphPlan } from "../datatypes/definition.js";
 import { AssessmentMetadataIndex, hasEmbeddedMetadata } from "../records/metadata.js";
 import { subscriptionOf, type Json, type RecordContext } from "../records/record.js";
-import { ArmPager, ArmTraffic, type ArmConnectionOptions, type PageContext } from "./arm.js";
+import { ArmPager, ArmTraffic, type PageContext } from "./arm.js";
+import { GraphPager, rowsQuery, type GraphPagerOptions } from "./resource-graph.js";
 
 /** Where a record was in its list: the page it came on and its place there; a pass resumes from it. */
 export interface Cursor {
@@ -29,9 +30,11 @@ export interface ReadStats {
   records: Record<DataType, number>;
   /** Records whose metadata was not found (recommendations): exported without it (severity rules cannot match them). */
   assessmentsWithoutMetadata: number;
+  /** Time spent waiting for Resource Graph's quota to reset. */
+  quotaWaitMs: number;
 }
 
-export interface ArmReaderOptions extends ArmConnectionOptions {
+export interface ArmReaderOptions extends GraphPagerOptions {
   /** Requests in flight at once where a list fans out (compliance controls). */
   concurrency?: number;
 }
@@ -45,6 +48,7 @@ export class ArmReader {
   readonly #options: ArmReaderOptions;
   readonly #counter = new ArmTraffic();
   readonly #pagers = new Map<string, ArmPager>();
+  #graph: GraphPager | undefined;
   readonly #records = Object.fromEntries(DATA_TYPES.map((d) => [d.name, 0])) as Record<DataType, number>;
   #withoutMetadata = 0;
   /** Tenant-wide metadata lists, fetched once per reader. */
@@ -55,7 +59,13 @@ export class ArmReader {
   }
 
   get stats(): ReadStats {
-    return { requests: this.#counter.requests, pages: this.#counter.pages, records: { ...this.#records }, assessmentsWithoutMetadata: this.#withoutMetadata };
+    return {
+      requests: this.#counter.requests,
+      pages: this.#counter.pages,
+      records: { ...this.#records },
+      assessmentsWithoutMetadata: this.#withoutMetadata,
+      quotaWaitMs: this.#graph?.quotaWaitedMs ?? 0,
+    };
   }
 
   /**
@@ -79,7 +89,8 @@ export class ArmReader {
           case "armNestedList":
             yield* this.#armNestedList(definition, plan, subscriptionId);
             break;
-          case "notReadable":
+          case "resourceGraph":
+            for (const scope of plan.level === "scope" ? subscriptionScopes : [`/subscriptions/${subscriptionId}`]) yield* this.#graphRows(definition, plan, scope);
             break;
         }
       }
@@ -104,8 +115,8 @@ export class ArmReader {
       }
       case "armNestedList":
         return this.#armNestedList(definition, plan, subscriptionOfScope(scope));
-      case "notReadable":
-        return (async function* () {})();
+      case "resourceGraph":
+        return this.#graphRows(definition, plan, plan.level === "scope" ? scope : `/subscriptions/${subscriptionOfScope(scope)}`);
     }
   }
 
@@ -183,6 +194,21 @@ export class ArmReader {
             yield item;
           }
         }
+      }
+    }
+  }
+
+  /** Resource Graph rows of the plan's type at a subscription, or in a resource group of it. */
+  async *#graphRows(dataType: RegisteredDataType, plan: ResourceGraphPlan, scope: string): AsyncGenerator<SourceRecord> {
+    const name = dataType.name;
+    const subscriptionId = subscriptionOfScope(scope);
+    const resourceGroup = /\/resourceGroups\/([^/]+)$/i.exec(scope)?.[1];
+    this.#graph ??= new GraphPager(this.#options, this.#counter);
+    const request = { query: rowsQuery(plan.type, resourceGroup), subscriptions: [subscriptionId] };
+    for await (const rows of this.#graph.pages(request, { scope, dataType: name })) {
+      for (const record of rows) {
+        this.#records[name]++;
+        yield { dataType: name, scope, record };
       }
     }
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { EVENT_SOURCES } from "../../src/config/enums.js";
-import { byEventSource, DATA_TYPES, isReadable, isSnapshotSource, LOG_ANALYTICS_TABLES, READABLE_DATA_TYPES, removedRecord } from "../../src/datatypes/registry.js";
+import { byEventSource, DATA_TYPES, isSnapshotSource, LOG_ANALYTICS_TABLES, removedRecord } from "../../src/datatypes/registry.js";
 import { toLogAnalyticsRow } from "../../src/mapping/to-row.js";
 import { runCli } from "../helpers/cli.js";
 import { input } from "../helpers/mapping.js";
@@ -20,18 +20,32 @@ describe("the data type registry", () => {
     once(DATA_TYPES.map((d) => d.name));
     once(DATA_TYPES.flatMap((d) => d.cliNames));
     once(DATA_TYPES.flatMap((d) => [...d.armTypes, ...(d.notExportedArmTypes ?? [])]));
-    expect(LOG_ANALYTICS_TABLES).toEqual(["SecurityAlert", "SecurityRecommendation", "SecurityNestedRecommendation", "SecureScores", "SecureScoreControls", "SecurityRegulatoryCompliance"]);
+    expect(LOG_ANALYTICS_TABLES).toEqual([
+      "SecurityAlert",
+      "SecurityRecommendation",
+      "SecurityNestedRecommendation",
+      "SecureScores",
+      "SecureScoreControls",
+      "SecurityRegulatoryCompliance",
+      "SecurityAttackPathData",
+    ]);
   });
 
-  it("says in one place that attack paths cannot be read", () => {
-    expect(DATA_TYPES.filter((d) => !READABLE_DATA_TYPES.includes(d)).map((d) => d.name)).toEqual(["attackPath"]);
-    expect(EVENT_SOURCES.filter((s) => !isReadable(s))).toEqual(["AttackPaths", "AttackPathsSnapshot"]);
+  it("reads attack paths from Resource Graph, every other type from Microsoft.Security lists", () => {
+    expect(DATA_TYPES.filter((d) => d.read.kind === "resourceGraph").map((d) => d.name)).toEqual(["attackPath"]);
+    expect(byEventSource("AttackPathsSnapshot").read).toEqual({ kind: "resourceGraph", type: "microsoft.security/attackpaths", level: "subscription" });
   });
 
   it("exports a removed record with the type ARM gives the records, only for types whose removals are exported", () => {
     const id = "/subscriptions/s/providers/microsoft.security/assessments/k/subassessments/f";
     expect(removedRecord(id, "subAssessment")).toEqual({ id, name: "f", type: "Microsoft.Security/assessments/subAssessments", properties: { status: { code: "Removed" } } });
     expect(removedRecord("/x/assessments/k", "assessment")["type"]).toBe("Microsoft.Security/assessments");
+    expect(removedRecord("/subscriptions/s/providers/microsoft.security/attackpaths/p1", "attackPath")).toEqual({
+      id: "/subscriptions/s/providers/microsoft.security/attackpaths/p1",
+      name: "p1",
+      type: "microsoft.security/attackpaths",
+      properties: {},
+    });
     expect(() => removedRecord(id, "alert")).toThrow(/not exported as removed/);
   });
 });
@@ -61,7 +75,9 @@ describe("read --types", () => {
     for (const name of ["constructor", "__proto__", "toString"]) {
       const run = await runCli(["read", "-s", "00000000-0000-0000-0000-000000000000", "-t", name], { env: {} });
       expect(run.code, name).toBe(2);
-      expect(run.stderr).toContain(`unknown data type ${JSON.stringify(name)} in --types; expected alerts, assessments, subAssessments, secureScores, secureScoreControls, regulatoryCompliance`);
+      expect(run.stderr).toContain(
+        `unknown data type ${JSON.stringify(name)} in --types; expected alerts, assessments, subAssessments, secureScores, secureScoreControls, regulatoryCompliance, attackPaths`,
+      );
     }
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DATA_TYPES, READABLE_DATA_TYPES } from "../../src/datatypes/registry.js";
+import { DATA_TYPES } from "../../src/datatypes/registry.js";
 import { bicepFiles, callArguments, declarations, infraText, property } from "./bicep.js";
 
 const assignments = () =>
@@ -38,16 +38,20 @@ describe("with monitoredResourceGroups", () => {
     ],
     // Both /providers/Microsoft.Security/assessmentMetadata (tenant) and the subscription's.
     assessmentMetadata: ["Microsoft.Security/assessmentMetadata/read"],
+    // Resource Graph shows a caller the rows it may read: attack paths are the subscription's.
+    "resourceGraph microsoft.security/attackpaths": ["Microsoft.Security/attackPaths/read"],
   };
 
   it("a custom role grants on the subscription exactly the Microsoft.Security reads the reader makes there", () => {
     // The reads are the data types' read plans (src/datatypes/).
-    const plans = READABLE_DATA_TYPES.map((d) => d.read);
+    const plans = DATA_TYPES.map((d) => d.read);
     const listedAt = (level: "scope" | "subscription") => plans.flatMap((p) => (p.kind === "armList" && p.level === level ? [p.list] : []));
     const nested = plans.flatMap((p) => (p.kind === "armNestedList" ? [p] : []));
     const metadata = DATA_TYPES.flatMap((d) => (d.metadata === undefined ? [] : [d.metadata.list]));
     expect(listedAt("scope").sort()).toEqual([...atScope].sort());
-    expect([...listedAt("subscription"), ...nested.map((p) => p.parents), ...metadata].sort()).toEqual(Object.keys(atSubscription).sort());
+    const graph = plans.flatMap((p) => (p.kind === "resourceGraph" && p.level === "subscription" ? [`resourceGraph ${p.type}`] : []));
+    expect(plans.some((p) => p.kind === "resourceGraph" && p.level === "scope")).toBe(false);
+    expect([...listedAt("subscription"), ...nested.map((p) => p.parents), ...metadata, ...graph].sort()).toEqual(Object.keys(atSubscription).sort());
     expect(nested.map((p) => [p.children, p.records])).toEqual([["regulatoryComplianceControls", "regulatoryComplianceAssessments"]]);
     expect(plans.some((p) => p.kind === "armList" && p.list === "secureScoreControls" && p.query === "$expand=definition")).toBe(true);
 

@@ -64,6 +64,23 @@ const READ_BY_QUERIES: Record<string, string[]> = {
   ],
   SecureScores: ["TimeGenerated", "PercentageScore", "CurrentScore", "SecureScoresSubscriptionId", "MaxScore", "Weight", "AssessedResourceId"],
   SecureScoreControls: ["AssessedResourceId", "ControlName", "ControlId", "IsSnapshot", "PercentageScore", "HealthyResources", "UnhealthyResources", "NotApplicableResources"],
+  // Microsoft's sample query reads RiskLevel; no other query is published, so every native column is kept.
+  SecurityAttackPathData: [
+    "TimeGenerated",
+    "AttackPathId",
+    "DisplayName",
+    "Description",
+    "RiskLevel",
+    "RiskFactors",
+    "PotentialImpact",
+    "AttackStory",
+    "Mitre",
+    "EntrypointId",
+    "TargetId",
+    "Path",
+    "Assessments",
+    "AdditionalRemediationSteps",
+  ],
   SecurityNestedRecommendation: ["AdditionalData", "Description", "RecommendationName", "RecommendationSubscriptionId", "RemediationDescription", "ResourceDetails"],
 };
 

@@ -1,4 +1,4 @@
-import { DATA_TYPES, READABLE_DATA_TYPES, type DataType, type RegisteredDataType } from "../../datatypes/registry.js";
+import { DATA_TYPES, type DataType, type RegisteredDataType } from "../../datatypes/registry.js";
 import { ArmReader } from "../../sources/reader.js";
 import { defaultCredential } from "../../sources/credentials.js";
 import { identitySettings } from "../../hosting/settings.js";
@@ -8,10 +8,10 @@ import { EXIT_OK, writeErr, writeOut } from "../io.js";
 import { GUID, RESOURCE_GROUP } from "../../config/automation.js";
 
 // The names `read --types` shows, in reading order.
-const TYPE_NAMES = READABLE_DATA_TYPES.map((d) => d.cliNames[0]).join(", ");
+const TYPE_NAMES = DATA_TYPES.map((d) => d.cliNames[0]).join(", ");
 
 function parseTypes(text: string | undefined): DataType[] {
-  if (text === undefined) return READABLE_DATA_TYPES.map((d) => d.name);
+  if (text === undefined) return DATA_TYPES.map((d) => d.name);
   const names = text
     .split(",")
     .map((t) => t.trim())
@@ -21,12 +21,8 @@ function parseTypes(text: string | undefined): DataType[] {
     ...new Set(
       names.map((n) => {
         const named = (d: RegisteredDataType) => d.cliNames.some((c) => c.toLowerCase() === n.toLowerCase());
-        const found = READABLE_DATA_TYPES.find(named);
-        if (found === undefined) {
-          const other = DATA_TYPES.find(named);
-          const hint = other?.read.kind === "notReadable" ? ` (${other.label} have ${other.read.why})` : "";
-          throw new UsageError(`unknown data type ${JSON.stringify(n)} in --types${hint}; expected ${TYPE_NAMES}`);
-        }
+        const found = DATA_TYPES.find(named);
+        if (found === undefined) throw new UsageError(`unknown data type ${JSON.stringify(n)} in --types; expected ${TYPE_NAMES}`);
         return found.name;
       }),
     ),

@@ -1,0 +1,216 @@
+import { ResourceGraphClient } from "@azure/arm-resourcegraph";
+import type { HttpHeaders } from "@azure/core-rest-pipeline";
+import { redactSecretsInText } from "../config/secret.js";
+import { isObject } from "../shared/object.js";
+import { statusOf } from "../shared/azure-errors.js";
+import { ArmReadError, armTokenScope, DEFAULT_ARM_ENDPOINT, type ArmConnectionOptions, type ArmTraffic, type PageContext } from "./arm.js";
+
+/** Resource Graph's largest page. */
+export const GRAPH_PAGE_ROWS = 1000;
+/** The default quota window (15 queries per 5 seconds): what a 429 is waited out for when it does not say. */
+const DEFAULT_QUOTA_WINDOW_MS = 5000;
+
+/** The columns every Resource Graph row has: a row is exported as Resource Graph holds it. */
+const ROW_COLUMNS = [
+  "id",
+  "name",
+  "type",
+  "tenantId",
+  "kind",
+  "location",
+  "resourceGroup",
+  "subscriptionId",
+  "managedBy",
+  "sku",
+  "plan",
+  "properties",
+  "tags",
+  "identity",
+  "zones",
+  "extendedLocation",
+];
+
+/** A KQL string literal. */
+export function kqlString(text: string): string {
+  return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * The query for one type's rows, optionally in one resource group. It projects `id` and orders by it, as
+ * Resource Graph pages only such queries (otherwise it truncates and gives no skip token).
+ */
+export function rowsQuery(type: string, resourceGroup?: string): string {
+  const where = resourceGroup === undefined ? "" : ` | where resourceGroup =~ ${kqlString(resourceGroup)}`;
+  return `securityresources | where type == ${kqlString(type.toLowerCase())}${where} | project ${ROW_COLUMNS.join(", ")} | order by id asc`;
+}
+
+/** `hh:mm:ss` (Resource Graph's `x-ms-user-quota-resets-after`) in milliseconds; undefined when it is not that. */
+export function parseResetsAfter(text: string | undefined): number | undefined {
+  const m = text === undefined ? null : /^(\d+):([0-5]\d):([0-5]\d(?:\.\d+)?)$/.exec(text.trim());
+  if (m === null) return undefined;
+  return Math.ceil((Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1000);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Resource Graph's per-caller quota as its answers report it, shared by every query of a reader: when an
+ * answer says no query is left, the next one waits for the window to reset instead of being throttled.
+ */
+export class GraphQuota {
+  #readyAt = 0;
+  /** Milliseconds spent waiting for the quota, for the read statistics. */
+  waitedMs = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Reads the quota headers of an answer; returns how long a throttled answer asks to wait. */
+  observe(headers: HttpHeaders): number | undefined {
+    const resetsAfter = parseResetsAfter(headers.get("x-ms-user-quota-resets-after") ?? undefined);
+    const remaining = Number(headers.get("x-ms-user-quota-remaining") ?? Number.NaN);
+    if (remaining <= 0) this.#readyAt = Math.max(this.#readyAt, this.now() + (resetsAfter ?? DEFAULT_QUOTA_WINDOW_MS));
+    return resetsAfter;
+  }
+
+  /** After a 429: nothing is sent before the window resets. */
+  throttled(resetsAfterMs: number | undefined): void {
+    this.#readyAt = Math.max(this.#readyAt, this.now() + (resetsAfterMs ?? DEFAULT_QUOTA_WINDOW_MS));
+  }
+
+  async ready(): Promise<void> {
+    const wait = this.#readyAt - this.now();
+    if (wait <= 0) return;
+    this.waitedMs += wait;
+    await sleep(wait);
+  }
+}
+
+export interface GraphPagerOptions extends ArmConnectionOptions {
+  /** 429s without Retry-After waited out for one page before the read fails. */
+  maxThrottledRetries?: number;
+  /** Rows a page asks for (Resource Graph's largest by default). */
+  pageRows?: number;
+}
+
+/** A query and the subscriptions it runs over. */
+export interface GraphRequest {
+  query: string;
+  subscriptions: string[];
+}
+
+/**
+ * Pages of Resource Graph queries, through `@azure/arm-resourcegraph`'s own pipeline (credential, endpoint,
+ * retries of 5xx and of 429s that carry Retry-After). Rows are passed through as Resource Graph returns them.
+ */
+export class GraphPager {
+  readonly client: ResourceGraphClient;
+  readonly #quota: GraphQuota;
+  readonly #maxThrottledRetries: number;
+  readonly #pageRows: number;
+
+  constructor(
+    options: GraphPagerOptions,
+    readonly counter: ArmTraffic,
+    quota = new GraphQuota(),
+  ) {
+    const endpoint = new URL(options.endpoint ?? DEFAULT_ARM_ENDPOINT).origin;
+    this.client = new ResourceGraphClient(options.credential, {
+      endpoint,
+      credentials: { scopes: [armTokenScope(endpoint)] },
+      ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
+      ...(options.tlsCa ? { tlsOptions: { ca: options.tlsCa } } : {}),
+    });
+    this.client.pipeline.addPolicy(
+      {
+        name: "defenderExportRequestCounter",
+        sendRequest: (request, next) => {
+          counter.requests++;
+          return next(request);
+        },
+      },
+      { afterPhase: "Retry" },
+    );
+    this.#quota = quota;
+    this.#maxThrottledRetries = options.maxThrottledRetries ?? 10;
+    this.#pageRows = Math.min(GRAPH_PAGE_ROWS, Math.max(1, options.pageRows ?? GRAPH_PAGE_ROWS));
+  }
+
+  get quotaWaitedMs(): number {
+    return this.#quota.waitedMs;
+  }
+
+  /**
+   * Every page of a query's rows, following skip tokens; the next page is asked for while the caller works
+   * through the current one. A token seen before is refused rather than followed round a loop.
+   */
+  async *pages(request: GraphRequest, context: Omit<PageContext, "page">): AsyncGenerator<Record<string, unknown>[]> {
+    const seen = new Set<string>();
+    let page = 1;
+    let pending = this.#page(request, undefined, { ...context, page });
+    for (;;) {
+      const result = await pending;
+      const token = result.skipToken;
+      if (token !== undefined) {
+        if (seen.has(token)) throw new ArmReadError({ ...context, page: page + 1 }, "Resource Graph returned a skip token it had returned before; stopping rather than reading the same rows again");
+        seen.add(token);
+        pending = this.#page(request, token, { ...context, page: page + 1 });
+        // Awaited on the next turn; this only keeps a failure from going unhandled if the caller stops first.
+        pending.catch(() => undefined);
+      }
+      yield result.rows;
+      if (token === undefined) return;
+      page++;
+    }
+  }
+
+  async #page(request: GraphRequest, skipToken: string | undefined, context: PageContext): Promise<{ rows: Record<string, unknown>[]; skipToken?: string }> {
+    for (let throttled = 0; ; throttled++) {
+      await this.#quota.ready();
+      let resetsAfter: number | undefined;
+      let response;
+      try {
+        response = await this.client.resources(
+          {
+            query: request.query,
+            subscriptions: request.subscriptions,
+            options: { top: this.#pageRows, resultFormat: "objectArray", ...(skipToken === undefined ? {} : { skipToken }) },
+          },
+          { onResponse: (raw) => void (resetsAfter = this.#quota.observe(raw.headers)) },
+        );
+      } catch (e) {
+        const status = statusOf(e);
+        // A 429 with Retry-After was retried by the SDK; one without (Resource Graph's own quota) is waited out here.
+        if (status === 429 && throttled < this.#maxThrottledRetries) {
+          this.#quota.throttled(resetsAfter);
+          continue;
+        }
+        throw new ArmReadError(context, describe(e, status, throttled), status, errorCode(e));
+      }
+      this.counter.pages++;
+      const data: unknown = response.data;
+      if (!Array.isArray(data)) throw new ArmReadError(context, "malformed page: data is not an array of rows (objectArray)", 200);
+      const rows = data.filter(isObject);
+      if (rows.length !== data.length) throw new ArmReadError(context, "malformed page: data holds non-objects", 200);
+      const next = typeof response.skipToken === "string" && response.skipToken !== "" ? response.skipToken : undefined;
+      // A truncated answer without a token has lost rows: a read that cannot see them all fails.
+      if (next === undefined && String(response.resultTruncated).toLowerCase() === "true") {
+        throw new ArmReadError(context, "Resource Graph truncated the result and gave no skip token to read the rest", 200);
+      }
+      return next === undefined ? { rows } : { rows, skipToken: next };
+    }
+  }
+}
+
+function errorCode(e: unknown): string | undefined {
+  const code = (e as { code?: unknown; details?: { error?: { code?: unknown } } }).details?.error?.code ?? (e as { code?: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+}
+
+function describe(e: unknown, status: number | undefined, throttled: number): string {
+  const details = (e as { details?: unknown }).details;
+  const error = isObject(details) && isObject(details["error"]) ? details["error"] : undefined;
+  const text = error !== undefined ? `${String(error["code"] ?? "")}: ${String(error["message"] ?? "")}` : e instanceof Error ? e.message : String(e);
+  const prefix = status === undefined ? "request failed" : `HTTP ${status}`;
+  const suffix = status === 429 ? ` (throttled ${throttled + 1} times in a row)` : "";
+  return `${prefix} ${redactSecretsInText(text)}${suffix}`.trim();
+}
