@@ -1,13 +1,14 @@
 import { BlobServiceClient } from "@azure/storage-blob";
 import { parseExportConfiguration } from "../../src/config/parse.js";
-import type { ExportConfiguration } from "../../src/config/model.js";
+import type { ExportConfiguration, Source } from "../../src/config/model.js";
 import { BlobStateStore } from "../../src/state/blob-store.js";
 import { BlobDeadLetterStore, type DeadLetter } from "../../src/destinations/dead-letter.js";
 import { createSink } from "../../src/destinations/factory.js";
 import { readerSource, type PassRecord } from "../../src/engine/pass.js";
 import { runConfiguration } from "../../src/engine/runner.js";
 import { ArmReader } from "../../src/sources/reader.js";
-import { SyntheticDataset } from "../../dev/fakes/arm/dataset.js";
+import { SyntheticDataset, type Collection, type DatasetOptions } from "../../dev/fakes/arm/dataset.js";
+import type { ResourceGraphOptions } from "../../dev/fakes/arm/resource-graph.js";
 import { startFakeArm, type FakeArmServer } from "../../dev/fakes/arm/server.js";
 import { startAzurite, type Azurite } from "../../dev/fakes/azurite.js";
 import { startFakeEventHubs, type FakeEventHubs } from "../../dev/fakes/eventhubs.js";
@@ -55,13 +56,17 @@ export interface PassArgs {
   prefix: string;
   subscriptionPath: string;
   checkpointEvery: number;
+  /** The configuration's sources: alerts and recommendations by default. */
+  sources: Source[];
+  /** Rows a Resource Graph page asks for (1,000 by default). */
+  graphPageRows?: number;
 }
 
 function configurationOf(args: PassArgs): ExportConfiguration {
   const parsed = parseExportConfiguration(
     {
       scopes: [{ scopePath: args.subscriptionPath }],
-      sources: [{ eventSource: "Alerts" }, { eventSource: "Assessments" }],
+      sources: args.sources,
       actions: [
         { actionType: "Workspace", dataCollectionEndpoint: args.ingestionUrl, dataCollectionRuleId: RULE_ID },
         { actionType: "EventHub", connectionStringSetting: "DEFENDER_EXPORT_DEST_FAULTS_EVENT_HUBS", eventHubName: HUB },
@@ -100,7 +105,9 @@ export async function passWith(args: PassArgs, hooks?: PassHooks): Promise<PassR
     return await runConfiguration({
       configurationName: args.prefix,
       configuration,
-      read: readerSource(new ArmReader({ credential: staticCredential(), endpoint: args.armUrl, tlsCa: args.armCa, retryOptions: FAST_RETRIES })),
+      read: readerSource(
+        new ArmReader({ credential: staticCredential(), endpoint: args.armUrl, tlsCa: args.armCa, retryOptions: FAST_RETRIES, ...(args.graphPageRows ? { pageRows: args.graphPageRows } : {}) }),
+      ),
       sinks,
       state: new BlobStateStore(service.getContainerClient(`${args.prefix}-state`)),
       passOptions: { checkpointEvery: args.checkpointEvery, ...hooks },
@@ -110,10 +117,18 @@ export async function passWith(args: PassArgs, hooks?: PassHooks): Promise<PassR
   }
 }
 
-export async function world(options: { alerts?: number; assessments?: number; pageSize?: number } = {}): Promise<World> {
-  const dataset = new SyntheticDataset({ alerts: options.alerts ?? 15, assessments: options.assessments ?? 15, subAssessments: 0 });
+export interface WorldOptions extends Pick<DatasetOptions, "alerts" | "assessments" | "attackPaths" | "largeAttackPathEvery" | "hugeAttackPaths"> {
+  pageSize?: number;
+  sources?: Source[];
+  graphPageRows?: number;
+  resourceGraph?: ResourceGraphOptions;
+}
+
+export async function world(options: WorldOptions = {}): Promise<World> {
+  const { pageSize, sources, resourceGraph, graphPageRows, ...sizes } = options;
+  const dataset = new SyntheticDataset({ alerts: 15, assessments: 15, attackPaths: 0, ...sizes, subAssessments: 0 });
   const [arm, ingestion, hubs, azurite] = await Promise.all([
-    startFakeArm({ dataset, pageSize: options.pageSize ?? 5 }),
+    startFakeArm({ dataset, pageSize: pageSize ?? 5, ...(resourceGraph ? { resourceGraph } : {}) }),
     startFakeLogsIngestion({ ruleId: RULE_ID, streams: declaredStreams() }),
     startFakeEventHubs({ hubs: [HUB], partitionCount: 2 }),
     startAzurite(),
@@ -130,12 +145,17 @@ export async function world(options: { alerts?: number; assessments?: number; pa
     prefix,
     subscriptionPath: dataset.subscriptionPath,
     checkpointEvery,
+    sources: sources ?? [{ eventSource: "Alerts" }, { eventSource: "Assessments" }],
+    ...(graphPageRows ? { graphPageRows } : {}),
   });
   const configuration = configurationOf(args());
+  const exported = new Set(args().sources.map((s) => s.eventSource));
+  const ids = (collection: Collection, yes: boolean) => (yes ? Array.from({ length: collection.count }, (_, i) => String(collection.at(i)["id"]).toLowerCase()) : []);
   const expected = () =>
     [
-      ...Array.from({ length: dataset.sizes.alerts }, (_, i) => String(dataset.alert(i)["id"]).toLowerCase()),
-      ...Array.from({ length: dataset.sizes.assessments }, (_, i) => String(dataset.assessment(i)["id"]).toLowerCase()),
+      ...ids(dataset.alerts(), exported.has("Alerts")),
+      ...ids(dataset.assessments(), exported.has("Assessments") || exported.has("AssessmentsSnapshot")),
+      ...ids(dataset.attackPaths(), exported.has("AttackPaths") || exported.has("AttackPathsSnapshot")),
     ].sort();
   return {
     dataset,

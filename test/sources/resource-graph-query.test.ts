@@ -26,7 +26,7 @@ describe("Resource Graph's quota", () => {
 
   it("waits for the window to reset once an answer says no query is left, and not before", async () => {
     let now = 1_000_000;
-    const quota = new GraphQuota(() => now);
+    const quota = new GraphQuota(undefined, () => now);
     const headers = (remaining: string, resets: string): HttpHeaders => createHttpHeaders({ "x-ms-user-quota-remaining": remaining, "x-ms-user-quota-resets-after": resets });
     quota.observe(headers("3", "00:00:04"));
     const start = Date.now();

@@ -1,0 +1,158 @@
+import { request } from "node:https";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SyntheticDataset } from "../../dev/fakes/arm/dataset.js";
+import { startFakeArm, type FakeArmServer } from "../../dev/fakes/arm/server.js";
+import { ArmReadError } from "../../src/sources/arm.js";
+import { ArmReader } from "../../src/sources/reader.js";
+import { collect, FAST_RETRIES, staticCredential } from "../helpers/arm.js";
+
+const GRAPH = /Microsoft\.ResourceGraph/;
+const dataset = new SyntheticDataset({ attackPaths: 23, resourceGroups: ["rg-a", "rg-b"], largeAttackPathEvery: 10 });
+const SUB = dataset.subscriptionPath;
+let fake: FakeArmServer;
+const credential = staticCredential();
+
+beforeAll(async () => {
+  fake = await startFakeArm({ dataset, resourceGraph: { quota: { queries: 1000, windowMs: 1000 } } });
+});
+afterAll(async () => {
+  await fake.close();
+});
+
+const reader = (options: { pageRows?: number; maxThrottledRetries?: number } = {}) => new ArmReader({ credential, endpoint: fake.url, tlsCa: fake.ca, retryOptions: FAST_RETRIES, ...options });
+const graphRequests = () => fake.requests.filter((r) => GRAPH.test(r.path));
+const expected = () => Array.from({ length: dataset.sizes.attackPaths }, (_, i) => dataset.attackPath(i)).sort((a, b) => String(a["id"]).localeCompare(String(b["id"])));
+
+describe("the Resource Graph reader", () => {
+  it("reads every attack path of the subscription, page by page by skip token, exactly as Resource Graph returns them", async () => {
+    fake.requests.length = 0;
+    const r = reader({ pageRows: 5 });
+    const read = await collect(r.list(SUB, "attackPath"));
+    expect(read.map((x) => x.record)).toEqual(expected());
+    expect(read.every((x) => x.dataType === "attackPath" && x.scope === SUB && x.cursor === undefined)).toBe(true);
+    const requests = graphRequests();
+    expect(requests).toHaveLength(5);
+    expect(r.stats).toMatchObject({ requests: 5, pages: 5, quotaWaitMs: 0 });
+    expect(r.stats.records.attackPath).toBe(23);
+    const bodies = requests.map((q) => JSON.parse(q.body) as { query: string; subscriptions: string[]; options: Record<string, unknown> });
+    expect(bodies[0]).toEqual({
+      query: expect.stringMatching(/^securityresources \| where type == 'microsoft\.security\/attackpaths' \| project id, .* \| order by id asc$/),
+      subscriptions: [dataset.subscriptionId],
+      options: { $top: 5, resultFormat: "objectArray" },
+    });
+    expect(bodies.slice(1).every((b) => typeof b.options["$skipToken"] === "string" && b.query === bodies[0]!.query)).toBe(true);
+    expect(requests.every((q) => q.method === "POST" && q.query["api-version"] === "2024-04-01" && q.authorization === "Bearer test-token")).toBe(true);
+  });
+
+  it("reads a resource group scope's subscription (attack paths belong to no resource group), and read() covers each subscription once", async () => {
+    fake.requests.length = 0;
+    const read = await collect(reader().read([`${SUB}/resourceGroups/rg-a`, `${SUB}/resourceGroups/rg-b`], ["attackPath"]));
+    expect(read).toHaveLength(23);
+    expect(graphRequests()).toHaveLength(1);
+  });
+
+  it("retries through the SDK what the SDK retries: 5xx, a 429 with Retry-After, a dropped connection", async () => {
+    fake.requests.length = 0;
+    fake.inject({ kind: "status", status: 503 }, { path: GRAPH, times: 1 });
+    fake.inject({ kind: "status", status: 429, retryAfter: 0, code: "RateLimiting" }, { path: GRAPH, times: 1 });
+    fake.inject({ kind: "reset" }, { path: GRAPH, times: 1 });
+    const r = reader({ pageRows: 10 });
+    expect((await collect(r.list(SUB, "attackPath"))).map((x) => x.record)).toEqual(expected());
+    expect(r.stats.pages).toBe(3);
+    expect(r.stats.requests).toBe(6);
+  });
+
+  it("fails a page that keeps failing with the scope, the type and the page number, after the SDK's retries", async () => {
+    fake.inject({ kind: "status", status: 500, code: "InternalServerError" }, { path: GRAPH, times: 100 });
+    const r = reader({ pageRows: 10 });
+    try {
+      const error = await collect(r.list(SUB, "attackPath")).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(ArmReadError);
+      expect((error as ArmReadError).message).toMatch(new RegExp(`^reading attackPath at ${SUB}, page 1: HTTP 500 InternalServerError`));
+      expect(r.stats.requests).toBe(FAST_RETRIES.maxRetries + 1);
+    } finally {
+      fake.inject({ kind: "status", status: 500 }, { path: GRAPH, times: 0 });
+    }
+  });
+
+  it("refuses a skip token it was given before, and a truncated answer without one", async () => {
+    const page = (token?: string, truncated = "false") => ({
+      totalRecords: 30,
+      count: 1,
+      resultTruncated: truncated,
+      data: [dataset.attackPath(0)],
+      ...(token ? { $skipToken: token } : {}),
+      facets: [],
+    });
+    fake.inject({ kind: "body", body: page("same") }, { path: GRAPH, times: 2 });
+    const looped = await collect(reader().list(SUB, "attackPath")).catch((e: unknown) => e);
+    expect(String(looped)).toMatch(/page 2: Resource Graph returned a skip token it had returned before/);
+
+    fake.inject({ kind: "body", body: page(undefined, "true") }, { path: GRAPH, times: 1 });
+    const truncated = await collect(reader().list(SUB, "attackPath")).catch((e: unknown) => e);
+    expect(String(truncated)).toMatch(/page 1: Resource Graph truncated the result and gave no skip token/);
+
+    fake.inject({ kind: "body", body: { ...page(), data: { columns: [], rows: [] } } }, { path: GRAPH, times: 1 });
+    const table = await collect(reader().list(SUB, "attackPath")).catch((e: unknown) => e);
+    expect(String(table)).toMatch(/page 1: malformed page: data is not an array of rows/);
+  });
+});
+
+describe("Resource Graph's quota", () => {
+  let limited: FakeArmServer;
+  beforeAll(async () => {
+    limited = await startFakeArm({ dataset, resourceGraph: { quota: { queries: 2, windowMs: 600 } } });
+  });
+  afterAll(async () => {
+    await limited.close();
+  });
+  const limitedReader = () => new ArmReader({ credential, endpoint: limited.url, tlsCa: limited.ca, retryOptions: FAST_RETRIES, pageRows: 4 });
+
+  it("is waited for before it runs out: no query is throttled", async () => {
+    limited.requests.length = 0;
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const r = limitedReader();
+    expect((await collect(r.list(SUB, "attackPath"))).map((x) => x.record)).toEqual(expected());
+    const served = limited.requests.filter((q) => GRAPH.test(q.path));
+    expect(served).toHaveLength(6);
+    expect(served.filter((q) => q.status === 429)).toEqual([]);
+    expect(r.stats.quotaWaitMs).toBeGreaterThan(0);
+  });
+
+  it("a 429 without Retry-After (the quota spent by another client of the same caller) is waited out and the page asked again", async () => {
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Another client of the same identity spends the window's queries.
+    for (let i = 0; i < 2; i++) await post(limited, { query: "securityresources | project id | order by id asc", subscriptions: [dataset.subscriptionId] });
+    limited.requests.length = 0;
+    const r = limitedReader();
+    expect((await collect(r.list(SUB, "attackPath"))).map((x) => x.record)).toEqual(expected());
+    const statuses = limited.requests.filter((q) => GRAPH.test(q.path)).map((q) => q.status);
+    expect(statuses[0]).toBe(429);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(6);
+  });
+
+  it("a read throttled more often than allowed fails naming the page", async () => {
+    limited.inject({ kind: "status", status: 429, code: "RateLimiting" }, { path: GRAPH, times: 3 });
+    const r = new ArmReader({ credential, endpoint: limited.url, tlsCa: limited.ca, retryOptions: FAST_RETRIES, maxThrottledRetries: 2, quotaWindowMs: 50 });
+    const error = await collect(r.list(SUB, "attackPath")).catch((e: unknown) => e);
+    expect(String(error)).toMatch(/page 1: HTTP 429 RateLimiting.*\(throttled 3 times in a row\)/);
+  });
+});
+
+function post(server: FakeArmServer, body: unknown): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${server.url}/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01`,
+      { method: "POST", ca: server.ca, headers: { authorization: "Bearer test-token", "content-type": "application/json" } },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify(body));
+  });
+}
