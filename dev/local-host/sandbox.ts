@@ -27,12 +27,13 @@ export interface Sandbox {
 }
 
 export async function startSandbox(options: { driftSeconds?: number } = {}): Promise<Sandbox> {
-  const dataset = new SyntheticDataset({ alerts: 8, assessments: 12, subAssessments: 10, controlsPerStandard: 2, assessmentsPerControl: 2 });
+  const dataset = new SyntheticDataset({ alerts: 8, assessments: 12, subAssessments: 10, controlsPerStandard: 2, assessmentsPerControl: 2, attackPaths: 5, largeAttackPathEvery: 5 });
   const arm = await startFakeArm({ dataset, pageSize: 50 });
   const ingestion = await startFakeLogsIngestion({ ruleId: SANDBOX_RULE_ID, streams: Object.fromEntries(TABLES.map((t) => [defaultStreamName(t.table), t.columns.map((c) => c.name)])) });
   const hubs = await startFakeEventHubs({ hubs: [SANDBOX_HUB] });
   let step = 0;
-  // Security data moves: a new alert, a recommendation whose status flips, a secure score that moves.
+  // Security data moves: a new alert, a recommendation whose status flips, a secure score that moves, a new
+  // attack path while the oldest one is resolved, and a path whose risk level flips.
   const drift = setInterval(
     () => {
       step++;
@@ -46,6 +47,10 @@ export async function startSandbox(options: { driftSeconds?: number } = {}): Pro
         score["current"] = moved;
         score["percentage"] = Math.round((moved / Number(score["max"] ?? 10)) * 10_000) / 10_000;
       });
+      dataset.sizes.attackPaths++;
+      dataset.resolvedAttackPaths.add(step - 1);
+      const risk = step % 2 === 0 ? "Critical" : "Low";
+      dataset.patches.set(`attackPath:${dataset.sizes.attackPaths - 2}`, (r) => ((r["properties"] as Record<string, unknown>)["riskLevel"] = risk));
     },
     (options.driftSeconds ?? 15) * 1000,
   );

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { makeAttackPath, type AttackPathScope } from "./attack-paths.js";
 
 type Json = Record<string, unknown>;
 
@@ -37,9 +38,18 @@ export interface DatasetOptions {
   standards?: number;
   controlsPerStandard?: number;
   assessmentsPerControl?: number;
+  /** The tenant Resource Graph rows carry. */
+  tenantId?: string;
+  /** Attack paths (Resource Graph only); default 4. */
+  attackPaths?: number;
+  /** Every Nth attack path (index N-1, 2N-1, ...) has a graph whose JSON is over 32 KB; 0 = none. */
+  largeAttackPathEvery?: number;
+  /** Indexes of attack paths whose JSON is over 1 MB. */
+  hugeAttackPaths?: number[];
 }
 
 export const DEFAULT_SUBSCRIPTION = "20ff7fc3-e762-44dd-bd96-b71116dcdc23";
+export const DEFAULT_TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const SEVERITIES = ["High", "Medium", "Low", "Informational"];
 const ASSESSMENT_STATES = ["Unhealthy", "Healthy", "NotApplicable"];
 const COMPLIANCE_STATES = ["Failed", "Passed", "Skipped"];
@@ -61,11 +71,14 @@ export class SyntheticDataset {
   readonly subscriptionId: string;
   readonly resourceGroups: string[];
   /** Mutable: lowering a size removes the last records of that kind (a removal, for the engine's tests). */
-  readonly sizes: Required<Pick<DatasetOptions, "alerts" | "assessments" | "subAssessments" | "standards" | "controlsPerStandard" | "assessmentsPerControl">>;
+  readonly sizes: Required<Pick<DatasetOptions, "alerts" | "assessments" | "subAssessments" | "standards" | "controlsPerStandard" | "assessmentsPerControl" | "attackPaths">>;
   /** Changes to records over time: "alert:3" → a function that edits the made record. */
   readonly patches = new Map<string, (record: Json) => void>();
   readonly assessmentKeys: string[];
   readonly findingParents: string[];
+  readonly tenantId: string;
+  readonly #largeAttackPathEvery: number;
+  readonly #hugeAttackPaths: Set<number>;
 
   constructor(options: DatasetOptions = {}) {
     this.subscriptionId = options.subscriptionId ?? DEFAULT_SUBSCRIPTION;
@@ -77,7 +90,11 @@ export class SyntheticDataset {
       standards: options.standards ?? TEMPLATES.regulatoryComplianceStandards.length,
       controlsPerStandard: options.controlsPerStandard ?? TEMPLATES.regulatoryComplianceControls.length,
       assessmentsPerControl: options.assessmentsPerControl ?? TEMPLATES.regulatoryComplianceAssessments.length,
+      attackPaths: options.attackPaths ?? 4,
     };
+    this.tenantId = options.tenantId ?? DEFAULT_TENANT;
+    this.#largeAttackPathEvery = options.largeAttackPathEvery ?? 0;
+    this.#hugeAttackPaths = new Set(options.hugeAttackPaths ?? []);
     this.assessmentKeys = options.assessmentKeys ?? TEMPLATES.assessmentMetadata.map((m) => String(m["name"]));
     this.findingParents = options.findingParents ?? TEMPLATES.subAssessments.map((s) => /\/assessments\/([^/]+)\//i.exec(String(s["id"]))![1]!);
   }
@@ -267,6 +284,22 @@ export class SyntheticDataset {
         return asm;
       },
     };
+  }
+
+  /** Attack paths resolved meanwhile (indexes): left out wherever they are, not only at the end. */
+  readonly resolvedAttackPaths = new Set<number>();
+
+  attackPaths(): Collection {
+    if (this.resolvedAttackPaths.size === 0) return { count: this.sizes.attackPaths, at: (i) => this.attackPath(i) };
+    const kept = Array.from({ length: this.sizes.attackPaths }, (_, i) => i).filter((i) => !this.resolvedAttackPaths.has(i));
+    return { count: kept.length, at: (j) => this.attackPath(kept[j]!) };
+  }
+
+  attackPath(i: number): Json {
+    const scope: AttackPathScope = { tenantId: this.tenantId, subscriptionId: this.subscriptionId, resourceGroups: this.resourceGroups, assessmentKeys: this.assessmentKeys };
+    const every = this.#largeAttackPathEvery;
+    const size = this.#hugeAttackPaths.has(i) ? "huge" : every > 0 && (i + 1) % every === 0 ? "large" : "normal";
+    return this.#patched("attackPath", i, makeAttackPath(scope, i, size));
   }
 
   /** How many compliance assessments the whole hierarchy holds. */

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { localTls } from "../tls.js";
 import type { Collection, SyntheticDataset } from "./dataset.js";
+import { FakeResourceGraph, RESOURCE_GRAPH_PATH, type ResourceGraphOptions } from "./resource-graph.js";
 
 /** What the fake does to a request instead of answering it normally. */
 export type Fault =
@@ -22,6 +23,8 @@ export interface ServedRequest {
   query: Record<string, string>;
   status: number;
   authorization: string | undefined;
+  /** The request's body as sent ("" for a GET). */
+  body: string;
   fault?: Fault["kind"];
 }
 
@@ -77,9 +80,11 @@ const ROUTES: Route[] = [
 /**
  * A local HTTPS endpoint that answers the Microsoft.Security list operations as ARM does: bearer
  * token required, api-version checked, `{ value, nextLink }` pages with an absolute nextLink, ARM
- * error bodies. Faults are injected per request; every request served is recorded.
+ * error bodies; and Resource Graph's query API (resource-graph.ts). Faults are injected per request;
+ * every request served is recorded.
  */
-export async function startFakeArm(options: { dataset: SyntheticDataset; pageSize?: number; cachePages?: boolean }): Promise<FakeArmServer> {
+export async function startFakeArm(options: { dataset: SyntheticDataset; pageSize?: number; cachePages?: boolean; resourceGraph?: ResourceGraphOptions }): Promise<FakeArmServer> {
+  const graph = new FakeResourceGraph(options.resourceGraph ?? {}, options.dataset);
   // Benchmarks serve the same pages many times: rendering them once keeps the fake out of the figures.
   const pageCache = new Map<string, string>();
   const tls = localTls();
@@ -102,12 +107,15 @@ export async function startFakeArm(options: { dataset: SyntheticDataset; pageSiz
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", state.url);
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
     const served: ServedRequest = {
       method: req.method ?? "GET",
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
       status: 0,
       authorization: req.headers.authorization,
+      body: Buffer.concat(chunks).toString("utf8"),
     };
     requests.push(served);
     const rule = faults.find((f) => f.times > 0 && (f.path === undefined || f.path.test(`${url.pathname}${url.search}`)));
@@ -141,10 +149,14 @@ export async function startFakeArm(options: { dataset: SyntheticDataset; pageSiz
   }
 
   function answer(req: IncomingMessage, res: ServerResponse, url: URL, served: ServedRequest): void {
-    if (req.method !== "GET") return reply(res, served, 405, { error: { code: "MethodNotAllowed", message: "The fake serves list operations only." } });
     if (!/^Bearer \S+/.test(req.headers.authorization ?? "")) {
       return reply(res, served, 401, { error: { code: "AuthenticationFailed", message: "Authentication failed. The 'Authorization' header is missing." } });
     }
+    if (RESOURCE_GRAPH_PATH.test(url.pathname) && req.method === "POST") {
+      const a = graph.answer({ apiVersion: url.searchParams.get("api-version"), contentType: req.headers["content-type"], caller: req.headers.authorization ?? "", body: served.body });
+      return reply(res, served, a.status, a.body, a.headers);
+    }
+    if (req.method !== "GET") return reply(res, served, 405, { error: { code: "MethodNotAllowed", message: "The fake serves list operations and Resource Graph queries only." } });
     const route = ROUTES.map((r) => ({ r, m: r.pattern.exec(url.pathname) })).find((x) => x.m !== null);
     if (route === undefined || route.m === null) {
       return reply(res, served, 404, { error: { code: "InvalidResourceType", message: `The resource type could not be found for ${url.pathname}.` } });
