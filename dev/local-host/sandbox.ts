@@ -65,7 +65,7 @@ export async function startSandbox(options: { driftSeconds?: number } = {}): Pro
     trustedHosts,
     appSettings: { [SANDBOX_EVENTHUB_SETTING]: hubs.connectionString(SANDBOX_HUB) },
     configuration: {
-      description: "The local sandbox: every data type from the local ARM endpoint to the local Log Analytics and Event Hubs endpoints",
+      description: "The local sandbox: every data type from the local ARM and Resource Graph endpoint to the local Log Analytics and Event Hubs endpoints",
       scopes: [{ scopePath: dataset.subscriptionPath }],
       sources: [
         { eventSource: "Alerts" },
@@ -74,6 +74,7 @@ export async function startSandbox(options: { driftSeconds?: number } = {}): Pro
         { eventSource: "SecureScores" },
         { eventSource: "SecureScoreControls" },
         { eventSource: "RegulatoryComplianceAssessment" },
+        { eventSource: "AttackPaths" },
       ],
       actions: [
         { actionType: "Workspace", dataCollectionEndpoint: ingestion.url, dataCollectionRuleId: SANDBOX_RULE_ID },

@@ -8,7 +8,7 @@ import { ArmReadError, armTokenScope, DEFAULT_ARM_ENDPOINT, type ArmConnectionOp
 /** Resource Graph's largest page. */
 export const GRAPH_PAGE_ROWS = 1000;
 /** The default quota window (15 queries per 5 seconds): what a 429 is waited out for when it does not say. */
-const DEFAULT_QUOTA_WINDOW_MS = 5000;
+export const DEFAULT_QUOTA_WINDOW_MS = 5000;
 
 /** The columns every Resource Graph row has: a row is exported as Resource Graph holds it. */
 const ROW_COLUMNS = [
@@ -62,19 +62,22 @@ export class GraphQuota {
   /** Milliseconds spent waiting for the quota, for the read statistics. */
   waitedMs = 0;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly windowMs = DEFAULT_QUOTA_WINDOW_MS,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Reads the quota headers of an answer; returns how long a throttled answer asks to wait. */
   observe(headers: HttpHeaders): number | undefined {
     const resetsAfter = parseResetsAfter(headers.get("x-ms-user-quota-resets-after") ?? undefined);
     const remaining = Number(headers.get("x-ms-user-quota-remaining") ?? Number.NaN);
-    if (remaining <= 0) this.#readyAt = Math.max(this.#readyAt, this.now() + (resetsAfter ?? DEFAULT_QUOTA_WINDOW_MS));
+    if (remaining <= 0) this.#readyAt = Math.max(this.#readyAt, this.now() + (resetsAfter ?? this.windowMs));
     return resetsAfter;
   }
 
   /** After a 429: nothing is sent before the window resets. */
   throttled(resetsAfterMs: number | undefined): void {
-    this.#readyAt = Math.max(this.#readyAt, this.now() + (resetsAfterMs ?? DEFAULT_QUOTA_WINDOW_MS));
+    this.#readyAt = Math.max(this.#readyAt, this.now() + (resetsAfterMs ?? this.windowMs));
   }
 
   async ready(): Promise<void> {
@@ -90,6 +93,8 @@ export interface GraphPagerOptions extends ArmConnectionOptions {
   maxThrottledRetries?: number;
   /** Rows a page asks for (Resource Graph's largest by default). */
   pageRows?: number;
+  /** How long an answer that says no query is left, or a 429, is waited out when it does not say itself. */
+  quotaWindowMs?: number;
 }
 
 /** A query and the subscriptions it runs over. */
@@ -111,7 +116,7 @@ export class GraphPager {
   constructor(
     options: GraphPagerOptions,
     readonly counter: ArmTraffic,
-    quota = new GraphQuota(),
+    quota = new GraphQuota(options.quotaWindowMs),
   ) {
     const endpoint = new URL(options.endpoint ?? DEFAULT_ARM_ENDPOINT).origin;
     this.client = new ResourceGraphClient(options.credential, {
@@ -151,7 +156,7 @@ export class GraphPager {
       const result = await pending;
       const token = result.skipToken;
       if (token !== undefined) {
-        if (seen.has(token)) throw new ArmReadError({ ...context, page: page + 1 }, "Resource Graph returned a skip token it had returned before; stopping rather than reading the same rows again");
+        if (seen.has(token)) throw new ArmReadError({ ...context, page }, "Resource Graph returned a skip token it had returned before; stopping rather than reading the same rows again");
         seen.add(token);
         pending = this.#page(request, token, { ...context, page: page + 1 });
         // Awaited on the next turn; this only keeps a failure from going unhandled if the caller stops first.

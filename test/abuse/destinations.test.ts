@@ -168,7 +168,7 @@ describe("destinations only on Azure service hosts, whatever the input", () => {
     expect((await h.http("export", { method: "PUT", params: { name: "sandbox" }, body: JSON.stringify(h.sandbox.configuration) })).status).toBe(201);
     try {
       await h.timer("streamTimer");
-      expect(await h.runQueue()).toBe(6);
+      expect(await h.runQueue()).toBe(7);
       expect((await h.http("exportRun", { method: "POST", params: { name: "0smuggled" } })).status).toBe(409);
       expect(h.logs.some((l) => /stored configuration 0smuggled no longer validates/.test(l))).toBe(true);
       expect(h.sandbox.received().logAnalytics["Custom-SecurityAlert_CL"]).toBe(h.sandbox.dataset.sizes.alerts);

@@ -34,12 +34,16 @@ describe("defender-export read", () => {
     arm.requests.length = 0;
     const run = await runBin(["read", "--subscription", SUB, "--arm-endpoint", arm.url]);
     expect(run.stderr).toMatch(
-      /read \d+ records \(alert 23, assessment 9, subAssessment 31, secureScore 1, secureScoreControl 12, regulatoryComplianceAssessment 36\) in \d+ pages with \d+ ARM requests/,
+      /read \d+ records \(alert 23, assessment 9, subAssessment 31, secureScore 1, secureScoreControl 12, regulatoryComplianceAssessment 36, attackPath 4\) in \d+ pages with \d+ ARM requests/,
     );
     expect(run.code).toBe(0);
     const records = ndjson(run.stdout);
-    expect(records).toHaveLength(23 + 9 + 31 + 1 + 12 + 36);
+    expect(records).toHaveLength(23 + 9 + 31 + 1 + 12 + 36 + 4);
     expect(records.slice(0, 23)).toEqual(Array.from({ length: 23 }, (_, i) => dataset.alert(i)));
+    // Attack paths from Resource Graph, as it returns them (ordered by id).
+    const paths = Array.from({ length: 4 }, (_, i) => dataset.attackPath(i)).sort((a, b) => String(a["id"]).localeCompare(String(b["id"])));
+    expect(records.slice(-4)).toEqual(paths);
+    expect(arm.requests.filter((q) => q.method === "POST" && q.path === "/providers/Microsoft.ResourceGraph/resources")).toHaveLength(1);
     expect(arm.requests.every((q) => q.authorization === `Bearer ${identity.token}`)).toBe(true);
     expect(identity.resources).toContain("https://management.azure.com");
     expect(run.stderr).toContain(`with ${arm.requests.length} ARM requests`);
@@ -78,7 +82,10 @@ describe("defender-export read", () => {
     const cases: [string[], RegExp][] = [
       [["read"], /read needs --subscription/],
       [["read", "-s", "not-a-guid"], /is not a subscription id/],
-      [["read", "-s", SUB, "-t", "alerts,attackPaths"], /unknown data type "attackPaths" in --types \(attack paths have no endpoint in @azure\/arm-security\)/],
+      [
+        ["read", "-s", SUB, "-t", "alerts,attackpath"],
+        /unknown data type "attackpath" in --types; expected alerts, assessments, subAssessments, secureScores, secureScoreControls, regulatoryCompliance, attackPaths/,
+      ],
       [["read", "-s", SUB, "-f", "xml"], /--format "xml": expected ndjson or csv/],
       [["read", "-s", SUB, "--arm-endpoint", "http://insecure.example"], /--arm-endpoint: expected an https:\/\/ URL/],
       [["read", "-s", SUB, "-g", "bad/name"], /is not a resource group name/],

@@ -1,6 +1,9 @@
 import { BlobServiceClient } from "@azure/storage-blob";
 import { parseExportConfiguration } from "../../src/config/parse.js";
 import type { ExportConfiguration, Source } from "../../src/config/model.js";
+
+/** A source as a configuration is written: without rule sets, it exports every record. */
+export type SourceSpec = Omit<Source, "ruleSets"> & Partial<Pick<Source, "ruleSets">>;
 import { BlobStateStore } from "../../src/state/blob-store.js";
 import { BlobDeadLetterStore, type DeadLetter } from "../../src/destinations/dead-letter.js";
 import { createSink } from "../../src/destinations/factory.js";
@@ -57,7 +60,7 @@ export interface PassArgs {
   subscriptionPath: string;
   checkpointEvery: number;
   /** The configuration's sources: alerts and recommendations by default. */
-  sources: Source[];
+  sources: SourceSpec[];
   /** Rows a Resource Graph page asks for (1,000 by default). */
   graphPageRows?: number;
 }
@@ -119,7 +122,7 @@ export async function passWith(args: PassArgs, hooks?: PassHooks): Promise<PassR
 
 export interface WorldOptions extends Pick<DatasetOptions, "alerts" | "assessments" | "attackPaths" | "largeAttackPathEvery" | "hugeAttackPaths"> {
   pageSize?: number;
-  sources?: Source[];
+  sources?: SourceSpec[];
   graphPageRows?: number;
   resourceGraph?: ResourceGraphOptions;
 }

@@ -163,7 +163,7 @@ describe("passes", () => {
     const run = await call("exportRun", { method: "POST", params: { name: "sandbox" } });
     expect(run.status).toBe(200);
     const passes = run.json["passes"] as { mode: string; changed: number; error?: string }[];
-    expect(passes).toHaveLength(6);
+    expect(passes).toHaveLength(7);
     expect(passes.every((p) => p.mode === "baseline" && p.error === undefined)).toBe(true);
     const after = h.sandbox.received();
     const alerts = (after.logAnalytics["Custom-SecurityAlert_CL"] ?? 0) - (before.logAnalytics["Custom-SecurityAlert_CL"] ?? 0);
@@ -193,12 +193,12 @@ describe("passes", () => {
     await put("sandbox", h.sandbox.configuration);
     const r = await call("exportSnapshot", { method: "POST", params: { name: "sandbox" } });
     expect(r.status).toBe(202);
-    expect(r.json["queued"]).toBe(6);
+    expect(r.json["queued"]).toBe(7);
     expect((r.headers as Record<string, string>)["location"]).toBe("/api/exports/sandbox/status");
-    expect(await h.runQueue()).toBe(6);
+    expect(await h.runQueue()).toBe(7);
     const status = await call("exportStatus", { method: "GET", params: { name: "sandbox" } });
     const modes = (status.json["sources"] as { passes: { mode: string }[]; running: unknown }[]).map((s) => [s.passes[0]?.mode, s.running]);
-    expect(modes).toEqual(Array(6).fill(["snapshot", null]));
+    expect(modes).toEqual(Array(7).fill(["snapshot", null]));
   });
 
   it("a configuration without actions or scopes is stored with a warning, but runs nothing: its state would move with nothing sent", async () => {

@@ -53,7 +53,7 @@ describe("a stored configuration that no longer validates", () => {
       expect(listed.invalid).toEqual([expect.objectContaining({ name: "0-was-trusted", errors: [expect.objectContaining({ path: "$.actions[0].fullyQualifiedNamespace" })] })]);
 
       const queued = await after.enqueueStreaming();
-      expect(queued.queued).toBe(6);
+      expect(queued.queued).toBe(7);
       expect(queued.invalid.map((c) => c.name)).toEqual(["0-was-trusted"]);
       expect((await problem(after.runNow("0-was-trusted"))).status).toBe(409);
       expect((await problem(after.get("0-was-trusted"))).errors).toEqual(listed.invalid[0]!.errors);

@@ -19,9 +19,17 @@ const service = (initial: string, name?: string, queue = "initial-passes") =>
 describe("the deployment's initial configuration", () => {
   it("is stored at the first timer and its passes queued, once; a configuration of that name already there is left alone", async () => {
     const s = service(JSON.stringify(sandbox.configuration));
-    expect(await s.enqueueStreaming()).toEqual({ queued: 6, invalid: [] });
+    expect(await s.enqueueStreaming()).toEqual({ queued: 7, invalid: [] });
     const stored = await s.configurations.get("default");
-    expect(stored?.configuration.sources.map((x) => x.eventSource)).toEqual(["Alerts", "Assessments", "SubAssessments", "SecureScores", "SecureScoreControls", "RegulatoryComplianceAssessment"]);
+    expect(stored?.configuration.sources.map((x) => x.eventSource)).toEqual([
+      "Alerts",
+      "Assessments",
+      "SubAssessments",
+      "SecureScores",
+      "SecureScoreControls",
+      "RegulatoryComplianceAssessment",
+      "AttackPaths",
+    ]);
     await s.put("default", { ...sandbox.configuration, sources: [{ eventSource: "Alerts" }] }, {});
     const again = service(JSON.stringify(sandbox.configuration), undefined, "initial-passes-2");
     expect((await again.enqueueStreaming()).queued).toBe(1); // the operator's change stays
@@ -48,7 +56,7 @@ describe("the deployment's initial configuration", () => {
     const first = service(initial, "was-trusted", "initial-passes-4");
     for (const c of (await first.list()).value) await first.delete(String(c["name"]));
     await first.put("zz-other", { ...sandbox.configuration, sources: [{ eventSource: "Alerts" }] }, {});
-    expect(await first.enqueueStreaming()).toMatchObject({ queued: 7, invalid: [] });
+    expect(await first.enqueueStreaming()).toMatchObject({ queued: 8, invalid: [] });
     // The host it names is no longer trusted: the stored one no longer validates.
     const later = sandboxService(azurite, sandbox, {
       DEFENDER_EXPORT_QUEUE: "initial-passes-5",

@@ -81,6 +81,11 @@ describe("the local host (npm start)", () => {
     const after = (await api("sandbox")).body as { logAnalytics: Record<string, number> };
     expect(after.logAnalytics["Custom-SecurityAlert_CL"]! - ((before.body as { logAnalytics: Record<string, number> }).logAnalytics["Custom-SecurityAlert_CL"] ?? 0)).toBeGreaterThanOrEqual(sent);
     expect(output.some((l) => /passWorker: .*Alerts .*baseline; read \d+/.test(l))).toBe(true);
+    // The sandbox's own configuration exports its attack paths, from the local Resource Graph endpoint.
+    await until("the sandbox's attack paths", async () => {
+      const counts = (await api("sandbox")).body as { logAnalytics: Record<string, number> };
+      return (counts.logAnalytics["Custom-SecurityAttackPathData_CL"] ?? 0) >= 5 ? true : undefined;
+    });
 
     const bad = await api("exports/e2e", { method: "PUT", body: "{", headers: { "content-type": "application/json" } });
     expect(bad.status).toBe(400);

@@ -63,19 +63,14 @@ describe("the Resource Graph reader", () => {
   });
 
   it("fails a page that keeps failing with the scope, the type and the page number, after the SDK's retries", async () => {
-    fake.inject({ kind: "status", status: 500, code: "InternalServerError" }, { path: GRAPH, times: 100 });
+    // Page 2 fails every attempt: the first and its retries.
+    fake.inject({ kind: "delay", ms: 0 }, { path: GRAPH, times: 1 });
+    fake.inject({ kind: "status", status: 500, code: "InternalServerError" }, { path: GRAPH, times: FAST_RETRIES.maxRetries + 1 });
     const r = reader({ pageRows: 10 });
-    try {
-      const error = await collect(r.list(SUB, "attackPath")).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      expect(error).toBeInstanceOf(ArmReadError);
-      expect((error as ArmReadError).message).toMatch(new RegExp(`^reading attackPath at ${SUB}, page 1: HTTP 500 InternalServerError`));
-      expect(r.stats.requests).toBe(FAST_RETRIES.maxRetries + 1);
-    } finally {
-      fake.inject({ kind: "status", status: 500 }, { path: GRAPH, times: 0 });
-    }
+    const error = await collect(r.list(SUB, "attackPath")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArmReadError);
+    expect((error as ArmReadError).message).toMatch(new RegExp(`^reading attackPath at ${SUB}, page 2: HTTP 500 InternalServerError`));
+    expect(r.stats.requests).toBe(1 + FAST_RETRIES.maxRetries + 1);
   });
 
   it("refuses a skip token it was given before, and a truncated answer without one", async () => {
