@@ -54,7 +54,8 @@ export const attackPath = defineDataType({
   armTypes: ["Microsoft.Security/attackPaths"],
   // The Resource Graph api-version of the query (no Microsoft.Security api serves attack paths).
   apiVersion: "2024-04-01",
-  read: { kind: "resourceGraph", type: GRAPH_TYPE, level: "subscription" },
+  // Paths belong to no resource group: a group's paths are those through one of its resources.
+  read: { kind: "resourceGraph", type: GRAPH_TYPE, inResourceGroup: { mentionedIn: "tostring(properties.graphComponent.entities)" } },
   // Paths carry no timestamps and are re-evaluated about daily, rewriting their graphs: a change is what an
   // analyst acts on (risk, where it starts, what it reaches, why it is risky), not a redrawn graph.
   change: {

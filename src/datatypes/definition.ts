@@ -75,8 +75,11 @@ export interface ResourceGraphPlan {
   kind: "resourceGraph";
   /** The rows' `type`, lower case as Resource Graph keeps it. */
   type: string;
-  /** "scope": filtered to each configured resource group scope; "subscription": once for each subscription the scopes touch. */
-  level: "scope" | "subscription";
+  /**
+   * How a resource group scope selects rows: by their `resourceGroup` column, or, for rows that belong to no
+   * group, by a KQL expression whose text holds the ids of the resources a row concerns (in the group when one is).
+   */
+  inResourceGroup: { column: "resourceGroup" } | { mentionedIn: string };
 }
 
 /** What Event Hubs receive for the type, beyond the ARM record with `securityEventDataEnrichment`. */

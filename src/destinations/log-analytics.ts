@@ -90,7 +90,7 @@ export class LogAnalyticsSink implements Sink {
     const overflow = this.#options.overflow;
     let overflowName: string | undefined;
     const result = toLogAnalyticsRow(input, overflow ? { overflowBlob: () => `${overflow.containerName}/${(overflowName = overflowBlobName(input))}` } : {});
-    if (result === undefined) return; // no table for this data type (attack paths)
+    if (result === undefined) return; // a data type without a table
     const stream = streamFor(result.table, this.#action.streams);
     if (!result.ok) {
       await this.#ledger.refused([{ id: input.id, route: stream, payload: input.record }], `cannot fit the row in 32 KB: ${result.reason}`, 0);

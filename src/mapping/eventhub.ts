@@ -1,6 +1,6 @@
 import type { EventHubFormat, FindingsShape } from "../config/enums.js";
 import { byEventSource, DATA_TYPES, type DataType, type RegisteredDataType } from "../datatypes/registry.js";
-import { pascal, setOwn, type Json, type OutgoingRecord } from "../records/record.js";
+import { pascal, setOwn, tenantOf, type Json, type OutgoingRecord } from "../records/record.js";
 
 /**
  * What Event Hubs receive, per destination:
@@ -64,7 +64,7 @@ function armWithEnrichment(input: OutgoingRecord, dataType: RegisteredDataType):
   if (own !== undefined) setOwn(out, own, enrichment(input, dataType));
   setOwn(out, "securityEventDataEnrichment", security);
   if (own !== undefined) {
-    setOwn(out, "tenantId", input.tenantId ?? null);
+    setOwn(out, "tenantId", tenantOf(input) ?? null);
     for (const key of ["kind", "location", "tags"]) setOwn(out, key, null);
   }
   for (const [k, v] of Object.entries(input.record)) setOwn(out, k, v);
@@ -78,7 +78,7 @@ function pascalFinding(input: OutgoingRecord, dataType: RegisteredDataType): Jso
   const own = dataType.eventHub.enrichmentKey;
   if (own !== undefined) setOwn(out, pascalName(own), enrich);
   setOwn(out, "SecurityEventDataEnrichment", enrich);
-  setOwn(out, "TenantId", input.tenantId ?? null);
+  setOwn(out, "TenantId", tenantOf(input) ?? null);
   for (const [k, v] of Object.entries(pascal(input.record) as Json)) setOwn(out, k, v);
   return out;
 }
@@ -86,5 +86,5 @@ function pascalFinding(input: OutgoingRecord, dataType: RegisteredDataType): Jso
 const pascalName = (key: string) => key[0]!.toUpperCase() + key.slice(1);
 
 function xdrRecord(input: OutgoingRecord, category: string): Json {
-  return { time: input.exportedAt, tenantId: input.tenantId ?? null, category, properties: input.record };
+  return { time: input.exportedAt, tenantId: tenantOf(input) ?? null, category, properties: input.record };
 }

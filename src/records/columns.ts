@@ -1,4 +1,4 @@
-import { subscriptionOf, type Json, type OutgoingRecord } from "./record.js";
+import { subscriptionOf, tenantOf, type Json, type OutgoingRecord } from "./record.js";
 
 /**
  * How a Log Analytics table is defined as data: each data type's table (src/datatypes/) is one of these,
@@ -49,7 +49,7 @@ export const COMMON: readonly ColumnDefinition[] = [
   id("RecordId", "string", "The record's ARM id, lower-cased: stable across exports, for deduplication", (i) => i.id),
   id("ExportAction", "string", "Insert, Update or Remove", (i) => i.action),
   col("SourceSystem", "string", "Constant 'Security'", () => "Security"),
-  col("AzureTenantId", "string", "Entra tenant of the subscription (TenantId is reserved in custom tables)", (i) => i.tenantId),
+  col("AzureTenantId", "string", "Entra tenant of the subscription (TenantId is reserved in custom tables)", (i) => tenantOf(i)),
   id("AzureSubscriptionId", "string", "Subscription of the record (_SubscriptionId is reserved)", (i) => subscriptionOf(i.record["id"])),
   id("AzureResourceId", "string", "The record's ARM id (_ResourceId is reserved)", (i) => i.record["id"]),
   id("IsTruncated", "boolean", "True when the row was cut to fit 32 KB", () => undefined),

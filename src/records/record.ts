@@ -30,6 +30,12 @@ export interface OutgoingRecord {
   context?: RecordContext;
 }
 
+/** The tenant: the configured one, else the record's own (Resource Graph rows carry it). */
+export function tenantOf(input: OutgoingRecord): string | undefined {
+  const own = input.record["tenantId"];
+  return input.tenantId ?? (typeof own === "string" && own !== "" ? own : undefined);
+}
+
 /** Sets an own property, even one named __proto__ (plain assignment would change the prototype). */
 export function setOwn(target: Json, key: string, value: unknown): void {
   // defineProperty only where it is needed: it turns the object into a slow dictionary.

@@ -90,7 +90,7 @@ export class ArmReader {
             yield* this.#armNestedList(definition, plan, subscriptionId);
             break;
           case "resourceGraph":
-            for (const scope of plan.level === "scope" ? subscriptionScopes : [`/subscriptions/${subscriptionId}`]) yield* this.#graphRows(definition, plan, scope);
+            for (const scope of subscriptionScopes) yield* this.#graphRows(definition, plan, scope);
             break;
         }
       }
@@ -116,7 +116,7 @@ export class ArmReader {
       case "armNestedList":
         return this.#armNestedList(definition, plan, subscriptionOfScope(scope));
       case "resourceGraph":
-        return this.#graphRows(definition, plan, plan.level === "scope" ? scope : `/subscriptions/${subscriptionOfScope(scope)}`);
+        return this.#graphRows(definition, plan, scope);
     }
   }
 
@@ -198,13 +198,13 @@ export class ArmReader {
     }
   }
 
-  /** Resource Graph rows of the plan's type at a subscription, or in a resource group of it. */
+  /** Resource Graph rows of the plan's type in a subscription, or in a resource group of it. */
   async *#graphRows(dataType: RegisteredDataType, plan: ResourceGraphPlan, scope: string): AsyncGenerator<SourceRecord> {
     const name = dataType.name;
     const subscriptionId = subscriptionOfScope(scope);
     const resourceGroup = /\/resourceGroups\/([^/]+)$/i.exec(scope)?.[1];
     this.#graph ??= new GraphPager(this.#options, this.#counter);
-    const request = { query: rowsQuery(plan.type, resourceGroup), subscriptions: [subscriptionId] };
+    const request = { query: rowsQuery(plan, resourceGroup), subscriptions: [subscriptionId] };
     for await (const rows of this.#graph.pages(request, { scope, dataType: name })) {
       for (const record of rows) {
         this.#records[name]++;

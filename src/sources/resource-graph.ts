@@ -1,6 +1,7 @@
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import type { HttpHeaders } from "@azure/core-rest-pipeline";
 import { redactSecretsInText } from "../config/secret.js";
+import type { ResourceGraphPlan } from "../datatypes/definition.js";
 import { isObject } from "../shared/object.js";
 import { statusOf } from "../shared/azure-errors.js";
 import { ArmReadError, armTokenScope, DEFAULT_ARM_ENDPOINT, type ArmConnectionOptions, type ArmTraffic, type PageContext } from "./arm.js";
@@ -39,9 +40,14 @@ export function kqlString(text: string): string {
  * The query for one type's rows, optionally in one resource group. It projects `id` and orders by it, as
  * Resource Graph pages only such queries (otherwise it truncates and gives no skip token).
  */
-export function rowsQuery(type: string, resourceGroup?: string): string {
-  const where = resourceGroup === undefined ? "" : ` | where resourceGroup =~ ${kqlString(resourceGroup)}`;
-  return `securityresources | where type == ${kqlString(type.toLowerCase())}${where} | project ${ROW_COLUMNS.join(", ")} | order by id asc`;
+export function rowsQuery(plan: Pick<ResourceGraphPlan, "type" | "inResourceGroup">, resourceGroup?: string): string {
+  let where = "";
+  if (resourceGroup !== undefined) {
+    const match = plan.inResourceGroup;
+    // `contains` ignores case, as ARM ids do; the slashes keep rg-a from matching rg-ab.
+    where = "column" in match ? ` | where resourceGroup =~ ${kqlString(resourceGroup)}` : ` | where ${match.mentionedIn} contains ${kqlString(`/resourceGroups/${resourceGroup}/`)}`;
+  }
+  return `securityresources | where type == ${kqlString(plan.type.toLowerCase())}${where} | project ${ROW_COLUMNS.join(", ")} | order by id asc`;
 }
 
 /** `hh:mm:ss` (Resource Graph's `x-ms-user-quota-resets-after`) in milliseconds; undefined when it is not that. */
@@ -150,15 +156,17 @@ export class GraphPager {
    */
   async *pages(request: GraphRequest, context: Omit<PageContext, "page">): AsyncGenerator<Record<string, unknown>[]> {
     const seen = new Set<string>();
+    // Pages over Resource Graph's 16 MB cap are refused: the rest of the listing asks for fewer rows.
+    const size = { rows: this.#pageRows };
     let page = 1;
-    let pending = this.#page(request, undefined, { ...context, page });
+    let pending = this.#page(request, undefined, size, { ...context, page });
     for (;;) {
       const result = await pending;
       const token = result.skipToken;
       if (token !== undefined) {
         if (seen.has(token)) throw new ArmReadError({ ...context, page }, "Resource Graph returned a skip token it had returned before; stopping rather than reading the same rows again");
         seen.add(token);
-        pending = this.#page(request, token, { ...context, page: page + 1 });
+        pending = this.#page(request, token, size, { ...context, page: page + 1 });
         // Awaited on the next turn; this only keeps a failure from going unhandled if the caller stops first.
         pending.catch(() => undefined);
       }
@@ -168,8 +176,8 @@ export class GraphPager {
     }
   }
 
-  async #page(request: GraphRequest, skipToken: string | undefined, context: PageContext): Promise<{ rows: Record<string, unknown>[]; skipToken?: string }> {
-    for (let throttled = 0; ; throttled++) {
+  async #page(request: GraphRequest, skipToken: string | undefined, size: { rows: number }, context: PageContext): Promise<{ rows: Record<string, unknown>[]; skipToken?: string }> {
+    for (let throttled = 0; ;) {
       await this.#quota.ready();
       let resetsAfter: number | undefined;
       let response;
@@ -178,18 +186,29 @@ export class GraphPager {
           {
             query: request.query,
             subscriptions: request.subscriptions,
-            options: { top: this.#pageRows, resultFormat: "objectArray", ...(skipToken === undefined ? {} : { skipToken }) },
+            // $top overrides the page size a skip token carries, so a smaller page can follow the same token.
+            options: { top: size.rows, resultFormat: "objectArray", ...(skipToken === undefined ? {} : { skipToken }) },
           },
           { onResponse: (raw) => void (resetsAfter = this.#quota.observe(raw.headers)) },
         );
       } catch (e) {
         const status = statusOf(e);
+        const error = graphError(e);
         // A 429 with Retry-After was retried by the SDK; one without (Resource Graph's own quota) is waited out here.
         if (status === 429 && throttled < this.#maxThrottledRetries) {
+          throttled++;
           this.#quota.throttled(resetsAfter);
           continue;
         }
-        throw new ArmReadError(context, describe(e, status, throttled), status, errorCode(e));
+        if (status === 400 && size.rows > 1 && error?.codes.includes("ResponsePayloadTooLarge")) {
+          size.rows = Math.max(1, Math.floor(size.rows / 2));
+          continue;
+        }
+        const tooLarge = error?.codes.includes("ResponsePayloadTooLarge") ? " (one row is over Resource Graph's 16 MB response limit)" : "";
+        const text = error === undefined ? (e instanceof Error ? e.message : String(e)) : error.text;
+        const prefix = status === undefined ? "request failed" : `HTTP ${status}`;
+        const suffix = status === 429 ? ` (throttled ${throttled + 1} times in a row)` : tooLarge;
+        throw new ArmReadError(context, `${prefix} ${redactSecretsInText(text)}${suffix}`.trim(), status, error?.codes[0]);
       }
       this.counter.pages++;
       const data: unknown = response.data;
@@ -206,16 +225,16 @@ export class GraphPager {
   }
 }
 
-function errorCode(e: unknown): string | undefined {
-  const code = (e as { code?: unknown; details?: { error?: { code?: unknown } } }).details?.error?.code ?? (e as { code?: unknown }).code;
-  return typeof code === "string" ? code : undefined;
-}
-
-function describe(e: unknown, status: number | undefined, throttled: number): string {
+/**
+ * Resource Graph's error body as the SDK parsed it into the error's `details`: its code and the codes of its
+ * details (`BadRequest` says little; `InvalidQuery`, `ResponsePayloadTooLarge` say what went wrong), and a text of them all.
+ */
+function graphError(e: unknown): { codes: string[]; text: string } | undefined {
   const details = (e as { details?: unknown }).details;
   const error = isObject(details) && isObject(details["error"]) ? details["error"] : undefined;
-  const text = error !== undefined ? `${String(error["code"] ?? "")}: ${String(error["message"] ?? "")}` : e instanceof Error ? e.message : String(e);
-  const prefix = status === undefined ? "request failed" : `HTTP ${status}`;
-  const suffix = status === 429 ? ` (throttled ${throttled + 1} times in a row)` : "";
-  return `${prefix} ${redactSecretsInText(text)}${suffix}`.trim();
+  if (error === undefined) return undefined;
+  const inner = (Array.isArray(error["details"]) ? error["details"] : []).filter(isObject);
+  const all = [error, ...inner].filter((d) => typeof d["code"] === "string");
+  const line = (d: Record<string, unknown>) => `${String(d["code"])}: ${String(d["message"] ?? "")}`.trim();
+  return { codes: all.map((d) => String(d["code"])), text: [line(error), ...inner.map(line)].join("; ") };
 }

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ndjson, runCli } from "../helpers/cli.js";
 import { exampleRecords } from "../helpers/examples.js";
+import { SyntheticDataset } from "../../dev/fakes/arm/dataset.js";
 
 const dir = mkdtempSync(join(tmpdir(), "defender-export-preview-"));
 function file(name: string, content: unknown): string {
@@ -75,6 +76,23 @@ describe("defender-export preview", () => {
     expect(ndjson(run.stdout).map((l) => [l["eventSource"], l["id"]])).toEqual(
       findings.filter((f) => String(f["id"]).includes("/assessments/dbd0cb49-b563-45e7-9724-889e799fa648/")).map((f) => ["SubAssessments", String(f["id"]).toLowerCase()]),
     );
+  });
+
+  it("attack paths as Resource Graph returns them (what read -t attackPaths prints), filtered by attackPath.riskLevel as portal automations write it, to their table", async () => {
+    const dataset = new SyntheticDataset({ attackPaths: 8 });
+    const paths = Array.from({ length: 8 }, (_, i) => dataset.attackPath(i));
+    const riskOf = (r: Record<string, unknown>) => (r["properties"] as { riskLevel: string }).riskLevel;
+    const config = file("critical-paths.json", {
+      scopes: [{ scopePath: dataset.subscriptionPath }],
+      sources: [{ eventSource: "AttackPaths", ruleSets: [{ rules: [{ propertyJPath: "attackPath.riskLevel", propertyType: "String", expectedValue: "Critical", operator: "Equals" }] }] }],
+    });
+    const run = await runCli(["preview", "-c", config, "--format", "log-analytics", file("paths.ndjson", toNdjson(paths))]);
+    expect(run.code).toBe(0);
+    const lines = ndjson(run.stdout);
+    const critical = paths.filter((r) => riskOf(r) === "Critical");
+    expect(critical.length).toBeGreaterThan(0);
+    expect(lines.map((l) => l["id"])).toEqual(critical.map((r) => String(r["id"]).toLowerCase()));
+    expect(lines.every((l) => l["table"] === "SecurityAttackPathData_CL" && (l["body"] as Record<string, unknown>)["RiskLevel"] === "Critical")).toBe(true);
   });
 
   it("skips records of unknown or non-exported types with a warning naming file and line", async () => {

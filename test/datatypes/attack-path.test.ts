@@ -94,6 +94,9 @@ describe("attack paths in SecurityAttackPathData_CL", () => {
     });
     expect(r["IsTruncated"]).toBeUndefined();
     expect(row(record, { isSnapshot: true, eventSource: "AttackPathsSnapshot" })["IsSnapshot"]).toBe(true);
+    // The configured tenant, else the row's own.
+    expect(r["AzureTenantId"]).toBe("72f988bf-86f1-41af-91ab-2d7cd011db47");
+    expect(row(record, { tenantId: undefined })["AzureTenantId"]).toBe("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee");
   });
 
   it("name the entry point and target of Exposure Management rows (objects instead of internal ids) by their entity names", () => {

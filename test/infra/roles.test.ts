@@ -49,8 +49,8 @@ describe("with monitoredResourceGroups", () => {
     const nested = plans.flatMap((p) => (p.kind === "armNestedList" ? [p] : []));
     const metadata = DATA_TYPES.flatMap((d) => (d.metadata === undefined ? [] : [d.metadata.list]));
     expect(listedAt("scope").sort()).toEqual([...atScope].sort());
-    const graph = plans.flatMap((p) => (p.kind === "resourceGraph" && p.level === "subscription" ? [`resourceGraph ${p.type}`] : []));
-    expect(plans.some((p) => p.kind === "resourceGraph" && p.level === "scope")).toBe(false);
+    // Attack paths are subscription resources, for a resource group scope too (it selects those through its resources).
+    const graph = plans.flatMap((p) => (p.kind === "resourceGraph" ? [`resourceGraph ${p.type}`] : []));
     expect([...listedAt("subscription"), ...nested.map((p) => p.parents), ...metadata, ...graph].sort()).toEqual(Object.keys(atSubscription).sort());
     expect(nested.map((p) => [p.children, p.records])).toEqual([["regulatoryComplianceControls", "regulatoryComplianceAssessments"]]);
     expect(plans.some((p) => p.kind === "armList" && p.list === "secureScoreControls" && p.query === "$expand=definition")).toBe(true);

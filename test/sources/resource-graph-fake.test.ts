@@ -249,13 +249,16 @@ describe("paging", () => {
     expect(garbage.status).toBe(400);
   });
 
-  it("ends a page early, with a token, at the response size cap", async () => {
-    const { client } = await setup({ attackPaths: 4, assessments: 0, largeAttackPathEvery: 1 }, { maxResponseBytes: 100_000 });
-    const page = await client.resources({ query: `${ATTACK_PATHS} | order by id asc` });
-    expect(page.count).toBeLessThan(4);
-    expect(page.count).toBeGreaterThan(0);
-    expect(JSON.stringify(page.data).length).toBeLessThanOrEqual(100_000);
-    expect(page.skipToken).toEqual(expect.any(String));
+  it("refuses a page over the response size cap with ResponsePayloadTooLarge; a smaller $top with the same token is answered", async () => {
+    const { client } = await setup({ attackPaths: 4, assessments: 0, largeAttackPathEvery: 1 }, { maxResponseBytes: 250_000 });
+    const first = await client.resources({ query: `${ATTACK_PATHS} | order by id asc`, options: { top: 1 } });
+    expect(first.skipToken).toEqual(expect.any(String));
+    const tooLarge = await refusal(client, { query: `${ATTACK_PATHS} | order by id asc`, options: { skipToken: first.skipToken!, top: 3 } });
+    expect(tooLarge.status).toBe(400);
+    expect(details(tooLarge.body)[0]).toMatchObject({ code: "ResponsePayloadTooLarge", message: expect.stringMatching(/^Response payload size is \d+, and has exceeded the limit of 250000/) });
+    const smaller = await client.resources({ query: `${ATTACK_PATHS} | order by id asc`, options: { skipToken: first.skipToken!, top: 2 } });
+    expect(smaller.count).toBe(2);
+    expect(JSON.stringify(smaller.data).length).toBeLessThanOrEqual(250_000);
   });
 
   it("validates the request: $top from 1 to 1,000, at most 1,000 subscriptions, not both scopes", async () => {

@@ -1,17 +1,25 @@
 import { createHttpHeaders, type HttpHeaders } from "@azure/core-rest-pipeline";
 import { describe, expect, it } from "vitest";
+import { attackPath } from "../../src/datatypes/attack-path.js";
+import type { ResourceGraphPlan } from "../../src/datatypes/definition.js";
 import { GraphQuota, kqlString, parseResetsAfter, rowsQuery } from "../../src/sources/resource-graph.js";
 
 describe("the Resource Graph query", () => {
   it("projects id and orders by it, so that Resource Graph pages it", () => {
-    const query = rowsQuery("Microsoft.Security/attackPaths");
+    const query = rowsQuery({ type: "Microsoft.Security/attackPaths", inResourceGroup: { column: "resourceGroup" } });
     expect(query).toBe(
       "securityresources | where type == 'microsoft.security/attackpaths' | project id, name, type, tenantId, kind, location, resourceGroup, subscriptionId, managedBy, sku, plan, properties, tags, identity, zones, extendedLocation | order by id asc",
     );
   });
 
   it("filters a resource group scope by name, case-insensitively, with the name quoted", () => {
-    expect(rowsQuery("microsoft.security/assessments", "rg-Web")).toContain("| where type == 'microsoft.security/assessments' | where resourceGroup =~ 'rg-Web' | project");
+    expect(rowsQuery({ type: "microsoft.security/assessments", inResourceGroup: { column: "resourceGroup" } }, "rg-Web")).toContain(
+      "| where type == 'microsoft.security/assessments' | where resourceGroup =~ 'rg-Web' | project",
+    );
+    // Attack paths belong to no group: those through a resource of the group.
+    expect(rowsQuery(attackPath.read as ResourceGraphPlan, "rg-Web")).toContain(
+      "| where type == 'microsoft.security/attackpaths' | where tostring(properties.graphComponent.entities) contains '/resourceGroups/rg-Web/' | project",
+    );
     expect(kqlString("it's a \\ test")).toBe("'it\\'s a \\\\ test'");
   });
 });

@@ -7,7 +7,7 @@ import { ArmReader } from "../../src/sources/reader.js";
 import { collect, FAST_RETRIES, staticCredential } from "../helpers/arm.js";
 
 const GRAPH = /Microsoft\.ResourceGraph/;
-const dataset = new SyntheticDataset({ attackPaths: 23, resourceGroups: ["rg-a", "rg-b"], largeAttackPathEvery: 10 });
+const dataset = new SyntheticDataset({ attackPaths: 23, resourceGroups: ["rg-a", "rg-b", "rg-c"], largeAttackPathEvery: 10 });
 const SUB = dataset.subscriptionPath;
 let fake: FakeArmServer;
 const credential = staticCredential();
@@ -44,11 +44,22 @@ describe("the Resource Graph reader", () => {
     expect(requests.every((q) => q.method === "POST" && q.query["api-version"] === "2024-04-01" && q.authorization === "Bearer test-token")).toBe(true);
   });
 
-  it("reads a resource group scope's subscription (attack paths belong to no resource group), and read() covers each subscription once", async () => {
+  it("a resource group scope reads the paths through one of the group's resources; read() makes one query per scope", async () => {
+    const inGroup = (record: Record<string, unknown>, group: string) =>
+      ((record["properties"] as { graphComponent: { entities: { entityIdentifiers?: { azureResourceId?: string } }[] } }).graphComponent.entities ?? []).some((e) =>
+        (e.entityIdentifiers?.azureResourceId ?? "").toLowerCase().startsWith(`${SUB}/resourceGroups/${group}/`.toLowerCase()),
+      );
+    for (const group of ["rg-a", "rg-b"]) {
+      const read = (await collect(reader().list(`${SUB}/resourceGroups/${group}`, "attackPath"))).map((x) => x.record);
+      const wanted = expected().filter((r) => inGroup(r, group));
+      expect(wanted.length, group).toBeGreaterThan(0);
+      expect(wanted.length, group).toBeLessThan(23);
+      expect(read, group).toEqual(wanted);
+    }
     fake.requests.length = 0;
-    const read = await collect(reader().read([`${SUB}/resourceGroups/rg-a`, `${SUB}/resourceGroups/rg-b`], ["attackPath"]));
-    expect(read).toHaveLength(23);
-    expect(graphRequests()).toHaveLength(1);
+    const both = await collect(reader().read([`${SUB}/resourceGroups/rg-a`, `${SUB}/resourceGroups/rg-b`], ["attackPath"]));
+    expect(both.map((x) => x.scope)).toContain(`${SUB}/resourceGroups/rg-b`);
+    expect(graphRequests()).toHaveLength(2);
   });
 
   it("retries through the SDK what the SDK retries: 5xx, a 429 with Retry-After, a dropped connection", async () => {
@@ -93,6 +104,45 @@ describe("the Resource Graph reader", () => {
     fake.inject({ kind: "body", body: { ...page(), data: { columns: [], rows: [] } } }, { path: GRAPH, times: 1 });
     const table = await collect(reader().list(SUB, "attackPath")).catch((e: unknown) => e);
     expect(String(table)).toMatch(/page 1: malformed page: data is not an array of rows/);
+  });
+});
+
+describe("Resource Graph's response size limit", () => {
+  it("a page refused as over the limit (ResponsePayloadTooLarge) is asked again with fewer rows, and the rest of the listing keeps the smaller size", async () => {
+    const large = new SyntheticDataset({ attackPaths: 9, largeAttackPathEvery: 1, hugeAttackPaths: [] });
+    const capped = await startFakeArm({ dataset: large, resourceGraph: { maxResponseBytes: 250_000 } });
+    try {
+      const r = new ArmReader({ credential, endpoint: capped.url, tlsCa: capped.ca, retryOptions: FAST_RETRIES, pageRows: 8 });
+      const read = await collect(r.list(SUB, "attackPath"));
+      expect(read.map((x) => x.record)).toEqual(Array.from({ length: 9 }, (_, i) => large.attackPath(i)).sort((a, b) => String(a["id"]).localeCompare(String(b["id"]))));
+      const tops = capped.requests.map((q) => [q.status, (JSON.parse(q.body) as { options: { $top: number } }).options.$top]);
+      // 8 and 4 refused; pages of 2 from then on.
+      expect(tops).toEqual([
+        [400, 8],
+        [400, 4],
+        [200, 2],
+        [200, 2],
+        [200, 2],
+        [200, 2],
+        [200, 2],
+      ]);
+    } finally {
+      await capped.close();
+    }
+  });
+
+  it("a single row over the limit fails the read, saying so", async () => {
+    const huge = new SyntheticDataset({ attackPaths: 2, hugeAttackPaths: [1] });
+    const capped = await startFakeArm({ dataset: huge, resourceGraph: { maxResponseBytes: 1_000_000 } });
+    try {
+      const r = new ArmReader({ credential, endpoint: capped.url, tlsCa: capped.ca, retryOptions: FAST_RETRIES, pageRows: 2 });
+      const error = await collect(r.list(SUB, "attackPath")).catch((e: unknown) => e);
+      expect(String(error)).toMatch(
+        /HTTP 400 BadRequest: .*ResponsePayloadTooLarge: Response payload size is \d+, and has exceeded the limit of 1000000.*\(one row is over Resource Graph's 16 MB response limit\)/,
+      );
+    } finally {
+      await capped.close();
+    }
   });
 });
 

@@ -290,12 +290,16 @@ export class FakeResourceGraph {
     let bytes = 200;
     let end = offset;
     while (end < result.length && page.length < top) {
-      const size = Buffer.byteLength(JSON.stringify(result[end]!)) + 1;
-      // The docs cap a response at 16 MB without saying what the service does at the cap: the fake ends
-      // the page early (never empty) and lets the token carry on from the first row left out.
-      if (page.length > 0 && bytes + size > cap) break;
-      bytes += size;
+      bytes += Buffer.byteLength(JSON.stringify(result[end]!)) + 1;
       page.push(result[end++]!);
+    }
+    // Over the cap the service refuses the page (microsoft/ARI#199, dolevshor/azure-orphan-resources#46 quote it):
+    // a smaller $top, with the same token, asks for less.
+    if (bytes > cap) {
+      throw new BadRequest(
+        "ResponsePayloadTooLarge",
+        `Response payload size is ${bytes}, and has exceeded the limit of ${cap}. Please consider querying the data in smaller pages or a smaller range of the data.`,
+      );
     }
     const more = end < result.length;
     const body: Row = {
