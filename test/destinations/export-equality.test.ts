@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseExportConfiguration } from "../../src/config/parse.js";
 import { BlobDeadLetterStore } from "../../src/destinations/dead-letter.js";
 import { createSink } from "../../src/destinations/factory.js";
+import { readOriginal } from "../../src/destinations/overflow.js";
 import { readerSource } from "../../src/engine/pass.js";
 import { runConfiguration } from "../../src/engine/runner.js";
 import { ArmReader } from "../../src/sources/reader.js";
@@ -114,15 +115,13 @@ async function exportOnce(state: MemoryStateStore, at: string): Promise<void> {
   }
 }
 
-/** The original a cut row points to, as kept in the overflow container. */
+/** The original a cut row points to, through the tool that fetches one. */
 async function original(pointer: string): Promise<string> {
-  const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
-  const [container, ...name] = pointer.split("/");
-  return (await service.getContainerClient(container!).getBlobClient(name.join("/")).downloadToBuffer()).toString("utf8");
+  return readOriginal(BlobServiceClient.fromConnectionString(azurite.connectionString), pointer);
 }
 
-/** The documented form of OverflowBlob (docs/guarantees.md). */
-const POINTER = /^equality-overflow\/[a-z]+\/[0-9a-f]{32}\/\d{4}-\d{2}-\d{2}T\d{6}\d{3}Z\.json$/;
+/** The documented form of OverflowBlob (docs/guarantees.md): a blob of originals and the byte range of one, both ends included. */
+const POINTER = /^equality-overflow\/[a-z]+\/\d{4}-\d{2}-\d{2}T\d{6}\d{3}Z-[0-9a-f]{9}\.jsonl#\d{10}-\d{10}$/;
 
 const digest = (lines: string[]) => createHash("sha256").update(lines.sort().join("\n")).digest("hex");
 
