@@ -104,7 +104,10 @@ export class LogAnalyticsSink implements Sink {
       // A full blob is written now, while rows are mapped; the batches that point into it wait for it.
       if (original !== undefined && originals!.full(original)) void originals!.written(original);
     }
-    await this.#add({ id: input.id, route: stream, payload: result.row, json: result.json, bytes: Buffer.byteLength(result.json, "utf8") }, original);
+    // Encoded now, row by row: a request's body is then one copy of bytes, where joining the rows' text would
+    // widen a whole megabyte to two bytes a character for one row outside Latin-1, and encode it all again.
+    const json = Buffer.from(result.json, "utf8");
+    await this.#add({ id: input.id, route: stream, payload: result.row, json, bytes: json.length }, original);
   }
 
   async #add(item: DeliveryItem, original?: OpenBlob): Promise<void> {
@@ -162,7 +165,7 @@ export class LogAnalyticsSink implements Sink {
    * and to send. Throws what the pipeline throws, after its retries.
    */
   async #post(stream: string, items: readonly DeliveryItem[]): Promise<Attempt> {
-    const body = `[${items.map((i) => i.json ?? JSON.stringify(i.payload)).join(",")}]`;
+    const body = requestBody(items);
     const request = createPipelineRequest({
       url: `${this.#endpoint}/dataCollectionRules/${encodeURIComponent(this.#ruleId)}/streams/${encodeURIComponent(stream)}`,
       method: "POST",
@@ -194,6 +197,21 @@ export class LogAnalyticsSink implements Sink {
 const EMPTY_REQUEST_BYTES = 2;
 function bytesInRequest(item: DeliveryItem): number {
   return (item.bytes ?? jsonBytes(item.payload)) + 1;
+}
+
+const OPEN = Buffer.from("[");
+const COMMA = Buffer.from(",");
+const CLOSE = Buffer.from("]");
+
+/** `[row,row,...]` as UTF-8, from the rows' bytes when they have them. */
+function requestBody(items: readonly DeliveryItem[]): Buffer {
+  const parts: Buffer[] = [OPEN];
+  for (const item of items) {
+    if (parts.length > 1) parts.push(COMMA);
+    parts.push(item.json ?? Buffer.from(JSON.stringify(item.payload), "utf8"));
+  }
+  parts.push(CLOSE);
+  return Buffer.concat(parts);
 }
 
 /** Items in requests of at most LOGS_INGESTION_BATCH_BYTES of JSON (a replay may hold more than one request's worth). */

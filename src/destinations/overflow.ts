@@ -40,14 +40,14 @@ export class OverflowOriginals {
       blob = new OpenBlob(originalsBlobName(input));
       this.#open.set(source, blob);
     }
-    const line = JSON.stringify(input.record);
+    const line = Buffer.from(JSON.stringify(input.record), "utf8");
     const start = blob.bytes;
-    const end = start + Buffer.byteLength(line, "utf8") - 1;
+    const end = start + line.length - 1;
     const open = blob;
     return {
       pointer: overflowPointer(this.container.containerName, open.name, start, end),
       keep: () => {
-        open.lines.push(line);
+        open.lines.push(line, NEWLINE);
         open.bytes = end + 2;
         return open;
       },
@@ -58,11 +58,11 @@ export class OverflowOriginals {
   written(blob: OpenBlob): Promise<void> {
     if (blob.upload === undefined) {
       blob.sealed = true;
-      const body = `${blob.lines.join("\n")}\n`;
+      const body = Buffer.concat(blob.lines);
       blob.lines = [];
       blob.upload = this.#ready()
         .then(async () => {
-          await this.container.getBlockBlobClient(blob.name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/x-ndjson" } });
+          await this.container.getBlockBlobClient(blob.name).upload(body, body.length, { blobHTTPHeaders: { blobContentType: "application/x-ndjson" } });
         })
         .catch((e: unknown) => this.failed(`${this.container.containerName}/${blob.name}`, e));
     }
@@ -82,13 +82,14 @@ export interface Reservation {
 
 /** A blob of originals being filled. */
 export class OpenBlob {
-  lines: string[] = [];
+  lines: Buffer[] = [];
   bytes = 0;
   sealed = false;
   upload: Promise<void> | undefined;
   constructor(readonly name: string) {}
 }
 
+const NEWLINE = Buffer.from("\n");
 const pad = (n: number) => String(n).padStart(OFFSET_DIGITS, "0");
 
 /**
