@@ -1,6 +1,4 @@
 import { statusOf } from "../shared/azure-errors.js";
-import { onceUntilRejected } from "../shared/once.js";
-import { createHash } from "node:crypto";
 import { createDefaultHttpClient, createPipelineRequest, RestError, type HttpClient, type PipelinePolicy } from "@azure/core-rest-pipeline";
 import { LogsIngestionClient } from "@azure/monitor-ingestion";
 import { actionKey } from "../config/action-key.js";
@@ -8,11 +6,12 @@ import type { WorkspaceAction } from "../config/model.js";
 import { urlAllowed } from "../config/endpoints.js";
 import { jsonBytes } from "../mapping/cut.js";
 import { streamFor, toLogAnalyticsRow } from "../mapping/to-row.js";
-import type { Json, OutgoingRecord } from "../records/record.js";
+import type { OutgoingRecord } from "../records/record.js";
 import { parseJson } from "../shared/json.js";
 import { DeliveryLedger } from "./delivery.js";
 import { describeError } from "./errors.js";
 import { InFlight } from "./in-flight.js";
+import { OverflowOriginals, type OpenBlob, type Reservation } from "./overflow.js";
 import { DEFAULT_RETRY, SENT, withRetries, type Attempt, type SendOutcome } from "./retry.js";
 import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type Sink, type SinkDependencies } from "./sink.js";
 
@@ -40,6 +39,8 @@ interface Batch {
   stream: string;
   items: DeliveryItem[];
   bytes: number;
+  /** The blobs of originals its cut rows point into: written before the batch is sent. */
+  originals: OpenBlob[];
 }
 
 /** Log Analytics through the Logs Ingestion API: one data collection rule, one stream per table. */
@@ -55,8 +56,7 @@ export class LogAnalyticsSink implements Sink {
   readonly #open = new Map<string, Batch>();
   readonly #inFlight: InFlight;
   readonly #ledger: DeliveryLedger;
-  /** Once per sink, not per row: a cut row is one request, not two. */
-  readonly #overflowReady = onceUntilRejected(() => this.#options.overflow!.createIfNotExists());
+  readonly #originals: OverflowOriginals | undefined;
 
   constructor(action: WorkspaceAction, options: LogAnalyticsSinkOptions) {
     if (action.dataCollectionEndpoint === undefined || action.dataCollectionRuleId === undefined) {
@@ -72,6 +72,7 @@ export class LogAnalyticsSink implements Sink {
     this.description = `Log Analytics via ${action.dataCollectionEndpoint} rule ${action.dataCollectionRuleId}`;
     this.#ledger = new DeliveryLedger(this, options);
     this.#inFlight = new InFlight(options.concurrency ?? CONCURRENCY);
+    this.#originals = options.overflow && new OverflowOriginals(options.overflow, (blob, e) => this.#ledger.note(`the originals of cut rows could not be kept in ${blob}: ${describeError(e)}`));
     const counter: PipelinePolicy = {
       name: "defenderExportIngestionRequests",
       sendRequest: (request, next) => {
@@ -87,23 +88,29 @@ export class LogAnalyticsSink implements Sink {
   }
 
   async write(input: OutgoingRecord): Promise<void> {
-    const overflow = this.#options.overflow;
-    let overflowName: string | undefined;
-    const result = toLogAnalyticsRow(input, overflow ? { overflowBlob: () => `${overflow.containerName}/${(overflowName = overflowBlobName(input))}` } : {});
+    const originals = this.#originals;
+    let reservation: Reservation | undefined;
+    const result = toLogAnalyticsRow(input, originals ? { overflowBlob: () => (reservation = originals.reserve(input)).pointer } : {});
     if (result === undefined) return; // a data type without a table
     const stream = streamFor(result.table, this.#action.streams);
     if (!result.ok) {
       await this.#ledger.refused([{ id: input.id, route: stream, payload: input.record }], `cannot fit the row in 32 KB: ${result.reason}`, 0);
       return;
     }
+    let original: OpenBlob | undefined;
     if (result.cut.length > 0) {
       this.#ledger.countCut();
-      if (overflowName !== undefined) await this.#keepOriginal(overflowName, input.record);
+      original = reservation?.keep();
+      // A full blob is written now, while rows are mapped; the batches that point into it wait for it.
+      if (original !== undefined && originals!.full(original)) void originals!.written(original);
     }
-    await this.#add({ id: input.id, route: stream, payload: result.row, json: result.json, bytes: Buffer.byteLength(result.json, "utf8") });
+    // Encoded now, row by row: a request's body is then one copy of bytes, where joining the rows' text would
+    // widen a whole megabyte to two bytes a character for one row outside Latin-1, and encode it all again.
+    const json = Buffer.from(result.json, "utf8");
+    await this.#add({ id: input.id, route: stream, payload: result.row, json, bytes: json.length }, original);
   }
 
-  async #add(item: DeliveryItem): Promise<void> {
+  async #add(item: DeliveryItem, original?: OpenBlob): Promise<void> {
     const bytes = bytesInRequest(item);
     let batch = this.#open.get(item.route);
     if (batch !== undefined && batch.bytes + bytes > LOGS_INGESTION_BATCH_BYTES) {
@@ -111,17 +118,23 @@ export class LogAnalyticsSink implements Sink {
       batch = undefined;
     }
     if (batch === undefined) {
-      batch = { stream: item.route, items: [], bytes: EMPTY_REQUEST_BYTES };
+      batch = { stream: item.route, items: [], bytes: EMPTY_REQUEST_BYTES, originals: [] };
       this.#open.set(item.route, batch);
     }
     batch.items.push(item);
     batch.bytes += bytes;
+    if (original !== undefined && !batch.originals.includes(original)) batch.originals.push(original);
   }
 
   /** Sends a full batch, keeping at most `concurrency` uploads in flight (memory stays bounded). */
   #dispatch(batch: Batch): Promise<void> {
     this.#open.delete(batch.stream);
-    return this.#inFlight.start(() => this.#deliver(batch.stream, batch.items));
+    // No row is sent before the original it points to is kept.
+    const kept = batch.originals.map((blob) => this.#originals!.written(blob));
+    return this.#inFlight.start(async () => {
+      await Promise.all(kept);
+      await this.#deliver(batch.stream, batch.items);
+    });
   }
 
   async flush(): Promise<DeliveryReport> {
@@ -152,7 +165,7 @@ export class LogAnalyticsSink implements Sink {
    * and to send. Throws what the pipeline throws, after its retries.
    */
   async #post(stream: string, items: readonly DeliveryItem[]): Promise<Attempt> {
-    const body = `[${items.map((i) => i.json ?? JSON.stringify(i.payload)).join(",")}]`;
+    const body = requestBody(items);
     const request = createPipelineRequest({
       url: `${this.#endpoint}/dataCollectionRules/${encodeURIComponent(this.#ruleId)}/streams/${encodeURIComponent(stream)}`,
       method: "POST",
@@ -175,17 +188,6 @@ export class LogAnalyticsSink implements Sink {
     return resendUnits(units);
   }
 
-  async #keepOriginal(name: string, record: Json): Promise<void> {
-    const container = this.#options.overflow!;
-    const body = JSON.stringify(record);
-    try {
-      await this.#overflowReady();
-      await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: "application/json" } });
-    } catch (e) {
-      this.#ledger.note(`the original of a cut row could not be kept in ${container.containerName}/${name}: ${describeError(e)}`);
-    }
-  }
-
   async close(): Promise<void> {
     await this.#inFlight.drained();
   }
@@ -195,6 +197,21 @@ export class LogAnalyticsSink implements Sink {
 const EMPTY_REQUEST_BYTES = 2;
 function bytesInRequest(item: DeliveryItem): number {
   return (item.bytes ?? jsonBytes(item.payload)) + 1;
+}
+
+const OPEN = Buffer.from("[");
+const COMMA = Buffer.from(",");
+const CLOSE = Buffer.from("]");
+
+/** `[row,row,...]` as UTF-8, from the rows' bytes when they have them. */
+function requestBody(items: readonly DeliveryItem[]): Buffer {
+  const parts: Buffer[] = [OPEN];
+  for (const item of items) {
+    if (parts.length > 1) parts.push(COMMA);
+    parts.push(item.json ?? Buffer.from(JSON.stringify(item.payload), "utf8"));
+  }
+  parts.push(CLOSE);
+  return Buffer.concat(parts);
 }
 
 /** Items in requests of at most LOGS_INGESTION_BATCH_BYTES of JSON (a replay may hold more than one request's worth). */
@@ -212,10 +229,4 @@ function* requestChunks(items: readonly DeliveryItem[]): Generator<DeliveryItem[
     bytes += size;
   }
   if (chunk.length > 0) yield chunk;
-}
-
-/** Where the whole original of a cut record is kept: by record and export time, so re-exports do not overwrite. */
-export function overflowBlobName(input: OutgoingRecord): string {
-  const digest = createHash("sha256").update(input.id).digest("hex").slice(0, 32);
-  return `${input.eventSource.toLowerCase()}/${digest}/${input.exportedAt.replace(/[:.]/g, "")}.json`;
 }

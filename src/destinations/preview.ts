@@ -6,7 +6,7 @@ import { toEventWithin } from "../mapping/to-event.js";
 import { toLogAnalyticsRow } from "../mapping/to-row.js";
 import type { OutgoingRecord } from "../records/record.js";
 import { eventLimit, eventShape, STANDARD_MAX_MESSAGE_BYTES } from "./event-hubs.js";
-import { overflowBlobName } from "./log-analytics.js";
+import { previewPointer } from "./overflow.js";
 
 /** What one action would receive for a record, as its sink would send it; `skipped` says why it would not. */
 export type DestinationPreview = { action: string; actionType: Action["actionType"] } & (
@@ -30,7 +30,7 @@ export function previewFor(input: OutgoingRecord, action: Action, options: Previ
   switch (action.actionType) {
     case "Workspace": {
       const overflow = options.overflowContainer;
-      const row = toLogAnalyticsRow(input, overflow === undefined ? {} : { overflowBlob: () => `${overflow}/${overflowBlobName(input)}` });
+      const row = toLogAnalyticsRow(input, overflow === undefined ? {} : { overflowBlob: () => previewPointer(overflow, input) });
       if (row === undefined) return { ...base, skipped: `${input.eventSource} has no Log Analytics table` };
       if (!row.ok) return { ...base, skipped: row.reason };
       return { ...base, table: customTableName(row.table.table), row: row.row };

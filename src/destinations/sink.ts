@@ -18,8 +18,8 @@ export interface DeliveryItem {
   payload: Json;
   /** The payload's JSON size in bytes, when already measured. */
   bytes?: number;
-  /** The payload's JSON text, when already made: sent as it is, not serialized again. */
-  json?: string;
+  /** The payload's JSON as UTF-8, when already made: sent as it is, not serialized or encoded again. */
+  json?: Buffer;
 }
 
 export interface DeliveryReport {

@@ -67,40 +67,60 @@ export function cutToFit(value: Json, limit: number, isProtected: (key: string) 
   const whole = JSON.stringify(value);
   // A UTF-16 unit is at most 3 UTF-8 bytes: most rows need no byte count at all.
   if (whole.length * 3 <= limit || (whole.length <= limit && Buffer.byteLength(whole, "utf8") <= limit)) return { ok: true, value, cut: [], json: whole };
+  // Each member's JSON and size once: from here sizes are kept by arithmetic, and the cut JSON is put
+  // together from the members' JSON, serializing again only what was cut.
   const out: Json = {};
-  for (const [k, v] of Object.entries(value)) if (v !== undefined) setOwn(out, k, v);
+  // A member's JSON is forgotten once it is cut (its size is still kept).
+  const members = new Map<string, { json: string | undefined; bytes: number }>();
+  let wholeBytes = 1;
+  for (const [k, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    setOwn(out, k, v);
+    const json = JSON.stringify(v);
+    const bytes = Buffer.byteLength(json, "utf8");
+    members.set(k, { json, bytes });
+    wholeBytes += jsonBytes(k) + 2 + bytes;
+  }
   const fixed = new Set([markers.flag, markers.list, markers.overflow?.key]);
-  const keys = Object.keys(out)
-    .filter((k) => !fixed.has(k) && !isProtected(k))
-    .sort();
+  const keys = [...members.keys()].filter((k) => !fixed.has(k) && !isProtected(k)).sort();
   const cut: string[] = [];
   setOwn(out, markers.flag, true);
   setOwn(out, markers.list, cut);
   if (markers.overflow) setOwn(out, markers.overflow.key, markers.overflow.value);
-  // The size is kept by arithmetic from here: the whole JSON once, then each cut's difference. The list
-  // of cut columns is counted as if every column that may be cut were in it, so that it never pushes the
-  // row back over.
-  let size = Buffer.byteLength(whole, "utf8") + markerBytes(markers) + keys.reduce((sum, k) => sum + jsonBytes(k) + 1, 0);
+  // The list of cut columns is counted as if every column that may be cut were in it, so that it never
+  // pushes the row back over.
+  let size = wholeBytes + markerBytes(markers) + keys.reduce((sum, k) => sum + jsonBytes(k) + 1, 0);
   const slots: Slot[] = keys.map((key) => {
+    const member = members.get(key)!;
     const slot: Slot = {
-      size: jsonBytes(out[key]),
-      min: minimalBytes(out[key]),
+      size: member.bytes,
+      min: isShrinkable(out[key]) ? 2 : member.bytes,
       shrinkTo(budget) {
         if (!cut.includes(key)) cut.push(key);
         const shrunk = shrinkSized(out[key], budget);
         setOwn(out, key, shrunk.value);
         size -= slot.size - shrunk.bytes;
         slot.size = shrunk.bytes;
+        member.json = undefined;
+        member.bytes = shrunk.bytes;
       },
     };
     return slot;
   });
   level(slots, size - limit, () => size - limit);
   cut.sort();
-  const json = JSON.stringify(out);
-  const bytes = Buffer.byteLength(json, "utf8");
+  const parts: string[] = [];
+  let bytes = 1;
+  for (const key of Object.keys(out)) {
+    const member = fixed.has(key) ? undefined : members.get(key);
+    const json = member?.json ?? JSON.stringify(out[key]);
+    if (json === undefined) continue;
+    const keyJson = JSON.stringify(key);
+    parts.push(`${keyJson}:${json}`);
+    bytes += Buffer.byteLength(keyJson, "utf8") + 2 + (member?.bytes ?? Buffer.byteLength(json, "utf8"));
+  }
   if (bytes > limit) return { ok: false, reason: `cannot fit in ${limit} bytes without cutting protected fields (${bytes} bytes remain)` };
-  return { ok: true, value: out, cut, json };
+  return { ok: true, value: out, cut, json: `{${parts.join(",")}}` };
 }
 
 /** What the markers add to a row: `,"flag":true,"list":[],"overflow":"..."`. */
@@ -110,9 +130,14 @@ function markerBytes(markers: CutMarkers): number {
   return bytes;
 }
 
-/** The smallest a value can become: "" for strings, [] or {} for containers; other values cannot shrink. */
+/** Strings, arrays and objects can shrink, to "", [] or {}; other values cannot. */
+function isShrinkable(value: unknown): boolean {
+  return typeof value === "string" || Array.isArray(value) || isObject(value);
+}
+
+/** The smallest a value can become. */
 function minimalBytes(value: unknown): number {
-  return typeof value === "string" || Array.isArray(value) || isObject(value) ? 2 : jsonBytes(value);
+  return isShrinkable(value) ? 2 : jsonBytes(value);
 }
 
 /** A value whose JSON fits in `budget` bytes (or its minimal form when nothing smaller exists). */

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseExportConfiguration } from "../../src/config/parse.js";
 import type { WorkspaceAction } from "../../src/config/model.js";
 import { LogAnalyticsSink } from "../../src/destinations/log-analytics.js";
+import { readOriginal, parsePointer } from "../../src/destinations/overflow.js";
 import { replayDeadLetters } from "../../src/destinations/replay.js";
 import { jsonBytes } from "../../src/mapping/cut.js";
 import { toLogAnalyticsRow } from "../../src/mapping/to-row.js";
@@ -104,7 +105,7 @@ describe("Log Analytics through @azure/monitor-ingestion", () => {
   });
 
   it("never sends a row over 32 KB: cuts it, marks it, keeps the original in the overflow container", async () => {
-    const { la, overflow } = sink({ overflow: true });
+    const { la, overflow, service } = sink({ overflow: true });
     const a = dataset.alert(0);
     const huge = { ...a, properties: { ...(a["properties"] as object), description: "€".repeat(40_000) } };
     await la.write(input(huge, "Alerts"));
@@ -113,9 +114,75 @@ describe("Log Analytics through @azure/monitor-ingestion", () => {
     const [row] = ingestion.accepted.get("Custom-SecurityAlert_CL")!;
     expect(jsonBytes(row)).toBeLessThanOrEqual(32_768);
     expect(row).toMatchObject({ IsTruncated: true, TruncatedColumns: ["Description"], SystemAlertId: (a["properties"] as { systemAlertId: string }).systemAlertId });
-    const blobName = String(row!["OverflowBlob"]).slice(overflow.containerName.length + 1);
-    const kept = JSON.parse((await overflow.getBlobClient(blobName).downloadToBuffer()).toString("utf8"));
-    expect(kept).toEqual(huge);
+    expect(row!["OverflowBlob"]).toMatch(new RegExp(`^${overflow.containerName}/alerts/[^#]+\\.jsonl#0000000000-\\d{10}$`));
+    expect(await readOriginal(service, String(row!["OverflowBlob"]))).toBe(JSON.stringify(huge));
+  });
+
+  it("keeps the originals of many cut rows as lines of a few blobs, each written before a row that points into it is sent", async () => {
+    const s = storage(azurite, `la${run}`);
+    // Slow writes: a row sent before its blob would be seen.
+    const written = new Map<string, number>();
+    const overflow = new Proxy(s.overflow, {
+      get(target, key, receiver) {
+        if (key !== "getBlockBlobClient") return Reflect.get(target, key, receiver) as unknown;
+        return (name: string) => {
+          const client = target.getBlockBlobClient(name);
+          return Object.assign(Object.create(client) as typeof client, {
+            upload: async (...args: Parameters<typeof client.upload>) => {
+              await new Promise((r) => setTimeout(r, 200));
+              const response = await client.upload(...args);
+              written.set(`${target.containerName}/${name}`, ingestion.requests.length);
+              return response;
+            },
+          });
+        };
+      },
+    });
+    const la = new LogAnalyticsSink(workspaceAction(), {
+      credential: staticCredential(),
+      deadLetters: s.deadLetters,
+      allowedDestinations: { trustedHosts: [new URL(ingestion.url).host] },
+      overflow,
+      retry: FAST,
+      tlsCa: ingestion.ca,
+      sdkRetryOptions: SDK_FAST,
+    });
+    const huge = (i: number) => {
+      const a = dataset.alert(i);
+      return { ...a, properties: { ...(a["properties"] as object), description: `${i} ${"é".repeat(20_000 + i)}` } };
+    };
+    const records = Array.from({ length: 40 }, (_, i) => huge(i));
+    for (const r of records) await la.write(input(r, "Alerts"));
+    expect(await la.flush()).toMatchObject({ sent: 40, cut: 40 });
+    const rows = ingestion.accepted.get("Custom-SecurityAlert_CL")!;
+    const pointers = rows.map((r) => String(r["OverflowBlob"]));
+    const blobs = new Set(pointers.map((p) => p.split("#")[0]!));
+    expect(ingestion.requests.length).toBeGreaterThan(1);
+    expect(blobs.size).toBeLessThanOrEqual(ingestion.requests.length);
+    // Request k carried rows whose blobs were written while fewer than k + 1 requests had arrived.
+    let row = 0;
+    ingestion.requests.forEach((request, k) => {
+      for (let n = 0; n < request.rows; n++, row++) expect(written.get(pointers[row]!.split("#")[0]!)).toBeLessThanOrEqual(k);
+    });
+    // Requests run side by side: rows arrive in any order.
+    expect((await Promise.all(pointers.map((p) => readOriginal(s.service, p)))).sort()).toEqual(records.map((r) => JSON.stringify(r)).sort());
+    // Each blob is JSON lines, which any line reader takes.
+    for (const name of blobs) {
+      const lines = (await s.overflow.getBlobClient(name.slice(s.overflow.containerName.length + 1)).downloadToBuffer()).toString("utf8").split("\n");
+      expect(lines.pop()).toBe("");
+      for (const line of lines) expect(records).toContainEqual(JSON.parse(line));
+    }
+  });
+
+  it("reads a pointer written before originals shared blobs: the whole blob", async () => {
+    const { overflow, service } = sink({ overflow: true });
+    await overflow.createIfNotExists();
+    const old = JSON.stringify(dataset.alert(7));
+    await overflow.getBlockBlobClient("alerts/0123456789abcdef0123456789abcdef/2026-11-22T030405678Z.json").upload(old, Buffer.byteLength(old));
+    expect(await readOriginal(service, `${overflow.containerName}/alerts/0123456789abcdef0123456789abcdef/2026-11-22T030405678Z.json`)).toBe(old);
+    expect(parsePointer(`${overflow.containerName}/alerts/x.jsonl#0000000010-0000000019`)).toEqual({ container: overflow.containerName, blob: "alerts/x.jsonl", range: { offset: 10, count: 10 } });
+    expect(parsePointer("no pointer")).toBeUndefined();
+    await expect(readOriginal(service, "../x")).rejects.toThrow(/not an OverflowBlob pointer/);
   });
 
   it("recovers from 429 with Retry-After, 500 and a reset connection", async () => {

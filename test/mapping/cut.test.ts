@@ -138,6 +138,8 @@ describe("the 32 KB cut of Log Analytics rows", () => {
         const result = cutToFit(row, limit, (k) => k === "RecordId", { flag: "IsTruncated", list: "TruncatedColumns" });
         if (!result.ok) return;
         expect(jsonBytes(result.value)).toBeLessThanOrEqual(limit);
+        // The JSON put together from the members' is the value's own.
+        expect(result.json).toBe(JSON.stringify(result.value));
         expect(result.value["RecordId"]).toBe(row.RecordId);
         for (const [k, v] of Object.entries(row)) {
           if (!result.cut.includes(k)) expect(result.value[k]).toEqual(v);
