@@ -14,7 +14,7 @@ export function csvRow(item: SourceRecord): string[] {
     id: r["id"],
     name: r["name"],
     displayName: at(p, "alertDisplayName") ?? at(p, "displayName") ?? at(p, "description"),
-    severity: at(p, "severity") ?? at(p, "metadata", "severity") ?? at(p, "status", "severity"),
+    severity: at(p, "severity") ?? at(p, "metadata", "severity") ?? at(p, "status", "severity") ?? at(p, "riskLevel"),
     status: typeof at(p, "status") === "string" ? at(p, "status") : (at(p, "status", "code") ?? at(p, "state")),
     resourceId: alertResourceId(r) ?? at(p, "resourceDetails", "id"),
     score: at(p, "score", "current"),

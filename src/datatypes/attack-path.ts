@@ -9,10 +9,21 @@ const GRAPH_TYPE = "microsoft.security/attackpaths";
 /** Arrays of text the native table keeps as text: one line each. */
 const lines = (value: unknown): unknown => (Array.isArray(value) && value.every((v) => typeof v === "string") ? value.join("\n") : typeof value === "string" ? value : json(value));
 
-/** Rows from Microsoft Security Exposure Management name the entry point and target by objects instead of internal ids. */
-const entryPoint = (q: Json) => get(q, "entryPointEntityInternalID") ?? get(q, "entryPoint");
-const target = (q: Json) => get(q, "targetEntityInternalID") ?? get(q, "target");
-const sortedStrings = (value: unknown) => (Array.isArray(value) ? value.map(String).sort() : value);
+/**
+ * The entry point or target as text: its internal id in the path's graph, or, in rows from Microsoft Security
+ * Exposure Management (objects instead of internal ids), the entity's name. Never the object itself: these
+ * columns are never cut, and the change rule compares what they show.
+ */
+function entityText(q: unknown, internalId: string, object: string): string | undefined {
+  const id = get(q, internalId);
+  if (typeof id === "string") return id;
+  const named = get(q, object, "entityName") ?? get(q, object, "entityInternalId");
+  return typeof named === "string" ? named : undefined;
+}
+const entryPoint = (q: unknown) => entityText(q, "entryPointEntityInternalID", "entryPoint");
+const target = (q: unknown) => entityText(q, "targetEntityInternalID", "target");
+/** Risk factors as a set: their order is not a change. */
+const riskFactorSet = (value: unknown) => (Array.isArray(value) ? value.map((v) => (typeof v === "string" ? v : JSON.stringify(v))).sort() : value);
 
 /**
  * SecurityAttackPathData's columns (azure-monitor-ref securityattackpathdata), filled from the Resource
@@ -31,20 +42,13 @@ const TABLE: TableDefinition<"SecurityAttackPathData"> = {
     col("PotentialImpact", "string", "Impact if the path is exploited", (i, q) => get(q, "potentialImpact")),
     col("AttackStory", "string", "Narrative of the attack", (i, q) => get(q, "attackStory")),
     col("Mitre", "string", "MITRE ATT&CK tactics and techniques (JSON)", (i, q) => json(get(q, "mITRETacticsAndTechniques"))),
-    id("EntrypointId", "string", "The entry point entity (its internal id in the path's graph)", (i, q) => textOf(entryPoint(q))),
-    id("TargetId", "string", "The target entity (its internal id in the path's graph)", (i, q) => textOf(target(q))),
+    id("EntrypointId", "string", "The entry point entity (its internal id in the path's graph)", (i, q) => entryPoint(q)),
+    id("TargetId", "string", "The target entity (its internal id in the path's graph)", (i, q) => target(q)),
     col("Path", "dynamic", "The path's graph: entities, connections and insights", (i, q) => get(q, "graphComponent")),
     col("Assessments", "dynamic", "Recommendations on the path's entities, by entity", (i, q) => get(q, "assessments")),
     col("AdditionalRemediationSteps", "string", "Manual remediation steps, one a line", (i, q) => lines(get(q, "manualRemediationSteps"))),
   ],
 };
-
-/** An internal id as text; an entry point or target object by its entity name. */
-function textOf(value: unknown): string | undefined {
-  if (typeof value === "string") return value;
-  const named = get(value, "entityName") ?? get(value, "entityInternalId");
-  return typeof named === "string" ? named : json(value);
-}
 
 export const attackPath = defineDataType({
   name: "attackPath",
@@ -59,8 +63,10 @@ export const attackPath = defineDataType({
   // Paths carry no timestamps and are re-evaluated about daily, rewriting their graphs: a change is what an
   // analyst acts on (risk, where it starts, what it reaches, why it is risky), not a redrawn graph.
   change: {
-    fingerprint: (r) =>
-      fieldsHash(get(r, "properties", "riskLevel"), entryPoint(get(r, "properties") as Json), target(get(r, "properties") as Json), sortedStrings(get(r, "properties", "riskFactors"))),
+    fingerprint: (r) => {
+      const p = get(r, "properties");
+      return fieldsHash(get(p, "riskLevel"), entryPoint(p), target(p), riskFactorSet(get(p, "riskFactors")));
+    },
     changed: differs,
     removable: true,
     removedRecord: (recordId) => ({ id: recordId, name: recordId.split("/").pop() ?? recordId, type: GRAPH_TYPE, properties: {} }),

@@ -8,6 +8,7 @@ import { OVERFLOW_CONTAINER } from "../destinations/log-analytics.js";
 import type { RetryPolicy, SdkRetryOptions } from "../destinations/retry.js";
 import type { Sink, SinkDependencies } from "../destinations/sink.js";
 import { ArmReader } from "../sources/reader.js";
+import { GraphQuota } from "../sources/resource-graph.js";
 import { defaultCredential } from "../sources/credentials.js";
 import { CONFIGURATION_TABLE, ConfigurationStore } from "./configurations.js";
 import { PassQueue } from "./queue.js";
@@ -72,9 +73,12 @@ export class ExportContext {
     return (this.#queue ??= new PassQueue(this.#deps.storage.queue, this.settings.queue));
   }
 
+  // Resource Graph's quota is the identity's: the passes running at once in this process share it.
+  readonly #graphQuota = new GraphQuota();
+
   /** `endpoint`: another ARM endpoint than the settings' (the CLI's --arm-endpoint). */
   reader(endpoint = this.settings.armEndpoint): ArmReader {
-    return new ArmReader({ credential: this.#deps.credential, endpoint, ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}) });
+    return new ArmReader({ credential: this.#deps.credential, endpoint, graphQuota: this.#graphQuota, ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}) });
   }
 
   /**

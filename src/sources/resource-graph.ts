@@ -59,38 +59,91 @@ export function parseResetsAfter(text: string | undefined): number | undefined {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** A whole number header, or undefined (absent, empty or not a number). */
+function count(text: string | undefined): number | undefined {
+  return text !== undefined && /^\s*\d+\s*$/.test(text) ? Number(text) : undefined;
+}
+
+/** Waiting for Resource Graph's quota would take longer than a read may wait. */
+export class QuotaWaitTooLong extends Error {
+  constructor(readonly waitMs: number) {
+    super(`Resource Graph's quota resets in ${Math.ceil(waitMs / 1000)} s`);
+  }
+}
+
+export interface GraphQuotaOptions {
+  /** How long an answer that says no query is left, or a 429, is waited out when it does not say itself. */
+  windowMs?: number;
+  /** The longest a query waits for the quota; beyond it the read fails and the next pass reads again. */
+  maxWaitMs?: number;
+  /** Up to this much is added at random to each wait, so that readers (and instances) do not all send at the reset. */
+  jitterMs?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
 /**
- * Resource Graph's per-caller quota as its answers report it, shared by every query of a reader: when an
- * answer says no query is left, the next one waits for the window to reset instead of being throttled.
+ * Resource Graph's per-caller quota as its answers report it, shared by every query of a process for one
+ * identity (the quota is the caller's): queries sent since the last answer count against what it said was
+ * left, and when none is left the next query waits for the window to reset instead of being throttled.
  */
 export class GraphQuota {
-  #readyAt = 0;
+  // Unknown (no answer yet, or a new window) is unlimited: the first answer says.
+  #remaining = Number.POSITIVE_INFINITY;
+  #resetAt = 0;
+  #inFlight = 0;
+  readonly #windowMs: number;
+  readonly #maxWaitMs: number;
+  readonly #jitterMs: number;
+  readonly #now: () => number;
+  readonly #random: () => number;
   /** Milliseconds spent waiting for the quota, for the read statistics. */
   waitedMs = 0;
 
-  constructor(
-    private readonly windowMs = DEFAULT_QUOTA_WINDOW_MS,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(options: GraphQuotaOptions = {}) {
+    this.#windowMs = options.windowMs ?? DEFAULT_QUOTA_WINDOW_MS;
+    this.#maxWaitMs = options.maxWaitMs ?? 60_000;
+    this.#jitterMs = options.jitterMs ?? 250;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+  }
 
-  /** Reads the quota headers of an answer; returns how long a throttled answer asks to wait. */
-  observe(headers: HttpHeaders): number | undefined {
+  /** Takes a query from the quota, waiting for the window to reset when none is left; throws QuotaWaitTooLong. */
+  async acquire(): Promise<void> {
+    for (;;) {
+      const now = this.#now();
+      if (this.#resetAt !== 0 && now >= this.#resetAt) {
+        this.#remaining = Number.POSITIVE_INFINITY;
+        this.#resetAt = 0;
+      }
+      if (this.#remaining - this.#inFlight > 0) {
+        this.#inFlight++;
+        return;
+      }
+      const wait = Math.max(0, this.#resetAt - now) + Math.floor(this.#random() * this.#jitterMs);
+      if (wait > this.#maxWaitMs) throw new QuotaWaitTooLong(wait);
+      this.waitedMs += wait;
+      await sleep(wait);
+    }
+  }
+
+  /** An answer (or a failure without one): the query is no longer in flight; returns how long the window has left. */
+  settle(headers: HttpHeaders | undefined): number | undefined {
+    this.#inFlight = Math.max(0, this.#inFlight - 1);
+    if (headers === undefined) return undefined;
     const resetsAfter = parseResetsAfter(headers.get("x-ms-user-quota-resets-after") ?? undefined);
-    const remaining = Number(headers.get("x-ms-user-quota-remaining") ?? Number.NaN);
-    if (remaining <= 0) this.#readyAt = Math.max(this.#readyAt, this.now() + (resetsAfter ?? this.windowMs));
+    const remaining = count(headers.get("x-ms-user-quota-remaining") ?? undefined);
+    if (remaining !== undefined) {
+      this.#remaining = remaining;
+      this.#resetAt = this.#now() + (resetsAfter ?? this.#windowMs);
+    }
     return resetsAfter;
   }
 
   /** After a 429: nothing is sent before the window resets. */
   throttled(resetsAfterMs: number | undefined): void {
-    this.#readyAt = Math.max(this.#readyAt, this.now() + (resetsAfterMs ?? this.windowMs));
-  }
-
-  async ready(): Promise<void> {
-    const wait = this.#readyAt - this.now();
-    if (wait <= 0) return;
-    this.waitedMs += wait;
-    await sleep(wait);
+    this.#remaining = 0;
+    this.#resetAt = Math.max(this.#resetAt, this.#now() + (resetsAfterMs ?? this.#windowMs));
   }
 }
 
@@ -99,8 +152,8 @@ export interface GraphPagerOptions extends ArmConnectionOptions {
   maxThrottledRetries?: number;
   /** Rows a page asks for (Resource Graph's largest by default). */
   pageRows?: number;
-  /** How long an answer that says no query is left, or a 429, is waited out when it does not say itself. */
-  quotaWindowMs?: number;
+  /** The quota of the caller (one per identity and process, shared by its readers); a reader's own otherwise. */
+  graphQuota?: GraphQuota;
 }
 
 /** A query and the subscriptions it runs over. */
@@ -122,7 +175,7 @@ export class GraphPager {
   constructor(
     options: GraphPagerOptions,
     readonly counter: ArmTraffic,
-    quota = new GraphQuota(options.quotaWindowMs),
+    quota = options.graphQuota ?? new GraphQuota(),
   ) {
     const endpoint = new URL(options.endpoint ?? DEFAULT_ARM_ENDPOINT).origin;
     this.client = new ResourceGraphClient(options.credential, {
@@ -152,19 +205,34 @@ export class GraphPager {
 
   /**
    * Every page of a query's rows, following skip tokens; the next page is asked for while the caller works
-   * through the current one. A token seen before is refused rather than followed round a loop.
+   * through the current one. A skip token is an offset into the result: rows that appear or go between pages
+   * would shift it (a row missed, which a streaming pass would export as removed, or one read twice), so a
+   * listing whose totalRecords changes, or that ends with more or fewer rows than it said, fails and the next
+   * pass reads again. A token seen before, or an empty page with a token, is refused rather than followed.
    */
   async *pages(request: GraphRequest, context: Omit<PageContext, "page">): AsyncGenerator<Record<string, unknown>[]> {
     const seen = new Set<string>();
     // Pages over Resource Graph's 16 MB cap are refused: the rest of the listing asks for fewer rows.
     const size = { rows: this.#pageRows };
+    let total: number | undefined;
+    let read = 0;
     let page = 1;
     let pending = this.#page(request, undefined, size, { ...context, page });
     for (;;) {
       const result = await pending;
+      const at = { ...context, page };
+      total ??= result.totalRecords;
+      if (result.totalRecords !== undefined && result.totalRecords !== total) {
+        throw new ArmReadError(at, `the result changed while it was read (${total} rows when the listing began, ${result.totalRecords} now); the next pass reads it again`);
+      }
+      read += result.rows.length;
       const token = result.skipToken;
+      if (total !== undefined && (read > total || (token === undefined && read < total))) {
+        throw new ArmReadError(at, `the listing said ${total} rows and gave ${read}${token === undefined ? "" : " so far"}; the next pass reads it again`);
+      }
       if (token !== undefined) {
-        if (seen.has(token)) throw new ArmReadError({ ...context, page }, "Resource Graph returned a skip token it had returned before; stopping rather than reading the same rows again");
+        if (result.rows.length === 0) throw new ArmReadError(at, "an empty page with a skip token: stopping rather than following it");
+        if (seen.has(token)) throw new ArmReadError(at, "Resource Graph returned a skip token it had returned before; stopping rather than reading the same rows again");
         seen.add(token);
         pending = this.#page(request, token, size, { ...context, page: page + 1 });
         // Awaited on the next turn; this only keeps a failure from going unhandled if the caller stops first.
@@ -176,10 +244,26 @@ export class GraphPager {
     }
   }
 
-  async #page(request: GraphRequest, skipToken: string | undefined, size: { rows: number }, context: PageContext): Promise<{ rows: Record<string, unknown>[]; skipToken?: string }> {
+  async #page(
+    request: GraphRequest,
+    skipToken: string | undefined,
+    size: { rows: number },
+    context: PageContext,
+  ): Promise<{ rows: Record<string, unknown>[]; skipToken?: string; totalRecords?: number }> {
     for (let throttled = 0; ;) {
-      await this.#quota.ready();
+      try {
+        await this.#quota.acquire();
+      } catch (e) {
+        if (e instanceof QuotaWaitTooLong) throw new ArmReadError(context, `${e.message}, later than a read waits; the next pass reads again`, 429, "RateLimiting");
+        throw e;
+      }
       let resetsAfter: number | undefined;
+      let settled = false;
+      const settle = (headers: HttpHeaders | undefined) => {
+        if (settled) return;
+        settled = true;
+        resetsAfter = this.#quota.settle(headers);
+      };
       let response;
       try {
         response = await this.client.resources(
@@ -189,9 +273,10 @@ export class GraphPager {
             // $top overrides the page size a skip token carries, so a smaller page can follow the same token.
             options: { top: size.rows, resultFormat: "objectArray", ...(skipToken === undefined ? {} : { skipToken }) },
           },
-          { onResponse: (raw) => void (resetsAfter = this.#quota.observe(raw.headers)) },
+          { onResponse: (raw) => settle(raw.headers) },
         );
       } catch (e) {
+        settle(undefined);
         const status = statusOf(e);
         const error = graphError(e);
         // A 429 with Retry-After was retried by the SDK; one without (Resource Graph's own quota) is waited out here.
@@ -210,6 +295,7 @@ export class GraphPager {
         const suffix = status === 429 ? ` (throttled ${throttled + 1} times in a row)` : tooLarge;
         throw new ArmReadError(context, `${prefix} ${redactSecretsInText(text)}${suffix}`.trim(), status, error?.codes[0]);
       }
+      settle(undefined);
       this.counter.pages++;
       const data: unknown = response.data;
       if (!Array.isArray(data)) throw new ArmReadError(context, "malformed page: data is not an array of rows (objectArray)", 200);
@@ -220,7 +306,8 @@ export class GraphPager {
       if (next === undefined && String(response.resultTruncated).toLowerCase() === "true") {
         throw new ArmReadError(context, "Resource Graph truncated the result and gave no skip token to read the rest", 200);
       }
-      return next === undefined ? { rows } : { rows, skipToken: next };
+      const totalRecords = typeof response.totalRecords === "number" && Number.isSafeInteger(response.totalRecords) ? response.totalRecords : undefined;
+      return { rows, ...(next === undefined ? {} : { skipToken: next }), ...(totalRecords === undefined ? {} : { totalRecords }) };
     }
   }
 }

@@ -107,6 +107,11 @@ describe("attack paths in SecurityAttackPathData_CL", () => {
     p["entryPoint"] = { entityName: "vm-web-01", entityType: "virtualmachine" };
     p["target"] = { entityName: "kv-prod-0", entityType: "keyvault" };
     expect(row(record)).toMatchObject({ EntrypointId: "vm-web-01", TargetId: "kv-prod-0" });
+    // An object without a name is not put whole into a column that is never cut.
+    p["target"] = { entityType: "keyvault", details: "x".repeat(40_000) };
+    const r = row(record);
+    expect(r["TargetId"]).toBeUndefined();
+    expect(jsonBytes(r)).toBeLessThanOrEqual(LOG_ANALYTICS_ROW_LIMIT);
   });
 
   it("a path that is gone: RiskLevel Removed, ExportAction Remove", () => {
@@ -216,6 +221,23 @@ describe("what counts as a change of an attack path", () => {
       isChange(
         attackPath(),
         edited((p) => (p["riskFactors"] = ["Internet exposure", "Vulnerabilities", "Lateral movement"])),
+      ),
+    ).toBe(true);
+  });
+
+  it("the entry point and target as their columns show them: an Exposure Management object by its name, whatever its other keys", () => {
+    const named = (entry: Json) =>
+      edited((p) => {
+        delete p["entryPointEntityInternalID"];
+        p["entryPoint"] = entry;
+      });
+    expect(isChange(named({ entityName: "vm-web-01", entityType: "virtualmachine" }), named({ entityType: "virtualmachine", entityName: "vm-web-01" }))).toBe(false);
+    expect(isChange(named({ entityName: "vm-web-01" }), named({ entityName: "vm-web-02" }))).toBe(true);
+    // Risk factors that are objects are compared by their content.
+    expect(
+      isChange(
+        edited((p) => (p["riskFactors"] = [{ name: "Internet exposure" }])),
+        edited((p) => (p["riskFactors"] = [{ name: "Lateral movement" }])),
       ),
     ).toBe(true);
   });

@@ -1,5 +1,6 @@
 import { BlobServiceClient } from "@azure/storage-blob";
 import { afterEach, describe, expect, it } from "vitest";
+import { readOriginal } from "../../src/destinations/overflow.js";
 import { jsonBytes, LOG_ANALYTICS_ROW_LIMIT } from "../../src/mapping/cut.js";
 import { duplicates, HUB, nothingLost, world, type World } from "../faults/harness.js";
 
@@ -48,9 +49,8 @@ describe("attack paths through the engine", () => {
     const huge = cut.find((r) => r["RecordId"] === idOf(w!, 17))!;
     expect(huge).toMatchObject({ RiskLevel: riskOf(w.dataset.attackPath(17)), AttackPathId: w.dataset.attackPath(17)["name"] });
     expect(jsonBytes(w.dataset.attackPath(17))).toBeGreaterThan(1_048_576);
-    const overflow = BlobServiceClient.fromConnectionString(w.azurite.connectionString).getContainerClient(`${w.prefix}-overflow`);
-    const original = await overflow.getBlobClient(String(huge["OverflowBlob"]).split("/").slice(1).join("/")).downloadToBuffer();
-    expect(JSON.parse(original.toString("utf8"))).toEqual(w.dataset.attackPath(17));
+    const original = await readOriginal(BlobServiceClient.fromConnectionString(w.azurite.connectionString), String(huge["OverflowBlob"]));
+    expect(JSON.parse(original)).toEqual(w.dataset.attackPath(17));
 
     // A day later: one path's risk rises, one is resolved, one appears, and one's graph is redrawn.
     clear(w);

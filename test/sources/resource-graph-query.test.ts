@@ -2,7 +2,7 @@ import { createHttpHeaders, type HttpHeaders } from "@azure/core-rest-pipeline";
 import { describe, expect, it } from "vitest";
 import { attackPath } from "../../src/datatypes/attack-path.js";
 import type { ResourceGraphPlan } from "../../src/datatypes/definition.js";
-import { GraphQuota, kqlString, parseResetsAfter, rowsQuery } from "../../src/sources/resource-graph.js";
+import { GraphQuota, kqlString, parseResetsAfter, QuotaWaitTooLong, rowsQuery } from "../../src/sources/resource-graph.js";
 
 describe("the Resource Graph query", () => {
   it("projects id and orders by it, so that Resource Graph pages it", () => {
@@ -32,23 +32,46 @@ describe("Resource Graph's quota", () => {
     for (const bad of [undefined, "", "3", "00:60:00", "soon"]) expect(parseResetsAfter(bad), String(bad)).toBeUndefined();
   });
 
-  it("waits for the window to reset once an answer says no query is left, and not before", async () => {
-    let now = 1_000_000;
-    const quota = new GraphQuota(undefined, () => now);
-    const headers = (remaining: string, resets: string): HttpHeaders => createHttpHeaders({ "x-ms-user-quota-remaining": remaining, "x-ms-user-quota-resets-after": resets });
-    quota.observe(headers("3", "00:00:04"));
-    const start = Date.now();
-    await quota.ready();
+  const headers = (remaining: string, resets: string): HttpHeaders => createHttpHeaders({ "x-ms-user-quota-remaining": remaining, "x-ms-user-quota-resets-after": resets });
+
+  it("counts the queries sent since the last answer against what it said was left, and waits for the reset when none is", async () => {
+    const quota = new GraphQuota({ jitterMs: 0 });
+    await quota.acquire();
+    quota.settle(headers("2", "00:00:00.2"));
+    // Two more may go at once; a third waits for the window.
+    await quota.acquire();
+    await quota.acquire();
     expect(quota.waitedMs).toBe(0);
-    quota.observe(headers("0", "00:00:00.05"));
-    await quota.ready();
-    expect(quota.waitedMs).toBe(50);
-    expect(Date.now() - start).toBeGreaterThanOrEqual(45);
-    now += 50;
-    // A 429 that does not say when the window resets waits the documented window, 5 seconds.
+    const start = Date.now();
+    await quota.acquire();
+    expect(Date.now() - start).toBeGreaterThanOrEqual(150);
+    expect(quota.waitedMs).toBeGreaterThanOrEqual(150);
+    expect(quota.waitedMs).toBeLessThanOrEqual(200);
+  });
+
+  it("a 429 without the header waits the documented window; a header that is empty or not a number counts as unknown", async () => {
+    const quota = new GraphQuota({ jitterMs: 0, windowMs: 100 });
+    await quota.acquire();
+    quota.settle(headers("", "00:00:03"));
+    await quota.acquire();
+    expect(quota.waitedMs).toBe(0);
+    quota.settle(undefined);
     quota.throttled(undefined);
-    now += 4_990;
-    await quota.ready();
-    expect(quota.waitedMs).toBe(60);
+    await quota.acquire();
+    expect(quota.waitedMs).toBeGreaterThanOrEqual(90);
+  });
+
+  it("never waits longer than it may: a reset hours away fails at once, and waits carry jitter", async () => {
+    const quota = new GraphQuota({ jitterMs: 100, random: () => 0.5, maxWaitMs: 60_000 });
+    await quota.acquire();
+    quota.settle(headers("0", "02:00:00"));
+    await expect(quota.acquire()).rejects.toBeInstanceOf(QuotaWaitTooLong);
+    const jittered = new GraphQuota({ jitterMs: 100, random: () => 0.5 });
+    await jittered.acquire();
+    jittered.settle(headers("0", "00:00:00.02"));
+    await jittered.acquire();
+    // What is left of the window, and half the jitter.
+    expect(jittered.waitedMs).toBeGreaterThan(50);
+    expect(jittered.waitedMs).toBeLessThanOrEqual(70);
   });
 });

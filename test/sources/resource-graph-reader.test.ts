@@ -4,6 +4,7 @@ import { SyntheticDataset } from "../../dev/fakes/arm/dataset.js";
 import { startFakeArm, type FakeArmServer } from "../../dev/fakes/arm/server.js";
 import { ArmReadError } from "../../src/sources/arm.js";
 import { ArmReader } from "../../src/sources/reader.js";
+import { GraphQuota } from "../../src/sources/resource-graph.js";
 import { collect, FAST_RETRIES, staticCredential } from "../helpers/arm.js";
 
 const GRAPH = /Microsoft\.ResourceGraph/;
@@ -107,6 +108,45 @@ describe("the Resource Graph reader", () => {
   });
 });
 
+describe("a result that changes while it is read (a skip token is an offset)", () => {
+  const shifting = async (change: (d: SyntheticDataset) => void) => {
+    const d = new SyntheticDataset({ attackPaths: 30 });
+    const server = await startFakeArm({ dataset: d });
+    try {
+      const r = new ArmReader({ credential, endpoint: server.url, tlsCa: server.ca, retryOptions: FAST_RETRIES, pageRows: 10 });
+      const seen: string[] = [];
+      const error = await (async () => {
+        for await (const item of r.list(SUB, "attackPath")) {
+          seen.push(String(item.record["id"]));
+          if (seen.length === 5) change(d);
+        }
+      })().catch((e: unknown) => e);
+      return { error, seen };
+    } finally {
+      await server.close();
+    }
+  };
+
+  it("a path resolved before the offset would shift the next page past a live path: the read fails instead of missing it", async () => {
+    const { error, seen } = await shifting((d) => d.resolvedAttackPaths.add(0));
+    expect(String(error)).toMatch(/page 2: the result changed while it was read \(30 rows when the listing began, 29 now\)/);
+    expect(seen).toHaveLength(10);
+  });
+
+  it("a path appearing would repeat a row: the read fails too", async () => {
+    const { error } = await shifting((d) => d.sizes.attackPaths++);
+    expect(String(error)).toMatch(/page 2: the result changed while it was read \(30 rows when the listing began, 31 now\)/);
+  });
+
+  it("a listing that ends short of its totalRecords, or an empty page with a token, fails", async () => {
+    const page = (data: unknown[], total: number, token?: string) => ({ totalRecords: total, count: data.length, resultTruncated: "false", data, facets: [], ...(token ? { $skipToken: token } : {}) });
+    fake.inject({ kind: "body", body: page([dataset.attackPath(0), dataset.attackPath(1)], 1000) }, { path: GRAPH, times: 1 });
+    expect(String(await collect(reader().list(SUB, "attackPath")).catch((e: unknown) => e))).toMatch(/page 1: the listing said 1000 rows and gave 2; the next pass reads it again/);
+    fake.inject({ kind: "body", body: page([], 5, "t1") }, { path: GRAPH, times: 1 });
+    expect(String(await collect(reader().list(SUB, "attackPath")).catch((e: unknown) => e))).toMatch(/page 1: an empty page with a skip token/);
+  });
+});
+
 describe("Resource Graph's response size limit", () => {
   it("a page refused as over the limit (ResponsePayloadTooLarge) is asked again with fewer rows, and the rest of the listing keeps the smaller size", async () => {
     const large = new SyntheticDataset({ attackPaths: 9, largeAttackPathEvery: 1, hugeAttackPaths: [] });
@@ -179,9 +219,25 @@ describe("Resource Graph's quota", () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(6);
   });
 
+  it("passes reading at once share the identity's quota: none is throttled, every read completes", async () => {
+    const herd = await startFakeArm({ dataset, resourceGraph: { quota: { queries: 12, windowMs: 1000 } } });
+    try {
+      const quota = new GraphQuota({ jitterMs: 20 });
+      const readers = Array.from({ length: 12 }, () => new ArmReader({ credential, endpoint: herd.url, tlsCa: herd.ca, retryOptions: FAST_RETRIES, pageRows: 8, graphQuota: quota }));
+      const reads = await Promise.all(readers.map((r) => collect(r.list(SUB, "attackPath"))));
+      expect(reads.every((read) => read.length === 23)).toBe(true);
+      const statuses = herd.requests.map((q) => q.status);
+      expect(statuses.filter((x) => x === 200)).toHaveLength(36);
+      expect(statuses.filter((x) => x === 429)).toEqual([]);
+      expect(quota.waitedMs).toBeGreaterThan(0);
+    } finally {
+      await herd.close();
+    }
+  });
+
   it("a read throttled more often than allowed fails naming the page", async () => {
     limited.inject({ kind: "status", status: 429, code: "RateLimiting" }, { path: GRAPH, times: 3 });
-    const r = new ArmReader({ credential, endpoint: limited.url, tlsCa: limited.ca, retryOptions: FAST_RETRIES, maxThrottledRetries: 2, quotaWindowMs: 50 });
+    const r = new ArmReader({ credential, endpoint: limited.url, tlsCa: limited.ca, retryOptions: FAST_RETRIES, maxThrottledRetries: 2, graphQuota: new GraphQuota({ windowMs: 50 }) });
     const error = await collect(r.list(SUB, "attackPath")).catch((e: unknown) => e);
     expect(String(error)).toMatch(/page 1: HTTP 429 RateLimiting.*\(throttled 3 times in a row\)/);
   });

@@ -44,7 +44,8 @@ export const read: Command = {
   },
   help: `Usage: defender-export read --subscription <id> [--resource-group <rg> ...] [--types <list>] [--format ndjson|csv]
 
-Reads security data through @azure/arm-security, page by page, and streams it to stdout:
+Reads security data through @azure/arm-security (attack paths through Azure Resource Graph),
+page by page, and streams it to stdout:
   ndjson (default)  one record per line in the REST wire shape; recommendations carry their
                     metadata as properties.metadata. Pipe it into \`defender-export preview\`.
   csv               one row per record with the common columns (dataType, id, name, displayName,
@@ -53,7 +54,8 @@ Reads security data through @azure/arm-security, page by page, and streams it to
                     get a leading apostrophe.
 --types: ${TYPE_NAMES} (comma-separated; default all;
   "recommendations" and "findings" are accepted too). Secure score and regulatory compliance
-  are per subscription, so a resource group scope reads its subscription's.
+  are per subscription, so a resource group scope reads its subscription's; attack paths of a
+  resource group are those through one of its resources.
 
 Credentials: DefaultAzureCredential: \`az login\` on a laptop, the managed identity in Azure
 (AZURE_CLIENT_ID selects a user-assigned one). The identity needs Security Reader.
