@@ -1,5 +1,5 @@
 // The exporter under measurement, in its own process: every source of a subscription, read from the local
-// ARM endpoint and exported to the local Logs Ingestion and Event Hubs endpoints through the real engine.
+// ARM and Resource Graph endpoint and exported to the local Logs Ingestion and Event Hubs endpoints through the real engine.
 // Prints what it exported, the requests it made, its CPU time and its peak memory.
 import { readFileSync } from "node:fs";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -29,7 +29,7 @@ const allowedDestinations = { trustedHosts: args.trustedHosts };
 const parsed = parseExportConfiguration(
   {
     scopes: [{ scopePath: args.subscription }],
-    sources: ["Alerts", "Assessments", "SubAssessments", "SecureScores", "SecureScoreControls", "RegulatoryComplianceAssessment"].map((eventSource) => ({ eventSource })),
+    sources: ["Alerts", "Assessments", "SubAssessments", "SecureScores", "SecureScoreControls", "RegulatoryComplianceAssessment", "AttackPaths"].map((eventSource) => ({ eventSource })),
     actions: [
       { actionType: "Workspace", dataCollectionEndpoint: args.ingestionUrl, dataCollectionRuleId: RULE_ID },
       { actionType: "EventHub", connectionStringSetting: "DEFENDER_EXPORT_DEST_BENCH_EVENT_HUBS", eventHubName: "bench" },

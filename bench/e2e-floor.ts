@@ -1,5 +1,5 @@
 // The floor, in its own process: what any exporter of these records must do. Fetch every page the exporter
-// reads (plain Node HTTPS, following nextLink), JSON.parse it, and per record JSON.stringify once per
+// reads (plain Node HTTPS, following nextLink, and Resource Graph's $skipToken), JSON.parse it, and per record JSON.stringify once per
 // destination (two) and gzip one of them in 1 MB chunks (Logs Ingestion takes gzip; Event Hubs does not).
 // With a fourth argument (the delivery floor), it also sends what it made: each gzipped chunk in one HTTPS
 // POST to the Logs Ingestion endpoint, each record's JSON as one event through @azure/event-hubs.
@@ -8,6 +8,8 @@ import { Agent, request } from "node:https";
 import { gzipSync } from "node:zlib";
 import { EventHubProducerClient, type EventDataBatch } from "@azure/event-hubs";
 import { definitionOf, type DataType } from "../src/datatypes/registry.js";
+import type { ResourceGraphPlan } from "../src/datatypes/definition.js";
+import { rowsQuery } from "../src/sources/resource-graph.js";
 import { RULE_ID } from "../test/helpers/destinations.js";
 
 const [armUrl, certFile, subscription, deliverTo] = process.argv.slice(2) as [string, string, string, string | undefined];
@@ -73,25 +75,47 @@ const flush = async () => {
   chunk = [];
   chunkBytes = 0;
 };
+async function take(record: Record<string, unknown>): Promise<void> {
+  records++;
+  const forLogs = JSON.stringify(record);
+  const forHubs = JSON.stringify(record);
+  if (deliver) await send(forHubs);
+  if (chunkBytes + forLogs.length > 1_000_000) await flush();
+  chunk.push(forLogs);
+  chunkBytes += forLogs.length;
+}
+
 async function all(path: string, apiVersion: string, each?: (r: Record<string, unknown>) => Promise<void>): Promise<void> {
   let url: string | undefined = `${armUrl}${path}?api-version=${apiVersion}`;
   while (url !== undefined) {
     const page = await get(url);
-    for (const record of page.value) {
-      if (each) {
-        await each(record);
-        continue;
-      }
-      records++;
-      const forLogs = JSON.stringify(record);
-      const forHubs = JSON.stringify(record);
-      if (deliver) await send(forHubs);
-      if (chunkBytes + forLogs.length > 1_000_000) await flush();
-      chunk.push(forLogs);
-      chunkBytes += forLogs.length;
-    }
+    for (const record of page.value) await (each ?? take)(record);
     url = page.nextLink;
   }
+}
+
+/** A Resource Graph query's rows, page by page by $skipToken (the same query the exporter sends). */
+async function graph(query: string): Promise<void> {
+  let skipToken: string | undefined;
+  do {
+    const body = JSON.stringify({ query, subscriptions: [subscription.split("/").pop()], options: { $top: 1000, resultFormat: "objectArray", ...(skipToken ? { $skipToken: skipToken } : {}) } });
+    const page = await new Promise<{ data: Record<string, unknown>[]; $skipToken?: string }>((resolve, reject) => {
+      const req = request(
+        `${armUrl}/providers/Microsoft.ResourceGraph/resources?api-version=2024-04-01`,
+        { method: "POST", agent, headers: { authorization: "Bearer bench", "content-type": "application/json" } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as { data: Record<string, unknown>[]; $skipToken?: string }));
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+    for (const record of page.data) await take(record);
+    skipToken = page.$skipToken;
+  } while (skipToken !== undefined);
 }
 
 const cpu = process.cpuUsage();
@@ -112,6 +136,7 @@ await all(`${p}/regulatoryComplianceStandards`, version("regulatoryComplianceAss
     ),
   ),
 );
+await graph(rowsQuery(definitionOf("attackPath").read as ResourceGraphPlan));
 await flush();
 if (batch !== undefined && batch.count > 0) sends.push(hub!.sendBatch(batch));
 await Promise.all(sends);
