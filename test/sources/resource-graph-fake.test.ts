@@ -12,6 +12,8 @@ import { FAST_RETRIES, staticCredential } from "../helpers/arm.js";
 type Row = Record<string, unknown>;
 const ARG_SCOPE = "https://management.azure.com/.default";
 const ATTACK_PATHS = "securityresources | where type == 'microsoft.security/attackpaths'";
+// securityresources holds every Defender type: these leave only the attack paths, the assessments and the scores.
+const ONLY_SCORES_BESIDE = { alerts: 0, subAssessments: 0, standards: 0 };
 
 let fake: FakeArmServer | undefined;
 afterEach(async () => {
@@ -70,13 +72,14 @@ describe("the spec's examples", () => {
   const SUB = "cfbbd179-59d2-4052-aa06-9270a38aa9d6";
 
   it("answers a first page, the next page and a random page in the spec's shape", async () => {
-    const { fake, client } = await setup({ subscriptionId: SUB, attackPaths: 8, assessments: 6 });
+    const { fake, client, dataset } = await setup({ subscriptionId: SUB, attackPaths: 8, assessments: 6, ...ONLY_SCORES_BESIDE });
     for (const name of ["ResourcesFirstPageQuery", "ResourcesRandomPageQuery"]) {
       const ex = example(name);
       const page = await client.resources(onSecurityResources(ex.parameters.query));
       expect((JSON.parse(fake.requests.at(-1)!.body) as Row)["query"]).toContain("securityresources");
       expect(page.count).toBe(ex.parameters.query.options!["$top"]);
-      expect(page.totalRecords).toBe(14);
+      // The paths and assessments, and the secure score controls (named by GUIDs); the score is "ascScore".
+      expect(page.totalRecords).toBe(14 + dataset.secureScoreControls(true).count);
       expect(page.resultTruncated).toBe("false");
       expect(page.skipToken).toEqual(expect.any(String));
       expect(page.facets).toEqual([]);
@@ -121,13 +124,15 @@ async function fetchRaw(server: FakeArmServer, body: unknown, headers: Record<st
 describe("queries", () => {
   it("filters with each operator, case-sensitively or not as KQL does", async () => {
     // More queries than the default quota of 15 per 5 s allows.
-    const { client, dataset } = await setup({ attackPaths: 8, assessments: 6, resourceGroups: ["rg-Web", "rg-data"] }, { quota: { queries: 100, windowMs: 5000 } });
+    const { client, dataset } = await setup({ attackPaths: 8, assessments: 6, resourceGroups: ["rg-Web", "rg-data"], ...ONLY_SCORES_BESIDE }, { quota: { queries: 100, windowMs: 5000 } });
+    // Beside the paths: the assessments, the secure score and its controls.
+    const others = 6 + dataset.secureScores().count + dataset.secureScoreControls(true).count;
     const q = async (where: string, project = "id") => rows(await client.resources({ query: `securityresources | where ${where} | project ${project}` })).length;
     expect(await q("type == 'microsoft.security/attackpaths'")).toBe(8);
     expect(await q("type == 'Microsoft.Security/attackPaths'")).toBe(0);
     expect(await q("type =~ 'Microsoft.Security/attackPaths'")).toBe(8);
-    expect(await q("type != 'microsoft.security/attackpaths'")).toBe(6);
-    expect(await q("type !~ 'Microsoft.Security/AttackPaths'")).toBe(6);
+    expect(await q("type != 'microsoft.security/attackpaths'")).toBe(others);
+    expect(await q("type !~ 'Microsoft.Security/AttackPaths'")).toBe(others);
     expect(await q(`properties.riskLevel in ('Critical', "High")`)).toBe(4);
     expect(await q("properties.riskLevel in ('critical')")).toBe(0);
     expect(await q("properties.riskLevel in~ ('critical')")).toBe(2);

@@ -33,6 +33,10 @@ export interface DatasetOptions {
   subAssessments?: number;
   /** Assessment keys the assessments cycle through; default: the metadata's names. A key without metadata tests the join. */
   assessmentKeys?: string[];
+  /** Keys of custom assessments: their metadata is the subscription's own (its assessmentMetadata list), not the tenant's. */
+  customAssessmentKeys?: string[];
+  /** Every Nth assessment (index N-1, 2N-1, ...) assesses an on-premises machine instead of an Azure resource; 0 = none. */
+  onPremiseAssessmentEvery?: number;
   /** Parent assessment keys of the findings; default: the template findings' parents. */
   findingParents?: string[];
   standards?: number;
@@ -76,7 +80,9 @@ export class SyntheticDataset {
   readonly patches = new Map<string, (record: Json) => void>();
   readonly assessmentKeys: string[];
   readonly findingParents: string[];
+  readonly customAssessmentKeys: string[];
   readonly tenantId: string;
+  readonly #onPremiseAssessmentEvery: number;
   readonly #largeAttackPathEvery: number;
   readonly #hugeAttackPaths: Set<number>;
 
@@ -96,6 +102,8 @@ export class SyntheticDataset {
     this.#largeAttackPathEvery = options.largeAttackPathEvery ?? 0;
     this.#hugeAttackPaths = new Set(options.hugeAttackPaths ?? []);
     this.assessmentKeys = options.assessmentKeys ?? TEMPLATES.assessmentMetadata.map((m) => String(m["name"]));
+    this.customAssessmentKeys = options.customAssessmentKeys ?? [];
+    this.#onPremiseAssessmentEvery = options.onPremiseAssessmentEvery ?? 0;
     this.findingParents = options.findingParents ?? TEMPLATES.subAssessments.map((s) => /\/assessments\/([^/]+)\//i.exec(String(s["id"]))![1]!);
   }
 
@@ -167,13 +175,38 @@ export class SyntheticDataset {
     a["name"] = key;
     a["id"] = `${resource}/providers/Microsoft.Security/assessments/${key}`;
     const p = a["properties"] as Json;
-    p["resourceDetails"] = { source: "Azure", id: resource };
+    const every = this.#onPremiseAssessmentEvery;
+    // The spec's OnPremiseResourceDetails (security-Assessment definitions): the machine, its agent and workspace.
+    p["resourceDetails"] =
+      every > 0 && (i + 1) % every === 0
+        ? {
+            source: "OnPremise",
+            workspaceId: `${this.subscriptionPath}/resourceGroups/${this.#resourceGroupOf(i)}/providers/Microsoft.OperationalInsights/workspaces/ws`,
+            vmuuid: guid(5, i),
+            sourceComputerId: guid(6, i),
+            machineName: `onprem${i}`,
+          }
+        : { source: "Azure", id: resource };
     p["status"] = { code: ASSESSMENT_STATES[i % ASSESSMENT_STATES.length] };
     return a;
   }
 
   assessmentMetadata(): Collection {
     return { count: TEMPLATES.assessmentMetadata.length, at: (i) => clone(TEMPLATES.assessmentMetadata[i]!) };
+  }
+
+  /** The subscription's own assessment metadata: the custom assessments'. */
+  subscriptionAssessmentMetadata(): Collection {
+    const keys = this.customAssessmentKeys;
+    return {
+      count: keys.length,
+      at: (i) => ({
+        id: `${this.subscriptionPath}/providers/Microsoft.Security/assessmentMetadata/${keys[i]!}`,
+        name: keys[i]!,
+        type: "Microsoft.Security/assessmentMetadata",
+        properties: { displayName: `Custom assessment ${i}`, description: "A custom assessment", assessmentType: "CustomerManaged", severity: SEVERITIES[i % 3], categories: ["Compute"] },
+      }),
+    };
   }
 
   subAssessments(rg?: string): Collection {

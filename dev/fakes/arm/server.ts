@@ -56,7 +56,7 @@ const ROUTES: Route[] = [
   { pattern: new RegExp(`^${SUB}${RG}/${SEC}/alerts$`, "i"), apiVersions: ["2021-11-01", "2022-01-01"], list: (m, _q, d) => d.alerts(m[2]) },
   { pattern: new RegExp(`^${SUB}${RG}/${SEC}/assessments$`, "i"), apiVersions: ["2021-06-01", "2025-05-04"], list: (m, _q, d) => d.assessments(m[2]) },
   { pattern: new RegExp(`^/${SEC}/assessmentMetadata$`, "i"), apiVersions: ["2021-06-01", "2025-05-04"], list: (_m, _q, d) => d.assessmentMetadata() },
-  { pattern: new RegExp(`^${SUB}/${SEC}/assessmentMetadata$`, "i"), apiVersions: ["2021-06-01", "2025-05-04"], list: () => ({ count: 0, at: () => ({}) }) },
+  { pattern: new RegExp(`^${SUB}/${SEC}/assessmentMetadata$`, "i"), apiVersions: ["2021-06-01", "2025-05-04"], list: (_m, _q, d) => d.subscriptionAssessmentMetadata() },
   { pattern: new RegExp(`^${SUB}${RG}/${SEC}/subAssessments$`, "i"), apiVersions: ["2019-01-01-preview"], list: (m, _q, d) => d.subAssessments(m[2]) },
   { pattern: new RegExp(`^${SUB}/${SEC}/secureScores$`, "i"), apiVersions: ["2020-01-01"], list: (_m, _q, d) => d.secureScores() },
   {
