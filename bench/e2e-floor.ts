@@ -8,7 +8,6 @@ import { Agent, request } from "node:https";
 import { gzipSync } from "node:zlib";
 import { EventHubProducerClient, type EventDataBatch } from "@azure/event-hubs";
 import { definitionOf, type DataType } from "../src/datatypes/registry.js";
-import type { ResourceGraphPlan } from "../src/datatypes/definition.js";
 import { rowsQuery } from "../src/sources/resource-graph.js";
 import { RULE_ID } from "../test/helpers/destinations.js";
 
@@ -136,7 +135,7 @@ await all(`${p}/regulatoryComplianceStandards`, version("regulatoryComplianceAss
     ),
   ),
 );
-await graph(rowsQuery(definitionOf("attackPath").read as ResourceGraphPlan));
+await graph(rowsQuery(definitionOf("attackPath").graph));
 await flush();
 if (batch !== undefined && batch.count > 0) sends.push(hub!.sendBatch(batch));
 await Promise.all(sends);

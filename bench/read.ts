@@ -6,7 +6,6 @@ import { fileURLToPath } from "node:url";
 import { ArmReader } from "../src/sources/reader.js";
 import { rowsQuery } from "../src/sources/resource-graph.js";
 import { attackPath } from "../src/datatypes/attack-path.js";
-import type { ResourceGraphPlan } from "../src/datatypes/definition.js";
 import type { Figure } from "./figures.js";
 
 export interface Endpoint {
@@ -62,7 +61,7 @@ async function plainGraph(endpoint: Endpoint, ca: string): Promise<number> {
   let records = 0;
   do {
     const body = JSON.stringify({
-      query: rowsQuery(attackPath.read as ResourceGraphPlan),
+      query: rowsQuery(attackPath.graph),
       subscriptions: [subscription],
       options: { $top: 1000, resultFormat: "objectArray", ...(skipToken ? { $skipToken: skipToken } : {}) },
     });

@@ -17,6 +17,10 @@ export const EVENT_SOURCES = [
 ] as const;
 export type EventSource = (typeof EVENT_SOURCES)[number];
 
+/** Extension: how records are read: the Microsoft.Security lists, or Azure Resource Graph (attack paths always). */
+export const READERS = ["arm", "resourceGraph"] as const;
+export type ReaderKind = (typeof READERS)[number];
+
 export const OPERATORS = ["Equals", "GreaterThan", "GreaterThanOrEqualTo", "LesserThan", "LesserThanOrEqualTo", "NotEquals", "Contains", "StartsWith", "EndsWith"] as const;
 export type Operator = (typeof OPERATORS)[number];
 

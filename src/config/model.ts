@@ -1,5 +1,5 @@
 import type { LogAnalyticsTable } from "../datatypes/registry.js";
-import type { EventHubFormat, EventSource, FindingsShape, Operator, PropertyType } from "./enums.js";
+import type { EventHubFormat, EventSource, FindingsShape, Operator, PropertyType, ReaderKind } from "./enums.js";
 import type { Secret } from "./secret.js";
 
 /** The normalized export configuration: one model, whichever form it was written in. */
@@ -14,6 +14,8 @@ export interface ExportConfiguration {
   snapshotSchedule: string;
   /** Extension: a new configuration's streaming sources start with a snapshot of what exists. Default true. */
   baselineSnapshot: boolean;
+  /** Extension: read through Azure Resource Graph instead of the Microsoft.Security lists (absent: the lists). */
+  reader?: ReaderKind;
 }
 
 /**

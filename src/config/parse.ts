@@ -5,7 +5,8 @@ import { coveringScopes, scopeSchema, sourceSchema } from "./automation.js";
 import { scheduleProblem } from "./schedule.js";
 import { DEFAULT_SNAPSHOT_SCHEDULE, type Action, type ExportConfiguration, type Problem, type Scope, type Source } from "./model.js";
 import { POLICY_DESTINATION_PARAMETERS, POLICY_IGNORED_PARAMETERS, POLICY_PARAMETERS, compilePolicySources, eventHubIdFromAuthorizationRule, policyParametersShape } from "./policy.js";
-import { describe, freeText, show, strictObject } from "./zod-helpers.js";
+import { caseInsensitiveEnum, describe, freeText, show, strictObject } from "./zod-helpers.js";
+import { READERS } from "./enums.js";
 import { isObject } from "../shared/object.js";
 
 export type ConfigurationForm = "automation" | "policy";
@@ -17,7 +18,7 @@ export interface ParseOptions {
 }
 
 const AUTOMATION_TYPES = ["microsoft.security/automations", "microsoft.security/securityautomations"];
-const PROPERTIES_FIELDS = ["description", "isEnabled", "scopes", "sources", "actions", "snapshotSchedule", "baselineSnapshot"];
+const PROPERTIES_FIELDS = ["description", "isEnabled", "scopes", "sources", "actions", "snapshotSchedule", "baselineSnapshot", "reader"];
 
 /** An NCRONTAB schedule, as Azure Functions timers take it: six fields, seconds first. */
 const schedule = z.string({ error: (i) => `expected snapshotSchedule (a CRON string such as "0 0 0 * * 0"), got ${describe(i.input)}` }).superRefine((v, ctx) => {
@@ -25,6 +26,7 @@ const schedule = z.string({ error: (i) => `expected snapshotSchedule (a CRON str
   if (problem !== undefined) ctx.addIssue({ code: "custom", message: `invalid snapshotSchedule ${show(v)}: ${problem}${problem.startsWith("expected six") ? ', such as "0 0 0 * * 0"' : ""}` });
 });
 const baseline = z.boolean({ error: (i) => `expected baselineSnapshot (true or false), got ${describe(i.input)}` });
+const reader = caseInsensitiveEnum(READERS, "reader");
 const POLICY_KEYS: readonly string[] = [...POLICY_PARAMETERS, ...POLICY_DESTINATION_PARAMETERS, ...POLICY_IGNORED_PARAMETERS];
 
 /**
@@ -91,6 +93,7 @@ function propertiesSchema(allowed: AllowedDestinations) {
     actions: z.array(actionSchema(allowed), { error: (i) => `expected actions (an array), got ${describe(i.input)}` }).optional(),
     snapshotSchedule: schedule.optional(),
     baselineSnapshot: baseline.optional(),
+    reader: reader.optional(),
   });
 }
 
@@ -118,6 +121,7 @@ function parsePropertiesForm(input: Record<string, unknown>, at: string, allowed
       actions: dropInternal(p.actions ?? [], at, warnings),
       snapshotSchedule: p.snapshotSchedule?.trim() ?? DEFAULT_SNAPSHOT_SCHEDULE,
       baselineSnapshot: p.baselineSnapshot ?? true,
+      ...(p.reader === undefined ? {} : { reader: p.reader }),
     },
     "automation",
     at,
@@ -139,6 +143,7 @@ function policySchema(allowed: AllowedDestinations) {
       eventHubDetails: z.string({ error: (i) => `expected eventHubDetails (an authorization rule id), got ${describe(i.input)}` }).optional(),
       snapshotSchedule: schedule.optional(),
       baselineSnapshot: baseline.optional(),
+      reader: reader.optional(),
       resourceGroupName: z.string().optional(),
       resourceGroupLocation: z.string().optional(),
       createResourceGroup: z.boolean().optional(),
@@ -207,6 +212,7 @@ function parsePolicyForm(raw: Record<string, unknown>, at: string, allowed: Allo
       actions,
       snapshotSchedule: p.snapshotSchedule?.trim() ?? DEFAULT_SNAPSHOT_SCHEDULE,
       baselineSnapshot: p.baselineSnapshot ?? true,
+      ...(p.reader === undefined ? {} : { reader: p.reader }),
     },
     "policy",
     at,

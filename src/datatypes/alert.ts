@@ -156,6 +156,7 @@ export const alert = defineDataType({
   armTypes: ["Microsoft.Security/Locations/alerts"],
   apiVersion: "2021-11-01",
   read: { kind: "armList", list: "alerts", level: "scope" },
+  graph: { type: "microsoft.security/locations/alerts", inResourceGroup: { column: "resourceGroup" } },
   // Status or severity.
   change: {
     fingerprint: (r) => fieldsHash(get(r, "properties", "status"), get(r, "properties", "severity")),

@@ -51,6 +51,7 @@ export const assessment = defineDataType({
   armTypes: ["Microsoft.Security/assessments"],
   apiVersion: "2021-06-01",
   read: { kind: "armList", list: "assessments", level: "scope" },
+  graph: { type: "microsoft.security/assessments", inResourceGroup: { column: "resourceGroup" } },
   // Severity is in the metadata, not in the list item: the built-in export embeds it, as `$expand=metadata` does.
   metadata: { list: "assessmentMetadata", armType: "Microsoft.Security/assessmentMetadata" },
   // Status; a recommendation that disappears is a removal.

@@ -6,6 +6,8 @@ import { defineDataType } from "./definition.js";
 /** The type Resource Graph gives attack path rows (lower case); a removed path carries it too. */
 const GRAPH_TYPE = "microsoft.security/attackpaths";
 
+const GRAPH_ROWS = { type: GRAPH_TYPE, inResourceGroup: { mentionedIn: "tostring(properties.graphComponent.entities)" } };
+
 /** Arrays of text the native table keeps as text: one line each. */
 const lines = (value: unknown): unknown => (Array.isArray(value) && value.every((v) => typeof v === "string") ? value.join("\n") : typeof value === "string" ? value : json(value));
 
@@ -59,7 +61,8 @@ export const attackPath = defineDataType({
   // The Resource Graph api-version of the query (no Microsoft.Security api serves attack paths).
   apiVersion: "2024-04-01",
   // Paths belong to no resource group: a group's paths are those through one of its resources.
-  read: { kind: "resourceGraph", type: GRAPH_TYPE, inResourceGroup: { mentionedIn: "tostring(properties.graphComponent.entities)" } },
+  read: { kind: "resourceGraph", ...GRAPH_ROWS },
+  graph: GRAPH_ROWS,
   // Paths carry no timestamps and are re-evaluated about daily, rewriting their graphs: a change is what an
   // analyst acts on (risk, where it starts, what it reaches, why it is risky), not a redrawn graph.
   change: {

@@ -26,6 +26,8 @@ export interface DataTypeDefinition<Name extends string = string, Table extends 
   /** The Microsoft.Security api-version its records are read with; Event Hubs enrichment states it. */
   apiVersion: string;
   read: ReadPlan;
+  /** Its rows in Resource Graph: how a configuration with `reader: "resourceGraph"` reads it (attack paths always). */
+  graph: GraphRows;
   /** Records of another list joined into each of these by name, as `properties.metadata`. */
   metadata?: { list: string; armType: string };
   change: ChangeRule;
@@ -67,19 +69,24 @@ export interface ArmNestedListPlan {
   context: (parent: string, child: string) => RecordContext;
 }
 
-/**
- * Rows of Resource Graph's `securityresources` table, for data that no Microsoft.Security list serves. Not
- * resumable: a skip token is bound to its query and expires, so a stopped read starts again.
- */
-export interface ResourceGraphPlan {
-  kind: "resourceGraph";
+/** A data type's rows in Resource Graph's `securityresources` table. */
+export interface GraphRows {
   /** The rows' `type`, lower case as Resource Graph keeps it. */
   type: string;
   /**
-   * How a resource group scope selects rows: by their `resourceGroup` column, or, for rows that belong to no
-   * group, by a KQL expression whose text holds the ids of the resources a row concerns (in the group when one is).
+   * How a resource group scope selects rows: by their `resourceGroup` column; for rows that belong to no group,
+   * by a KQL expression whose text holds the ids of the resources a row concerns (in the group when one is), or
+   * the whole subscription's (scores and compliance, as the Microsoft.Security lists are read).
    */
-  inResourceGroup: { column: "resourceGroup" } | { mentionedIn: string };
+  inResourceGroup: { column: "resourceGroup" } | { mentionedIn: string } | { wholeSubscription: true };
+}
+
+/**
+ * Rows of Resource Graph, for data that no Microsoft.Security list serves. Not resumable: a skip token is an
+ * offset into a result that changes, so a stopped read starts again.
+ */
+export interface ResourceGraphPlan extends GraphRows {
+  kind: "resourceGraph";
 }
 
 /** What Event Hubs receive for the type, beyond the ARM record with `securityEventDataEnrichment`. */

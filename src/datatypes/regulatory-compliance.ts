@@ -45,6 +45,8 @@ export const regulatoryComplianceAssessment = defineDataType({
     records: "regulatoryComplianceAssessments",
     context: (standard, control) => ({ standard, control }),
   },
+  // The assessments alone (standards and controls are rows of their own types); names only in the id.
+  graph: { type: "microsoft.security/regulatorycompliancestandards/regulatorycompliancecontrols/regulatorycomplianceassessments", inResourceGroup: { wholeSubscription: true } },
   // State or resource counts.
   change: {
     fingerprint: (r) => fieldsHash(get(r, "properties", "state"), get(r, "properties", "passedResources"), get(r, "properties", "failedResources"), get(r, "properties", "skippedResources")),

@@ -33,6 +33,7 @@ export const secureScoreControl = defineDataType({
   // Read with their definitions (display name, max score, assessments).
   apiVersion: secureScore.apiVersion,
   read: { kind: "armList", list: "secureScoreControls", query: "$expand=definition", level: "subscription" },
+  graph: { type: "microsoft.security/securescores/securescorecontrols", inResourceGroup: { wholeSubscription: true } },
   change: scoreChange,
   table: TABLE,
   eventHub: { category: "SecureScoreControls" },

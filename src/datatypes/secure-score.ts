@@ -40,6 +40,7 @@ export const secureScore = defineDataType({
   armTypes: ["Microsoft.Security/secureScores"],
   apiVersion: "2020-01-01",
   read: { kind: "armList", list: "secureScores", level: "subscription" },
+  graph: { type: "microsoft.security/securescores", inResourceGroup: { wholeSubscription: true } },
   change: scoreChange,
   table: TABLE,
   eventHub: { category: "SecureScores" },

@@ -58,6 +58,7 @@ export const subAssessment = defineDataType({
       return key === undefined ? undefined : { parentAssessmentKey: key };
     },
   },
+  graph: { type: "microsoft.security/assessments/subassessments", inResourceGroup: { column: "resourceGroup" } },
   // Status; a finding that disappears is a removal.
   change: {
     fingerprint: (r) => fieldsHash(get(r, "properties", "status", "code")),

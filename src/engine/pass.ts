@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { EVENT_SOURCES, type EventSource } from "../config/enums.js";
+import { EVENT_SOURCES, type EventSource, type ReaderKind } from "../config/enums.js";
 import type { ExportConfiguration } from "../config/model.js";
 import { ChangeDetector } from "../change/detector.js";
 import { CHANGE_RULES } from "../change/fingerprints.js";
@@ -22,8 +22,8 @@ export interface PassOptions {
   configuration: ExportConfiguration;
   scope: string;
   eventSource: EventSource;
-  /** The records of the source's data type at the scope (an ArmReader's `read`), from a cursor when resuming. */
-  read: (scope: string, eventSource: EventSource, from?: Cursor) => AsyncIterable<SourceRecord>;
+  /** The records of the source's data type at the scope (an ArmReader's `read`), from a cursor when resuming, through the configuration's reader. */
+  read: (scope: string, eventSource: EventSource, from?: Cursor, via?: ReaderKind) => AsyncIterable<SourceRecord>;
   sinks: readonly Sink[];
   state: StateStore;
   /** Export every matching record, marked as snapshot (snapshot sources always are). */
@@ -244,7 +244,7 @@ async function pass(options: PassOptions, session: PassSession, record: PassReco
   const progress = await session.resume();
   // The first page is fetched while the state loads: both take a round trip and some parsing.
   // A stopped pass goes on from its cursor; one whose records have none (compliance) reads again from the start.
-  const records = startReading(options.read(options.scope, options.eventSource, progress?.cursor ?? undefined));
+  const records = startReading(options.read(options.scope, options.eventSource, progress?.cursor ?? undefined, options.configuration.reader));
   let state: ExportState;
   try {
     state = await session.load();
@@ -419,7 +419,6 @@ function add(totals: Map<string, DeliveryReport>, key: string, report: DeliveryR
 }
 
 /** Reads a source's records through an ArmReader, with the metadata join the reader does for assessments. */
-export function readerSource(reader: { list(scope: string, dataType: DataType): AsyncIterable<SourceRecord>; resume(scope: string, dataType: DataType, from: Cursor): AsyncIterable<SourceRecord> }) {
-  return (scope: string, eventSource: EventSource, from?: Cursor) =>
-    from === undefined ? reader.list(scope, EVENT_SOURCE_DATA_TYPE[eventSource]) : reader.resume(scope, EVENT_SOURCE_DATA_TYPE[eventSource], from);
+export function readerSource(reader: { list(scope: string, dataType: DataType, from?: Cursor, via?: ReaderKind): AsyncIterable<SourceRecord> }) {
+  return (scope: string, eventSource: EventSource, from?: Cursor, via?: ReaderKind) => reader.list(scope, EVENT_SOURCE_DATA_TYPE[eventSource], from, via);
 }

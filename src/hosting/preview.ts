@@ -53,7 +53,7 @@ export async function* liveRecords(reader: ArmReader, configuration: ExportConfi
       if (seen.has(`${scope.scopePath}|${dataType}`)) continue;
       seen.add(`${scope.scopePath}|${dataType}`);
       let taken = 0;
-      for await (const item of reader.list(scope.scopePath, dataType)) {
+      for await (const item of reader.list(scope.scopePath, dataType, undefined, configuration.reader)) {
         yield { record: item.record, origin: n++ };
         if (++taken >= limit) break;
       }

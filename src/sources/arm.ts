@@ -1,6 +1,6 @@
 import { SecurityCenter } from "@azure/arm-security";
 import type { TokenCredential } from "@azure/core-auth";
-import { createPipelineRequest, type PipelineRetryOptions } from "@azure/core-rest-pipeline";
+import { createPipelineRequest, type Pipeline, type PipelineRetryOptions } from "@azure/core-rest-pipeline";
 import { redactSecretsInText } from "../config/secret.js";
 import { parseJson } from "../shared/json.js";
 import { isObject } from "../shared/object.js";
@@ -49,6 +49,20 @@ export class ArmTraffic {
   pages = 0;
 }
 
+/** Counts every request a client sends, each retry included (the policy runs after the retry policy). */
+export function countRequests(pipeline: Pipeline, counter: ArmTraffic): void {
+  pipeline.addPolicy(
+    {
+      name: "defenderExportRequestCounter",
+      sendRequest: (request, next) => {
+        counter.requests++;
+        return next(request);
+      },
+    },
+    { afterPhase: "Retry" },
+  );
+}
+
 /**
  * The token scope for an ARM endpoint. The SDK asks for the public cloud's scope unless told otherwise,
  * which fails in sovereign clouds; local endpoints keep the public scope (a fake accepts any token).
@@ -80,16 +94,7 @@ export class ArmPager {
       ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
       ...(options.tlsCa ? { tlsOptions: { ca: options.tlsCa } } : {}),
     });
-    this.client.pipeline.addPolicy(
-      {
-        name: "defenderExportRequestCounter",
-        sendRequest: (request, next) => {
-          counter.requests++;
-          return next(request);
-        },
-      },
-      { afterPhase: "Retry" },
-    );
+    countRequests(this.client.pipeline, counter);
   }
 
   /**

@@ -1,9 +1,11 @@
 import { coveringScopes, normalizeScopePath } from "../config/automation.js";
 import { DATA_TYPES, definitionOf, type DataType, type RegisteredDataType } from "../datatypes/registry.js";
-import type { ArmListPlan, ArmNestedListPlan, ResourceGraphPlan } from "../datatypes/definition.js";
+import type { ArmListPlan, ArmNestedListPlan, GraphRows } from "../datatypes/definition.js";
+import type { ReaderKind } from "../config/enums.js";
+import { fromGraphRow, type GraphRowResult } from "./graph-shapes.js";
 import { AssessmentMetadataIndex, hasEmbeddedMetadata } from "../records/metadata.js";
 import { subscriptionOf, type Json, type RecordContext } from "../records/record.js";
-import { ArmPager, ArmTraffic, type PageContext } from "./arm.js";
+import { ArmPager, ArmReadError, ArmTraffic, type PageContext } from "./arm.js";
 import { GraphPager, rowsQuery, type GraphPagerOptions } from "./resource-graph.js";
 
 /** Where a record was in its list: the page it came on and its place there; a pass resumes from it. */
@@ -73,12 +75,17 @@ export class ArmReader {
    * listed subscription is read once, with the subscription); lists kept per subscription (secure scores,
    * compliance) are read once for each subscription the scopes touch.
    */
-  async *read(scopes: readonly string[], dataTypes: readonly DataType[]): AsyncGenerator<SourceRecord> {
+  async *read(scopes: readonly string[], dataTypes: readonly DataType[], via: ReaderKind = "arm"): AsyncGenerator<SourceRecord> {
     const groups = groupScopes(scopes);
     for (const dataType of dataTypes) {
       const definition = definitionOf(dataType);
       const plan = definition.read;
       for (const [subscriptionId, subscriptionScopes] of groups) {
+        if (via === "resourceGraph" && plan.kind !== "resourceGraph") {
+          const wholeSubscription = "wholeSubscription" in definition.graph.inResourceGroup;
+          for (const scope of wholeSubscription ? [`/subscriptions/${subscriptionId}`] : subscriptionScopes) yield* this.#graphRows(definition, definition.graph, scope);
+          continue;
+        }
         switch (plan.kind) {
           case "armList": {
             const metadata = definition.metadata === undefined ? undefined : await this.#metadata(definition, subscriptionId);
@@ -102,9 +109,11 @@ export class ArmReader {
    * from where an earlier read stopped when `from` is given (a nested list starts again). The reader's own
    * generator, not a layer around it, since every record goes through each layer.
    */
-  list(scope: string, dataType: DataType, from?: Cursor): AsyncIterable<SourceRecord> {
+  list(scope: string, dataType: DataType, from?: Cursor, via: ReaderKind = "arm"): AsyncIterable<SourceRecord> {
     const definition = definitionOf(dataType);
     const plan = definition.read;
+    // Resource Graph rows have no cursor: a stopped read through it starts again.
+    if (via === "resourceGraph" && plan.kind !== "resourceGraph") return this.#graphRows(definition, definition.graph, scope);
     switch (plan.kind) {
       case "armList": {
         const at = plan.level === "scope" ? scope : `/subscriptions/${subscriptionOfScope(scope)}`;
@@ -198,17 +207,37 @@ export class ArmReader {
     }
   }
 
-  /** Resource Graph rows of the plan's type in a subscription, or in a resource group of it. */
-  async *#graphRows(dataType: RegisteredDataType, plan: ResourceGraphPlan, scope: string): AsyncGenerator<SourceRecord> {
+  /**
+   * A data type's Resource Graph rows in a subscription, or in a resource group of it, brought to the shape
+   * the Microsoft.Security lists give (src/sources/graph-shapes.ts), so that everything after the reader
+   * behaves the same whichever read them. Recommendations whose rows lack metadata get it from the metadata lists.
+   */
+  async *#graphRows(dataType: RegisteredDataType, rows: GraphRows, scope: string): AsyncGenerator<SourceRecord> {
     const name = dataType.name;
     const subscriptionId = subscriptionOfScope(scope);
-    const resourceGroup = /\/resourceGroups\/([^/]+)$/i.exec(scope)?.[1];
+    const resourceGroup = "wholeSubscription" in rows.inResourceGroup ? undefined : /\/resourceGroups\/([^/]+)$/i.exec(scope)?.[1];
     this.#graph ??= new GraphPager(this.#options, this.#counter);
-    const request = { query: rowsQuery(plan, resourceGroup), subscriptions: [subscriptionId] };
-    for await (const rows of this.#graph.pages(request, { scope, dataType: name })) {
-      for (const record of rows) {
+    const request = { query: rowsQuery(rows, resourceGroup), subscriptions: [subscriptionId] };
+    let metadata: AssessmentMetadataIndex | undefined;
+    let page = 0;
+    for await (const pageRows of this.#graph.pages(request, { scope, dataType: name })) {
+      page++;
+      for (const row of pageRows) {
+        let converted: GraphRowResult;
+        try {
+          converted = fromGraphRow(row);
+        } catch (e) {
+          throw new ArmReadError({ scope, dataType: name, page }, e instanceof Error ? e.message : String(e));
+        }
+        if (converted.kind === "skipped" || converted.dataType !== name) continue;
+        let record = converted.record;
+        if (converted.needsMetadata === true) {
+          metadata ??= await this.#metadata(dataType, subscriptionId);
+          if (!metadata.has(record)) this.#withoutMetadata++;
+          record = metadata.embed(record) as Json;
+        }
         this.#records[name]++;
-        yield { dataType: name, scope, record };
+        yield converted.context === undefined ? { dataType: name, scope, record } : { dataType: name, scope, record, context: converted.context };
       }
     }
   }

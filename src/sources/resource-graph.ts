@@ -1,10 +1,10 @@
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import type { HttpHeaders } from "@azure/core-rest-pipeline";
 import { redactSecretsInText } from "../config/secret.js";
-import type { ResourceGraphPlan } from "../datatypes/definition.js";
+import type { GraphRows } from "../datatypes/definition.js";
 import { isObject } from "../shared/object.js";
 import { statusOf } from "../shared/azure-errors.js";
-import { ArmReadError, armTokenScope, DEFAULT_ARM_ENDPOINT, type ArmConnectionOptions, type ArmTraffic, type PageContext } from "./arm.js";
+import { ArmReadError, armTokenScope, countRequests, DEFAULT_ARM_ENDPOINT, type ArmConnectionOptions, type ArmTraffic, type PageContext } from "./arm.js";
 
 /** Resource Graph's largest page. */
 export const GRAPH_PAGE_ROWS = 1000;
@@ -40,10 +40,10 @@ export function kqlString(text: string): string {
  * The query for one type's rows, optionally in one resource group. It projects `id` and orders by it, as
  * Resource Graph pages only such queries (otherwise it truncates and gives no skip token).
  */
-export function rowsQuery(plan: Pick<ResourceGraphPlan, "type" | "inResourceGroup">, resourceGroup?: string): string {
+export function rowsQuery(plan: GraphRows, resourceGroup?: string): string {
   let where = "";
-  if (resourceGroup !== undefined) {
-    const match = plan.inResourceGroup;
+  const match = plan.inResourceGroup;
+  if (resourceGroup !== undefined && !("wholeSubscription" in match)) {
     // `contains` ignores case, as ARM ids do; the slashes keep rg-a from matching rg-ab.
     where = "column" in match ? ` | where resourceGroup =~ ${kqlString(resourceGroup)}` : ` | where ${match.mentionedIn} contains ${kqlString(`/resourceGroups/${resourceGroup}/`)}`;
   }
@@ -184,16 +184,7 @@ export class GraphPager {
       ...(options.retryOptions ? { retryOptions: options.retryOptions } : {}),
       ...(options.tlsCa ? { tlsOptions: { ca: options.tlsCa } } : {}),
     });
-    this.client.pipeline.addPolicy(
-      {
-        name: "defenderExportRequestCounter",
-        sendRequest: (request, next) => {
-          counter.requests++;
-          return next(request);
-        },
-      },
-      { afterPhase: "Retry" },
-    );
+    countRequests(this.client.pipeline, counter);
     this.#quota = quota;
     this.#maxThrottledRetries = options.maxThrottledRetries ?? 10;
     this.#pageRows = Math.min(GRAPH_PAGE_ROWS, Math.max(1, options.pageRows ?? GRAPH_PAGE_ROWS));

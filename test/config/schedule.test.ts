@@ -13,3 +13,20 @@ describe("snapshot schedule", () => {
     expect(!bad.ok && bad.errors[0]).toEqual({ path: "$.properties.snapshotSchedule", message: expect.stringMatching(/Invalid value for second: 61/) });
   });
 });
+
+describe("the reader extension", () => {
+  it("reads through the Microsoft.Security lists unless the configuration names Resource Graph, in either form, in any case", () => {
+    const policy = parseExportConfiguration({ exportedDataTypes: ["Security alerts"], reader: "ResourceGraph" });
+    expect(policy.ok && policy.configuration.reader).toBe("resourceGraph");
+    const automation = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], reader: "arm" });
+    expect(automation.ok && automation.configuration.reader).toBe("arm");
+    const unset = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }] });
+    expect(unset.ok && unset.configuration.reader).toBeUndefined();
+  });
+
+  it("refuses another reader, naming the field and the choices", () => {
+    const bad = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], reader: "graph" });
+    expect(bad.ok).toBe(false);
+    expect(!bad.ok && bad.errors.map((e) => `${e.path}: ${e.message}`).join("\n")).toMatch(/\$\.reader: .*arm, resourceGraph/);
+  });
+});

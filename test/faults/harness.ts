@@ -1,6 +1,7 @@
 import { BlobServiceClient } from "@azure/storage-blob";
 import { parseExportConfiguration } from "../../src/config/parse.js";
 import type { ExportConfiguration, Source } from "../../src/config/model.js";
+import type { ReaderKind } from "../../src/config/enums.js";
 
 /** A source as a configuration is written: without rule sets, it exports every record. */
 export type SourceSpec = Omit<Source, "ruleSets"> & Partial<Pick<Source, "ruleSets">>;
@@ -63,6 +64,8 @@ export interface PassArgs {
   sources: SourceSpec[];
   /** Rows a Resource Graph page asks for (1,000 by default). */
   graphPageRows?: number;
+  /** The configuration's reader (the Microsoft.Security lists by default). */
+  reader?: ReaderKind;
 }
 
 function configurationOf(args: PassArgs): ExportConfiguration {
@@ -70,6 +73,7 @@ function configurationOf(args: PassArgs): ExportConfiguration {
     {
       scopes: [{ scopePath: args.subscriptionPath }],
       sources: args.sources,
+      ...(args.reader ? { reader: args.reader } : {}),
       actions: [
         { actionType: "Workspace", dataCollectionEndpoint: args.ingestionUrl, dataCollectionRuleId: RULE_ID },
         { actionType: "EventHub", connectionStringSetting: "DEFENDER_EXPORT_DEST_FAULTS_EVENT_HUBS", eventHubName: HUB },
@@ -120,16 +124,17 @@ export async function passWith(args: PassArgs, hooks?: PassHooks): Promise<PassR
   }
 }
 
-export interface WorldOptions extends Pick<DatasetOptions, "alerts" | "assessments" | "attackPaths" | "largeAttackPathEvery" | "hugeAttackPaths"> {
+export interface WorldOptions extends Pick<DatasetOptions, "alerts" | "assessments" | "subAssessments" | "attackPaths" | "largeAttackPathEvery" | "hugeAttackPaths"> {
   pageSize?: number;
   sources?: SourceSpec[];
   graphPageRows?: number;
+  reader?: ReaderKind;
   resourceGraph?: ResourceGraphOptions;
 }
 
 export async function world(options: WorldOptions = {}): Promise<World> {
-  const { pageSize, sources, resourceGraph, graphPageRows, ...sizes } = options;
-  const dataset = new SyntheticDataset({ alerts: 15, assessments: 15, attackPaths: 0, ...sizes, subAssessments: 0 });
+  const { pageSize, sources, resourceGraph, graphPageRows, reader, ...sizes } = options;
+  const dataset = new SyntheticDataset({ alerts: 15, assessments: 15, attackPaths: 0, subAssessments: 0, ...sizes });
   const [arm, ingestion, hubs, azurite] = await Promise.all([
     startFakeArm({ dataset, pageSize: pageSize ?? 5, ...(resourceGraph ? { resourceGraph } : {}) }),
     startFakeLogsIngestion({ ruleId: RULE_ID, streams: declaredStreams() }),
@@ -150,6 +155,7 @@ export async function world(options: WorldOptions = {}): Promise<World> {
     checkpointEvery,
     sources: sources ?? [{ eventSource: "Alerts" }, { eventSource: "Assessments" }],
     ...(graphPageRows ? { graphPageRows } : {}),
+    ...(reader ? { reader } : {}),
   });
   const configuration = configurationOf(args());
   const exported = new Set(args().sources.map((s) => s.eventSource));

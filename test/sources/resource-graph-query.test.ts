@@ -1,7 +1,6 @@
 import { createHttpHeaders, type HttpHeaders } from "@azure/core-rest-pipeline";
 import { describe, expect, it } from "vitest";
 import { attackPath } from "../../src/datatypes/attack-path.js";
-import type { ResourceGraphPlan } from "../../src/datatypes/definition.js";
 import { GraphQuota, kqlString, parseResetsAfter, QuotaWaitTooLong, rowsQuery } from "../../src/sources/resource-graph.js";
 
 describe("the Resource Graph query", () => {
@@ -17,7 +16,7 @@ describe("the Resource Graph query", () => {
       "| where type == 'microsoft.security/assessments' | where resourceGroup =~ 'rg-Web' | project",
     );
     // Attack paths belong to no group: those through a resource of the group.
-    expect(rowsQuery(attackPath.read as ResourceGraphPlan, "rg-Web")).toContain(
+    expect(rowsQuery(attackPath.graph, "rg-Web")).toContain(
       "| where type == 'microsoft.security/attackpaths' | where tostring(properties.graphComponent.entities) contains '/resourceGroups/rg-Web/' | project",
     );
     expect(kqlString("it's a \\ test")).toBe("'it\\'s a \\\\ test'");

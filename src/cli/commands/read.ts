@@ -40,9 +40,10 @@ export const read: Command = {
     "resource-group": { type: "string", short: "g", multiple: true },
     types: { type: "string", short: "t" },
     format: { type: "string", short: "f" },
+    reader: { type: "string" },
     "arm-endpoint": { type: "string" },
   },
-  help: `Usage: defender-export read --subscription <id> [--resource-group <rg> ...] [--types <list>] [--format ndjson|csv]
+  help: `Usage: defender-export read --subscription <id> [--resource-group <rg> ...] [--types <list>] [--format ndjson|csv] [--reader arm|resourceGraph]
 
 Reads security data through @azure/arm-security (attack paths through Azure Resource Graph),
 page by page, and streams it to stdout:
@@ -56,6 +57,7 @@ page by page, and streams it to stdout:
   "recommendations" and "findings" are accepted too). Secure score and regulatory compliance
   are per subscription, so a resource group scope reads its subscription's; attack paths of a
   resource group are those through one of its resources.
+--reader resourceGraph reads every type through Azure Resource Graph, brought to the same shape.
 
 Credentials: DefaultAzureCredential: \`az login\` on a laptop, the managed identity in Azure
 (AZURE_CLIENT_ID selects a user-assigned one). The identity needs Security Reader.
@@ -82,12 +84,14 @@ Examples:
     for (const g of groups) if (!RESOURCE_GROUP_NAME.test(g)) throw new UsageError(`--resource-group ${JSON.stringify(g)} is not a resource group name`);
     const scopes = groups.length === 0 ? [`/subscriptions/${subscription}`] : groups.map((g) => `/subscriptions/${subscription}/resourceGroups/${g}`);
     const endpoint = armEndpointOption(values, io);
+    const via = values["reader"] ?? "arm";
+    if (via !== "arm" && via !== "resourceGraph") throw new UsageError(`--reader ${JSON.stringify(via)}: expected arm or resourceGraph`);
 
     const reader = new ArmReader({ credential: defaultCredential(identitySettings(io.env).clientId), endpoint });
     const progress = (io.stderr as { isTTY?: boolean }).isTTY === true;
     if (format === "csv" && !(await writeOut(io.stdout, csvLine(CSV_COLUMNS)))) return EXIT_OK;
     let count = 0;
-    for await (const item of reader.read(scopes, types)) {
+    for await (const item of reader.read(scopes, types, via)) {
       const line = format === "csv" ? csvLine(csvRow(item)) : `${JSON.stringify(item.record)}\n`;
       if (!(await writeOut(io.stdout, line))) break;
       if (progress && ++count % 500 === 0) io.stderr.write(`\rread ${count} records, ${reader.stats.pages} pages`);
