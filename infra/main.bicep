@@ -279,6 +279,8 @@ output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_NAME string = api.outputs.name
+// For infra/management-group/reader.bicep, run apart: the identity to grant at a management group.
+output SERVICE_API_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output SERVICE_API_NAME string = api.outputs.name
 output MANAGEMENT_API string = 'https://${api.outputs.defaultHostName}/api'
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString

@@ -79,13 +79,27 @@ export function normalizeScopePath(path: string): string | undefined {
   return m[2] === undefined ? sub : `${sub}/resourceGroups/${m[2]}`;
 }
 
+/** A management group's id as ARM allows it: letters, digits, `- _ . ( )`, up to 90, not ending with a period. */
+const MANAGEMENT_GROUP_PATH = /^\/providers\/Microsoft\.Management\/managementGroups\/([-\w.()]{1,90})\/?$/i;
+
+/** `/providers/Microsoft.Management/managementGroups/<id>` in canonical casing, or undefined. */
+export function normalizeManagementGroupPath(path: string): string | undefined {
+  const m = MANAGEMENT_GROUP_PATH.exec(path.trim());
+  return m === null || m[1]!.endsWith(".") ? undefined : `/providers/Microsoft.Management/managementGroups/${m[1]!}`;
+}
+
+/** The management group a scope path names, or undefined for a subscription or resource group scope. */
+export function managementGroupOf(path: string): string | undefined {
+  return MANAGEMENT_GROUP_PATH.exec(path)?.[1];
+}
+
 const scopePath = z.string({ error: (i) => `expected scopePath (a string), got ${describe(i.input)}` }).transform((p, ctx) => {
-  const normalized = normalizeScopePath(p);
+  const normalized = normalizeScopePath(p) ?? normalizeManagementGroupPath(p);
   if (normalized === undefined || p.trim().endsWith(".")) {
     ctx.issues.push({
       code: "custom",
       input: p,
-      message: `invalid scopePath ${show(p)}; expected /subscriptions/<subscription id> or /subscriptions/<subscription id>/resourceGroups/<resource group>`,
+      message: `invalid scopePath ${show(p)}; expected /subscriptions/<subscription id>, /subscriptions/<subscription id>/resourceGroups/<resource group> or /providers/Microsoft.Management/managementGroups/<management group id>`,
     });
     return z.NEVER;
   }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { actionSchema, isTrustedWebhook } from "./actions.js";
 import type { AllowedDestinations } from "./endpoints.js";
-import { coveringScopes, scopeSchema, sourceSchema } from "./automation.js";
+import { coveringScopes, managementGroupOf, scopeSchema, sourceSchema } from "./automation.js";
 import { scheduleProblem } from "./schedule.js";
 import { DEFAULT_SNAPSHOT_SCHEDULE, type Action, type ExportConfiguration, type Problem, type Scope, type Source } from "./model.js";
 import { POLICY_DESTINATION_PARAMETERS, POLICY_IGNORED_PARAMETERS, POLICY_PARAMETERS, compilePolicySources, eventHubIdFromAuthorizationRule, policyParametersShape } from "./policy.js";
@@ -226,6 +226,14 @@ function finish(configuration: ExportConfiguration, form: ConfigurationForm, at:
   const where = (field: string) => joinPath(at, [field]);
   configuration.sources = mergeDuplicateSources(configuration.sources, where("sources"), warnings);
   configuration.scopes = dedupeScopes(configuration.scopes, where("scopes"), warnings);
+  // Resource Graph answers for a management group in one query; the Microsoft.Security lists are per subscription.
+  const groupScopes = configuration.scopes.flatMap((s, i) => (managementGroupOf(s.scopePath) === undefined ? [] : [i]));
+  if (groupScopes.length > 0 && configuration.reader !== "resourceGraph") {
+    return fail(
+      groupScopes.map((i) => ({ path: `${where("scopes")}[${i}].scopePath`, message: 'a management group scope is read through Resource Graph: set "reader": "resourceGraph"' })),
+      warnings,
+    );
+  }
 
   const eventSources = new Set(configuration.sources.map((s) => s.eventSource));
   const hasFindings = eventSources.has("SubAssessments") || eventSources.has("SubAssessmentsSnapshot");

@@ -1,4 +1,4 @@
-import { coveringScopes, normalizeScopePath } from "../config/automation.js";
+import { coveringScopes, managementGroupOf, normalizeScopePath } from "../config/automation.js";
 import { DATA_TYPES, definitionOf, type DataType, type RegisteredDataType } from "../datatypes/registry.js";
 import type { ArmListPlan, ArmNestedListPlan, GraphRows } from "../datatypes/definition.js";
 import type { ReaderKind } from "../config/enums.js";
@@ -214,11 +214,13 @@ export class ArmReader {
    */
   async *#graphRows(dataType: RegisteredDataType, rows: GraphRows, scope: string): AsyncGenerator<SourceRecord> {
     const name = dataType.name;
-    const subscriptionId = subscriptionOfScope(scope);
+    const group = managementGroupOf(scope);
     const resourceGroup = "wholeSubscription" in rows.inResourceGroup ? undefined : /\/resourceGroups\/([^/]+)$/i.exec(scope)?.[1];
     this.#graph ??= new GraphPager(this.#options, this.#counter);
-    const request = { query: rowsQuery(rows, resourceGroup), subscriptions: [subscriptionId] };
-    let metadata: AssessmentMetadataIndex | undefined;
+    const query = rowsQuery(rows, resourceGroup);
+    const request = group === undefined ? { query, subscriptions: [subscriptionOfScope(scope)] } : { query, managementGroups: [group] };
+    // A management group's rows come from many subscriptions, each with its own custom metadata.
+    const metadata = new Map<string, AssessmentMetadataIndex>();
     let page = 0;
     for await (const pageRows of this.#graph.pages(request, { scope, dataType: name })) {
       page++;
@@ -231,10 +233,12 @@ export class ArmReader {
         }
         if (converted.kind === "skipped" || converted.dataType !== name) continue;
         let record = converted.record;
-        if (converted.needsMetadata === true) {
-          metadata ??= await this.#metadata(dataType, subscriptionId);
-          if (!metadata.has(record)) this.#withoutMetadata++;
-          record = metadata.embed(record) as Json;
+        const rowSubscription = subscriptionOf(record["id"]);
+        if (converted.needsMetadata === true && rowSubscription !== undefined) {
+          let index = metadata.get(rowSubscription);
+          if (index === undefined) metadata.set(rowSubscription, (index = await this.#metadata(dataType, rowSubscription)));
+          if (!index.has(record)) this.#withoutMetadata++;
+          record = index.embed(record) as Json;
         }
         this.#records[name]++;
         yield converted.context === undefined ? { dataType: name, scope, record } : { dataType: name, scope, record, context: converted.context };

@@ -156,11 +156,8 @@ export interface GraphPagerOptions extends ArmConnectionOptions {
   graphQuota?: GraphQuota;
 }
 
-/** A query and the subscriptions it runs over. */
-export interface GraphRequest {
-  query: string;
-  subscriptions: string[];
-}
+/** A query and what it runs over: subscriptions (up to 1,000), or management groups. */
+export type GraphRequest = { query: string; subscriptions: string[] } | { query: string; managementGroups: string[] };
 
 /**
  * Pages of Resource Graph queries, through `@azure/arm-resourcegraph`'s own pipeline (credential, endpoint,
@@ -259,8 +256,7 @@ export class GraphPager {
       try {
         response = await this.client.resources(
           {
-            query: request.query,
-            subscriptions: request.subscriptions,
+            ...request,
             // $top overrides the page size a skip token carries, so a smaller page can follow the same token.
             options: { top: size.rows, resultFormat: "objectArray", ...(skipToken === undefined ? {} : { skipToken }) },
           },

@@ -24,6 +24,20 @@ describe("the reader extension", () => {
     expect(unset.ok && unset.configuration.reader).toBeUndefined();
   });
 
+  it("a management group scope, read through Resource Graph only", () => {
+    const scopes = ["/providers/microsoft.management/managementgroups/Contoso-Security", "/subscriptions/00000000-0000-0000-0000-000000000001"];
+    const ok = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], scopes, reader: "resourceGraph" });
+    expect(ok.ok && ok.configuration.scopes.map((s) => s.scopePath)).toEqual([
+      "/providers/Microsoft.Management/managementGroups/Contoso-Security",
+      "/subscriptions/00000000-0000-0000-0000-000000000001",
+    ]);
+    const lists = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], scopes });
+    expect(lists.ok).toBe(false);
+    expect(!lists.ok && lists.errors).toEqual([{ path: "$.scopes[0].scopePath", message: 'a management group scope is read through Resource Graph: set "reader": "resourceGraph"' }]);
+    const bad = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], scopes: ["/providers/Microsoft.Management/managementGroups/bad/name"], reader: "resourceGraph" });
+    expect(!bad.ok && bad.errors[0]!.message).toMatch(/invalid scopePath .*\/providers\/Microsoft.Management\/managementGroups\/<management group id>/);
+  });
+
   it("refuses another reader, naming the field and the choices", () => {
     const bad = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], reader: "graph" });
     expect(bad.ok).toBe(false);

@@ -66,4 +66,41 @@ describe("every data type through Resource Graph", () => {
     expect(viaArm.originals.size).toBeGreaterThan(0);
     expect(viaGraph.originals).toEqual(viaArm.originals);
   }, 180_000);
+
+  it("one configuration scoped to a management group exports every data type of all its subscriptions, as scoping each subscription would", async () => {
+    const second = { subscriptionId: "6a1c2b3d-0000-4000-8000-000000000002", alerts: 5, assessments: 6, subAssessments: 4, attackPaths: 3 };
+    const run = async (scopes: (all: { subscriptionPath: string }[]) => string[]) => {
+      const w = await world({
+        alerts: 4,
+        assessments: 5,
+        subAssessments: 3,
+        attackPaths: 2,
+        otherSubscriptions: [second],
+        sources: SOURCES.map((eventSource) => ({ eventSource })),
+        reader: "resourceGraph",
+        scopes,
+      });
+      worlds.push(w);
+      const passes = await w.pass({ hooks: { now: () => EXPORTED_AT } });
+      expect(passes.filter((p) => p.error !== undefined)).toEqual([]);
+      const rows = Object.fromEntries(
+        [...w.ingestion.accepted].map(([stream, accepted]) => [
+          stream,
+          accepted.map(({ OverflowBlob: _, ...rest }) => rest).sort((a, b) => String(a["RecordId"]).localeCompare(String(b["RecordId"]))),
+        ]),
+      );
+      return { passes, rows, hubEvents: w.hubs.events.length, requests: w.arm.requests };
+    };
+    const group = await run(() => ["/providers/Microsoft.Management/managementGroups/mg-test"]);
+    const each = await run((all) => all.map((d) => d.subscriptionPath));
+    // One pass per source for the group, one per source and subscription otherwise.
+    expect(group.passes).toHaveLength(SOURCES.length);
+    expect(each.passes).toHaveLength(2 * SOURCES.length);
+    const subscriptions = new Set(Object.values(group.rows).flatMap((rows) => rows.map((r) => r["AzureSubscriptionId"])));
+    expect(subscriptions).toEqual(new Set(["20ff7fc3-e762-44dd-bd96-b71116dcdc23", second.subscriptionId]));
+    expect(group.rows).toEqual(each.rows);
+    expect(group.hubEvents).toBe(each.hubEvents);
+    const groupQueries = group.requests.filter((q) => /ResourceGraph/.test(q.path)).map((q) => JSON.parse(q.body) as Record<string, unknown>);
+    expect(groupQueries.every((b) => JSON.stringify(b["managementGroups"]) === '["mg-test"]')).toBe(true);
+  }, 180_000);
 });

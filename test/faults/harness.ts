@@ -66,12 +66,14 @@ export interface PassArgs {
   graphPageRows?: number;
   /** The configuration's reader (the Microsoft.Security lists by default). */
   reader?: ReaderKind;
+  /** The configuration's scopes: the subscription by default. */
+  scopes?: string[];
 }
 
 function configurationOf(args: PassArgs): ExportConfiguration {
   const parsed = parseExportConfiguration(
     {
-      scopes: [{ scopePath: args.subscriptionPath }],
+      scopes: (args.scopes ?? [args.subscriptionPath]).map((scopePath) => ({ scopePath })),
       sources: args.sources,
       ...(args.reader ? { reader: args.reader } : {}),
       actions: [
@@ -129,14 +131,20 @@ export interface WorldOptions extends Pick<DatasetOptions, "alerts" | "assessmen
   sources?: SourceSpec[];
   graphPageRows?: number;
   reader?: ReaderKind;
+  /** More subscriptions, served by Resource Graph only, all in the management group mg-test with the first. */
+  otherSubscriptions?: DatasetOptions[];
+  /** The configuration's scopes, from the subscriptions (the first's by default). */
+  scopes?: (all: SyntheticDataset[]) => string[];
   resourceGraph?: ResourceGraphOptions;
 }
 
 export async function world(options: WorldOptions = {}): Promise<World> {
-  const { pageSize, sources, resourceGraph, graphPageRows, reader, ...sizes } = options;
+  const { pageSize, sources, resourceGraph, graphPageRows, reader, otherSubscriptions, scopes, ...sizes } = options;
   const dataset = new SyntheticDataset({ alerts: 15, assessments: 15, attackPaths: 0, subAssessments: 0, ...sizes });
+  const all = [dataset, ...(otherSubscriptions ?? []).map((o) => new SyntheticDataset(o))];
+  const graph: ResourceGraphOptions = { ...resourceGraph, ...(otherSubscriptions ? { datasets: all, managementGroups: { "mg-test": all.map((d) => d.subscriptionId) } } : {}) };
   const [arm, ingestion, hubs, azurite] = await Promise.all([
-    startFakeArm({ dataset, pageSize: pageSize ?? 5, ...(resourceGraph ? { resourceGraph } : {}) }),
+    startFakeArm({ dataset, pageSize: pageSize ?? 5, resourceGraph: graph }),
     startFakeLogsIngestion({ ruleId: RULE_ID, streams: declaredStreams() }),
     startFakeEventHubs({ hubs: [HUB], partitionCount: 2 }),
     startAzurite(),
@@ -156,6 +164,7 @@ export async function world(options: WorldOptions = {}): Promise<World> {
     sources: sources ?? [{ eventSource: "Alerts" }, { eventSource: "Assessments" }],
     ...(graphPageRows ? { graphPageRows } : {}),
     ...(reader ? { reader } : {}),
+    ...(scopes ? { scopes: scopes(all) } : {}),
   });
   const configuration = configurationOf(args());
   const exported = new Set(args().sources.map((s) => s.eventSource));

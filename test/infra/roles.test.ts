@@ -93,3 +93,17 @@ describe("with monitoredResourceGroups", () => {
     expect(securityReader?.condition).toBe("empty(monitoredResourceGroups)");
   });
 });
+
+describe("at a management group (issue 17)", () => {
+  it("a template of its own, run with the management group deployment command, grants the app's identity Security Reader there by default", () => {
+    const text = infraText("management-group/reader.bicep");
+    expect(text).toMatch(/^targetScope = 'managementGroup'$/m);
+    expect(text).toContain("az deployment mg create --management-group-id");
+    expect(text).toMatch(/param role string = loadJsonContent\('\.\.\/roles\.json'\)\.securityReader/);
+    const [assignment] = declarations(text).filter((d) => d.target.startsWith("Microsoft.Authorization/roleAssignments@"));
+    expect(callArguments(property(assignment!.body, "name")!, "guid")).toEqual(["managementGroup().id", "principalId", "role"]);
+    expect(property(property(assignment!.body, "properties")!, "roleDefinitionId")).toBe("tenantResourceId('Microsoft.Authorization/roleDefinitions', role)");
+    // What the template asks for, main.bicep gives azd's environment.
+    expect(infraText("main.bicep")).toMatch(/^output SERVICE_API_IDENTITY_PRINCIPAL_ID string = identity\.outputs\.principalId$/m);
+  });
+});

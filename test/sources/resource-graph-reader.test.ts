@@ -108,6 +108,33 @@ describe("the Resource Graph reader", () => {
   });
 });
 
+describe("a management group scope", () => {
+  it("is one query over the group (managementGroups in the request), with rows of every subscription in it and none of others", async () => {
+    const a = new SyntheticDataset({ assessments: 5, attackPaths: 2 });
+    const b = new SyntheticDataset({ subscriptionId: "6a1c2b3d-0000-4000-8000-000000000002", assessments: 4, attackPaths: 3 });
+    const outside = new SyntheticDataset({ subscriptionId: "6a1c2b3d-0000-4000-8000-000000000003", assessments: 3, attackPaths: 1 });
+    const server = await startFakeArm({
+      dataset: a,
+      resourceGraph: { datasets: [a, b, outside], managementGroups: { "mg-security": [a.subscriptionId, b.subscriptionId], "mg-other": [outside.subscriptionId] } },
+    });
+    try {
+      const r = new ArmReader({ credential, endpoint: server.url, tlsCa: server.ca, retryOptions: FAST_RETRIES, pageRows: 3 });
+      const group = "/providers/Microsoft.Management/managementGroups/mg-security";
+      const subscriptionsOf = (items: { record: Record<string, unknown> }[]) => new Set(items.map((x) => String(x.record["id"]).split("/")[2]));
+      const assessments = await collect(r.list(group, "assessment", undefined, "resourceGraph"));
+      expect(assessments).toHaveLength(9);
+      expect(subscriptionsOf(assessments)).toEqual(new Set([a.subscriptionId, b.subscriptionId]));
+      expect(assessments.every((x) => x.scope === group && x.record["type"] === "Microsoft.Security/assessments")).toBe(true);
+      const paths = await collect(r.list(group, "attackPath"));
+      expect(paths).toHaveLength(5);
+      const bodies = server.requests.filter((q) => GRAPH.test(q.path)).map((q) => JSON.parse(q.body) as Record<string, unknown>);
+      expect(bodies.every((body) => JSON.stringify(body["managementGroups"]) === '["mg-security"]' && body["subscriptions"] === undefined)).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("a result that changes while it is read (a skip token is an offset)", () => {
   const shifting = async (change: (d: SyntheticDataset) => void) => {
     const d = new SyntheticDataset({ attackPaths: 30 });
