@@ -55,10 +55,13 @@ export class ChangeDetector {
     return kind;
   }
 
-  /** Stable ids of records that are gone (for the types that export removals), removed from the fingerprints. */
-  async removals(): Promise<string[]> {
+  /**
+   * Stable ids of records that are gone (for the types that export removals), removed from the fingerprints;
+   * those `keep` names stay, unseen and not removed (a subscription that left a management group).
+   */
+  async removals(keep?: (id: string) => boolean): Promise<string[]> {
     if (!this.#rule.removable) return [];
-    const gone = await this.entries.takeUnseen();
+    const gone = await this.entries.takeUnseen(keep);
     if (gone.length > 0) this.#dirty = true;
     return gone;
   }

@@ -133,15 +133,15 @@ export class ExportEntries {
     return out;
   }
 
-  /** Removes what this pass did not see and returns its ids, in the order held; the ids are read only if there is one. */
-  async takeUnseen(): Promise<string[]> {
+  /** Removes what this pass did not see (but what `keep` names) and returns its ids, in the order held; the ids are read only if there is one. */
+  async takeUnseen(keep?: (id: string) => boolean): Promise<string[]> {
     const { slotOfRef, count } = this.#slotsByRef((slot) => this.#seen[slot] === 0);
     if (count === 0) return [];
     const ids: string[] = [];
     let ref = 0;
     for await (const id of this.#walk()) {
       const slot = slotOfRef[ref++]!;
-      if (slot < 0) continue;
+      if (slot < 0 || keep?.(id) === true) continue;
       ids.push(id);
       this.deleteAt(slot);
     }

@@ -10,7 +10,8 @@ import { cursorSchema, PASS_MODES, StateConflictError, type ExportState, type Pa
 import { PassSession } from "../state/session.js";
 import { describeError } from "../destinations/errors.js";
 import type { DeliveryReport, Sink } from "../destinations/sink.js";
-import type { ChangeKind, OutgoingRecord } from "../records/record.js";
+import { subscriptionOf, type ChangeKind, type OutgoingRecord } from "../records/record.js";
+import { managementGroupOf } from "../config/automation.js";
 import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, removedRecord, type DataType } from "../datatypes/registry.js";
 import { compileSource } from "../rules/compile.js";
 import type { Cursor, SourceRecord } from "../sources/reader.js";
@@ -51,6 +52,11 @@ export interface PassOptions {
   beforeRecord?: (record: PassRecord) => Promise<void>;
   now?: () => Date;
   /** Tests: called at the stages where a process can die. */
+  /**
+   * The subscriptions in a management group scope now (lower-cased), or undefined when they cannot be told: records
+   * of a subscription that left the group are kept, not removed; without the list a group's pass removes nothing.
+   */
+  scopeSubscriptions?: (scope: string) => Promise<ReadonlySet<string> | undefined>;
   hooks?: { afterRead?: (read: number) => void; afterWrite?: (written: number) => void; beforeCheckpoint?: (checkpoint: number) => void };
 }
 
@@ -357,7 +363,7 @@ async function pass(options: PassOptions, session: PassSession, record: PassReco
 
   // What is gone since the last pass, once: only after a complete read, and only where the type has removals.
   if (send && !snapshotSource) {
-    for (const id of await detector.removals()) {
+    for (const id of await detector.removals(await departed(options))) {
       await deliver(input(removedRecord(id, dataType), id, options, "Remove", everything, exportedAt()));
       record.removed++;
       if (due(++sinceCheckpoint)) await checkpoint();
@@ -366,6 +372,14 @@ async function pass(options: PassOptions, session: PassSession, record: PassReco
   if (everything && send) state.snapshotAt = record.startedAt;
   await checkpoint(true);
   await session.finish();
+}
+
+/** For a management group scope: which unseen records to keep (their subscription left the group, or the members are unknown). */
+async function departed(options: PassOptions): Promise<((id: string) => boolean) | undefined> {
+  if (managementGroupOf(options.scope) === undefined) return undefined;
+  const members = await options.scopeSubscriptions?.(options.scope).catch(() => undefined);
+  if (members === undefined) return () => true;
+  return (id) => !members.has(subscriptionOf(id)?.toLowerCase() ?? "");
 }
 
 /** Starts an async iterable's first step now; `abandon` closes it if it is never iterated. */
@@ -421,4 +435,9 @@ function add(totals: Map<string, DeliveryReport>, key: string, report: DeliveryR
 /** Reads a source's records through an ArmReader, with the metadata join the reader does for assessments. */
 export function readerSource(reader: { list(scope: string, dataType: DataType, from?: Cursor, via?: ReaderKind): AsyncIterable<SourceRecord> }) {
   return (scope: string, eventSource: EventSource, from?: Cursor, via?: ReaderKind) => reader.list(scope, EVENT_SOURCE_DATA_TYPE[eventSource], from, via);
+}
+
+/** What a pass reads, and the members of a management group scope, from one reader. */
+export function readerOptions(reader: Parameters<typeof readerSource>[0] & { subscriptionsOf(scope: string): Promise<ReadonlySet<string>> }): Pick<PassOptions, "read" | "scopeSubscriptions"> {
+  return { read: readerSource(reader), scopeSubscriptions: (scope) => reader.subscriptionsOf(scope) };
 }

@@ -10,6 +10,8 @@ export interface RunOptions {
   configuration: ExportConfiguration;
   /** The records of a source at a scope, from a stopped pass's cursor when one goes on (see PassOptions.read). */
   read: PassOptions["read"];
+  /** The members of a management group scope (see PassOptions.scopeSubscriptions). */
+  scopeSubscriptions?: PassOptions["scopeSubscriptions"];
   sinks: readonly Sink[];
   state: StateStore;
   /** On demand: a snapshot of every source now, whatever the schedule. */
@@ -52,6 +54,7 @@ export async function runConfiguration(options: RunOptions): Promise<PassRecord[
         scope: scope.scopePath,
         eventSource: source.eventSource,
         read: options.read,
+        ...(options.scopeSubscriptions ? { scopeSubscriptions: options.scopeSubscriptions } : {}),
         sinks: options.sinks,
         state: options.state,
         baseline: options.configuration.baselineSnapshot,

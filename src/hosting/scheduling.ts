@@ -1,6 +1,6 @@
 import type { ExportConfiguration } from "../config/model.js";
 import type { PassKey } from "../state/store.js";
-import { passRecordSchema, readerSource, runPass, type PassRecord } from "../engine/pass.js";
+import { passRecordSchema, readerOptions, runPass, type PassRecord } from "../engine/pass.js";
 import { runConfiguration, snapshotDue } from "../engine/runner.js";
 import { isSnapshotSource } from "../datatypes/registry.js";
 import { recordInvalidConfigurations, recordPassMetrics } from "../telemetry/metrics.js";
@@ -48,7 +48,7 @@ export class PassScheduler {
         configurationName: name,
         configuration,
         ...this.#generation(stored),
-        read: readerSource(context.reader()),
+        ...readerOptions(context.reader()),
         sinks,
         state: context.state,
         ...(context.settings.tenantId ? { tenantId: context.settings.tenantId } : {}),
@@ -121,7 +121,7 @@ export class PassScheduler {
         ...this.#generation(stored),
         scope: m.scope,
         eventSource: m.eventSource,
-        read: readerSource(context.reader()),
+        ...readerOptions(context.reader()),
         sinks,
         state: context.state,
         baseline: configuration.baselineSnapshot,

@@ -207,6 +207,19 @@ export class ArmReader {
     }
   }
 
+  /** The subscriptions in a management group now (lower-cased ids), from Resource Graph's resource containers. */
+  async subscriptionsOf(scope: string): Promise<ReadonlySet<string>> {
+    const group = managementGroupOf(scope);
+    if (group === undefined) throw new Error(`not a management group scope: ${scope}`);
+    this.#graph ??= new GraphPager(this.#options, this.#counter);
+    const query = "resourcecontainers | where type == 'microsoft.resources/subscriptions' | project id, subscriptionId | order by id asc";
+    const members = new Set<string>();
+    for await (const rows of this.#graph.pages({ query, managementGroups: [group] }, { scope, dataType: "subscriptions" })) {
+      for (const row of rows) if (typeof row["subscriptionId"] === "string") members.add(row["subscriptionId"].toLowerCase());
+    }
+    return members;
+  }
+
   /**
    * A data type's Resource Graph rows in a subscription, or in a resource group of it, brought to the shape
    * the Microsoft.Security lists give (src/sources/graph-shapes.ts), so that everything after the reader

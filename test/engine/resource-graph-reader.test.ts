@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { ReaderKind } from "../../src/config/enums.js";
 import { readOriginal } from "../../src/destinations/overflow.js";
 import { HUB, world, type World } from "../faults/harness.js";
+import type { SyntheticDataset } from "../../dev/fakes/arm/dataset.js";
 
 // Issue 17: every data type read through Resource Graph exports what the Microsoft.Security lists export.
 
@@ -103,4 +104,45 @@ describe("every data type through Resource Graph", () => {
     const groupQueries = group.requests.filter((q) => /ResourceGraph/.test(q.path)).map((q) => JSON.parse(q.body) as Record<string, unknown>);
     expect(groupQueries.every((b) => JSON.stringify(b["managementGroups"]) === '["mg-test"]')).toBe(true);
   }, 180_000);
+
+  it("subscriptions come and go: one that joins the group is exported, one that leaves stops without its records being removed, and keeps its state should it return", async () => {
+    const second = { subscriptionId: "6a1c2b3d-0000-4000-8000-000000000002", assessments: 4, attackPaths: 3 };
+    const third = { subscriptionId: "6a1c2b3d-0000-4000-8000-000000000003", assessments: 2, attackPaths: 1 };
+    const w = await world({
+      alerts: 0,
+      assessments: 5,
+      attackPaths: 4,
+      otherSubscriptions: [second, third],
+      sources: [{ eventSource: "Assessments" }, { eventSource: "AttackPaths" }],
+      reader: "resourceGraph",
+      scopes: () => ["/providers/Microsoft.Management/managementGroups/mg-test"],
+    });
+    worlds.push(w);
+    const [first, other, joining] = w.subscriptions as [SyntheticDataset, SyntheticDataset, SyntheticDataset];
+    w.managementGroups["mg-test"] = [first.subscriptionId, other.subscriptionId];
+    const summary = async () => (await w.pass()).map((p) => [p.eventSource, p.mode, p.changed, p.removed, p.error]);
+    expect(await summary()).toEqual([
+      ["Assessments", "baseline", 9, 0, undefined],
+      ["AttackPaths", "baseline", 7, 0, undefined],
+    ]);
+    // The second subscription moves to another group; in the first, one attack path is resolved.
+    w.managementGroups["mg-test"] = [first.subscriptionId];
+    first.resolvedAttackPaths.add(0);
+    w.ingestion.accepted.clear();
+    expect(await summary()).toEqual([
+      ["Assessments", "stream", 0, 0, undefined],
+      ["AttackPaths", "stream", 0, 1, undefined],
+    ]);
+    const removed = [...w.ingestion.accepted.values()].flat().filter((r) => r["ExportAction"] === "Remove");
+    expect(removed.map((r) => r["RecordId"])).toEqual([String(first.attackPath(0)["id"]).toLowerCase()]);
+    // It comes back unchanged: nothing to send, its state was kept. A third joins: its records are new.
+    w.managementGroups["mg-test"] = [first.subscriptionId, other.subscriptionId, joining.subscriptionId];
+    w.ingestion.accepted.clear();
+    expect(await summary()).toEqual([
+      ["Assessments", "stream", 2, 0, undefined],
+      ["AttackPaths", "stream", 1, 0, undefined],
+    ]);
+    const sent = [...w.ingestion.accepted.values()].flat();
+    expect(new Set(sent.map((r) => r["AzureSubscriptionId"]))).toEqual(new Set([joining.subscriptionId]));
+  }, 120_000);
 });

@@ -8,7 +8,7 @@ export type SourceSpec = Omit<Source, "ruleSets"> & Partial<Pick<Source, "ruleSe
 import { BlobStateStore } from "../../src/state/blob-store.js";
 import { BlobDeadLetterStore, type DeadLetter } from "../../src/destinations/dead-letter.js";
 import { createSink } from "../../src/destinations/factory.js";
-import { readerSource, type PassRecord } from "../../src/engine/pass.js";
+import { readerOptions, type PassRecord } from "../../src/engine/pass.js";
 import { runConfiguration } from "../../src/engine/runner.js";
 import { ArmReader } from "../../src/sources/reader.js";
 import { SyntheticDataset, type Collection, type DatasetOptions } from "../../dev/fakes/arm/dataset.js";
@@ -25,6 +25,10 @@ export const HUB = "faults";
 /** Everything a fault test needs: the fakes, Azurite, one configuration to Log Analytics and Event Hubs. */
 export interface World {
   dataset: SyntheticDataset;
+  /** Every subscription the fake Resource Graph serves (the first is `dataset`). */
+  subscriptions: SyntheticDataset[];
+  /** The management groups the fake Resource Graph knows, live: moving a subscription out takes effect at once. */
+  managementGroups: Record<string, string[]>;
   arm: FakeArmServer;
   ingestion: FakeLogsIngestion;
   hubs: FakeEventHubs;
@@ -114,7 +118,7 @@ export async function passWith(args: PassArgs, hooks?: PassHooks): Promise<PassR
     return await runConfiguration({
       configurationName: args.prefix,
       configuration,
-      read: readerSource(
+      ...readerOptions(
         new ArmReader({ credential: staticCredential(), endpoint: args.armUrl, tlsCa: args.armCa, retryOptions: FAST_RETRIES, ...(args.graphPageRows ? { pageRows: args.graphPageRows } : {}) }),
       ),
       sinks,
@@ -142,7 +146,8 @@ export async function world(options: WorldOptions = {}): Promise<World> {
   const { pageSize, sources, resourceGraph, graphPageRows, reader, otherSubscriptions, scopes, ...sizes } = options;
   const dataset = new SyntheticDataset({ alerts: 15, assessments: 15, attackPaths: 0, subAssessments: 0, ...sizes });
   const all = [dataset, ...(otherSubscriptions ?? []).map((o) => new SyntheticDataset(o))];
-  const graph: ResourceGraphOptions = { ...resourceGraph, ...(otherSubscriptions ? { datasets: all, managementGroups: { "mg-test": all.map((d) => d.subscriptionId) } } : {}) };
+  const managementGroups = { "mg-test": all.map((d) => d.subscriptionId) };
+  const graph: ResourceGraphOptions = { ...resourceGraph, ...(otherSubscriptions ? { datasets: all, managementGroups } : {}) };
   const [arm, ingestion, hubs, azurite] = await Promise.all([
     startFakeArm({ dataset, pageSize: pageSize ?? 5, resourceGraph: graph }),
     startFakeLogsIngestion({ ruleId: RULE_ID, streams: declaredStreams() }),
@@ -177,6 +182,8 @@ export async function world(options: WorldOptions = {}): Promise<World> {
     ].sort();
   return {
     dataset,
+    subscriptions: all,
+    managementGroups,
     arm,
     ingestion,
     hubs,

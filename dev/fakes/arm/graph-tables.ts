@@ -168,4 +168,20 @@ export const GRAPH_TABLES: Record<string, RowSource[]> = {
     sameAsRest("microsoft.security/securescores/securescorecontrols", (d) => d.secureScoreControls(true)),
     ...(["standards", "controls", "assessments"] as const).map((level) => ({ type: COMPLIANCE_TYPES[level], rows: (d: SyntheticDataset) => compliance(d, level) })),
   ],
+  // Each dataset is one subscription: what a management group holds is the fake's datasets in it.
+  resourcecontainers: [{ type: "microsoft.resources/subscriptions", rows: (d) => ({ count: 1, at: () => subscriptionRow(d) }) }],
 };
+
+/** A subscription as Resource Graph's resourcecontainers holds it (the generic columns, properties.state). */
+function subscriptionRow(d: SyntheticDataset): Json {
+  return {
+    id: d.subscriptionPath,
+    name: d.subscriptionId,
+    type: "microsoft.resources/subscriptions",
+    tenantId: d.tenantId,
+    ...EMPTY_COLUMNS,
+    resourceGroup: "",
+    subscriptionId: d.subscriptionId,
+    properties: { state: "Enabled", subscriptionPolicies: { quotaId: "PayAsYouGo_2014-09-01", spendingLimit: "Off" } },
+  };
+}

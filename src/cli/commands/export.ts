@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { readerSource } from "../../engine/pass.js";
+import { readerOptions } from "../../engine/pass.js";
 import { summarize } from "../../engine/summary.js";
 import { runConfiguration } from "../../engine/runner.js";
 import { missingToExport } from "../../hosting/admission.js";
@@ -74,7 +74,7 @@ Examples:
         const passes = await runConfiguration({
           configurationName: name,
           configuration,
-          read: readerSource(reader),
+          ...readerOptions(reader),
           sinks,
           state,
           ...(values["snapshot"] === true ? { snapshot: true } : {}),
