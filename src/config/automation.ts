@@ -1,6 +1,7 @@
 import { z } from "zod";
+import { CYRB53_A, CYRB53_B, CYRB53_SEED1, CYRB53_SEED2, cyrb53Finish } from "../shared/cyrb53.js";
 import { EVENT_SOURCES, OPERATORS, OPERATOR_PROPERTY_TYPES, PROPERTY_TYPES } from "./enums.js";
-import type { Rule, RuleSet, Scope, Source } from "./model.js";
+import { DEFAULT_MANAGEMENT_GROUP_UNITS, type ExportConfiguration, type Rule, type RuleSet, type Scope, type Source } from "./model.js";
 import { redactSecretsInText } from "./secret.js";
 import { convertExpectedValue, parseJsonPath } from "./rule-syntax.js";
 import { caseInsensitiveEnum, describe, freeText, nonEmptyString, show, strictObject } from "./zod-helpers.js";
@@ -88,9 +89,48 @@ export function normalizeManagementGroupPath(path: string): string | undefined {
   return m === null || m[1]!.endsWith(".") ? undefined : `/providers/Microsoft.Management/managementGroups/${m[1]!}`;
 }
 
-/** The management group a scope path names, or undefined for a subscription or resource group scope. */
+// A pass unit of a management group scope: internal, never in a configuration (the scope path above refuses it).
+const UNIT_PATH = /^(\/providers\/Microsoft\.Management\/managementGroups\/[-\w.()]{1,90})\/units\/(\d+)-of-(\d+)$/i;
+
+/** The management group a scope path names (a unit of one too), or undefined for a subscription or resource group scope. */
 export function managementGroupOf(path: string): string | undefined {
-  return MANAGEMENT_GROUP_PATH.exec(path)?.[1];
+  return MANAGEMENT_GROUP_PATH.exec(path.replace(UNIT_PATH, "$1"))?.[1];
+}
+
+/** The scope of unit `index` of `count` of a management group: its passes, state and pass records are its own. */
+export function managementGroupUnit(groupPath: string, index: number, count: number): string {
+  return `${groupPath}/units/${index + 1}-of-${count}`;
+}
+
+/** Which unit of a management group scope a path is, or undefined for the group as a whole and other scopes. */
+export function unitOf(path: string): { group: string; index: number; count: number } | undefined {
+  const m = UNIT_PATH.exec(path);
+  return m === null ? undefined : { group: m[1]!, index: Number(m[2]) - 1, count: Number(m[3]) };
+}
+
+/**
+ * The unit a subscription belongs to, of `count`: a stable hash of its id, so that it stays in one unit (whose
+ * state holds its records) whatever else joins or leaves the group.
+ */
+export function unitOfSubscription(subscriptionId: string, count: number): number {
+  let h1 = CYRB53_SEED1;
+  let h2 = CYRB53_SEED2;
+  const id = subscriptionId.toLowerCase();
+  for (let i = 0; i < id.length; i++) {
+    h1 = Math.imul(h1 ^ id.charCodeAt(i), CYRB53_A);
+    h2 = Math.imul(h2 ^ id.charCodeAt(i), CYRB53_B);
+  }
+  return cyrb53Finish(h1, h2) % count;
+}
+
+/** The scopes a configuration's passes run at, with its own number of management group units (or the default). */
+export function configurationPassScopes(configuration: Pick<ExportConfiguration, "scopes" | "managementGroupUnits">): string[] {
+  return passScopes(configuration.scopes, configuration.managementGroupUnits ?? DEFAULT_MANAGEMENT_GROUP_UNITS);
+}
+
+/** The scopes a configuration's passes run at: a management group split into its units, the others as they are. */
+export function passScopes(scopes: readonly { scopePath: string }[], units: number): string[] {
+  return scopes.flatMap((s) => (managementGroupOf(s.scopePath) === undefined || units <= 1 ? [s.scopePath] : Array.from({ length: units }, (_, i) => managementGroupUnit(s.scopePath, i, units))));
 }
 
 const scopePath = z.string({ error: (i) => `expected scopePath (a string), got ${describe(i.input)}` }).transform((p, ctx) => {

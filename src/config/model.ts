@@ -16,7 +16,12 @@ export interface ExportConfiguration {
   baselineSnapshot: boolean;
   /** Extension: read through Azure Resource Graph instead of the Microsoft.Security lists (absent: the lists). */
   reader?: ReaderKind;
+  /** Extension: the pass units a management group scope is split into (each its own passes, state and pass records). */
+  managementGroupUnits?: number;
 }
+
+/** A management group's passes are split into this many units unless the configuration says otherwise. */
+export const DEFAULT_MANAGEMENT_GROUP_UNITS = 4;
 
 /**
  * A configuration's name: 1 to 64 letters, digits, `_ . -`, a letter or digit first. It names the folders of

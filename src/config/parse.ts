@@ -18,7 +18,7 @@ export interface ParseOptions {
 }
 
 const AUTOMATION_TYPES = ["microsoft.security/automations", "microsoft.security/securityautomations"];
-const PROPERTIES_FIELDS = ["description", "isEnabled", "scopes", "sources", "actions", "snapshotSchedule", "baselineSnapshot", "reader"];
+const PROPERTIES_FIELDS = ["description", "isEnabled", "scopes", "sources", "actions", "snapshotSchedule", "baselineSnapshot", "reader", "managementGroupUnits"];
 
 /** An NCRONTAB schedule, as Azure Functions timers take it: six fields, seconds first. */
 const schedule = z.string({ error: (i) => `expected snapshotSchedule (a CRON string such as "0 0 0 * * 0"), got ${describe(i.input)}` }).superRefine((v, ctx) => {
@@ -27,6 +27,11 @@ const schedule = z.string({ error: (i) => `expected snapshotSchedule (a CRON str
 });
 const baseline = z.boolean({ error: (i) => `expected baselineSnapshot (true or false), got ${describe(i.input)}` });
 const reader = caseInsensitiveEnum(READERS, "reader");
+const units = z
+  .number({ error: (i) => `expected managementGroupUnits (a whole number from 1 to 64), got ${describe(i.input)}` })
+  .int("expected managementGroupUnits (a whole number from 1 to 64)")
+  .min(1, "expected managementGroupUnits (a whole number from 1 to 64)")
+  .max(64, "expected managementGroupUnits (a whole number from 1 to 64)");
 const POLICY_KEYS: readonly string[] = [...POLICY_PARAMETERS, ...POLICY_DESTINATION_PARAMETERS, ...POLICY_IGNORED_PARAMETERS];
 
 /**
@@ -94,6 +99,7 @@ function propertiesSchema(allowed: AllowedDestinations) {
     snapshotSchedule: schedule.optional(),
     baselineSnapshot: baseline.optional(),
     reader: reader.optional(),
+    managementGroupUnits: units.optional(),
   });
 }
 
@@ -122,6 +128,7 @@ function parsePropertiesForm(input: Record<string, unknown>, at: string, allowed
       snapshotSchedule: p.snapshotSchedule?.trim() ?? DEFAULT_SNAPSHOT_SCHEDULE,
       baselineSnapshot: p.baselineSnapshot ?? true,
       ...(p.reader === undefined ? {} : { reader: p.reader }),
+      ...(p.managementGroupUnits === undefined ? {} : { managementGroupUnits: p.managementGroupUnits }),
     },
     "automation",
     at,
@@ -144,6 +151,7 @@ function policySchema(allowed: AllowedDestinations) {
       snapshotSchedule: schedule.optional(),
       baselineSnapshot: baseline.optional(),
       reader: reader.optional(),
+      managementGroupUnits: units.optional(),
       resourceGroupName: z.string().optional(),
       resourceGroupLocation: z.string().optional(),
       createResourceGroup: z.boolean().optional(),
@@ -213,6 +221,7 @@ function parsePolicyForm(raw: Record<string, unknown>, at: string, allowed: Allo
       snapshotSchedule: p.snapshotSchedule?.trim() ?? DEFAULT_SNAPSHOT_SCHEDULE,
       baselineSnapshot: p.baselineSnapshot ?? true,
       ...(p.reader === undefined ? {} : { reader: p.reader }),
+      ...(p.managementGroupUnits === undefined ? {} : { managementGroupUnits: p.managementGroupUnits }),
     },
     "policy",
     at,

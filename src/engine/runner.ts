@@ -1,5 +1,6 @@
 import { Cron } from "croner";
 import type { ExportConfiguration } from "../config/model.js";
+import { configurationPassScopes } from "../config/automation.js";
 import type { StateStore } from "../state/store.js";
 import type { Sink } from "../destinations/sink.js";
 import { isSnapshotSource } from "../datatypes/registry.js";
@@ -41,17 +42,17 @@ export async function runConfiguration(options: RunOptions): Promise<PassRecord[
   const now = options.now ?? (() => new Date());
   const records: PassRecord[] = [];
   if (!options.configuration.isEnabled) return records;
-  for (const scope of options.configuration.scopes) {
+  for (const scope of configurationPassScopes(options.configuration)) {
     for (const source of options.configuration.sources) {
       if (isSnapshotSource(source.eventSource) && !options.snapshot) {
         // From the state blob's metadata, as the snapshot timer reads it: the state itself is not downloaded.
-        const snapshotAt = await options.state.snapshotAt({ configuration: options.configurationName, scope: scope.scopePath, eventSource: source.eventSource });
+        const snapshotAt = await options.state.snapshotAt({ configuration: options.configurationName, scope, eventSource: source.eventSource });
         if (!snapshotDue(options.configuration.snapshotSchedule, snapshotAt, now())) continue;
       }
       const record = await runPass({
         configurationName: options.configurationName,
         configuration: options.configuration,
-        scope: scope.scopePath,
+        scope,
         eventSource: source.eventSource,
         read: options.read,
         ...(options.scopeSubscriptions ? { scopeSubscriptions: options.scopeSubscriptions } : {}),

@@ -1,4 +1,5 @@
 import type { ExportConfiguration } from "../config/model.js";
+import { configurationPassScopes } from "../config/automation.js";
 import type { PassKey } from "../state/store.js";
 import { passRecordSchema, readerOptions, runPass, type PassRecord } from "../engine/pass.js";
 import { runConfiguration, snapshotDue } from "../engine/runner.js";
@@ -32,7 +33,7 @@ export class PassScheduler {
   /** The passes a configuration runs; none without an action (a pass would move the state with nothing sent). */
   keys(name: string, configuration: ExportConfiguration): PassKey[] {
     if (configuration.actions.length === 0) return [];
-    return configuration.scopes.flatMap((scope) => configuration.sources.map((s) => ({ configuration: name, scope: scope.scopePath, eventSource: s.eventSource })));
+    return configurationPassScopes(configuration).flatMap((scope) => configuration.sources.map((s) => ({ configuration: name, scope, eventSource: s.eventSource })));
   }
 
   /**
@@ -112,7 +113,7 @@ export class PassScheduler {
     if (listed === undefined || !listed.valid || !listed.stored.configuration.isEnabled) return undefined;
     const stored = listed.stored;
     const configuration = stored.configuration;
-    if (configuration.actions.length === 0 || !configuration.sources.some((s) => s.eventSource === m.eventSource) || !configuration.scopes.some((s) => s.scopePath === m.scope)) return undefined;
+    if (configuration.actions.length === 0 || !configuration.sources.some((s) => s.eventSource === m.eventSource) || !configurationPassScopes(configuration).includes(m.scope)) return undefined;
     const sinks = context.sinks(m.configuration, configuration);
     try {
       const record = await runPass({

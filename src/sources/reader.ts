@@ -1,4 +1,4 @@
-import { coveringScopes, managementGroupOf, normalizeScopePath } from "../config/automation.js";
+import { coveringScopes, managementGroupOf, normalizeScopePath, unitOf, unitOfSubscription } from "../config/automation.js";
 import { DATA_TYPES, definitionOf, type DataType, type RegisteredDataType } from "../datatypes/registry.js";
 import type { ArmListPlan, ArmNestedListPlan, GraphRows } from "../datatypes/definition.js";
 import type { ReaderKind } from "../config/enums.js";
@@ -6,7 +6,7 @@ import { fromGraphRow, type GraphRowResult } from "./graph-shapes.js";
 import { AssessmentMetadataIndex, hasEmbeddedMetadata } from "../records/metadata.js";
 import { subscriptionOf, type Json, type RecordContext } from "../records/record.js";
 import { ArmPager, ArmReadError, ArmTraffic, type PageContext } from "./arm.js";
-import { GraphPager, rowsQuery, type GraphPagerOptions } from "./resource-graph.js";
+import { GRAPH_MAX_SUBSCRIPTIONS, GraphPager, rowsQuery, type GraphPagerOptions, type GraphRequest } from "./resource-graph.js";
 
 /** Where a record was in its list: the page it came on and its place there; a pass resumes from it. */
 export interface Cursor {
@@ -207,15 +207,22 @@ export class ArmReader {
     }
   }
 
-  /** The subscriptions in a management group now (lower-cased ids), from Resource Graph's resource containers. */
+  /**
+   * The subscriptions in a management group now (lower-cased ids), from Resource Graph's resource containers;
+   * for a unit of the group's passes, those of the group in that unit.
+   */
   async subscriptionsOf(scope: string): Promise<ReadonlySet<string>> {
     const group = managementGroupOf(scope);
     if (group === undefined) throw new Error(`not a management group scope: ${scope}`);
+    const unit = unitOf(scope);
     this.#graph ??= new GraphPager(this.#options, this.#counter);
     const query = "resourcecontainers | where type == 'microsoft.resources/subscriptions' | project id, subscriptionId | order by id asc";
     const members = new Set<string>();
     for await (const rows of this.#graph.pages({ query, managementGroups: [group] }, { scope, dataType: "subscriptions" })) {
-      for (const row of rows) if (typeof row["subscriptionId"] === "string") members.add(row["subscriptionId"].toLowerCase());
+      for (const row of rows) {
+        const id = row["subscriptionId"];
+        if (typeof id === "string" && (unit === undefined || unitOfSubscription(id, unit.count) === unit.index)) members.add(id.toLowerCase());
+      }
     }
     return members;
   }
@@ -226,16 +233,27 @@ export class ArmReader {
    * behaves the same whichever read them. Recommendations whose rows lack metadata get it from the metadata lists.
    */
   async *#graphRows(dataType: RegisteredDataType, rows: GraphRows, scope: string): AsyncGenerator<SourceRecord> {
-    const name = dataType.name;
     const group = managementGroupOf(scope);
     const resourceGroup = "wholeSubscription" in rows.inResourceGroup ? undefined : /\/resourceGroups\/([^/]+)$/i.exec(scope)?.[1];
     this.#graph ??= new GraphPager(this.#options, this.#counter);
     const query = rowsQuery(rows, resourceGroup);
-    const request = group === undefined ? { query, subscriptions: [subscriptionOfScope(scope)] } : { query, managementGroups: [group] };
+    // A unit of a management group reads its subscriptions, named (Resource Graph takes up to 1,000 a query).
+    const units = unitOf(scope) === undefined ? undefined : [...(await this.subscriptionsOf(scope))].sort();
+    const requests: GraphRequest[] =
+      units !== undefined
+        ? Array.from({ length: Math.ceil(units.length / GRAPH_MAX_SUBSCRIPTIONS) }, (_, i) => ({ query, subscriptions: units.slice(i * GRAPH_MAX_SUBSCRIPTIONS, (i + 1) * GRAPH_MAX_SUBSCRIPTIONS) }))
+        : group === undefined
+          ? [{ query, subscriptions: [subscriptionOfScope(scope)] }]
+          : [{ query, managementGroups: [group] }];
     // A management group's rows come from many subscriptions, each with its own custom metadata.
     const metadata = new Map<string, AssessmentMetadataIndex>();
+    for (const request of requests) yield* this.#convertedRows(this.#graph, dataType, request, scope, metadata);
+  }
+
+  async *#convertedRows(graph: GraphPager, dataType: RegisteredDataType, request: GraphRequest, scope: string, metadata: Map<string, AssessmentMetadataIndex>): AsyncGenerator<SourceRecord> {
+    const name = dataType.name;
     let page = 0;
-    for await (const pageRows of this.#graph.pages(request, { scope, dataType: name })) {
+    for await (const pageRows of graph.pages(request, { scope, dataType: name })) {
       page++;
       for (const row of pageRows) {
         let converted: GraphRowResult;

@@ -8,6 +8,8 @@ import { ArmReadError, armTokenScope, countRequests, DEFAULT_ARM_ENDPOINT, type 
 
 /** Resource Graph's largest page. */
 export const GRAPH_PAGE_ROWS = 1000;
+/** The most subscriptions one query may name. */
+export const GRAPH_MAX_SUBSCRIPTIONS = 1000;
 /** The default quota window (15 queries per 5 seconds): what a 429 is waited out for when it does not say. */
 export const DEFAULT_QUOTA_WINDOW_MS = 5000;
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseExportConfiguration } from "../../src/config/parse.js";
+import { configurationPassScopes, managementGroupOf, unitOf, unitOfSubscription } from "../../src/config/automation.js";
 
 describe("snapshot schedule", () => {
   it("is configured per configuration, defaults to weekly, and says what is wrong", () => {
@@ -42,5 +43,32 @@ describe("the reader extension", () => {
     const bad = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], reader: "graph" });
     expect(bad.ok).toBe(false);
     expect(!bad.ok && bad.errors.map((e) => `${e.path}: ${e.message}`).join("\n")).toMatch(/\$\.reader: .*arm, resourceGraph/);
+  });
+});
+
+describe("management group units", () => {
+  it("split a group's passes (4 by default, or as configured), leave other scopes whole, and keep each subscription in one unit", () => {
+    const group = "/providers/Microsoft.Management/managementGroups/mg";
+    const sub = "/subscriptions/00000000-0000-0000-0000-000000000001";
+    const parsed = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], scopes: [group, sub], reader: "resourceGraph", managementGroupUnits: 3 });
+    expect(parsed.ok && configurationPassScopes(parsed.configuration)).toEqual([`${group}/units/1-of-3`, `${group}/units/2-of-3`, `${group}/units/3-of-3`, sub]);
+    expect(configurationPassScopes({ scopes: [{ scopePath: group }] })).toHaveLength(4);
+    expect(unitOf(`${group}/units/2-of-3`)).toEqual({ group, index: 1, count: 3 });
+    expect(managementGroupOf(`${group}/units/2-of-3`)).toBe("mg");
+    // Stable, case-blind, and spread: 300 subscriptions over 3 units, none empty.
+    const ids = Array.from({ length: 300 }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`);
+    const counts = [0, 0, 0];
+    for (const id of ids) {
+      const unit = unitOfSubscription(id, 3);
+      expect(unitOfSubscription(id.toUpperCase(), 3)).toBe(unit);
+      counts[unit]!++;
+    }
+    expect(Math.min(...counts)).toBeGreaterThan(50);
+    for (const bad of [0, 65, 2.5, "4"]) {
+      const refused = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], managementGroupUnits: bad });
+      expect(!refused.ok && refused.errors[0]!.message, String(bad)).toMatch(/managementGroupUnits \(a whole number from 1 to 64\)/);
+    }
+    // A unit is internal: a configuration cannot name one.
+    expect(parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], scopes: [`${group}/units/1-of-3`], reader: "resourceGraph" }).ok).toBe(false);
   });
 });

@@ -13,6 +13,8 @@ afterEach(async () => {
 });
 
 const EXPORTED_AT = new Date("2026-12-01T08:00:00.000Z");
+// A quota these tests never reach: throttling has tests of its own, and the group's units make many queries.
+const PLENTY = { quota: { queries: 10_000, windowMs: 1000 } };
 const SOURCES = ["Alerts", "Assessments", "SubAssessments", "SecureScores", "SecureScoreControls", "RegulatoryComplianceAssessment", "AttackPaths"] as const;
 
 type Row = Record<string, unknown>;
@@ -80,6 +82,7 @@ describe("every data type through Resource Graph", () => {
         sources: SOURCES.map((eventSource) => ({ eventSource })),
         reader: "resourceGraph",
         scopes,
+        resourceGraph: PLENTY,
       });
       worlds.push(w);
       const passes = await w.pass({ hooks: { now: () => EXPORTED_AT } });
@@ -94,15 +97,19 @@ describe("every data type through Resource Graph", () => {
     };
     const group = await run(() => ["/providers/Microsoft.Management/managementGroups/mg-test"]);
     const each = await run((all) => all.map((d) => d.subscriptionPath));
-    // One pass per source for the group, one per source and subscription otherwise.
-    expect(group.passes).toHaveLength(SOURCES.length);
+    // A pass per source and unit of the group (4 by default), one per source and subscription otherwise.
+    expect(group.passes).toHaveLength(4 * SOURCES.length);
+    expect(new Set(group.passes.map((p) => p.scope))).toEqual(new Set([1, 2, 3, 4].map((i) => `/providers/Microsoft.Management/managementGroups/mg-test/units/${i}-of-4`)));
     expect(each.passes).toHaveLength(2 * SOURCES.length);
     const subscriptions = new Set(Object.values(group.rows).flatMap((rows) => rows.map((r) => r["AzureSubscriptionId"])));
     expect(subscriptions).toEqual(new Set(["20ff7fc3-e762-44dd-bd96-b71116dcdc23", second.subscriptionId]));
     expect(group.rows).toEqual(each.rows);
     expect(group.hubEvents).toBe(each.hubEvents);
-    const groupQueries = group.requests.filter((q) => /ResourceGraph/.test(q.path)).map((q) => JSON.parse(q.body) as Record<string, unknown>);
-    expect(groupQueries.every((b) => JSON.stringify(b["managementGroups"]) === '["mg-test"]')).toBe(true);
+    // Units ask who is in the group, then read their own subscriptions by name.
+    const groupQueries = group.requests.filter((q) => /ResourceGraph/.test(q.path)).map((q) => JSON.parse(q.body) as { query: string; managementGroups?: string[]; subscriptions?: string[] });
+    expect(groupQueries.filter((b) => b.query.startsWith("resourcecontainers")).every((b) => JSON.stringify(b.managementGroups) === '["mg-test"]')).toBe(true);
+    const unitReads = groupQueries.filter((b) => b.query.startsWith("securityresources"));
+    expect(unitReads.every((b) => b.subscriptions !== undefined && b.subscriptions.length === 1)).toBe(true);
   }, 180_000);
 
   it("subscriptions come and go: one that joins the group is exported, one that leaves stops without its records being removed, and keeps its state should it return", async () => {
@@ -116,11 +123,19 @@ describe("every data type through Resource Graph", () => {
       sources: [{ eventSource: "Assessments" }, { eventSource: "AttackPaths" }],
       reader: "resourceGraph",
       scopes: () => ["/providers/Microsoft.Management/managementGroups/mg-test"],
+      resourceGraph: PLENTY,
     });
     worlds.push(w);
     const [first, other, joining] = w.subscriptions as [SyntheticDataset, SyntheticDataset, SyntheticDataset];
     w.managementGroups["mg-test"] = [first.subscriptionId, other.subscriptionId];
-    const summary = async () => (await w.pass()).map((p) => [p.eventSource, p.mode, p.changed, p.removed, p.error]);
+    // The group's units summed per source.
+    const summary = async () => {
+      const passes = await w.pass();
+      return ["Assessments", "AttackPaths"].map((source) => {
+        const of = passes.filter((p) => p.eventSource === source);
+        return [source, [...new Set(of.map((p) => p.mode))].join(), of.reduce((n, p) => n + p.changed, 0), of.reduce((n, p) => n + p.removed, 0), of.find((p) => p.error)?.error];
+      });
+    };
     expect(await summary()).toEqual([
       ["Assessments", "baseline", 9, 0, undefined],
       ["AttackPaths", "baseline", 7, 0, undefined],
