@@ -263,6 +263,8 @@ module api 'app/api.bicep' = {
       DEFENDER_EXPORT_DESTINATION_SETTINGS: ''
       DEFENDER_EXPORT_INITIAL_CONFIGURATION: string(initialConfiguration)
       DEFENDER_EXPORT_INITIAL_CONFIGURATION_NAME: initialConfigurationName
+      // Resource Graph's default quota, shared by the instances through the graph-quota container.
+      DEFENDER_EXPORT_GRAPH_QUOTA: '15/5'
     }
   }
   // The app starts exporting at once: its roles must be in place first.

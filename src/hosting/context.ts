@@ -1,4 +1,5 @@
 import type { TokenCredential } from "@azure/core-auth";
+import { redactSecretsInText } from "../config/secret.js";
 import type { Action, ExportConfiguration, Problem } from "../config/model.js";
 import { BlobStateStore, STATE_CONTAINER } from "../state/blob-store.js";
 import { BACKOFF_CONTAINER, BlobBackoffStore } from "../destinations/delivery.js";
@@ -9,6 +10,7 @@ import type { RetryPolicy, SdkRetryOptions } from "../destinations/retry.js";
 import type { Sink, SinkDependencies } from "../destinations/sink.js";
 import { ArmReader } from "../sources/reader.js";
 import { GraphQuota } from "../sources/resource-graph.js";
+import { BlobGraphQuota, GRAPH_QUOTA_CONTAINER, graphQuotaBlobName } from "../state/graph-quota-bucket.js";
 import { defaultCredential } from "../sources/credentials.js";
 import { CONFIGURATION_TABLE, ConfigurationStore } from "./configurations.js";
 import { PassQueue } from "./queue.js";
@@ -73,12 +75,35 @@ export class ExportContext {
     return (this.#queue ??= new PassQueue(this.#deps.storage.queue, this.settings.queue));
   }
 
-  // Resource Graph's quota is the identity's: the passes running at once in this process share it.
-  readonly #graphQuota = new GraphQuota();
+  // Resource Graph's quota is the identity's: the passes running at once in this process share it, and
+  // through a blob of the app's account, the other instances' passes too.
+  readonly #graphQuotas = new Map<string, GraphQuota>();
+
+  graphQuota(endpoint = this.settings.armEndpoint): GraphQuota {
+    const key = new URL(endpoint).origin.toLowerCase();
+    let quota = this.#graphQuotas.get(key);
+    if (quota === undefined) {
+      const sized = this.settings.graphQuota;
+      const warn = (e: Error) =>
+        console.warn(
+          `defender-export: Resource Graph's quota shared through the container ${GRAPH_QUOTA_CONTAINER} of ${this.#deps.storage.setting} cannot be used; this instance counts alone for now: ${redactSecretsInText(e.message.split("\n")[0] ?? "")}`,
+        );
+      let shared: BlobGraphQuota | undefined;
+      try {
+        shared = sized === "off" ? undefined : new BlobGraphQuota(this.#deps.storage.blob.getContainerClient(GRAPH_QUOTA_CONTAINER), graphQuotaBlobName(endpoint, this.settings.clientId), sized);
+      } catch (e) {
+        // A read never fails for the shared quota: without a Blob service the process counts alone.
+        warn(e as Error);
+      }
+      quota = new GraphQuota({ ...(shared === undefined ? {} : { shared }), onSharedUnavailable: warn });
+      this.#graphQuotas.set(key, quota);
+    }
+    return quota;
+  }
 
   /** `endpoint`: another ARM endpoint than the settings' (the CLI's --arm-endpoint). */
   reader(endpoint = this.settings.armEndpoint): ArmReader {
-    return new ArmReader({ credential: this.#deps.credential, endpoint, graphQuota: this.#graphQuota, ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}) });
+    return new ArmReader({ credential: this.#deps.credential, endpoint, graphQuota: this.graphQuota(endpoint), ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}) });
   }
 
   /**

@@ -26,6 +26,7 @@ export const APP_SETTINGS = {
   destinationSettings: "DEFENDER_EXPORT_DESTINATION_SETTINGS",
   initialConfiguration: "DEFENDER_EXPORT_INITIAL_CONFIGURATION",
   initialConfigurationName: "DEFENDER_EXPORT_INITIAL_CONFIGURATION_NAME",
+  graphQuota: "DEFENDER_EXPORT_GRAPH_QUOTA",
   appInsights: TELEMETRY_SETTINGS.connectionString,
   appInsightsAuthentication: TELEMETRY_SETTINGS.authentication,
 } as const;
@@ -51,6 +52,18 @@ const wholeNumber = (fallback: number, max: number) =>
     .refine((v) => v === undefined || (/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= max), { message: `expected a whole number from 1 to ${max}` })
     .transform((v) => (v === undefined ? fallback : Number(v)));
 
+/** `<queries>/<seconds>`, or `off`. */
+const graphQuota = optionalText
+  .refine((v) => v === undefined || /^off$/i.test(v) || /^([1-9]\d{0,4})\/([1-9]\d{0,3})$/.test(v), {
+    message: 'expected queries per seconds, such as "15/5" (Resource Graph\'s default quota), or "off"',
+  })
+  .transform((v): GraphQuotaSetting => {
+    if (v === undefined) return { queries: 15, windowMs: 5000 };
+    if (/^off$/i.test(v)) return "off";
+    const [queries, seconds] = v.split("/").map(Number);
+    return { queries: queries!, windowMs: seconds! * 1000 };
+  });
+
 const shape = {
   [APP_SETTINGS.streamSchedule]: schedule(DEFAULT_STREAM_SCHEDULE),
   [APP_SETTINGS.snapshotCheckSchedule]: schedule(DEFAULT_SNAPSHOT_CHECK_SCHEDULE),
@@ -65,11 +78,15 @@ const shape = {
   [APP_SETTINGS.maxConfigurations]: wholeNumber(200, 10_000),
   [APP_SETTINGS.initialConfiguration]: optionalText,
   [APP_SETTINGS.initialConfigurationName]: optionalText.transform((v) => v ?? "default"),
+  [APP_SETTINGS.graphQuota]: graphQuota,
 };
 const schema = z.object(shape);
 
 /** Where the app's own storage account is: a connection string, or the identity-based connection's endpoints. */
 export type StorageSetting = { setting: string } & ({ connectionString: string } | { endpoints: { blob: string; queue: string; table: string } });
+
+/** Resource Graph's quota as the instances share it through storage, or `off`: each process counts alone. */
+export type GraphQuotaSetting = { queries: number; windowMs: number } | "off";
 
 export interface AppSettings {
   streamSchedule: string;
@@ -95,6 +112,7 @@ export interface AppSettings {
   /** The values of the app settings a destination may name (connectionStringSetting, uriSetting), and no other. */
   destinationAppSettings: Readonly<Record<string, string | undefined>>;
   storage: StorageSetting;
+  graphQuota: GraphQuotaSetting;
 }
 
 /** What the Functions host needs to register the functions: each setting as given when it is valid, else its default. */
@@ -141,6 +159,7 @@ export function readAppSettings(env: NodeJS.ProcessEnv = environment()): AppSett
     allowedDestinations,
     destinationAppSettings: Object.fromEntries(Object.entries(env).filter(([name]) => settingAllowed(name, allowedDestinations))),
     storage: storageSetting(env),
+    graphQuota: s[APP_SETTINGS.graphQuota],
   };
 }
 

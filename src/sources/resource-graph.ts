@@ -73,6 +73,17 @@ export class QuotaWaitTooLong extends Error {
   }
 }
 
+/**
+ * The quota as the app's other instances spend it too (src/state/graph-quota-bucket.ts keeps it in storage):
+ * the caller's quota is shared by every process of the identity, and each process sees only its own answers.
+ */
+export interface SharedGraphQuota {
+  /** Takes one query: 0 when taken, else milliseconds until one may be. Throws when the store cannot be used. */
+  take(): Promise<number>;
+  /** What an answer said: queries left in the caller's window, and milliseconds until it resets. */
+  observe(remaining: number, resetsAfterMs: number): Promise<void>;
+}
+
 export interface GraphQuotaOptions {
   /** How long an answer that says no query is left, or a 429, is waited out when it does not say itself. */
   windowMs?: number;
@@ -82,6 +93,12 @@ export interface GraphQuotaOptions {
   jitterMs?: number;
   now?: () => number;
   random?: () => number;
+  /** Taken from too, when given; while it cannot be used the process counts alone (a read never fails for it). */
+  shared?: SharedGraphQuota;
+  /** How long the process counts alone after the shared quota failed, before it is tried again. */
+  sharedRetryMs?: number;
+  /** The shared quota failed (once per outage): the process counts alone for sharedRetryMs. */
+  onSharedUnavailable?: (error: Error) => void;
 }
 
 /**
@@ -99,8 +116,14 @@ export class GraphQuota {
   readonly #jitterMs: number;
   readonly #now: () => number;
   readonly #random: () => number;
+  readonly #shared: SharedGraphQuota | undefined;
+  readonly #sharedRetryMs: number;
+  readonly #onSharedUnavailable: ((error: Error) => void) | undefined;
+  #sharedDownUntil = 0;
   /** Milliseconds spent waiting for the quota, for the read statistics. */
   waitedMs = 0;
+  /** Times the shared quota could not be used (each followed by sharedRetryMs of counting alone). */
+  sharedFailures = 0;
 
   constructor(options: GraphQuotaOptions = {}) {
     this.#windowMs = options.windowMs ?? DEFAULT_QUOTA_WINDOW_MS;
@@ -108,9 +131,15 @@ export class GraphQuota {
     this.#jitterMs = options.jitterMs ?? 250;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
+    this.#shared = options.shared;
+    this.#sharedRetryMs = options.sharedRetryMs ?? 30_000;
+    this.#onSharedUnavailable = options.onSharedUnavailable;
   }
 
-  /** Takes a query from the quota, waiting for the window to reset when none is left; throws QuotaWaitTooLong. */
+  /**
+   * Takes a query from the quota (this process's count, then the shared one), waiting for the window to reset
+   * when none is left; throws QuotaWaitTooLong.
+   */
   async acquire(): Promise<void> {
     for (;;) {
       const now = this.#now();
@@ -118,15 +147,43 @@ export class GraphQuota {
         this.#remaining = Number.POSITIVE_INFINITY;
         this.#resetAt = 0;
       }
+      let untilShared = 0;
       if (this.#remaining - this.#inFlight > 0) {
+        // Held while the shared quota is asked, so that the queries of this process never pass its own count.
         this.#inFlight++;
-        return;
+        untilShared = await this.#takeShared();
+        if (untilShared === 0) return;
+        this.#inFlight--;
       }
-      const wait = Math.max(0, this.#resetAt - now) + Math.floor(this.#random() * this.#jitterMs);
+      const wait = (untilShared > 0 ? untilShared : Math.max(0, this.#resetAt - now)) + Math.floor(this.#random() * this.#jitterMs);
       if (wait > this.#maxWaitMs) throw new QuotaWaitTooLong(wait);
       this.waitedMs += wait;
       await sleep(wait);
     }
+  }
+
+  /** 0 when the shared quota gave a query or cannot be used, else how long until it may. */
+  async #takeShared(): Promise<number> {
+    if (this.#shared === undefined || this.#now() < this.#sharedDownUntil) return 0;
+    try {
+      return await this.#shared.take();
+    } catch (e) {
+      this.#sharedFailed(e);
+      return 0;
+    }
+  }
+
+  #sharedFailed(e: unknown): void {
+    if (this.#now() < this.#sharedDownUntil) return;
+    this.sharedFailures++;
+    this.#sharedDownUntil = this.#now() + this.#sharedRetryMs;
+    this.#onSharedUnavailable?.(e instanceof Error ? e : new Error(String(e)));
+  }
+
+  /** Other instances learn what this one was told (an answer arrives after the query it counts). */
+  #tellShared(remaining: number, resetsAfterMs: number): void {
+    if (this.#shared === undefined || this.#now() < this.#sharedDownUntil) return;
+    this.#shared.observe(remaining, resetsAfterMs).catch((e: unknown) => this.#sharedFailed(e));
   }
 
   /** An answer (or a failure without one): the query is no longer in flight; returns how long the window has left. */
@@ -138,14 +195,16 @@ export class GraphQuota {
     if (remaining !== undefined) {
       this.#remaining = remaining;
       this.#resetAt = this.#now() + (resetsAfter ?? this.#windowMs);
+      this.#tellShared(remaining, resetsAfter ?? this.#windowMs);
     }
     return resetsAfter;
   }
 
-  /** After a 429: nothing is sent before the window resets. */
+  /** After a 429: nothing is sent before the window resets, here or (through the shared quota) elsewhere. */
   throttled(resetsAfterMs: number | undefined): void {
     this.#remaining = 0;
     this.#resetAt = Math.max(this.#resetAt, this.#now() + (resetsAfterMs ?? this.#windowMs));
+    this.#tellShared(0, this.#resetAt - this.#now());
   }
 }
 

@@ -178,7 +178,7 @@ function stateMetadata(state: Pick<ExportState, "snapshotAt" | "readAt">): Recor
   return { ...(state.snapshotAt ? { snapshotat: state.snapshotAt } : {}), ...(state.readAt ? { readat: state.readAt } : {}) };
 }
 
-async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {
+export async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {
   if (stream === undefined) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));

@@ -34,6 +34,12 @@ describe("app settings", () => {
     expect(() => readAppSettings({ DEFENDER_EXPORT_STREAM_SCHEDULE: "a b c d e f" })).toThrow(/^DEFENDER_EXPORT_STREAM_SCHEDULE: expected an NCRONTAB expression/);
     expect(() => readAppSettings({ DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: "0 0 25 * * *" })).toThrow(/^DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: expected an NCRONTAB expression/);
     expect(() => readAppSettings({ DEFENDER_EXPORT_REQUIRE_ROLE: "yes" })).toThrow(/DEFENDER_EXPORT_REQUIRE_ROLE: expected true or false/);
+    expect(readAppSettings({}).graphQuota).toEqual({ queries: 15, windowMs: 5000 });
+    expect(readAppSettings({ DEFENDER_EXPORT_GRAPH_QUOTA: "30/10" }).graphQuota).toEqual({ queries: 30, windowMs: 10_000 });
+    expect(readAppSettings({ DEFENDER_EXPORT_GRAPH_QUOTA: "Off" }).graphQuota).toBe("off");
+    for (const bad of ["15", "0/5", "15/0", "15 per 5", "-1/5"]) {
+      expect(() => readAppSettings({ DEFENDER_EXPORT_GRAPH_QUOTA: bad })).toThrow(/^DEFENDER_EXPORT_GRAPH_QUOTA: expected queries per seconds, such as "15\/5" .*, or "off"$/);
+    }
     // What croner reads but the host's NCRONTAB does not (a timer would not start): refused; names are fine.
     expect(() => readAppSettings({ DEFENDER_EXPORT_STREAM_SCHEDULE: "0 0 0 L * *" })).toThrow(/L, W, # and \? are not NCRONTAB/);
     expect(() => readAppSettings({ DEFENDER_EXPORT_SNAPSHOT_CHECK_SCHEDULE: "0 0 9 ? * MON#1" })).toThrow(/are not NCRONTAB/);
