@@ -51,6 +51,7 @@ export class ArmReader {
   readonly #counter = new ArmTraffic();
   readonly #pagers = new Map<string, ArmPager>();
   #graph: GraphPager | undefined;
+  readonly #members = new Map<string, Promise<ReadonlySet<string>>>();
   readonly #records = Object.fromEntries(DATA_TYPES.map((d) => [d.name, 0])) as Record<DataType, number>;
   #withoutMetadata = 0;
   /** Tenant-wide metadata lists, fetched once per reader. */
@@ -208,10 +209,22 @@ export class ArmReader {
   }
 
   /**
-   * The subscriptions in a management group now (lower-cased ids), from Resource Graph's resource containers;
-   * for a unit of the group's passes, those of the group in that unit.
+   * The subscriptions in a management group (lower-cased ids), from Resource Graph's resource containers; for a
+   * unit of the group's passes, those of the group in that unit. Asked once per reader (a pass has its own), so
+   * that a pass reads and removes by the same list.
    */
-  async subscriptionsOf(scope: string): Promise<ReadonlySet<string>> {
+  subscriptionsOf(scope: string): Promise<ReadonlySet<string>> {
+    let members = this.#members.get(scope);
+    if (members === undefined) {
+      members = this.#askMembers(scope);
+      // A failed answer is not kept: the next call asks again.
+      members.catch(() => this.#members.delete(scope));
+      this.#members.set(scope, members);
+    }
+    return members;
+  }
+
+  async #askMembers(scope: string): Promise<ReadonlySet<string>> {
     const group = managementGroupOf(scope);
     if (group === undefined) throw new Error(`not a management group scope: ${scope}`);
     const unit = unitOf(scope);
