@@ -51,12 +51,12 @@ export interface PassOptions {
   /** Called with the finished record before it is stored: the host may say when the pass is tried again. */
   beforeRecord?: (record: PassRecord) => Promise<void>;
   now?: () => Date;
-  /** Tests: called at the stages where a process can die. */
   /**
    * The subscriptions in a management group scope now (lower-cased), or undefined when they cannot be told: records
    * of a subscription that left the group are kept, not removed; without the list a group's pass removes nothing.
    */
   scopeSubscriptions?: (scope: string) => Promise<ReadonlySet<string> | undefined>;
+  /** Tests: called at the stages where a process can die. */
   hooks?: { afterRead?: (read: number) => void; afterWrite?: (written: number) => void; beforeCheckpoint?: (checkpoint: number) => void };
 }
 
