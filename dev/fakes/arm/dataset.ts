@@ -67,6 +67,41 @@ function clone<T>(value: T): T {
   return structuredClone(value);
 }
 
+/** A Map that tells its owner of every change, so that what was computed from the data can be kept until it changes. */
+class WatchedMap<K, V> extends Map<K, V> {
+  onChange = () => {};
+  override set(key: K, value: V): this {
+    super.set(key, value);
+    this.onChange();
+    return this;
+  }
+  override delete(key: K): boolean {
+    this.onChange();
+    return super.delete(key);
+  }
+  override clear(): void {
+    this.onChange();
+    super.clear();
+  }
+}
+
+class WatchedSet<T> extends Set<T> {
+  onChange = () => {};
+  override add(value: T): this {
+    super.add(value);
+    this.onChange();
+    return this;
+  }
+  override delete(value: T): boolean {
+    this.onChange();
+    return super.delete(value);
+  }
+  override clear(): void {
+    this.onChange();
+    super.clear();
+  }
+}
+
 /**
  * A subscription's worth of Defender for Cloud data, synthesized from the real payloads' shapes:
  * record i of each kind is the same on every call, spread round-robin over the resource groups.
@@ -76,8 +111,8 @@ export class SyntheticDataset {
   readonly resourceGroups: string[];
   /** Mutable: lowering a size removes the last records of that kind (a removal, for the engine's tests). */
   readonly sizes: Required<Pick<DatasetOptions, "alerts" | "assessments" | "subAssessments" | "standards" | "controlsPerStandard" | "assessmentsPerControl" | "attackPaths">>;
-  /** Changes to records over time: "alert:3" → a function that edits the made record. */
-  readonly patches = new Map<string, (record: Json) => void>();
+  /** Changes to records over time: "alert:3" → a function that edits the made record (a pure function of the record). */
+  readonly patches: Map<string, (record: Json) => void> = this.#watched(new WatchedMap<string, (record: Json) => void>());
   readonly assessmentKeys: string[];
   readonly findingParents: string[];
   readonly customAssessmentKeys: string[];
@@ -85,11 +120,22 @@ export class SyntheticDataset {
   readonly #onPremiseAssessmentEvery: number;
   readonly #largeAttackPathEvery: number;
   readonly #hugeAttackPaths: Set<number>;
+  #version = 0;
+
+  /** Bumped by every change to sizes, patches and resolved attack paths: the same version makes the same records. */
+  get version(): number {
+    return this.#version;
+  }
+
+  #watched<T extends { onChange: () => void }>(collection: T): T {
+    collection.onChange = () => this.#version++;
+    return collection;
+  }
 
   constructor(options: DatasetOptions = {}) {
     this.subscriptionId = options.subscriptionId ?? DEFAULT_SUBSCRIPTION;
     this.resourceGroups = options.resourceGroups ?? ["myRg1", "myRg2"];
-    this.sizes = {
+    const sizes = {
       alerts: options.alerts ?? 6,
       assessments: options.assessments ?? 6,
       subAssessments: options.subAssessments ?? 4,
@@ -98,6 +144,12 @@ export class SyntheticDataset {
       assessmentsPerControl: options.assessmentsPerControl ?? TEMPLATES.regulatoryComplianceAssessments.length,
       attackPaths: options.attackPaths ?? 4,
     };
+    this.sizes = new Proxy(sizes, {
+      set: (target, key, value) => {
+        this.#version++;
+        return Reflect.set(target, key, value);
+      },
+    });
     this.tenantId = options.tenantId ?? DEFAULT_TENANT;
     this.#largeAttackPathEvery = options.largeAttackPathEvery ?? 0;
     this.#hugeAttackPaths = new Set(options.hugeAttackPaths ?? []);
@@ -320,7 +372,7 @@ export class SyntheticDataset {
   }
 
   /** Attack paths resolved meanwhile (indexes): left out wherever they are, not only at the end. */
-  readonly resolvedAttackPaths = new Set<number>();
+  readonly resolvedAttackPaths: Set<number> = this.#watched(new WatchedSet<number>());
 
   attackPaths(): Collection {
     if (this.resolvedAttackPaths.size === 0) return { count: this.sizes.attackPaths, at: (i) => this.attackPath(i) };
