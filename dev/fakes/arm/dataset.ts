@@ -67,39 +67,18 @@ function clone<T>(value: T): T {
   return structuredClone(value);
 }
 
-/** A Map that tells its owner of every change, so that what was computed from the data can be kept until it changes. */
-class WatchedMap<K, V> extends Map<K, V> {
-  onChange = () => {};
-  override set(key: K, value: V): this {
-    super.set(key, value);
-    this.onChange();
-    return this;
+/** The collection, telling `onChange` of every call to its mutating methods: what was computed from the data can be kept until it changes. */
+function watched<T extends object>(collection: T, mutators: readonly string[], onChange: () => void): T {
+  for (const name of mutators) {
+    const original = Reflect.get(collection, name) as (...args: unknown[]) => unknown;
+    Object.defineProperty(collection, name, {
+      value: (...args: unknown[]) => {
+        onChange();
+        return original.apply(collection, args);
+      },
+    });
   }
-  override delete(key: K): boolean {
-    this.onChange();
-    return super.delete(key);
-  }
-  override clear(): void {
-    this.onChange();
-    super.clear();
-  }
-}
-
-class WatchedSet<T> extends Set<T> {
-  onChange = () => {};
-  override add(value: T): this {
-    super.add(value);
-    this.onChange();
-    return this;
-  }
-  override delete(value: T): boolean {
-    this.onChange();
-    return super.delete(value);
-  }
-  override clear(): void {
-    this.onChange();
-    super.clear();
-  }
+  return collection;
 }
 
 /**
@@ -112,7 +91,7 @@ export class SyntheticDataset {
   /** Mutable: lowering a size removes the last records of that kind (a removal, for the engine's tests). */
   readonly sizes: Required<Pick<DatasetOptions, "alerts" | "assessments" | "subAssessments" | "standards" | "controlsPerStandard" | "assessmentsPerControl" | "attackPaths">>;
   /** Changes to records over time: "alert:3" → a function that edits the made record (a pure function of the record). */
-  readonly patches: Map<string, (record: Json) => void> = this.#watched(new WatchedMap<string, (record: Json) => void>());
+  readonly patches: Map<string, (record: Json) => void> = watched(new Map<string, (record: Json) => void>(), ["set", "delete", "clear"], () => this.#version++);
   readonly assessmentKeys: string[];
   readonly findingParents: string[];
   readonly customAssessmentKeys: string[];
@@ -125,11 +104,6 @@ export class SyntheticDataset {
   /** Bumped by every change to sizes, patches and resolved attack paths: the same version makes the same records. */
   get version(): number {
     return this.#version;
-  }
-
-  #watched<T extends { onChange: () => void }>(collection: T): T {
-    collection.onChange = () => this.#version++;
-    return collection;
   }
 
   constructor(options: DatasetOptions = {}) {
@@ -372,7 +346,7 @@ export class SyntheticDataset {
   }
 
   /** Attack paths resolved meanwhile (indexes): left out wherever they are, not only at the end. */
-  readonly resolvedAttackPaths: Set<number> = this.#watched(new WatchedSet<number>());
+  readonly resolvedAttackPaths: Set<number> = watched(new Set<number>(), ["add", "delete", "clear"], () => this.#version++);
 
   attackPaths(): Collection {
     if (this.resolvedAttackPaths.size === 0) return { count: this.sizes.attackPaths, at: (i) => this.attackPath(i) };
