@@ -22,14 +22,21 @@ interface Args {
   trustedHosts: string[];
   storage: string;
   name: string;
+  /** The management group benchmark's: scopes other than the one subscription, the reader, the sources. */
+  scopes?: string[];
+  reader?: "arm" | "resourceGraph";
+  sources?: string[];
 }
 const args = JSON.parse(process.argv[2]!) as Args;
 const credential = { getToken: async () => ({ token: "bench", expiresOnTimestamp: Date.now() + 3_600_000 }) };
 const allowedDestinations = { trustedHosts: args.trustedHosts };
 const parsed = parseExportConfiguration(
   {
-    scopes: [{ scopePath: args.subscription }],
-    sources: ["Alerts", "Assessments", "SubAssessments", "SecureScores", "SecureScoreControls", "RegulatoryComplianceAssessment", "AttackPaths"].map((eventSource) => ({ eventSource })),
+    scopes: (args.scopes ?? [args.subscription]).map((scopePath) => ({ scopePath })),
+    sources: (args.sources ?? ["Alerts", "Assessments", "SubAssessments", "SecureScores", "SecureScoreControls", "RegulatoryComplianceAssessment", "AttackPaths"]).map((eventSource) => ({
+      eventSource,
+    })),
+    ...(args.reader ? { reader: args.reader } : {}),
     actions: [
       { actionType: "Workspace", dataCollectionEndpoint: args.ingestionUrl, dataCollectionRuleId: RULE_ID },
       { actionType: "EventHub", connectionStringSetting: "DEFENDER_EXPORT_DEST_BENCH_EVENT_HUBS", eventHubName: "bench" },
@@ -72,6 +79,7 @@ process.stdout.write(
     logAnalytics: { sent: total((a) => a.sent, 0), cut: total((a) => a.cut, 0), deadLettered: total((a) => a.deadLettered, 0), requests: total((a) => a.requests, 0) },
     eventHubs: { sent: total((a) => a.sent, 1), cut: total((a) => a.cut, 1), deadLettered: total((a) => a.deadLettered, 1), requests: total((a) => a.requests, 1) },
     armRequests: reader.stats.requests,
+    quotaWaitMs: reader.stats.quotaWaitMs,
     seconds,
     cpuSeconds: (used.user + used.system) / 1e6,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,

@@ -5,12 +5,13 @@ import { startAzurite } from "../dev/fakes/azurite.js";
 import { minimumIngestionRequests, type Figure } from "./figures.js";
 import { startServer, stop, TSX } from "./read.js";
 
-interface Exported {
+export interface Exported {
   records: number;
   exported: number;
   logAnalytics: { sent: number; cut: number; deadLettered: number; requests: number };
   eventHubs: { sent: number; cut: number; deadLettered: number; requests: number };
   armRequests: number;
+  quotaWaitMs: number;
   seconds: number;
   cpuSeconds: number;
   maxRssBytes: number;
@@ -21,7 +22,7 @@ interface Floor {
   seconds: number;
   cpuSeconds: number;
 }
-interface SinkStats {
+export interface SinkStats {
   rows: Record<string, number>;
   requests: { stream: string; status: number; inflatedBytes: number }[];
   events: number;
@@ -30,7 +31,7 @@ interface SinkStats {
 // BENCH_CPU_PROF=<folder>: the exporter writes a V8 CPU profile there (open it in Chrome DevTools or speedscope).
 const PROFILE = process.env["BENCH_CPU_PROF"];
 
-function runChild<T>(script: string, args: string[], profile?: string): Promise<T> {
+export function runChild<T>(script: string, args: string[], profile?: string): Promise<T> {
   const runner = profile === undefined ? TSX : ["--import", "tsx", "--cpu-prof", `--cpu-prof-dir=${profile}`];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...runner, fileURLToPath(new URL(script, import.meta.url)), ...args], { stdio: ["ignore", "pipe", "inherit"] });
@@ -41,7 +42,7 @@ function runChild<T>(script: string, args: string[], profile?: string): Promise<
 }
 
 /** The local Logs Ingestion and Event Hubs endpoints in a process of their own; `stop` returns what they accepted. */
-async function startSinks() {
+export async function startSinks() {
   const child = spawn(process.execPath, [...TSX, fileURLToPath(new URL("./sinks-server.ts", import.meta.url))], { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const info = JSON.parse((await lines.next()).value as string) as { ingestionUrl: string; caFile: string; eventHubs: string; hubHost: string; ingestionHost: string };

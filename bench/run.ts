@@ -4,10 +4,11 @@ import { publish, type Figure } from "./figures.js";
 import * as delivery from "./delivery.js";
 import * as e2e from "./e2e.js";
 import * as engine from "./engine.js";
+import * as mg from "./mg.js";
 import * as read from "./read.js";
 import * as rules from "./rules.js";
 
-const BENCHES: Record<string, { run: () => Figure[] | Promise<Figure[]> }> = { rules, read, delivery, engine, e2e };
+const BENCHES: Record<string, { run: () => Figure[] | Promise<Figure[]> }> = { rules, read, delivery, engine, e2e, mg };
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((w) => !(w in BENCHES));

@@ -1,12 +1,15 @@
 // The fake Resource Graph endpoint, through the real @azure/arm-resourcegraph client: what the Resource Graph
 // reader is tested against must answer as the service does.
 import { readFileSync } from "node:fs";
+import { request } from "node:https";
 import { ResourceGraphClient, type QueryRequest, type QueryResponse } from "@azure/arm-resourcegraph";
 import { RestError } from "@azure/core-rest-pipeline";
 import { afterEach, describe, expect, it } from "vitest";
 import { SyntheticDataset, type DatasetOptions } from "../../dev/fakes/arm/dataset.js";
 import { startFakeArm, type FakeArmServer } from "../../dev/fakes/arm/server.js";
 import type { ResourceGraphOptions } from "../../dev/fakes/arm/resource-graph.js";
+import { GRAPH_TABLES } from "../../dev/fakes/arm/graph-tables.js";
+import { leadingTypeFilter, parseKql, planKql, runKql } from "../../dev/fakes/arm/kql.js";
 import { FAST_RETRIES, staticCredential } from "../helpers/arm.js";
 
 type Row = Record<string, unknown>;
@@ -341,7 +344,6 @@ describe("throttling and faults", () => {
 });
 
 async function fetchStatus(server: FakeArmServer, path: string, contentType: string, body: string): Promise<number> {
-  const { request } = await import("node:https");
   return new Promise((resolve, reject) => {
     const req = request(`${server.url}${path}`, { method: "POST", ca: server.ca, headers: { authorization: "Bearer t", "content-type": contentType } }, (res) => {
       res.resume();
@@ -415,5 +417,79 @@ describe("the sandbox", () => {
     } finally {
       await sandbox.close();
     }
+  });
+});
+
+describe("the evaluation that keeps positions, not rows", () => {
+  const QUERIES = [
+    "securityresources",
+    "securityresources | where type == 'microsoft.security/assessments'",
+    "securityresources | where type == 'microsoft.security/assessments' and resourceGroup =~ 'MYRG2' | project id, name | order by id asc",
+    "securityresources | where type == 'microsoft.security/locations/alerts' or type == 'microsoft.security/securescores' | order by name desc, id asc",
+    "securityresources | extend t = tolower(type) | where t contains 'sub' | project id, t | order by t asc | take 7",
+    "securityresources | project id, sev = properties.status.severity | where sev == 'High' | sort by id desc nulls first | limit 3",
+    "securityresources | order by type asc | where type != 'microsoft.security/attackpaths' | take 20 | project id, type",
+    "securityresources | where type == 'Microsoft.Security/assessments'",
+  ];
+
+  it("gives what evaluating every row gives, row for row and in order", () => {
+    const datasets = [new SyntheticDataset({ alerts: 9, assessments: 11, subAssessments: 13, attackPaths: 3 }), new SyntheticDataset({ subscriptionId: "6a1c2b3d-0000-4000-8000-000000000002" })];
+    const all = datasets.flatMap((d) => GRAPH_TABLES["securityresources"]!.flatMap((source) => Array.from({ length: source.rows(d).count }, (_, i) => source.rows(d).at(i))));
+    const columns = { securityresources: Object.keys(all[0]!) };
+    for (const text of QUERIES) {
+      const query = parseKql(text, columns);
+      const lazy = planKql(query, all.length, (i) => structuredClone(all[i]!));
+      expect(
+        Array.from({ length: lazy.length }, (_, i) => lazy.at(i)),
+        text,
+      ).toEqual(runKql(query, all));
+    }
+  });
+
+  it("names the type a leading where keeps, and none otherwise", () => {
+    const columns = { securityresources: ["id", "type", "name"] };
+    const typeOf = (text: string) => leadingTypeFilter(parseKql(text, columns));
+    expect(typeOf("securityresources | where type == 'a/b' and name == 'x'")).toBe("a/b");
+    expect(typeOf("securityresources | where 'a/b' == type")).toBe("a/b");
+    expect(typeOf("securityresources | where type == 'a/b' or name == 'x'")).toBeUndefined();
+    expect(typeOf("securityresources | where type =~ 'a/b'")).toBeUndefined();
+    expect(typeOf("securityresources | extend type = name | where type == 'a/b'")).toBeUndefined();
+  });
+
+  it("answers from a kept result only while the data is unchanged", async () => {
+    const { dataset, client } = await setup({ alerts: 3 });
+    const count = async () => (await client.resources({ query: "securityresources | where type == 'microsoft.security/locations/alerts' | project id | order by id asc" })).totalRecords;
+    expect(await count()).toBe(3);
+    dataset.sizes.alerts = 5;
+    expect(await count()).toBe(5);
+    dataset.patches.set("alert:0", (r) => void ((r["properties"] as Row)["status"] = "Resolved"));
+    const status = async () =>
+      rows(await client.resources({ query: "securityresources | where type == 'microsoft.security/locations/alerts' | where properties.Status == 'Resolved' | project id" })).length;
+    expect(await status()).toBe(1);
+    dataset.patches.delete("alert:0");
+    expect(await status()).toBe(0);
+  });
+});
+
+describe("the list routes", () => {
+  it("serve each subscription of the tenant from its own dataset, and none other", async () => {
+    const a = new SyntheticDataset({ alerts: 2 });
+    const b = new SyntheticDataset({ subscriptionId: "6a1c2b3d-0000-4000-8000-000000000002", alerts: 5 });
+    fake = await startFakeArm({ dataset: a, resourceGraph: { datasets: [a, b] } });
+    const get = (sub: string) =>
+      new Promise<{ status: number; body: Row }>((resolve, reject) => {
+        request(`${fake!.url}/subscriptions/${sub}/providers/Microsoft.Security/alerts?api-version=2022-01-01`, { ca: fake!.ca, headers: { authorization: "Bearer t" } }, (res) => {
+          let text = "";
+          res.on("data", (c: Buffer) => (text += c.toString()));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Row }));
+        })
+          .on("error", reject)
+          .end();
+      });
+    expect(((await get(a.subscriptionId)).body["value"] as Row[]).length).toBe(2);
+    const second = await get(b.subscriptionId.toUpperCase());
+    expect((second.body["value"] as Row[]).map((r) => String(r["id"]).split("/")[2])).toEqual(Array(5).fill(b.subscriptionId));
+    expect((await get("00000000-0000-0000-0000-000000000000")).status).toBe(404);
+    expect(fake.requests.every((r) => typeof r.at === "number")).toBe(true);
   });
 });

@@ -67,6 +67,20 @@ function clone<T>(value: T): T {
   return structuredClone(value);
 }
 
+/** The collection, telling `onChange` of every call to its mutating methods: what was computed from the data can be kept until it changes. */
+function watched<T extends object>(collection: T, mutators: readonly string[], onChange: () => void): T {
+  for (const name of mutators) {
+    const original = Reflect.get(collection, name) as (...args: unknown[]) => unknown;
+    Object.defineProperty(collection, name, {
+      value: (...args: unknown[]) => {
+        onChange();
+        return original.apply(collection, args);
+      },
+    });
+  }
+  return collection;
+}
+
 /**
  * A subscription's worth of Defender for Cloud data, synthesized from the real payloads' shapes:
  * record i of each kind is the same on every call, spread round-robin over the resource groups.
@@ -76,8 +90,8 @@ export class SyntheticDataset {
   readonly resourceGroups: string[];
   /** Mutable: lowering a size removes the last records of that kind (a removal, for the engine's tests). */
   readonly sizes: Required<Pick<DatasetOptions, "alerts" | "assessments" | "subAssessments" | "standards" | "controlsPerStandard" | "assessmentsPerControl" | "attackPaths">>;
-  /** Changes to records over time: "alert:3" → a function that edits the made record. */
-  readonly patches = new Map<string, (record: Json) => void>();
+  /** Changes to records over time: "alert:3" → a function that edits the made record (a pure function of the record). */
+  readonly patches: Map<string, (record: Json) => void> = watched(new Map<string, (record: Json) => void>(), ["set", "delete", "clear"], () => this.#version++);
   readonly assessmentKeys: string[];
   readonly findingParents: string[];
   readonly customAssessmentKeys: string[];
@@ -85,11 +99,17 @@ export class SyntheticDataset {
   readonly #onPremiseAssessmentEvery: number;
   readonly #largeAttackPathEvery: number;
   readonly #hugeAttackPaths: Set<number>;
+  #version = 0;
+
+  /** Bumped by every change to sizes, patches and resolved attack paths: the same version makes the same records. */
+  get version(): number {
+    return this.#version;
+  }
 
   constructor(options: DatasetOptions = {}) {
     this.subscriptionId = options.subscriptionId ?? DEFAULT_SUBSCRIPTION;
     this.resourceGroups = options.resourceGroups ?? ["myRg1", "myRg2"];
-    this.sizes = {
+    const sizes = {
       alerts: options.alerts ?? 6,
       assessments: options.assessments ?? 6,
       subAssessments: options.subAssessments ?? 4,
@@ -98,6 +118,12 @@ export class SyntheticDataset {
       assessmentsPerControl: options.assessmentsPerControl ?? TEMPLATES.regulatoryComplianceAssessments.length,
       attackPaths: options.attackPaths ?? 4,
     };
+    this.sizes = new Proxy(sizes, {
+      set: (target, key, value) => {
+        this.#version++;
+        return Reflect.set(target, key, value);
+      },
+    });
     this.tenantId = options.tenantId ?? DEFAULT_TENANT;
     this.#largeAttackPathEvery = options.largeAttackPathEvery ?? 0;
     this.#hugeAttackPaths = new Set(options.hugeAttackPaths ?? []);
@@ -320,7 +346,7 @@ export class SyntheticDataset {
   }
 
   /** Attack paths resolved meanwhile (indexes): left out wherever they are, not only at the end. */
-  readonly resolvedAttackPaths = new Set<number>();
+  readonly resolvedAttackPaths: Set<number> = watched(new Set<number>(), ["add", "delete", "clear"], () => this.#version++);
 
   attackPaths(): Collection {
     if (this.resolvedAttackPaths.size === 0) return { count: this.sizes.attackPaths, at: (i) => this.attackPath(i) };

@@ -404,6 +404,25 @@ function order(a: unknown, b: unknown): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+type OrderKey = Extract<Stage, { op: "order" }>["keys"][number];
+
+function compareKeys(keys: readonly OrderKey[], a: unknown[], b: unknown[]): number {
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!;
+    const x = a[k];
+    const y = b[k];
+    const xNull = x === undefined || x === null;
+    const yNull = y === undefined || y === null;
+    if (xNull || yNull) {
+      if (xNull && yNull) continue;
+      return xNull === key.nullsFirst ? -1 : 1;
+    }
+    const c = order(x, y);
+    if (c !== 0) return key.desc ? -c : c;
+  }
+  return 0;
+}
+
 /** Runs a parsed query over a table's rows. */
 export function runKql(query: Query, rows: Iterable<Row>): Row[] {
   let out: Row[] | undefined;
@@ -429,22 +448,7 @@ export function runKql(query: Query, rows: Iterable<Row>): Row[] {
       case "order": {
         const all = [...source];
         const keyed = all.map((row) => ({ row, keys: stage.keys.map((k) => evaluate(k.e, row)) }));
-        keyed.sort((a, b) => {
-          for (let k = 0; k < stage.keys.length; k++) {
-            const key = stage.keys[k]!;
-            const x = a.keys[k];
-            const y = b.keys[k];
-            const xNull = x === undefined || x === null;
-            const yNull = y === undefined || y === null;
-            if (xNull || yNull) {
-              if (xNull && yNull) continue;
-              return xNull === key.nullsFirst ? -1 : 1;
-            }
-            const c = order(x, y);
-            if (c !== 0) return key.desc ? -c : c;
-          }
-          return 0;
-        });
+        keyed.sort((a, b) => compareKeys(stage.keys, a.keys, b.keys));
         out = keyed.map((k) => k.row);
         break;
       }
@@ -455,4 +459,83 @@ export function runKql(query: Query, rows: Iterable<Row>): Row[] {
     source = out!;
   }
   return out ?? [...source];
+}
+
+/** A query's result held as positions in its input: a row is made again, through the query's columns, when asked for. */
+export interface LazyResult {
+  length: number;
+  at(index: number): Row;
+}
+
+type RowStage = Extract<Stage, { op: "project" | "extend" }>;
+
+function through(stages: readonly RowStage[], row: Row): Row {
+  let out = row;
+  for (const stage of stages) {
+    const values = Object.fromEntries(stage.cols.map((c) => [c.name, evaluate(c.e, out) ?? null] as const));
+    out = stage.op === "project" ? values : { ...out, ...values };
+  }
+  return out;
+}
+
+/**
+ * What runKql gives, row for row, without holding the rows: `where` and `order` keep positions (each row is made
+ * once per run of stages up to an `order`), `project` and `extend` are applied again to the rows of a page.
+ * The rows must be the same every time they are made.
+ */
+export function planKql(query: Query, count: number, rowAt: (index: number) => Row): LazyResult {
+  let positions: number[] | undefined;
+  const applied: RowStage[] = [];
+  const stages = query.stages;
+  for (let s = 0; s < stages.length;) {
+    // A run of where/project/extend, ending at an order, a limit or the end.
+    const run: Stage[] = [];
+    while (s < stages.length && (stages[s]!.op === "where" || stages[s]!.op === "project" || stages[s]!.op === "extend")) run.push(stages[s++]!);
+    const end = stages[s];
+    const sort = end?.op === "order" ? end : undefined;
+    if (run.some((r) => r.op === "where") || sort !== undefined) {
+      const kept: number[] = [];
+      const keys: unknown[][] = [];
+      const total = positions?.length ?? count;
+      for (let k = 0; k < total; k++) {
+        const p = positions === undefined ? k : positions[k]!;
+        let row = through(applied, rowAt(p));
+        let keep = true;
+        for (const stage of run) {
+          if (stage.op === "where") keep = evaluate(stage.e, row) === true;
+          else row = through([stage as RowStage], row);
+          if (!keep) break;
+        }
+        if (!keep) continue;
+        kept.push(p);
+        if (sort !== undefined) keys.push(sort.keys.map((key) => evaluate(key.e, row)));
+      }
+      if (sort !== undefined) {
+        const order = kept.map((_, i) => i);
+        order.sort((a, b) => compareKeys(sort.keys, keys[a]!, keys[b]!));
+        positions = order.map((i) => kept[i]!);
+      } else positions = kept;
+    }
+    for (const stage of run) if (stage.op !== "where") applied.push(stage as RowStage);
+    if (end?.op === "limit") positions = (positions ?? Array.from({ length: count }, (_, i) => i)).slice(0, end.n);
+    if (end !== undefined) s++;
+  }
+  const final = positions;
+  return { length: final?.length ?? count, at: (i) => through(applied, rowAt(final === undefined ? i : final[i]!)) };
+}
+
+/**
+ * The type a query keeps when its first stage is `where type == '<type>'` (alone or and-ed with more): every
+ * row of a table's source has its source's type, so the others need not be made.
+ */
+export function leadingTypeFilter(query: Query): string | undefined {
+  const first = query.stages[0];
+  if (first?.op !== "where") return undefined;
+  const find = (e: Expr): string | undefined => {
+    if (e.k === "and") return find(e.l) ?? find(e.r);
+    if (e.k !== "cmp" || e.op !== "==") return undefined;
+    const [path, lit] = e.l.k === "path" ? [e.l, e.r] : [e.r, e.l];
+    return path.k === "path" && path.root === "type" && path.segs.length === 0 && lit.k === "lit" && typeof lit.v === "string" ? lit.v : undefined;
+  };
+  return find(first.e);
 }

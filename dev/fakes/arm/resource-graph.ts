@@ -4,9 +4,9 @@
 // per-user quota and the size cap follow azure-docs articles/governance/resource-graph (paging-results.md,
 // work-with-data.md, guidance-for-throttled-requests.md, troubleshoot/general.md).
 import { createHash, randomUUID } from "node:crypto";
-import type { SyntheticDataset } from "./dataset.js";
+import type { Collection, SyntheticDataset } from "./dataset.js";
 import { GRAPH_TABLES } from "./graph-tables.js";
-import { KqlError, parseKql, runKql, type QueryErrorDetail } from "./kql.js";
+import { KqlError, leadingTypeFilter, parseKql, planKql, type LazyResult, type Query, type QueryErrorDetail } from "./kql.js";
 
 type Row = Record<string, unknown>;
 
@@ -66,6 +66,7 @@ const COLUMN_TYPES = new Map(COLUMNS);
 const MAX_TOP = 1000;
 const MAX_SUBSCRIPTIONS = 1000;
 const SIXTEEN_MB = 16 * 1024 * 1024;
+const MAX_CACHED_RESULTS = 64;
 
 interface ParsedRequest {
   query: string;
@@ -160,11 +161,12 @@ interface TokenState {
   t: number;
 }
 
-/** The fake's Resource Graph: its own quota state; the rows come from the datasets on every query. */
+/** The fake's Resource Graph: its own quota state; the rows come from the datasets, made for each page. */
 export class FakeResourceGraph {
   readonly #options: ResourceGraphOptions;
   readonly #datasets: SyntheticDataset[];
   readonly #windows = new Map<string, { start: number; used: number }>();
+  readonly #results = new Map<string, { version: string; result: LazyResult }>();
 
   constructor(options: ResourceGraphOptions, fallback: SyntheticDataset) {
     this.#options = options;
@@ -249,19 +251,49 @@ export class FakeResourceGraph {
     return scoped;
   }
 
+  /**
+   * The query's result over the scoped subscriptions, kept while their data is unchanged: positions, not rows,
+   * so that a page costs its own rows and a result of millions holds no row.
+   */
+  #result(hash: string, query: Query, scoped: SyntheticDataset[]): LazyResult {
+    const version = scoped.map((d) => d.version).join(",");
+    const cached = this.#results.get(hash);
+    if (cached !== undefined && cached.version === version) return cached.result;
+    const wantedType = leadingTypeFilter(query);
+    const parts: Collection[] = [];
+    for (const dataset of scoped) {
+      for (const source of GRAPH_TABLES[query.table]!) if (wantedType === undefined || source.type === wantedType) parts.push(source.rows(dataset));
+    }
+    const starts: number[] = [];
+    let count = 0;
+    for (const c of parts) {
+      starts.push(count);
+      count += c.count;
+    }
+    const rowAt = (i: number): Row => {
+      let lo = 0;
+      let hi = parts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (starts[mid]! <= i) lo = mid;
+        else hi = mid - 1;
+      }
+      return parts[lo]!.at(i - starts[lo]!);
+    };
+    const result = planKql(query, count, rowAt);
+    this.#results.delete(hash);
+    this.#results.set(hash, { version, result });
+    // The oldest results go first: a test suite's many small queries do not pile up.
+    for (const old of this.#results.keys()) {
+      if (this.#results.size <= MAX_CACHED_RESULTS) break;
+      this.#results.delete(old);
+    }
+    return result;
+  }
+
   #query(request: ParsedRequest): Row {
     const scoped = this.#scope(request);
     const query = parseKql(request.query, TABLE_COLUMNS);
-    const sources = GRAPH_TABLES[query.table]!;
-    function* rows(): Generator<Row> {
-      for (const dataset of scoped) {
-        for (const source of sources) {
-          const c = source.rows(dataset);
-          for (let i = 0; i < c.count; i++) yield c.at(i);
-        }
-      }
-    }
-    const result = runKql(query, rows());
     // paging-results.md: no $skipToken (and resultTruncated "true") when the query uses limit/take/sample or when
     // no output column can key the pages; the spec's examples page on `project id, ...` without an order, so the
     // key is `id` in the output (work-with-data.md) and the fake's row order is already stable.
@@ -269,6 +301,7 @@ export class FakeResourceGraph {
     const hash = createHash("sha256")
       .update(JSON.stringify([request.query, [...(request.subscriptions ?? [])].map((s) => s.toLowerCase()).sort(), [...(request.managementGroups ?? [])].sort()]))
       .digest("base64url");
+    const result = this.#result(hash, query, scoped);
     let offset = 0;
     let top = this.#options.defaultTop ?? MAX_TOP;
     if (request.skipToken !== undefined) {
@@ -290,8 +323,9 @@ export class FakeResourceGraph {
     let bytes = 200;
     let end = offset;
     while (end < result.length && page.length < top) {
-      bytes += Buffer.byteLength(JSON.stringify(result[end]!)) + 1;
-      page.push(result[end++]!);
+      const row = result.at(end++);
+      bytes += Buffer.byteLength(JSON.stringify(row)) + 1;
+      page.push(row);
     }
     // Over the cap the service refuses the page (microsoft/ARI#199, dolevshor/azure-orphan-resources#46 quote it):
     // a smaller $top, with the same token, asks for less.

@@ -26,6 +26,8 @@ export interface ServedRequest {
   /** The request's body as sent ("" for a GET). */
   body: string;
   fault?: Fault["kind"];
+  /** When it arrived (epoch milliseconds). */
+  at: number;
 }
 
 export interface FakeArmServer {
@@ -85,6 +87,8 @@ const ROUTES: Route[] = [
  */
 export async function startFakeArm(options: { dataset: SyntheticDataset; pageSize?: number; cachePages?: boolean; resourceGraph?: ResourceGraphOptions }): Promise<FakeArmServer> {
   const graph = new FakeResourceGraph(options.resourceGraph ?? {}, options.dataset);
+  // The list routes serve every subscription of the tenant, each from its own dataset (the main one for its own id).
+  const subscriptions = new Map([...(options.resourceGraph?.datasets ?? []), options.dataset].map((d) => [d.subscriptionId.toLowerCase(), d]));
   // Benchmarks serve the same pages many times: rendering them once keeps the fake out of the figures.
   const pageCache = new Map<string, string>();
   const tls = localTls();
@@ -116,6 +120,7 @@ export async function startFakeArm(options: { dataset: SyntheticDataset; pageSiz
       status: 0,
       authorization: req.headers.authorization,
       body: Buffer.concat(chunks).toString("utf8"),
+      at: Date.now(),
     };
     requests.push(served);
     const rule = faults.find((f) => f.times > 0 && (f.path === undefined || f.path.test(`${url.pathname}${url.search}`)));
@@ -170,10 +175,9 @@ export async function startFakeArm(options: { dataset: SyntheticDataset; pageSiz
       });
     }
     const sub = route.m[1];
-    if (sub !== undefined && sub.toLowerCase() !== options.dataset.subscriptionId.toLowerCase()) {
-      return reply(res, served, 404, { error: { code: "SubscriptionNotFound", message: `The subscription '${sub}' could not be found.` } });
-    }
-    const collection = route.r.list(route.m, url.searchParams, options.dataset);
+    const dataset = sub === undefined ? options.dataset : subscriptions.get(sub.toLowerCase());
+    if (dataset === undefined) return reply(res, served, 404, { error: { code: "SubscriptionNotFound", message: `The subscription '${sub}' could not be found.` } });
+    const collection = route.r.list(route.m, url.searchParams, dataset);
     if (collection === undefined) return reply(res, served, 404, { error: { code: "NotFound", message: "The parent resource was not found." } });
     const cached = options.cachePages ? pageCache.get(`${url.pathname}${url.search}`) : undefined;
     if (cached !== undefined) return replyText(res, served, 200, cached);
