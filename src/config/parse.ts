@@ -243,6 +243,16 @@ function finish(configuration: ExportConfiguration, form: ConfigurationForm, at:
       warnings,
     );
   }
+  // Which subscriptions a group holds is known only when it is read: scopes beside it may overlap it.
+  if (groupScopes.length > 0 && configuration.scopes.length > 1) {
+    warnings.push({
+      path: where("scopes"),
+      message: "a management group beside other scopes: a subscription in more than one of them is exported (and its removals too) once for each; name the group alone, or the subscriptions alone",
+    });
+  }
+  if (configuration.managementGroupUnits !== undefined && groupScopes.length === 0) {
+    warnings.push({ path: where("managementGroupUnits"), message: "managementGroupUnits applies to management group scopes only; there is none, so it is ignored" });
+  }
 
   const eventSources = new Set(configuration.sources.map((s) => s.eventSource));
   const hasFindings = eventSources.has("SubAssessments") || eventSources.has("SubAssessmentsSnapshot");

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { actionSchemasByType } from "../config/actions.js";
 import { scopeSchema, sourceSchema } from "../config/automation.js";
 import { CONFIGURATION_NAME } from "../config/model.js";
+import { READERS } from "../config/enums.js";
 import { passRecordSchema } from "../engine/pass.js";
 import type { FunctionDefinition, HttpFunction } from "./definitions.js";
 import { previewBodySchema } from "./export-preview.js";
@@ -21,6 +22,8 @@ const configurationSchema = z.object({
   actions: z.array(z.union(actionSchemasByType({ trustedHosts: [] }))).optional(),
   snapshotSchedule: z.string().optional(),
   baselineSnapshot: z.boolean().optional(),
+  reader: z.enum(READERS).optional(),
+  managementGroupUnits: z.number().int().min(1).max(64).optional(),
 });
 
 const BODIES: Record<string, string> = { export: "Configuration", exportPreview: "PreviewRequest" };

@@ -51,7 +51,8 @@ export class ArmReader {
   readonly #counter = new ArmTraffic();
   readonly #pagers = new Map<string, ArmPager>();
   #graph: GraphPager | undefined;
-  readonly #members = new Map<string, Promise<ReadonlySet<string>>>();
+  /** The subscriptions each unit was read for. */
+  readonly #readMembers = new Map<string, ReadonlySet<string>>();
   readonly #records = Object.fromEntries(DATA_TYPES.map((d) => [d.name, 0])) as Record<DataType, number>;
   #withoutMetadata = 0;
   /** Tenant-wide metadata lists, fetched once per reader. */
@@ -209,19 +210,14 @@ export class ArmReader {
   }
 
   /**
-   * The subscriptions in a management group (lower-cased ids), from Resource Graph's resource containers; for a
-   * unit of the group's passes, those of the group in that unit. Asked once per reader (a pass has its own), so
-   * that a pass reads and removes by the same list.
+   * The subscriptions in a management group now (lower-cased ids), from Resource Graph's resource containers; for
+   * a unit of the group's passes, those of the group in that unit. Asked afresh each time; after this reader read a
+   * unit, only those both read and still in the group (a pass removes nothing of a subscription that left between).
    */
-  subscriptionsOf(scope: string): Promise<ReadonlySet<string>> {
-    let members = this.#members.get(scope);
-    if (members === undefined) {
-      members = this.#askMembers(scope);
-      // A failed answer is not kept: the next call asks again.
-      members.catch(() => this.#members.delete(scope));
-      this.#members.set(scope, members);
-    }
-    return members;
+  async subscriptionsOf(scope: string): Promise<ReadonlySet<string>> {
+    const now = await this.#askMembers(scope);
+    const read = this.#readMembers.get(scope);
+    return read === undefined ? now : new Set([...now].filter((s) => read.has(s)));
   }
 
   async #askMembers(scope: string): Promise<ReadonlySet<string>> {
@@ -231,11 +227,21 @@ export class ArmReader {
     this.#graph ??= new GraphPager(this.#options, this.#counter);
     const query = "resourcecontainers | where type == 'microsoft.resources/subscriptions' | project id, subscriptionId | order by id asc";
     const members = new Set<string>();
+    let inGroup = 0;
     for await (const rows of this.#graph.pages({ query, managementGroups: [group] }, { scope, dataType: "subscriptions" })) {
       for (const row of rows) {
         const id = row["subscriptionId"];
-        if (typeof id === "string" && (unit === undefined || unitOfSubscription(id, unit.count) === unit.index)) members.add(id.toLowerCase());
+        if (typeof id !== "string") continue;
+        inGroup++;
+        if (unit === undefined || unitOfSubscription(id, unit.count) === unit.index) members.add(id.toLowerCase());
       }
+    }
+    // Nothing to read would pass for nothing to export: say it instead.
+    if (inGroup === 0) {
+      throw new ArmReadError(
+        { scope, dataType: "subscriptions", page: 1 },
+        `Resource Graph shows no subscription in management group ${group}: the identity needs a reading role on the group (see infra/management-group/reader.bicep), or the group is empty`,
+      );
     }
     return members;
   }
@@ -251,7 +257,12 @@ export class ArmReader {
     this.#graph ??= new GraphPager(this.#options, this.#counter);
     const query = rowsQuery(rows, resourceGroup);
     // A unit of a management group reads its subscriptions, named (Resource Graph takes up to 1,000 a query).
-    const units = unitOf(scope) === undefined ? undefined : [...(await this.subscriptionsOf(scope))].sort();
+    let units: string[] | undefined;
+    if (unitOf(scope) !== undefined) {
+      const members = await this.#askMembers(scope);
+      this.#readMembers.set(scope, members);
+      units = [...members].sort();
+    }
     const requests: GraphRequest[] =
       units !== undefined
         ? Array.from({ length: Math.ceil(units.length / GRAPH_MAX_SUBSCRIPTIONS) }, (_, i) => ({ query, subscriptions: units.slice(i * GRAPH_MAX_SUBSCRIPTIONS, (i + 1) * GRAPH_MAX_SUBSCRIPTIONS) }))

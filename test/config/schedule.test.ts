@@ -32,6 +32,10 @@ describe("the reader extension", () => {
       "/providers/Microsoft.Management/managementGroups/Contoso-Security",
       "/subscriptions/00000000-0000-0000-0000-000000000001",
     ]);
+    // Which subscriptions the group holds is not known here: the overlap is a warning.
+    expect(ok.ok && ok.warnings.filter((w) => w.path === "$.scopes").map((w) => w.message)).toEqual([expect.stringMatching(/^a management group beside other scopes: .* once for each/)]);
+    const unitsAlone = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], scopes: [scopes[1]], managementGroupUnits: 8 });
+    expect(unitsAlone.ok && unitsAlone.warnings.map((w) => w.path)).toContain("$.managementGroupUnits");
     const lists = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], scopes });
     expect(lists.ok).toBe(false);
     expect(!lists.ok && lists.errors).toEqual([{ path: "$.scopes[0].scopePath", message: 'a management group scope is read through Resource Graph: set "reader": "resourceGraph"' }]);

@@ -5,6 +5,7 @@ import { startFakeArm, type FakeArmServer } from "../../dev/fakes/arm/server.js"
 import { ArmReadError } from "../../src/sources/arm.js";
 import { ArmReader } from "../../src/sources/reader.js";
 import { GraphQuota } from "../../src/sources/resource-graph.js";
+import { managementGroupUnit } from "../../src/config/automation.js";
 import { collect, FAST_RETRIES, staticCredential } from "../helpers/arm.js";
 
 const GRAPH = /Microsoft\.ResourceGraph/;
@@ -129,6 +130,34 @@ describe("a management group scope", () => {
       expect(paths).toHaveLength(5);
       const bodies = server.requests.filter((q) => GRAPH.test(q.path)).map((q) => JSON.parse(q.body) as Record<string, unknown>);
       expect(bodies.every((body) => JSON.stringify(body["managementGroups"]) === '["mg-security"]' && body["subscriptions"] === undefined)).toBe(true);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("a management group's members", () => {
+  it("a unit's removals go by the subscriptions both read and still in the group; an empty group is an error, not an empty export", async () => {
+    const a = new SyntheticDataset({ attackPaths: 2 });
+    const b = new SyntheticDataset({ subscriptionId: "6a1c2b3d-0000-4000-8000-000000000002", attackPaths: 3 });
+    const c = new SyntheticDataset({ subscriptionId: "6a1c2b3d-0000-4000-8000-000000000003", attackPaths: 1 });
+    const groups: Record<string, string[]> = { "mg-security": [a.subscriptionId, b.subscriptionId], "mg-empty": [] };
+    const server = await startFakeArm({ dataset: a, resourceGraph: { datasets: [a, b, c], managementGroups: groups } });
+    try {
+      const r = new ArmReader({ credential, endpoint: server.url, tlsCa: server.ca, retryOptions: FAST_RETRIES });
+      const unit = managementGroupUnit("/providers/Microsoft.Management/managementGroups/mg-security", 0, 1);
+      expect(await collect(r.list(unit, "attackPath", undefined, "resourceGraph"))).toHaveLength(5);
+      // After the read, b leaves and c joins: b's records may not be removed (it left), nor c's (not read).
+      groups["mg-security"] = [a.subscriptionId, c.subscriptionId];
+      expect(await r.subscriptionsOf(unit)).toEqual(new Set([a.subscriptionId]));
+      const empty = await collect(r.list("/providers/Microsoft.Management/managementGroups/mg-empty/units/1-of-2", "attackPath", undefined, "resourceGraph")).catch((e: unknown) => e);
+      // Resource Graph answering no subscription at all (the identity sees none): an error that says why.
+      server.inject({ kind: "body", body: { totalRecords: 0, count: 0, data: [], resultTruncated: "false", facets: [] } }, { path: GRAPH, times: 1 });
+      expect(String(await r.subscriptionsOf(unit).catch((e: unknown) => e))).toMatch(
+        /Resource Graph shows no subscription in management group mg-security: the identity needs a reading role on the group/,
+      );
+      // The fake answers a group without readable subscriptions with 403, as for named ones; either way the pass fails, naming the group.
+      expect(String(empty)).toMatch(/reading subscriptions at \/providers\/Microsoft.Management\/managementGroups\/mg-empty\/units\/1-of-2, page 1: (HTTP 403|Resource Graph shows no subscription)/);
     } finally {
       await server.close();
     }

@@ -256,7 +256,8 @@ export class FakeResourceGraph {
    * so that a page costs its own rows and a result of millions holds no row.
    */
   #result(hash: string, query: Query, scoped: SyntheticDataset[]): LazyResult {
-    const version = scoped.map((d) => d.version).join(",");
+    // Which subscriptions, and their data's version: a group's members change too.
+    const version = scoped.map((d) => `${d.subscriptionId}:${d.version}`).join(",");
     const cached = this.#results.get(hash);
     if (cached !== undefined && cached.version === version) return cached.result;
     const wantedType = leadingTypeFilter(query);

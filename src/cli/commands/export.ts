@@ -62,7 +62,6 @@ Examples:
     const name = configurationName(values["name"], configuration, configPath);
     const sinks = sinksFor(context, configuration, name, io, true);
     const state = context.state;
-    const reader = context.reader();
     const tenantId = context.settings.tenantId;
     let failed = false;
     let stopping = false;
@@ -74,7 +73,8 @@ Examples:
         const passes = await runConfiguration({
           configurationName: name,
           configuration,
-          ...readerOptions(reader),
+          // A reader a round, as a pass in the app has: what it learns (a management group's members) is of that round.
+          ...readerOptions(context.reader()),
           sinks,
           state,
           ...(values["snapshot"] === true ? { snapshot: true } : {}),
