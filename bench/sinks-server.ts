@@ -35,6 +35,6 @@ process.stdout.write(
 process.stdin.resume();
 process.stdin.on("end", () => {
   tally();
-  process.stdout.write(`${JSON.stringify({ rows, requests, events, eventBytes })}\n`);
-  void Promise.all([ingestion.close(), hubs.close()]).then(() => process.exit(0));
+  // A pipe takes a large line in several writes: exit only once it is all out.
+  process.stdout.write(`${JSON.stringify({ rows, requests, events, eventBytes })}\n`, () => void Promise.all([ingestion.close(), hubs.close()]).then(() => process.exit(0)));
 });
