@@ -288,8 +288,8 @@ export class ArmReader {
         }
         if (converted.kind === "skipped" || converted.dataType !== name) continue;
         let record = converted.record;
-        const rowSubscription = subscriptionOf(record["id"]);
-        if (converted.needsMetadata === true && rowSubscription !== undefined) {
+        const rowSubscription = converted.needsMetadata === true ? subscriptionOf(record["id"]) : undefined;
+        if (rowSubscription !== undefined) {
           let index = metadata.get(rowSubscription);
           if (index === undefined) metadata.set(rowSubscription, (index = await this.#metadata(dataType, rowSubscription)));
           if (!index.has(record)) this.#withoutMetadata++;
