@@ -1,5 +1,5 @@
 import type { DataType } from "../datatypes/registry.js";
-import type { ExportEntries } from "./entries.js";
+import type { ExportEntries, UnseenVerdict } from "./entries.js";
 import type { ChangeRule } from "../datatypes/change-rule.js";
 import { CHANGE_RULES } from "./fingerprints.js";
 
@@ -56,13 +56,15 @@ export class ChangeDetector {
   }
 
   /**
-   * Stable ids of records that are gone (for the types that export removals), removed from the fingerprints;
-   * those `keep` names stay, unseen and not removed (a subscription that left a management group).
+   * Stable ids of records that are gone (for the types that export removals), removed from the fingerprints.
+   * `verdict` may keep some unseen (a subscription that left a management group) or forget them unsent (one
+   * that left longer ago than the retention); for types without removals only forgetting applies.
    */
-  async removals(keep?: (id: string) => boolean): Promise<string[]> {
-    if (!this.#rule.removable) return [];
-    const gone = await this.entries.takeUnseen(keep);
-    if (gone.length > 0) this.#dirty = true;
+  async removals(verdict?: (id: string) => UnseenVerdict): Promise<string[]> {
+    if (!this.#rule.removable && verdict === undefined) return [];
+    const before = this.entries.size;
+    const gone = await this.entries.takeUnseen(this.#rule.removable ? verdict : (id) => (verdict!(id) === "forget" ? "forget" : "keep"));
+    if (this.entries.size !== before) this.#dirty = true;
     return gone;
   }
 

@@ -19,6 +19,9 @@ const LINES_PER_CHUNK = 1024;
  * where the id is, whether this pass saw it), the stored ids as their compressed state, and the ids a
  * pass adds as front-coded text: 21 bytes a slot, 30 to 60 a record, where Maps and id strings took about 350.
  */
+/** What becomes of a record a complete pass did not see: exported as removed, kept as it was, or dropped unsent. */
+export type UnseenVerdict = "remove" | "keep" | "forget";
+
 export class ExportEntries {
   // Hash + 1 (so that 0 is an empty slot), or TOMBSTONE.
   #keys: Float64Array;
@@ -133,16 +136,21 @@ export class ExportEntries {
     return out;
   }
 
-  /** Removes what this pass did not see (but what `keep` names) and returns its ids, in the order held; the ids are read only if there is one. */
-  async takeUnseen(keep?: (id: string) => boolean): Promise<string[]> {
+  /**
+   * What this pass did not see, by `verdict` (default: remove): removed ones are taken out and their ids returned
+   * in the order held, forgotten ones taken out silently, kept ones left. The ids are read only if there is one.
+   */
+  async takeUnseen(verdict?: (id: string) => UnseenVerdict): Promise<string[]> {
     const { slotOfRef, count } = this.#slotsByRef((slot) => this.#seen[slot] === 0);
     if (count === 0) return [];
     const ids: string[] = [];
     let ref = 0;
     for await (const id of this.#walk()) {
       const slot = slotOfRef[ref++]!;
-      if (slot < 0 || keep?.(id) === true) continue;
-      ids.push(id);
+      if (slot < 0) continue;
+      const v = verdict?.(id) ?? "remove";
+      if (v === "keep") continue;
+      if (v === "remove") ids.push(id);
       this.deleteAt(slot);
     }
     return ids;

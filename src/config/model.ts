@@ -18,10 +18,15 @@ export interface ExportConfiguration {
   reader?: ReaderKind;
   /** Extension: the pass units a management group scope is split into (each its own passes, state and pass records). */
   managementGroupUnits?: number;
+  /** Extension: how long the state of a subscription that left a management group scope is kept (absent: the default). */
+  departedSubscriptionRetentionDays?: number;
 }
 
 /** A management group's passes are split into this many units unless the configuration says otherwise. */
 export const DEFAULT_MANAGEMENT_GROUP_UNITS = 4;
+
+/** Days the state of a subscription that left a management group is kept: if it comes back within them, it goes on where it was. */
+export const DEFAULT_DEPARTED_SUBSCRIPTION_RETENTION_DAYS = 30;
 
 /**
  * A configuration's name: 1 to 64 letters, digits, `_ . -`, a letter or digit first. It names the folders of

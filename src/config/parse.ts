@@ -18,7 +18,7 @@ export interface ParseOptions {
 }
 
 const AUTOMATION_TYPES = ["microsoft.security/automations", "microsoft.security/securityautomations"];
-const PROPERTIES_FIELDS = ["description", "isEnabled", "scopes", "sources", "actions", "snapshotSchedule", "baselineSnapshot", "reader", "managementGroupUnits"];
+const PROPERTIES_FIELDS = ["description", "isEnabled", "scopes", "sources", "actions", "snapshotSchedule", "baselineSnapshot", "reader", "managementGroupUnits", "departedSubscriptionRetentionDays"];
 
 /** An NCRONTAB schedule, as Azure Functions timers take it: six fields, seconds first. */
 const schedule = z.string({ error: (i) => `expected snapshotSchedule (a CRON string such as "0 0 0 * * 0"), got ${describe(i.input)}` }).superRefine((v, ctx) => {
@@ -32,6 +32,12 @@ const units = z
   .int("expected managementGroupUnits (a whole number from 1 to 64)")
   .min(1, "expected managementGroupUnits (a whole number from 1 to 64)")
   .max(64, "expected managementGroupUnits (a whole number from 1 to 64)");
+const RETENTION_EXPECTED = "expected departedSubscriptionRetentionDays (a whole number of days from 1 to 3650)";
+const retention = z
+  .number({ error: (i) => `${RETENTION_EXPECTED}, got ${describe(i.input)}` })
+  .int(RETENTION_EXPECTED)
+  .min(1, RETENTION_EXPECTED)
+  .max(3650, RETENTION_EXPECTED);
 const POLICY_KEYS: readonly string[] = [...POLICY_PARAMETERS, ...POLICY_DESTINATION_PARAMETERS, ...POLICY_IGNORED_PARAMETERS];
 
 /**
@@ -100,6 +106,7 @@ function propertiesSchema(allowed: AllowedDestinations) {
     baselineSnapshot: baseline.optional(),
     reader: reader.optional(),
     managementGroupUnits: units.optional(),
+    departedSubscriptionRetentionDays: retention.optional(),
   });
 }
 
@@ -129,6 +136,7 @@ function parsePropertiesForm(input: Record<string, unknown>, at: string, allowed
       baselineSnapshot: p.baselineSnapshot ?? true,
       ...(p.reader === undefined ? {} : { reader: p.reader }),
       ...(p.managementGroupUnits === undefined ? {} : { managementGroupUnits: p.managementGroupUnits }),
+      ...(p.departedSubscriptionRetentionDays === undefined ? {} : { departedSubscriptionRetentionDays: p.departedSubscriptionRetentionDays }),
     },
     "automation",
     at,
@@ -152,6 +160,7 @@ function policySchema(allowed: AllowedDestinations) {
       baselineSnapshot: baseline.optional(),
       reader: reader.optional(),
       managementGroupUnits: units.optional(),
+      departedSubscriptionRetentionDays: retention.optional(),
       resourceGroupName: z.string().optional(),
       resourceGroupLocation: z.string().optional(),
       createResourceGroup: z.boolean().optional(),
@@ -222,6 +231,7 @@ function parsePolicyForm(raw: Record<string, unknown>, at: string, allowed: Allo
       baselineSnapshot: p.baselineSnapshot ?? true,
       ...(p.reader === undefined ? {} : { reader: p.reader }),
       ...(p.managementGroupUnits === undefined ? {} : { managementGroupUnits: p.managementGroupUnits }),
+      ...(p.departedSubscriptionRetentionDays === undefined ? {} : { departedSubscriptionRetentionDays: p.departedSubscriptionRetentionDays }),
     },
     "policy",
     at,
@@ -252,6 +262,12 @@ function finish(configuration: ExportConfiguration, form: ConfigurationForm, at:
   }
   if (configuration.managementGroupUnits !== undefined && groupScopes.length === 0) {
     warnings.push({ path: where("managementGroupUnits"), message: "managementGroupUnits applies to management group scopes only; there is none, so it is ignored" });
+  }
+  if (configuration.departedSubscriptionRetentionDays !== undefined && groupScopes.length === 0) {
+    warnings.push({
+      path: where("departedSubscriptionRetentionDays"),
+      message: "departedSubscriptionRetentionDays applies to management group scopes only (subscriptions that leave the group); there is none, so it is ignored",
+    });
   }
 
   const eventSources = new Set(configuration.sources.map((s) => s.eventSource));

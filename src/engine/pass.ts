@@ -1,20 +1,21 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { EVENT_SOURCES, type EventSource, type ReaderKind } from "../config/enums.js";
-import type { ExportConfiguration } from "../config/model.js";
+import { DEFAULT_DEPARTED_SUBSCRIPTION_RETENTION_DAYS, type ExportConfiguration } from "../config/model.js";
 import { ChangeDetector } from "../change/detector.js";
 import { CHANGE_RULES } from "../change/fingerprints.js";
 import { idHash } from "../change/ids.js";
-import { ExportEntries } from "../change/entries.js";
-import { cursorSchema, PASS_MODES, StateConflictError, type ExportState, type PassKey, type StateStore } from "../state/store.js";
+import { ExportEntries, type UnseenVerdict } from "../change/entries.js";
+import { cursorSchema, PASS_MODES, StateConflictError, type ExportState, type PassKey, type PassMode, type PassProgress, type StateStore } from "../state/store.js";
 import { PassSession } from "../state/session.js";
 import { describeError } from "../destinations/errors.js";
 import type { DeliveryReport, Sink } from "../destinations/sink.js";
-import { subscriptionOf, type ChangeKind, type OutgoingRecord } from "../records/record.js";
+import type { ChangeKind, OutgoingRecord } from "../records/record.js";
 import { managementGroupOf } from "../config/automation.js";
 import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, removedRecord, type DataType } from "../datatypes/registry.js";
 import { compileSource } from "../rules/compile.js";
 import type { Cursor, SourceRecord } from "../sources/reader.js";
+import { UnitSubscriptions } from "./unit-subscriptions.js";
 
 type Json = Record<string, unknown>;
 
@@ -56,6 +57,8 @@ export interface PassOptions {
    * of a subscription that left the group are kept, not removed; without the list a group's pass removes nothing.
    */
   scopeSubscriptions?: (scope: string) => Promise<ReadonlySet<string> | undefined>;
+  /** The subscriptions of a management group scope the read went through (no new question to Resource Graph). */
+  subscriptionsRead?: (scope: string) => ReadonlySet<string> | undefined;
   /** Tests: called at the stages where a process can die. */
   hooks?: { afterRead?: (read: number) => void; afterWrite?: (written: number) => void; beforeCheckpoint?: (checkpoint: number) => void };
 }
@@ -105,6 +108,16 @@ const passRecordShape = z.object({
   retry: z.object({ at: z.string(), attempt: z.number().int(), reason: z.string() }).optional(),
   /** The configuration was deleted (or made again) during the pass: it stopped, and nothing of it was kept. */
   abandoned: z.boolean().optional(),
+  /** A management group unit's complete pass: per subscription. */
+  subscriptions: z
+    .object({
+      read: z.record(z.string(), z.number()),
+      membersKnown: z.boolean(),
+      joined: z.array(z.string()),
+      departed: z.record(z.string(), z.string()),
+      forgotten: z.array(z.string()),
+    })
+    .optional(),
 });
 export type PassRecord = z.infer<typeof passRecordShape>;
 
@@ -269,6 +282,36 @@ async function pass(options: PassOptions, session: PassSession, record: PassReco
   // Streaming: changes only. Snapshot: everything. A new streaming pass key: a baseline snapshot, or a silent seed.
   const mode: PassRecord["mode"] = progress?.mode ?? (snapshotSource || options.snapshot ? "snapshot" : isNew ? (options.baseline === false ? "seed" : "baseline") : "stream");
   record.mode = mode;
+  const unit = managementGroupOf(options.scope) === undefined ? undefined : new UnitSubscriptions(state.subscriptions, mode === "stream");
+  try {
+    await passRecords(options, session, record, totals, guard, { dataType, matches, progress, records: records.iterable, state, mode, unit });
+  } finally {
+    // A failed pass's too: status tells which subscriptions its failure holds back.
+    if (unit !== undefined) record.subscriptions = unit.report();
+  }
+}
+
+/** What a pass goes through its records with, once its state is loaded. */
+interface PassReading {
+  dataType: DataType;
+  matches: (record: Json) => boolean;
+  progress: PassProgress | undefined;
+  records: AsyncIterable<SourceRecord>;
+  state: ExportState;
+  mode: PassMode;
+  /** A management group unit's subscriptions. */
+  unit: UnitSubscriptions | undefined;
+}
+
+async function passRecords(
+  options: PassOptions,
+  session: PassSession,
+  record: PassRecord,
+  totals: Map<string, DeliveryReport>,
+  guard: GenerationGuard,
+  { dataType, matches, progress, records, state, mode, unit }: PassReading,
+): Promise<void> {
+  const snapshotSource = isSnapshotSource(options.eventSource);
   const everything = mode !== "stream";
   const send = mode !== "seed";
   const clock = options.now ?? (() => new Date());
@@ -280,6 +323,7 @@ async function pass(options: PassOptions, session: PassSession, record: PassReco
   await showProgress?.();
   if (progress !== undefined) record.resumed = true;
   let sinceCheckpoint = 0;
+  let ledgerChanged = false;
 
   const deliver = async (input: OutgoingRecord) => {
     for (const sink of options.sinks) await sink.write(input);
@@ -315,7 +359,7 @@ async function pass(options: PassOptions, session: PassSession, record: PassReco
     // A complete read: changes it did not see appeared after it began (the start of the next pass's export lag).
     if (final) state.readAt = record.startedAt;
     // A pass that changed nothing leaves the state as it was (its pass record says it ran), but when it read.
-    const bytes = await session.checkpoint(state, final && !detector.dirty && !(everything && send));
+    const bytes = await session.checkpoint(state, final && !detector.dirty && !ledgerChanged && !(everything && send));
     if (bytes === undefined) return;
     record.stateBytes = bytes;
     record.checkpoints++;
@@ -328,7 +372,7 @@ async function pass(options: PassOptions, session: PassSession, record: PassReco
 
   // Read again from the start after a stop: what the stopped pass sent, unchanged since, is not sent twice.
   const reread = progress !== undefined && progress.cursor === null && everything;
-  for await (const item of records.iterable) {
+  for await (const item of records) {
     if (options.deadline !== undefined && clock() >= options.deadline) {
       // Out of time: keep what was delivered, and where to go on from (records without a cursor: the start).
       await checkpoint();
@@ -344,14 +388,16 @@ async function pass(options: PassOptions, session: PassSession, record: PassReco
     if (typeof rawId !== "string" || rawId === "") continue;
     const hash = idHash(rawId);
     const sentBeforeStop = reread && detector.entries.seen(hash);
-    const observed = detector.observe(hash, rawId, item.record, matches(item.record), everything);
+    // A subscription new to a management group unit: its records are its baseline (or its seed).
+    const joining = unit?.observe(rawId) === true;
+    const observed = detector.observe(hash, rawId, item.record, matches(item.record), everything || joining);
     if (observed === "unselected") continue;
     record.matched++;
-    if ((observed === "unchanged" && (!everything || sentBeforeStop)) || !send) continue;
+    if ((observed === "unchanged" && (!everything || sentBeforeStop)) || !send || (joining && options.baseline === false)) continue;
     const action: ChangeKind = observed === "changed" ? "Update" : "Insert";
-    await deliver(input(item.record, rawId.toLowerCase(), options, action, everything, exportedAt(), item.context));
+    await deliver(input(item.record, rawId.toLowerCase(), options, action, everything || joining, exportedAt(), item.context));
     record.changed++;
-    if (changedAt !== undefined) {
+    if (changedAt !== undefined && !joining) {
       // Not before the last state written: a change older than that was not there to read (else it went then).
       const at = Math.max(changedAt(item.record, observed === "new") ?? visibleSince, visibleSince);
       pendingLag.count++;
@@ -362,24 +408,39 @@ async function pass(options: PassOptions, session: PassSession, record: PassReco
   }
 
   // What is gone since the last pass, once: only after a complete read, and only where the type has removals.
-  if (send && !snapshotSource) {
-    for (const id of await detector.removals(await departed(options))) {
+  const exportRemovals = send && !snapshotSource;
+  let verdict: ((id: string) => UnseenVerdict) | undefined;
+  if (unit !== undefined) {
+    const members = await unitMembers(options, exportRemovals && CHANGE_RULES[dataType].removable);
+    const retentionDays = options.configuration.departedSubscriptionRetentionDays ?? DEFAULT_DEPARTED_SUBSCRIPTION_RETENTION_DAYS;
+    const settle = unit.close(members, record.startedAt, retentionDays * 86_400_000);
+    // Without removals to export, unseen ids are read only when some are to be forgotten.
+    verdict = exportRemovals ? settle : unit.forgets ? (id) => (settle(id) === "forget" ? "forget" : "keep") : undefined;
+  }
+  if (exportRemovals || verdict !== undefined) {
+    for (const id of await detector.removals(verdict)) {
       await deliver(input(removedRecord(id, dataType), id, options, "Remove", everything, exportedAt()));
       record.removed++;
       if (due(++sinceCheckpoint)) await checkpoint();
     }
+  }
+  if (unit !== undefined) {
+    ledgerChanged = unit.changed;
+    const ledger = unit.ledger();
+    if (ledger !== undefined) state.subscriptions = ledger;
   }
   if (everything && send) state.snapshotAt = record.startedAt;
   await checkpoint(true);
   await session.finish();
 }
 
-/** For a management group scope: which unseen records to keep (their subscription left the group, or the members are unknown). */
-async function departed(options: PassOptions): Promise<((id: string) => boolean) | undefined> {
-  if (managementGroupOf(options.scope) === undefined) return undefined;
-  const members = await options.scopeSubscriptions?.(options.scope).catch(() => undefined);
-  if (members === undefined) return () => true;
-  return (id) => !members.has(subscriptionOf(id)?.toLowerCase() ?? "");
+/**
+ * A management group scope's subscriptions after the read, or undefined when they cannot be told. Removals need
+ * them asked again (only those both read and still in the group); otherwise those the read went through do.
+ */
+async function unitMembers(options: PassOptions, forRemovals: boolean): Promise<ReadonlySet<string> | undefined> {
+  if (forRemovals) return options.scopeSubscriptions?.(options.scope).catch(() => undefined);
+  return options.subscriptionsRead?.(options.scope) ?? (await options.scopeSubscriptions?.(options.scope).catch(() => undefined));
 }
 
 /** Starts an async iterable's first step now; `abandon` closes it if it is never iterated. */
@@ -438,6 +499,8 @@ export function readerSource(reader: { list(scope: string, dataType: DataType, f
 }
 
 /** What a pass reads, and the members of a management group scope, from one reader. */
-export function readerOptions(reader: Parameters<typeof readerSource>[0] & { subscriptionsOf(scope: string): Promise<ReadonlySet<string>> }): Pick<PassOptions, "read" | "scopeSubscriptions"> {
-  return { read: readerSource(reader), scopeSubscriptions: (scope) => reader.subscriptionsOf(scope) };
+export function readerOptions(
+  reader: Parameters<typeof readerSource>[0] & { subscriptionsOf(scope: string): Promise<ReadonlySet<string>>; subscriptionsRead(scope: string): ReadonlySet<string> | undefined },
+): Pick<PassOptions, "read" | "scopeSubscriptions" | "subscriptionsRead"> {
+  return { read: readerSource(reader), scopeSubscriptions: (scope) => reader.subscriptionsOf(scope), subscriptionsRead: (scope) => reader.subscriptionsRead(scope) };
 }

@@ -24,6 +24,7 @@ const configurationSchema = z.object({
   baselineSnapshot: z.boolean().optional(),
   reader: z.enum(READERS).optional(),
   managementGroupUnits: z.number().int().min(1).max(64).optional(),
+  departedSubscriptionRetentionDays: z.number().int().min(1).max(3650).optional(),
 });
 
 const BODIES: Record<string, string> = { export: "Configuration", exportPreview: "PreviewRequest" };

@@ -220,6 +220,11 @@ export class ArmReader {
     return read === undefined ? now : new Set([...now].filter((s) => read.has(s)));
   }
 
+  /** The subscriptions this reader last read of a unit of a management group (none asked). */
+  subscriptionsRead(scope: string): ReadonlySet<string> | undefined {
+    return this.#readMembers.get(scope);
+  }
+
   async #askMembers(scope: string): Promise<ReadonlySet<string>> {
     const group = managementGroupOf(scope);
     if (group === undefined) throw new Error(`not a management group scope: ${scope}`);

@@ -5,14 +5,21 @@ import { z } from "zod";
 import { decodeIdLines, ExportEntries, type IdSource } from "../change/entries.js";
 import { GunzipReader } from "./gunzip-reader.js";
 import { readLegacyState } from "./legacy.js";
-import type { ExportState, StateToSave } from "./store.js";
+import { subscriptionLedgerSchema, type ExportState, type StateToSave } from "./store.js";
 
 /**
  * Version 4, gzipped: this header as one JSON line, then `count` hashes and `count` fingerprints (float64,
  * little-endian; NaN where a score had none), then the ids as front-coded lines (see frontCodedLine). A
  * pass reads only the header and the numbers; the ids stay compressed until a removal or a save.
  */
-const headerSchema = z.object({ version: z.literal(4), updatedAt: z.string(), snapshotAt: z.string().optional(), generation: z.string().optional(), count: z.number().int().nonnegative() });
+const headerSchema = z.object({
+  version: z.literal(4),
+  updatedAt: z.string(),
+  snapshotAt: z.string().optional(),
+  generation: z.string().optional(),
+  subscriptions: subscriptionLedgerSchema.optional(),
+  count: z.number().int().nonnegative(),
+});
 
 /** A state written as version 4; `stored()` once it is stored makes its ids the entries' own (nothing held twice). */
 export interface EncodedState {
@@ -27,6 +34,7 @@ export async function encodeState(state: StateToSave, now: Date): Promise<Encode
     updatedAt: now.toISOString(),
     ...(state.snapshotAt ? { snapshotAt: state.snapshotAt } : {}),
     ...(state.generation ? { generation: state.generation } : {}),
+    ...(state.subscriptions ? { subscriptions: state.subscriptions } : {}),
     count,
   })}\n`;
   // Streamed through gzip: the state is never held whole as text.
@@ -78,6 +86,7 @@ async function readState(buffer: Buffer): Promise<Omit<ExportState, "etag">> {
       updatedAt: header.updatedAt,
       ...(header.snapshotAt ? { snapshotAt: header.snapshotAt } : {}),
       ...(header.generation ? { generation: header.generation } : {}),
+      ...(header.subscriptions ? { subscriptions: header.subscriptions } : {}),
     };
   } catch (e) {
     if ((e as { code?: string }).code?.startsWith("Z_")) throw new Error("is not gzipped", { cause: e });

@@ -23,10 +23,20 @@ export interface ExportState {
   generation?: string;
   /** When the last complete pass began to read (kept beside the state: an unchanged pass does not write it). */
   readAt?: string;
+  /** A management group unit's subscriptions as its last complete pass found them. */
+  subscriptions?: SubscriptionLedger;
 }
 
 /** What a save writes. */
-export type StateToSave = Pick<ExportState, "entries" | "snapshotAt" | "generation" | "readAt">;
+export type StateToSave = Pick<ExportState, "entries" | "snapshotAt" | "generation" | "readAt" | "subscriptions">;
+
+export const subscriptionLedgerSchema = z.object({
+  /** In the group (lower-cased ids). */
+  members: z.array(z.string()),
+  /** Left the group: since when (their records' state is kept for the configuration's retention). */
+  departed: z.record(z.string(), z.string()),
+});
+export type SubscriptionLedger = z.infer<typeof subscriptionLedgerSchema>;
 
 /** What a pass does: only the changes, every record marked IsSnapshot, the first full export, or no export at all. */
 export const PASS_MODES = ["stream", "snapshot", "baseline", "seed"] as const;

@@ -1,0 +1,178 @@
+import { describe, expect, it } from "vitest";
+import { parseExportConfiguration } from "../../src/config/parse.js";
+import type { EventSource } from "../../src/config/enums.js";
+import type { Sink } from "../../src/destinations/sink.js";
+import { runPass } from "../../src/engine/pass.js";
+import type { OutgoingRecord } from "../../src/records/record.js";
+import type { SourceRecord } from "../../src/sources/reader.js";
+import { MemoryStateStore } from "../helpers/memory-state.js";
+
+// Subscriptions come and go in a management group: one that joins gets its baseline, one that leaves keeps its
+// state for the retention, then it is forgotten (nothing sent); one that comes back in time goes on where it was.
+
+const GROUP = "/providers/Microsoft.Management/managementGroups/mg-test";
+const [A, B, C] = ["00000000-0000-4000-8000-00000000000a", "00000000-0000-4000-8000-00000000000b", "00000000-0000-4000-8000-00000000000c"] as const;
+const DAY = 86_400_000;
+const path = (sub: string, i: number, riskLevel = "High") => ({
+  id: `/subscriptions/${sub}/providers/Microsoft.Security/attackPaths/p${i}`,
+  name: `p${i}`,
+  type: "microsoft.security/attackpaths",
+  properties: { riskLevel },
+});
+const alert = (sub: string, i: number) => ({
+  id: `/subscriptions/${sub}/resourceGroups/rg/providers/Microsoft.Security/locations/westeurope/alerts/a${i}`,
+  name: `a${i}`,
+  type: "Microsoft.Security/Locations/alerts",
+  properties: { status: "Active", severity: "High", timeGeneratedUtc: "2026-11-01T00:00:00Z" },
+});
+
+function recordingSink(): Sink & { sent: OutgoingRecord[] } {
+  const sent: OutgoingRecord[] = [];
+  let pending: OutgoingRecord[] = [];
+  return {
+    sent,
+    actionKey: "memory",
+    description: "memory",
+    write: async (input) => void pending.push(input),
+    flush: async () => {
+      sent.push(...pending);
+      const n = pending.length;
+      pending = [];
+      return { sent: n, cut: 0, deadLettered: 0, requests: n > 0 ? 1 : 0, failures: [] };
+    },
+    resend: async () => ({ failed: [] }),
+    close: async () => undefined,
+  };
+}
+
+function configurationOf(eventSource: EventSource, extra: Record<string, unknown> = {}) {
+  const parsed = parseExportConfiguration({ reader: "resourceGraph", scopes: [GROUP], sources: [{ eventSource }], actions: [{ actionType: "Internal" }], ...extra });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+  return parsed.configuration;
+}
+
+/** A world of one group: who is in it, and the records of each subscription. */
+function group(eventSource: EventSource, extra: Record<string, unknown> = {}) {
+  const configuration = configurationOf(eventSource, extra);
+  const state = new MemoryStateStore();
+  let clock = Date.parse("2026-12-01T00:00:00Z");
+  return {
+    state,
+    key: { configuration: "mg", scope: GROUP, eventSource },
+    advance: (ms: number) => void (clock += ms),
+    async pass(records: Record<string, unknown>[], members: readonly string[] | undefined) {
+      const sink = recordingSink();
+      const read = async function* (): AsyncGenerator<SourceRecord> {
+        for (const record of records) yield { dataType: eventSource === "Alerts" ? "alert" : "attackPath", scope: GROUP, record };
+      };
+      const record = await runPass({
+        configurationName: "mg",
+        configuration,
+        scope: GROUP,
+        eventSource,
+        read,
+        scopeSubscriptions: async () => (members === undefined ? Promise.reject(new Error("Resource Graph unreachable")) : new Set(members)),
+        sinks: [sink],
+        state,
+        baseline: configuration.baselineSnapshot,
+        now: () => new Date(clock),
+      });
+      return { record, sent: sink.sent.map((s) => ({ id: s.id, action: s.action, isSnapshot: s.isSnapshot })) };
+    },
+  };
+}
+
+describe("subscriptions joining and leaving a management group", () => {
+  it("a subscription that joins has its records exported as its baseline, marked IsSnapshot; the others stream", async () => {
+    const g = group("AttackPaths");
+    expect((await g.pass([path(A, 1)], [A])).record).toMatchObject({ mode: "baseline", changed: 1, subscriptions: { joined: [], read: { [A]: 1 } } });
+    const next = await g.pass([path(A, 1, "Critical"), path(B, 2), path(B, 3)], [A, B]);
+    expect(next.record).toMatchObject({ mode: "stream", changed: 3, subscriptions: { joined: [B], read: { [A]: 1, [B]: 2 }, departed: {} } });
+    expect(next.sent).toEqual([
+      { id: path(A, 1).id.toLowerCase(), action: "Update", isSnapshot: false },
+      { id: path(B, 2).id.toLowerCase(), action: "Insert", isSnapshot: true },
+      { id: path(B, 3).id.toLowerCase(), action: "Insert", isSnapshot: true },
+    ]);
+    // Once known, B streams like A: a new path of B is a plain Insert.
+    const after = await g.pass([path(A, 1, "Critical"), path(B, 2), path(B, 3), path(B, 4)], [A, B]);
+    expect(after.sent).toEqual([{ id: path(B, 4).id.toLowerCase(), action: "Insert", isSnapshot: false }]);
+    expect(after.record.subscriptions?.joined).toEqual([]);
+  });
+
+  it('with "baselineSnapshot": false a joining subscription is only remembered, as a new configuration would be', async () => {
+    const g = group("AttackPaths", { baselineSnapshot: false });
+    await g.pass([path(A, 1)], [A]);
+    const joined = await g.pass([path(A, 1), path(B, 2)], [A, B]);
+    expect(joined.sent).toEqual([]);
+    expect(joined.record.subscriptions?.joined).toEqual([B]);
+    expect((await g.pass([path(A, 1), path(B, 2, "Low")], [A, B])).sent).toEqual([{ id: path(B, 2).id.toLowerCase(), action: "Update", isSnapshot: false }]);
+  });
+
+  it("one that leaves keeps its state for the retention, and comes back where it was; after the retention it is forgotten unsent", async () => {
+    const g = group("AttackPaths", { departedSubscriptionRetentionDays: 10 });
+    await g.pass([path(A, 1), path(B, 2), path(C, 3)], [A, B, C]);
+    const leftAt = await g.pass([path(A, 1), path(C, 3)], [A, C]);
+    expect(leftAt.sent).toEqual([]);
+    expect(leftAt.record.subscriptions).toMatchObject({ departed: { [B]: leftAt.record.startedAt }, forgotten: [] });
+    // The ledger is in the state: the departure keeps its first date, and the state was written though no record changed.
+    g.advance(5 * DAY);
+    expect((await g.pass([path(A, 1), path(C, 3)], [A, C])).record.subscriptions?.departed).toEqual({ [B]: leftAt.record.startedAt });
+    // C leaves too; B comes back within the retention, unchanged: nothing to send, it is a member again.
+    g.advance(DAY);
+    const back = await g.pass([path(A, 1), path(B, 2)], [A, B]);
+    expect(back.sent).toEqual([]);
+    expect(back.record.subscriptions).toMatchObject({ joined: [], departed: { [C]: back.record.startedAt } });
+    expect((await g.state.load(g.key)).entries.size).toBe(3);
+    // Past C's retention: its path is dropped from the state, not exported as removed.
+    g.advance(10 * DAY);
+    const forgot = await g.pass([path(A, 1), path(B, 2)], [A, B]);
+    expect(forgot.sent).toEqual([]);
+    expect(forgot.record).toMatchObject({ removed: 0, subscriptions: { departed: {}, forgotten: [C] } });
+    expect((await g.state.load(g.key)).entries.size).toBe(2);
+    // Should C come back now, it is a new subscription again: its baseline.
+    const again = await g.pass([path(A, 1), path(B, 2), path(C, 3)], [A, B, C]);
+    expect(again.sent).toEqual([{ id: path(C, 3).id.toLowerCase(), action: "Insert", isSnapshot: true }]);
+    expect(again.record.subscriptions?.joined).toEqual([C]);
+  });
+
+  it("types without removals forget a departed subscription's state after the retention too", async () => {
+    const g = group("Alerts", { departedSubscriptionRetentionDays: 1 });
+    await g.pass([alert(A, 1), alert(B, 2), alert(B, 3)], [A, B]);
+    await g.pass([alert(A, 1)], [A]);
+    expect((await g.state.load(g.key)).entries.size).toBe(3);
+    g.advance(2 * DAY);
+    const forgot = await g.pass([alert(A, 1)], [A]);
+    expect(forgot.record.subscriptions?.forgotten).toEqual([B]);
+    expect(forgot.sent).toEqual([]);
+    expect((await g.state.load(g.key)).entries.size).toBe(1);
+  });
+
+  it("when the members cannot be read, the ledger stays as it was: nothing departs, nothing is forgotten, nobody joins twice", async () => {
+    const g = group("AttackPaths", { departedSubscriptionRetentionDays: 1 });
+    await g.pass([path(A, 1), path(B, 2)], [A, B]);
+    await g.pass([path(A, 1)], [A]);
+    g.advance(2 * DAY);
+    const unknown = await g.pass([path(A, 1)], undefined);
+    expect(unknown.record).toMatchObject({ removed: 0, subscriptions: { membersKnown: false, forgotten: [] } });
+    expect(Object.keys(unknown.record.subscriptions!.departed)).toEqual([B]);
+    expect((await g.state.load(g.key)).entries.size).toBe(2);
+    const known = await g.pass([path(A, 1)], [A]);
+    expect(known.record.subscriptions).toMatchObject({ membersKnown: true, forgotten: [B] });
+  });
+
+  it("the retention is validated and applies to management group scopes only", () => {
+    for (const bad of [0, 3651, 1.5, "30"]) {
+      const parsed = parseExportConfiguration({ reader: "resourceGraph", scopes: [GROUP], sources: [{ eventSource: "Alerts" }], departedSubscriptionRetentionDays: bad });
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok)
+        expect(parsed.errors[0]).toMatchObject({
+          path: "$.departedSubscriptionRetentionDays",
+          message: expect.stringMatching(/^expected departedSubscriptionRetentionDays \(a whole number of days from 1 to 3650\)/),
+        });
+    }
+    const plain = parseExportConfiguration({ scopes: [`/subscriptions/${A}`], sources: [{ eventSource: "Alerts" }], actions: [{ actionType: "Internal" }], departedSubscriptionRetentionDays: 7 });
+    expect(plain.ok && plain.warnings.filter((w) => !w.path.startsWith("$.actions")).map((w) => [w.path, w.message])).toEqual([
+      ["$.departedSubscriptionRetentionDays", expect.stringContaining("applies to management group scopes only")],
+    ]);
+  });
+});
