@@ -16,6 +16,8 @@ export interface Sandbox {
   ingestion: FakeLogsIngestion;
   hubs: FakeEventHubs;
   dataset: SyntheticDataset;
+  /** With a management group: its subscriptions, live (moving one out takes effect at once). */
+  managementGroups: Record<string, string[]>;
   /** The CA that signed the local HTTPS endpoints' certificates (one per endpoint; both are trusted). */
   tlsCa: string;
   trustedHosts: string[];
@@ -26,9 +28,24 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
-export async function startSandbox(options: { driftSeconds?: number } = {}): Promise<Sandbox> {
+export async function startSandbox(options: { driftSeconds?: number; managementGroup?: { id: string; subscriptions: number } } = {}): Promise<Sandbox> {
   const dataset = new SyntheticDataset({ alerts: 8, assessments: 12, subAssessments: 10, controlsPerStandard: 2, assessmentsPerControl: 2, attackPaths: 5, largeAttackPathEvery: 5 });
-  const arm = await startFakeArm({ dataset, pageSize: 50 });
+  // A management group of the sandbox's subscription and small others (Resource Graph serves them all).
+  const others = Array.from(
+    { length: Math.max(0, (options.managementGroup?.subscriptions ?? 1) - 1) },
+    (_, i) =>
+      new SyntheticDataset({
+        subscriptionId: `5a4d0b1e-0000-4000-8000-${String(i + 1).padStart(12, "0")}`,
+        alerts: 2 + (i % 3),
+        assessments: 3,
+        subAssessments: 2,
+        controlsPerStandard: 1,
+        assessmentsPerControl: 1,
+        attackPaths: 1 + (i % 2),
+      }),
+  );
+  const managementGroups: Record<string, string[]> = options.managementGroup ? { [options.managementGroup.id]: [dataset, ...others].map((d) => d.subscriptionId) } : {};
+  const arm = await startFakeArm({ dataset, pageSize: 50, ...(options.managementGroup ? { resourceGraph: { datasets: [dataset, ...others], managementGroups } } : {}) });
   const ingestion = await startFakeLogsIngestion({ ruleId: SANDBOX_RULE_ID, streams: Object.fromEntries(TABLES.map((t) => [defaultStreamName(t.table), t.columns.map((c) => c.name)])) });
   const hubs = await startFakeEventHubs({ hubs: [SANDBOX_HUB] });
   let step = 0;
@@ -61,6 +78,7 @@ export async function startSandbox(options: { driftSeconds?: number } = {}): Pro
     ingestion,
     hubs,
     dataset,
+    managementGroups,
     tlsCa: `${arm.ca}\n${ingestion.ca}`,
     trustedHosts,
     appSettings: { [SANDBOX_EVENTHUB_SETTING]: hubs.connectionString(SANDBOX_HUB) },

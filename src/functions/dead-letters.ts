@@ -10,6 +10,7 @@ export const deadLetters: HttpFunction = {
   methods: ["GET"],
   authLevel: "function",
   answers: { GET: { 200: { description: "The configuration's dead letters", schema: "DeadLetters" } } },
+  query: [{ name: "limit", description: "Dead letters shown (1 to 1000; 100 by default)", schema: { type: "integer", minimum: 1, maximum: 1000 } }],
   writes: () => false,
   handler: async (request, _context, service) => {
     const given = request.query.get("limit");

@@ -22,6 +22,8 @@ export interface HttpFunction {
   authLevel: "anonymous" | "function";
   /** Per method, its successful answers by status (errors are problem bodies, described once). */
   answers: Partial<Record<HttpMethod, Record<number, Answer>>>;
+  /** Its query parameters, for the OpenAPI document (each validated by the handler). */
+  query?: { name: string; description: string; schema: Record<string, unknown> }[];
   /** Changes something: with platform authentication on, the caller needs the write role. */
   writes: (method: string) => boolean;
   handler(request: HttpRequest, context: InvocationContext, service: ExportService): Promise<HttpResponseInit>;

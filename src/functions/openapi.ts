@@ -35,7 +35,7 @@ function errorsOf(f: HttpFunction, method: string, named: boolean, body: boolean
   const write = f.writes(method);
   const item = f.name === "export";
   return {
-    ...(named || body ? { "400": problem("Bad input (the name, the body, a header), each problem with its path") } : {}),
+    ...(named || body ? { "400": problem("Bad input (the name, a query parameter, the body, a header), each problem with its path") } : {}),
     "401": { description: "No or wrong function key; or, with DEFENDER_EXPORT_REQUIRE_ROLE, a change without a signed-in caller" },
     ...(write ? { "403": problem("The caller lacks the write role") } : {}),
     ...(named ? { "404": problem("No such configuration") } : {}),
@@ -52,7 +52,10 @@ export function openApiDocument(functions: readonly FunctionDefinition[]): Recor
   const paths: Record<string, Record<string, unknown>> = {};
   for (const f of functions.filter((d): d is HttpFunction => d.kind === "http")) {
     const path = `/api/${f.route}`;
-    const parameters = [...f.route.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string", pattern: CONFIGURATION_NAME.source } }));
+    const parameters = [
+      ...[...f.route.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: "path", required: true, schema: { type: "string", pattern: CONFIGURATION_NAME.source } })),
+      ...(f.query ?? []).map((q) => ({ name: q.name, in: "query", required: false, description: q.description, schema: q.schema })),
+    ];
     for (const method of f.methods) {
       const body =
         (method === "PUT" || method === "POST") && BODIES[f.name]
@@ -66,7 +69,7 @@ export function openApiDocument(functions: readonly FunctionDefinition[]): Recor
         responses: {
           "500": problem("A fault of ours; the detail is in the logs of the invocation named"),
           "503": problem("The app's settings are not valid (named)"),
-          ...errorsOf(f, method, parameters.length > 0, body.requestBody !== undefined),
+          ...errorsOf(f, method, f.route.includes("{"), body.requestBody !== undefined),
           // Last: a function's own answers (health's 503 is its own body, not a problem).
           ...Object.fromEntries(
             Object.entries(f.answers[method] ?? {}).map(([status, answer]) => [

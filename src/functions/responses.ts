@@ -1,3 +1,4 @@
+import { SUBSCRIPTION_STATUSES } from "../hosting/group-status.js";
 import { z } from "zod";
 import { EVENT_SOURCES } from "../config/enums.js";
 import { passRecordSchema } from "../engine/pass.js";
@@ -82,6 +83,34 @@ export const statusResponseSchema = z.looseObject({
   actions: z.array(z.object({ actionKey: z.string(), actionType: z.string(), backedOff: z.array(backoff) })).optional(),
   deadLetters: z.object({ count: z.number().int(), byAction: z.record(z.string(), z.number().int()) }).optional(),
   poisonMessages: z.array(z.looseObject({ id: z.string() })).optional(),
+  managementGroups: z
+    .array(
+      z.object({
+        scope: z.string(),
+        units: z.number().int(),
+        summary: z.record(z.string(), z.number().int()),
+        subscriptions: z.object({
+          value: z.array(
+            z.object({
+              subscriptionId: z.string(),
+              unit: z.string(),
+              status: z.enum(SUBSCRIPTION_STATUSES),
+              reasons: z.array(z.string()),
+              lastSuccessfulPassAt: z.string().nullable(),
+              secondsSinceLastSuccessfulPass: z.number().nullable(),
+              recordsRead: z.record(z.string(), z.number().int()),
+              departedAt: z.string().optional(),
+              keptUntil: z.string().optional(),
+            }),
+          ),
+          skip: z.number().int(),
+          top: z.number().int(),
+          matching: z.number().int(),
+          nextSkip: z.number().int().nullable(),
+        }),
+      }),
+    )
+    .optional(),
   sources: z
     .array(
       z.looseObject({

@@ -15,6 +15,7 @@ import { badRequest, notFound, ProblemError } from "./problem.js";
 import type { PassMessage, PassQueue } from "./queue.js";
 import { PassScheduler, type Enqueued } from "./scheduling.js";
 import type { AppSettings } from "./settings.js";
+import type { GroupPage } from "./group-status.js";
 import { configurationStatus } from "./status.js";
 import { parseJson } from "../shared/json.js";
 import { onceUntilRejected } from "../shared/once.js";
@@ -190,8 +191,9 @@ export class ExportService {
     return { records: out, selected: total, shown: out.length, notices: notices.slice(0, 100) };
   }
 
-  status(name: string): Promise<Record<string, unknown>> {
-    return configurationStatus(this.context, (n, c) => this.#scheduler.keys(n, c), name);
+  /** `page`: which of a management group's subscriptions to show (worst first). */
+  status(name: string, page?: GroupPage): Promise<Record<string, unknown>> {
+    return configurationStatus(this.context, (n, c) => this.#scheduler.keys(n, c), name, page);
   }
 
   async listDeadLetters(name: string, limit: number): Promise<Record<string, unknown>[]> {

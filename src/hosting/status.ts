@@ -1,14 +1,21 @@
 import { Cron } from "croner";
 import { actionKey } from "../config/action-key.js";
-import type { ExportConfiguration } from "../config/model.js";
+import { managementGroupOf } from "../config/automation.js";
+import { DEFAULT_DEPARTED_SUBSCRIPTION_RETENTION_DAYS, type ExportConfiguration } from "../config/model.js";
 import type { PassKey } from "../state/store.js";
 import type { Backoff } from "../destinations/delivery.js";
 import { passRecordSchema, type PassRecord } from "../engine/pass.js";
 import { checkName } from "./admission.js";
+import { DEFAULT_GROUP_PAGE, groupStatus, type GroupPage } from "./group-status.js";
 import type { ExportContext } from "./context.js";
 import { notFound } from "./problem.js";
 
-export async function configurationStatus(context: ExportContext, keys: (name: string, configuration: ExportConfiguration) => PassKey[], name: string): Promise<Record<string, unknown>> {
+export async function configurationStatus(
+  context: ExportContext,
+  keys: (name: string, configuration: ExportConfiguration) => PassKey[],
+  name: string,
+  page: GroupPage = DEFAULT_GROUP_PAGE,
+): Promise<Record<string, unknown>> {
   checkName(name);
   const listed = await context.configurations.find(name);
   if (listed === undefined) throw notFound(`there is no export configuration named ${name}`);
@@ -62,6 +69,21 @@ export async function configurationStatus(context: ExportContext, keys: (name: s
           : lastSuccessAt !== undefined && since(lastSuccessAt)! <= 3 * cadence
             ? "flowing"
             : "stalled";
+  // A management group's units are summarised per subscription; their passes are listed without the per-subscription detail.
+  const groups = stored.configuration.scopes
+    .filter((s) => managementGroupOf(s.scopePath) !== undefined)
+    .map((s) =>
+      groupStatus(
+        s.scopePath,
+        sources.map((k) => ({ scope: k.scope, eventSource: k.eventSource, passes: k.passes.filter((p) => p.skipped === undefined) })),
+        {
+          cadenceSeconds: cadence,
+          retentionDays: stored.configuration.departedSubscriptionRetentionDays ?? DEFAULT_DEPARTED_SUBSCRIPTION_RETENTION_DAYS,
+          now,
+          page,
+        },
+      ),
+    );
   return {
     name,
     enabled: stored.configuration.isEnabled,
@@ -81,7 +103,8 @@ export async function configurationStatus(context: ExportContext, keys: (name: s
     actions,
     deadLetters,
     poisonMessages: poison.filter((p) => p.message === undefined || p.message.configuration === name),
-    sources,
+    ...(groups.length > 0 ? { managementGroups: groups } : {}),
+    sources: sources.map((k) => ({ ...k, passes: k.passes.map(({ subscriptions: _, ...p }) => p) })),
   };
 }
 

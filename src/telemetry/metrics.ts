@@ -1,4 +1,6 @@
 import { metrics, type Counter, type Gauge, type Histogram } from "@opentelemetry/api";
+import { logs, SeverityNumber } from "@opentelemetry/api-logs";
+import { unitOf } from "../config/automation.js";
 import type { PassRecord } from "../engine/pass.js";
 
 /** The metric names the workbook (infra/) reads: change them together. */
@@ -61,9 +63,10 @@ export function resetInstruments(): void {
   instruments = undefined;
 }
 
-/** Records one pass's figures: per configuration and source, and per action for what destinations did. */
+/** Records one pass's figures: per configuration and source, and per action for what destinations did; a unit pass's subscriptions. */
 export function recordPassMetrics(record: PassRecord): void {
   if (record.skipped) return;
+  recordUnitPass(record);
   const i = get();
   const base = { configuration: record.configuration, eventSource: record.eventSource, mode: record.mode };
   i.read.add(record.read, base);
@@ -77,6 +80,44 @@ export function recordPassMetrics(record: PassRecord): void {
     i.cut.add(a.cut, dims);
     i.deadLettered.add(a.deadLettered, dims);
     if (a.backedOffUntil !== undefined) i.backoffs.add(1, dims);
+  }
+}
+
+/**
+ * A management group unit's pass, as log records (Application Insights `traces`, this message) that name its
+ * subscriptions: the workbook tells each subscription's state from them. Per subscription as metric dimensions
+ * they would outgrow the metrics' cardinality limit (2,000 series an instrument) at a few hundred subscriptions.
+ */
+export const UNIT_PASS_MESSAGE = "defender_export.unit_pass";
+/** Subscriptions per log record: 150 ids and commas stay under Application Insights' 8,192 characters a dimension. */
+const SUBSCRIPTIONS_PER_RECORD = 150;
+
+export function recordUnitPass(record: PassRecord): void {
+  const report = record.subscriptions;
+  const unit = unitOf(record.scope);
+  if (record.skipped || report === undefined || unit === undefined) return;
+  const logger = logs.getLogger("defender-export");
+  const outcome = record.error === undefined ? "succeeded" : record.retry !== undefined ? "waiting" : "failed";
+  const members = Object.keys(report.read);
+  const departed = Object.keys(report.departed);
+  const chunks = Math.max(1, Math.ceil(members.length / SUBSCRIPTIONS_PER_RECORD), Math.ceil(departed.length / SUBSCRIPTIONS_PER_RECORD));
+  for (let i = 0; i < chunks; i++) {
+    const slice = (ids: string[]) => ids.slice(i * SUBSCRIPTIONS_PER_RECORD, (i + 1) * SUBSCRIPTIONS_PER_RECORD).join(",");
+    logger.emit({
+      body: UNIT_PASS_MESSAGE,
+      severityNumber: record.error === undefined ? SeverityNumber.INFO : SeverityNumber.WARN,
+      severityText: record.error === undefined ? "information" : "warning",
+      attributes: {
+        configuration: record.configuration,
+        unit: `${unit.index + 1}-of-${unit.count}`,
+        scope: record.scope,
+        eventSource: record.eventSource,
+        outcome,
+        subscriptions: slice(members),
+        departed: slice(departed),
+        ...(record.error !== undefined ? { error: record.error.slice(0, 1000) } : {}),
+      },
+    });
   }
 }
 

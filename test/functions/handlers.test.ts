@@ -260,6 +260,22 @@ describe("passes", () => {
     await h.service.queue.poison.clearMessages();
   });
 
+  it("status: a management group's page is asked with top, skip and subscriptionStatus; a bad one is a 400 naming it", async () => {
+    await put("sandbox", h.sandbox.configuration);
+    const ok = await call("exportStatus", { method: "GET", params: { name: "sandbox" }, query: { top: "10", skip: "20", subscriptionStatus: "failing" } });
+    expect(ok.status).toBe(200);
+    // A configuration without a management group has no group summary.
+    expect(ok.json["managementGroups"]).toBeUndefined();
+    const bad = await call("exportStatus", { method: "GET", params: { name: "sandbox" }, query: { top: "0", skip: "-1", subscriptionStatus: "broken" } });
+    expect(bad.status).toBe(400);
+    expect(bad.json["errors"]).toEqual([
+      { path: "top", message: "expected a whole number from 1 to 1000" },
+      { path: "skip", message: "expected a whole number from 0" },
+      { path: "subscriptionStatus", message: "expected one of failing, waiting, stalled, not yet run, departed, flowing" },
+    ]);
+    expect((await call("exportStatus", { method: "GET", params: { name: "sandbox" }, query: { top: "1001" } })).status).toBe(400);
+  });
+
   it("dead letters: listed per configuration, counted in status, and replayed", async () => {
     await put("sandbox", { ...h.sandbox.configuration, sources: [{ eventSource: "Alerts" }], actions: [(h.sandbox.configuration["actions"] as unknown[])[0]] });
     h.sandbox.ingestion.inject({ kind: "status", status: 400 }, { times: 100 });

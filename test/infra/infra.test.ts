@@ -7,7 +7,7 @@ import { infraDocuments } from "../../src/mapping/infra.js";
 import { defaultStreamName } from "../../src/records/columns.js";
 import { TABLES } from "../../src/datatypes/registry.js";
 import { toLogAnalyticsRow } from "../../src/mapping/to-row.js";
-import { METRIC_NAMES } from "../../src/telemetry/metrics.js";
+import { METRIC_NAMES, UNIT_PASS_MESSAGE } from "../../src/telemetry/metrics.js";
 import { exampleRecords } from "../helpers/examples.js";
 import { isReservedColumnName } from "../helpers/reserved-columns.js";
 import { ROOT, settingsRead } from "../helpers/settings.js";
@@ -143,12 +143,20 @@ describe("what the running app needs, in the templates", () => {
   it("the workbook reads the metric names and dimensions the code emits, and shows what operators need", () => {
     const workbook = JSON.parse(infra("workbook.json")) as { items: { type: number; content: { query?: string } }[] };
     const queries = workbook.items.flatMap((i) => (i.content.query ? [i.content.query] : []));
-    const used = new Set(queries.flatMap((q) => [...q.matchAll(/"(defender_export\.[a-z_.]+)"/g)].map((m) => m[1]!)));
+    const used = new Set(queries.filter((q) => q.startsWith("customMetrics")).flatMap((q) => [...q.matchAll(/"(defender_export\.[a-z_.]+)"/g)].map((m) => m[1]!)));
     const emitted = new Set<string>(Object.values(METRIC_NAMES));
     expect([...used].filter((n) => !emitted.has(n))).toEqual([]);
     for (const needed of [METRIC_NAMES.recordsExported, METRIC_NAMES.passFailures, METRIC_NAMES.recordsCut, METRIC_NAMES.recordsDeadLettered, METRIC_NAMES.exportLag]) expect(used).toContain(needed);
-    const dimensions = new Set(queries.flatMap((q) => [...q.matchAll(/customDimensions\.(\w+)/g)].map((m) => m[1]!)));
+    const metricQueries = queries.filter((q) => q.startsWith("customMetrics"));
+    const dimensions = new Set(metricQueries.flatMap((q) => [...q.matchAll(/customDimensions\.(\w+)/g)].map((m) => m[1]!)));
     expect([...dimensions].filter((d) => !["configuration", "eventSource", "mode", "action"].includes(d))).toEqual([]);
+    // A management group per subscription: from the unit pass log records, with the attributes recordUnitPass gives them.
+    const unitQueries = queries.filter((q) => q.startsWith("traces"));
+    expect(unitQueries.length).toBeGreaterThanOrEqual(2);
+    for (const q of unitQueries) expect(q).toContain(`where message == "${UNIT_PASS_MESSAGE}"`);
+    const unitDimensions = new Set(unitQueries.flatMap((q) => [...q.matchAll(/customDimensions\.(\w+)/g)].map((m) => m[1]!)));
+    expect([...unitDimensions].sort()).toEqual(["configuration", "departed", "eventSource", "outcome", "subscriptions", "unit"]);
+    expect(queries.length).toBe(metricQueries.length + unitQueries.length);
     expect(queries.some((q) => /lastDelivery = max\(timestamp\) by configuration/.test(q))).toBe(true);
     expect(infra("app/workbook.bicep")).toContain("loadTextContent('../workbook.json')");
   });
