@@ -1,6 +1,6 @@
 import { Cron } from "croner";
 import { actionKey } from "../config/action-key.js";
-import { managementGroupOf } from "../config/automation.js";
+import { managementGroupOf, unitOf } from "../config/automation.js";
 import { DEFAULT_DEPARTED_SUBSCRIPTION_RETENTION_DAYS, type ExportConfiguration } from "../config/model.js";
 import type { PassKey } from "../state/store.js";
 import type { Backoff } from "../destinations/delivery.js";
@@ -104,7 +104,8 @@ export async function configurationStatus(
     deadLetters,
     poisonMessages: poison.filter((p) => p.message === undefined || p.message.configuration === name),
     ...(groups.length > 0 ? { managementGroups: groups } : {}),
-    sources: sources.map((k) => ({ ...k, passes: k.passes.map(({ subscriptions: _, ...p }) => p) })),
+    // A unit's latest pass only: a group of 64 units has 64 keys a source.
+    sources: sources.map((k) => ({ ...k, passes: (unitOf(k.scope) === undefined ? k.passes : k.passes.slice(0, 1)).map(({ subscriptions: _, ...p }) => p) })),
   };
 }
 

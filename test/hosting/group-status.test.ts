@@ -154,15 +154,16 @@ describe("status of a management group configuration, through the service", () =
     expect(flowing.managementGroups[0]!.summary).toMatchObject({ subscriptions: 12, flowing: 12 });
     expect(flowing.managementGroups[0]!.subscriptions).toMatchObject({ nextSkip: 5 });
     expect(flowing.managementGroups[0]!.subscriptions.value).toHaveLength(5);
-    // The units' passes are listed without their per-subscription detail.
+    // Each unit's latest pass is listed, without its per-subscription detail.
     expect(flowing.sources).toHaveLength(6);
-    expect(flowing.sources.every((s) => s.passes.every((p) => !("subscriptions" in p)))).toBe(true);
+    expect(flowing.sources.every((s) => s.passes.length === 1 && !("subscriptions" in s.passes[0]!))).toBe(true);
 
     // One subscription leaves; a non-transient Resource Graph failure fails whichever unit pass asks first.
     const leaving = subscriptions[5]!;
     sandbox.managementGroups[GROUP_ID] = sandbox.managementGroups[GROUP_ID]!.filter((s) => s.toLowerCase() !== leaving);
     sandbox.arm.inject({ kind: "status", status: 400 }, { path: /ResourceGraph/, times: 1 });
     const next = await service.runNow("group");
+    expect(((await service.status("group")) as { sources: { passes: object[] }[] }).sources.every((s) => s.passes.length === 1)).toBe(true);
     const failed = next.filter((p) => p.error !== undefined);
     expect(failed).toHaveLength(1);
     const failedUnit = Number(/units\/(\d+)-of-3$/.exec(failed[0]!.scope)![1]) - 1;
