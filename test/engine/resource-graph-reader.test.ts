@@ -112,7 +112,7 @@ describe("every data type through Resource Graph", () => {
     expect(unitReads.every((b) => b.subscriptions !== undefined && b.subscriptions.length === 1)).toBe(true);
   }, 180_000);
 
-  it("subscriptions come and go: one that joins the group is exported, one that leaves stops without its records being removed, and keeps its state should it return", async () => {
+  it("subscriptions come and go: one that joins the group gets its baseline, one that leaves stops without its records being removed, and keeps its state should it return", async () => {
     const second = { subscriptionId: "6a1c2b3d-0000-4000-8000-000000000002", assessments: 4, attackPaths: 3 };
     const third = { subscriptionId: "6a1c2b3d-0000-4000-8000-000000000003", assessments: 2, attackPaths: 1 };
     const w = await world({
@@ -150,7 +150,7 @@ describe("every data type through Resource Graph", () => {
     ]);
     const removed = [...w.ingestion.accepted.values()].flat().filter((r) => r["ExportAction"] === "Remove");
     expect(removed.map((r) => r["RecordId"])).toEqual([String(first.attackPath(0)["id"]).toLowerCase()]);
-    // It comes back unchanged: nothing to send, its state was kept. A third joins: its records are new.
+    // It comes back unchanged: nothing to send, its state was kept. A third joins: its records go as its baseline.
     w.managementGroups["mg-test"] = [first.subscriptionId, other.subscriptionId, joining.subscriptionId];
     w.ingestion.accepted.clear();
     expect(await summary()).toEqual([
@@ -159,5 +159,14 @@ describe("every data type through Resource Graph", () => {
     ]);
     const sent = [...w.ingestion.accepted.values()].flat();
     expect(new Set(sent.map((r) => r["AzureSubscriptionId"]))).toEqual(new Set([joining.subscriptionId]));
+    expect(sent.map((r) => [r["IsSnapshot"], r["ExportAction"]])).toEqual(sent.map(() => [true, "Insert"]));
+    // Then it streams like the others: a new attack path of it is a plain Insert.
+    joining.sizes.attackPaths++;
+    w.ingestion.accepted.clear();
+    expect(await summary()).toEqual([
+      ["Assessments", "stream", 0, 0, undefined],
+      ["AttackPaths", "stream", 1, 0, undefined],
+    ]);
+    expect([...w.ingestion.accepted.values()].flat().map((r) => [r["AzureSubscriptionId"], r["IsSnapshot"], r["ExportAction"]])).toEqual([[joining.subscriptionId, false, "Insert"]]);
   }, 120_000);
 });
