@@ -408,16 +408,16 @@ async function passRecords(
   }
 
   // What is gone since the last pass, once: only after a complete read, and only where the type has removals.
-  const exportRemovals = send && !snapshotSource;
+  const exportRemovals = send && !snapshotSource && CHANGE_RULES[dataType].removable;
   let verdict: ((id: string) => UnseenVerdict) | undefined;
   if (unit !== undefined) {
-    const members = await unitMembers(options, exportRemovals && CHANGE_RULES[dataType].removable);
+    const members = await unitMembers(options, exportRemovals);
     const retentionDays = options.configuration.departedSubscriptionRetentionDays ?? DEFAULT_DEPARTED_SUBSCRIPTION_RETENTION_DAYS;
     const settle = unit.close(members, record.startedAt, retentionDays * 86_400_000);
-    // Without removals to export, unseen ids are read only when some are to be forgotten.
+    // Without removals to export, the ids (compressed in the state) are read only when some are to be forgotten.
     verdict = exportRemovals ? settle : unit.forgets ? (id) => (settle(id) === "forget" ? "forget" : "keep") : undefined;
   }
-  if (exportRemovals || verdict !== undefined) {
+  if ((exportRemovals && unit === undefined) || verdict !== undefined) {
     for (const id of await detector.removals(verdict)) {
       await deliver(input(removedRecord(id, dataType), id, options, "Remove", everything, exportedAt()));
       record.removed++;
