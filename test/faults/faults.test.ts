@@ -4,7 +4,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { afterEach, describe, expect, it } from "vitest";
 import { passPrefix } from "../../src/state/store.js";
 import { replayDeadLetters } from "../../src/destinations/replay.js";
-import { duplicates, nothingLost, sinksOf, world, type PassArgs, type World } from "./harness.js";
+import { duplicates, nothingLost, sinksOf, untilClean, world, type PassArgs, type World } from "./harness.js";
 import { startProxy } from "./proxy.js";
 
 // Each fault: passes run as fresh processes would run them, then nothing lost (every record at each
@@ -15,12 +15,6 @@ afterEach(async () => {
   await w?.close();
   w = undefined;
 });
-
-/** Passes until a round has no error (a new invocation after each failed one, as the timer would run it). */
-async function untilClean(run: () => Promise<{ error?: string }[]>, rounds = 6): Promise<number> {
-  for (let i = 1; i <= rounds; i++) if ((await run()).every((p) => p.error === undefined)) return i;
-  throw new Error(`still failing after ${rounds} rounds`);
-}
 
 async function replay(x: World): Promise<void> {
   const { deadLetters, sinks } = sinksOf(x.args());

@@ -8,9 +8,12 @@ export type SourceSpec = Omit<Source, "ruleSets"> & Partial<Pick<Source, "ruleSe
 import { BlobStateStore } from "../../src/state/blob-store.js";
 import { BlobDeadLetterStore, type DeadLetter } from "../../src/destinations/dead-letter.js";
 import { createSink } from "../../src/destinations/factory.js";
-import { readerOptions, type PassRecord } from "../../src/engine/pass.js";
+import { readerOptions, runPass, type PassRecord } from "../../src/engine/pass.js";
 import { runConfiguration } from "../../src/engine/runner.js";
+import { configurationPassScopes, managementGroupOf } from "../../src/config/automation.js";
+import type { EventSource } from "../../src/config/enums.js";
 import { ArmReader } from "../../src/sources/reader.js";
+import { GraphQuota, type GraphQuotaOptions } from "../../src/sources/resource-graph.js";
 import { SyntheticDataset, type Collection, type DatasetOptions } from "../../dev/fakes/arm/dataset.js";
 import type { ResourceGraphOptions } from "../../dev/fakes/arm/resource-graph.js";
 import { startFakeArm, type FakeArmServer } from "../../dev/fakes/arm/server.js";
@@ -38,12 +41,17 @@ export interface World {
   configuration: ExportConfiguration;
   /** One round of passes, as a new process would run it (new reader, new sinks). */
   pass(options?: { storage?: string; checkpointEvery?: number; hooks?: PassHooks }): Promise<PassRecord[]>;
+  /**
+   * Every pass of the configuration at once, as one instance's queue worker runs their messages (each unit of a
+   * management group and each source its own pass, reader and sinks; the readers share the process's quota).
+   */
+  concurrentPasses(options?: { checkpointEvery?: number; hooks?: (key: UnitKey) => PassHooks }): Promise<PassRecord[]>;
   /** Ids delivered (lower-cased ARM ids), with repeats, per destination. */
   delivered(): { logAnalytics: string[]; eventHubs: string[] };
   deadLetters(): Promise<DeadLetter[]>;
   /** What a pass in another process needs to reach this world. */
   args(storage?: string, checkpointEvery?: number): PassArgs;
-  /** The stable ids of every record the configuration exports from the fake now. */
+  /** The stable ids of every record the configuration exports from the fake now (of every subscription its scopes hold now). */
   expected(): string[];
   close(): Promise<void>;
 }
@@ -51,6 +59,12 @@ export interface World {
 let counter = 0;
 
 type PassHooks = Parameters<typeof runConfiguration>[0]["passOptions"];
+
+/** One pass of a configuration: a scope (a management group's unit) and a source. */
+export interface UnitKey {
+  scope: string;
+  eventSource: EventSource;
+}
 
 /** Everything a pass needs, as JSON: a test's process or a child process that may be killed. */
 export interface PassArgs {
@@ -72,6 +86,18 @@ export interface PassArgs {
   reader?: ReaderKind;
   /** The configuration's scopes: the subscription by default. */
   scopes?: string[];
+  /** Seconds a pass key's lease lasts unless renewed (60 by default; 15, the least, lets a test see a dead holder's lease expire). */
+  leaseSeconds?: number;
+  /** Resource Graph 429s without Retry-After waited out for one page before the read fails (10 by default). */
+  maxThrottledRetries?: number;
+  /** The quota the process's Resource Graph readers share (its defaults otherwise: a 5 s window, waits up to 60 s). */
+  graphQuota?: Pick<GraphQuotaOptions, "windowMs" | "maxWaitMs" | "jitterMs">;
+}
+
+/** A pass child's arguments (pass-child.ts): every pass at once, and a line when each has written `reportWritten` records. */
+export interface ChildArgs extends PassArgs {
+  concurrent?: boolean;
+  reportWritten?: number;
 }
 
 function configurationOf(args: PassArgs): ExportConfiguration {
@@ -111,6 +137,31 @@ export function sinksOf(args: PassArgs) {
   return { service, deadLetters, sinks };
 }
 
+/** A reader as a host makes one, with the process's Resource Graph quota when given. */
+function readerOf(args: PassArgs, graphQuota?: GraphQuota): ArmReader {
+  return new ArmReader({
+    credential: staticCredential(),
+    endpoint: args.armUrl,
+    tlsCa: args.armCa,
+    retryOptions: FAST_RETRIES,
+    ...(args.graphPageRows ? { pageRows: args.graphPageRows } : {}),
+    ...(args.maxThrottledRetries !== undefined ? { maxThrottledRetries: args.maxThrottledRetries } : {}),
+    graphQuota: graphQuota ?? new GraphQuota(args.graphQuota),
+  });
+}
+
+/** The configuration's state store (its pass keys' leases as long as `args.leaseSeconds` says). */
+export function stateOf(args: PassArgs, service = BlobServiceClient.fromConnectionString(args.storage)): BlobStateStore {
+  const container = service.getContainerClient(`${args.prefix}-state`);
+  const seconds = args.leaseSeconds;
+  if (seconds === undefined) return new BlobStateStore(container);
+  return new (class extends BlobStateStore {
+    override acquire(key: Parameters<BlobStateStore["acquire"]>[0]) {
+      return super.acquire(key, seconds);
+    }
+  })(container);
+}
+
 export async function passWith(args: PassArgs, hooks?: PassHooks): Promise<PassRecord[]> {
   const configuration = configurationOf(args);
   const { service, sinks } = sinksOf(args);
@@ -118,11 +169,9 @@ export async function passWith(args: PassArgs, hooks?: PassHooks): Promise<PassR
     return await runConfiguration({
       configurationName: args.prefix,
       configuration,
-      ...readerOptions(
-        new ArmReader({ credential: staticCredential(), endpoint: args.armUrl, tlsCa: args.armCa, retryOptions: FAST_RETRIES, ...(args.graphPageRows ? { pageRows: args.graphPageRows } : {}) }),
-      ),
+      ...readerOptions(readerOf(args)),
       sinks,
-      state: new BlobStateStore(service.getContainerClient(`${args.prefix}-state`)),
+      state: stateOf(args, service),
       passOptions: { checkpointEvery: args.checkpointEvery, ...hooks },
     });
   } finally {
@@ -130,8 +179,44 @@ export async function passWith(args: PassArgs, hooks?: PassHooks): Promise<PassR
   }
 }
 
+/**
+ * Every pass of the configuration at once, as one instance's queue worker runs the messages the timer queued:
+ * one per scope (a management group's unit) and source, each with its own reader and sinks, as
+ * PassScheduler.runMessage makes them, the readers sharing one Resource Graph quota, as a process's do.
+ */
+export async function concurrentPassesWith(args: PassArgs, options: { hooks?: (key: UnitKey) => PassHooks; onPass?: (record: PassRecord) => void } = {}): Promise<PassRecord[]> {
+  const configuration = configurationOf(args);
+  const state = stateOf(args);
+  const quota = new GraphQuota(args.graphQuota);
+  const keys = configurationPassScopes(configuration).flatMap((scope) => configuration.sources.map((s): UnitKey => ({ scope, eventSource: s.eventSource })));
+  return Promise.all(
+    keys.map(async (key) => {
+      const { sinks } = sinksOf(args);
+      try {
+        const record = await runPass({
+          configurationName: args.prefix,
+          configuration,
+          ...key,
+          ...readerOptions(readerOf(args, quota)),
+          sinks,
+          state,
+          baseline: configuration.baselineSnapshot,
+          checkpointEvery: args.checkpointEvery,
+          ...options.hooks?.(key),
+        });
+        options.onPass?.(record);
+        return record;
+      } finally {
+        await Promise.all(sinks.map((s) => s.close().catch(() => undefined)));
+      }
+    }),
+  );
+}
+
 export interface WorldOptions extends Pick<DatasetOptions, "alerts" | "assessments" | "subAssessments" | "attackPaths" | "largeAttackPathEvery" | "hugeAttackPaths"> {
   pageSize?: number;
+  /** What a pass's arguments hold beyond the world's own (leases, Resource Graph's quota and retries). */
+  passArgs?: Pick<PassArgs, "leaseSeconds" | "maxThrottledRetries" | "graphQuota">;
   sources?: SourceSpec[];
   graphPageRows?: number;
   reader?: ReaderKind;
@@ -143,10 +228,10 @@ export interface WorldOptions extends Pick<DatasetOptions, "alerts" | "assessmen
 }
 
 export async function world(options: WorldOptions = {}): Promise<World> {
-  const { pageSize, sources, resourceGraph, graphPageRows, reader, otherSubscriptions, scopes, ...sizes } = options;
+  const { pageSize, sources, resourceGraph, graphPageRows, reader, otherSubscriptions, scopes, passArgs, ...sizes } = options;
   const dataset = new SyntheticDataset({ alerts: 15, assessments: 15, attackPaths: 0, subAssessments: 0, ...sizes });
   const all = [dataset, ...(otherSubscriptions ?? []).map((o) => new SyntheticDataset(o))];
-  const managementGroups = { "mg-test": all.map((d) => d.subscriptionId) };
+  const managementGroups: Record<string, string[]> = { "mg-test": all.map((d) => d.subscriptionId) };
   const graph: ResourceGraphOptions = { ...resourceGraph, ...(otherSubscriptions ? { datasets: all, managementGroups } : {}) };
   const [arm, ingestion, hubs, azurite] = await Promise.all([
     startFakeArm({ dataset, pageSize: pageSize ?? 5, resourceGraph: graph }),
@@ -170,16 +255,26 @@ export async function world(options: WorldOptions = {}): Promise<World> {
     ...(graphPageRows ? { graphPageRows } : {}),
     ...(reader ? { reader } : {}),
     ...(scopes ? { scopes: scopes(all) } : {}),
+    ...passArgs,
   });
   const configuration = configurationOf(args());
   const exported = new Set(args().sources.map((s) => s.eventSource));
   const ids = (collection: Collection, yes: boolean) => (yes ? Array.from({ length: collection.count }, (_, i) => String(collection.at(i)["id"]).toLowerCase()) : []);
-  const expected = () =>
-    [
-      ...ids(dataset.alerts(), exported.has("Alerts")),
-      ...ids(dataset.assessments(), exported.has("Assessments") || exported.has("AssessmentsSnapshot")),
-      ...ids(dataset.attackPaths(), exported.has("AttackPaths") || exported.has("AttackPathsSnapshot")),
-    ].sort();
+  // The subscriptions the scopes hold now: those named, and the members of a management group named.
+  const inScope = (d: SyntheticDataset) =>
+    configuration.scopes.some((s) => {
+      const group = managementGroupOf(s.scopePath);
+      if (group === undefined) return s.scopePath.toLowerCase() === d.subscriptionPath.toLowerCase();
+      return (managementGroups[group] ?? []).some((id) => id.toLowerCase() === d.subscriptionId.toLowerCase());
+    });
+  const idsOf = (d: SyntheticDataset) => [
+    ...ids(d.alerts(), exported.has("Alerts")),
+    ...ids(d.assessments(), exported.has("Assessments") || exported.has("AssessmentsSnapshot")),
+    ...ids(d.attackPaths(), exported.has("AttackPaths") || exported.has("AttackPathsSnapshot")),
+  ];
+  const expected = () => all.filter(inScope).flatMap(idsOf).sort();
+  // Every subscription there was, for naming what was delivered (a test may take one out of the tenant).
+  const everyone = [...all];
   return {
     dataset,
     subscriptions: all,
@@ -192,14 +287,18 @@ export async function world(options: WorldOptions = {}): Promise<World> {
     configuration,
     args,
     pass: (o = {}) => passWith(args(o.storage, o.checkpointEvery), o.hooks),
+    concurrentPasses: (o = {}) => concurrentPassesWith(args(undefined, o.checkpointEvery), o.hooks ? { hooks: o.hooks } : {}),
     delivered() {
-      // Alerts go to Event Hubs in the legacy shape, named by SystemAlertId: the last segment of their ARM id.
-      const byName = new Map(expected().map((id) => [id.split("/").pop()!, id]));
-      const idOf = (body: { id?: unknown; SystemAlertId?: unknown }): string =>
-        typeof body.id === "string" ? body.id.toLowerCase() : (byName.get(String(body.SystemAlertId).toLowerCase()) ?? `unknown ${String(body.SystemAlertId)}`);
+      // Alerts go to Event Hubs in the legacy shape, named by SystemAlertId (the last segment of their ARM id),
+      // which repeats across subscriptions: with AzureResourceSubscriptionId, the subscription of their resource.
+      const key = (subscription: unknown, name: unknown) => `${String(subscription).toLowerCase()}/${String(name).toLowerCase()}`;
+      const byName = new Map(everyone.flatMap((d) => ids(d.alerts(), true).map((id) => [key(d.subscriptionId, id.split("/").pop()), id] as const)));
+      type Body = { id?: unknown; SystemAlertId?: unknown; AzureResourceSubscriptionId?: unknown };
+      const idOf = (body: Body): string =>
+        typeof body.id === "string" ? body.id.toLowerCase() : (byName.get(key(body.AzureResourceSubscriptionId, body.SystemAlertId)) ?? `unknown ${String(body.SystemAlertId)}`);
       return {
         logAnalytics: [...ingestion.accepted.values()].flat().map((r) => String(r["RecordId"])),
-        eventHubs: hubs.events.filter((e) => e.hub === HUB).map((e) => idOf(e.body as { id?: unknown; SystemAlertId?: unknown })),
+        eventHubs: hubs.events.filter((e) => e.hub === HUB).map((e) => idOf(e.body as Body)),
       };
     },
     deadLetters: async () => {
@@ -231,3 +330,9 @@ export async function nothingLost(w: World): Promise<{ logAnalytics: Map<string,
 }
 
 export const duplicates = (counts: Map<string, number>) => [...counts.values()].reduce((n, c) => n + c - 1, 0);
+
+/** Passes until a round has no error (a new invocation after each failed one, as the timer would run it). */
+export async function untilClean(run: () => Promise<{ error?: string }[]>, rounds = 6): Promise<number> {
+  for (let i = 1; i <= rounds; i++) if ((await run()).every((p) => p.error === undefined)) return i;
+  throw new Error(`still failing after ${rounds} rounds`);
+}

@@ -13,6 +13,8 @@ export interface FaultRule {
   fault: Fault;
   /** Requests whose path (with query) matches; all when absent. */
   path?: RegExp;
+  /** Requests whose body matches (a Resource Graph query's: its query, subscriptions, skip token); all when absent. */
+  body?: RegExp;
   /** How many matching requests it applies to. */
   times: number;
 }
@@ -39,7 +41,9 @@ export interface FakeArmServer {
   pageSize: number;
   /** The most requests that were in flight at once. */
   readonly maxInFlight: number;
-  inject(fault: Fault, options?: { path?: RegExp; times?: number }): void;
+  inject(fault: Fault, options?: { path?: RegExp; body?: RegExp; times?: number }): void;
+  /** Forgets the faults not yet spent. */
+  clearFaults(): void;
   close(): Promise<void>;
 }
 
@@ -123,7 +127,7 @@ export async function startFakeArm(options: { dataset: SyntheticDataset; pageSiz
       at: Date.now(),
     };
     requests.push(served);
-    const rule = faults.find((f) => f.times > 0 && (f.path === undefined || f.path.test(`${url.pathname}${url.search}`)));
+    const rule = faults.find((f) => f.times > 0 && (f.path === undefined || f.path.test(`${url.pathname}${url.search}`)) && (f.body === undefined || f.body.test(served.body)));
     if (rule !== undefined) {
       rule.times--;
       served.fault = rule.fault.kind;
@@ -220,7 +224,10 @@ export async function startFakeArm(options: { dataset: SyntheticDataset; pageSiz
       state.pageSize = n;
     },
     inject(fault, opts = {}) {
-      faults.push({ fault, times: opts.times ?? 1, ...(opts.path ? { path: opts.path } : {}) });
+      faults.push({ fault, times: opts.times ?? 1, ...(opts.path ? { path: opts.path } : {}), ...(opts.body ? { body: opts.body } : {}) });
+    },
+    clearFaults() {
+      faults.length = 0;
     },
     async close() {
       for (const s of sockets) s.destroy();
