@@ -128,9 +128,13 @@ export function configurationPassScopes(configuration: Pick<ExportConfiguration,
   return passScopes(configuration.scopes, configuration.managementGroupUnits ?? DEFAULT_MANAGEMENT_GROUP_UNITS);
 }
 
-/** The scopes a configuration's passes run at: a management group split into its units, the others as they are. */
+/**
+ * The scopes a configuration's passes run at: a management group split into its units (one unit too, so that every
+ * group pass reads its subscriptions by name, keeps a ledger and shows in status alike), the others as they are.
+ */
 export function passScopes(scopes: readonly { scopePath: string }[], units: number): string[] {
-  return scopes.flatMap((s) => (managementGroupOf(s.scopePath) === undefined || units <= 1 ? [s.scopePath] : Array.from({ length: units }, (_, i) => managementGroupUnit(s.scopePath, i, units))));
+  const count = Math.max(1, units);
+  return scopes.flatMap((s) => (managementGroupOf(s.scopePath) === undefined ? [s.scopePath] : Array.from({ length: count }, (_, i) => managementGroupUnit(s.scopePath, i, count))));
 }
 
 const scopePath = z.string({ error: (i) => `expected scopePath (a string), got ${describe(i.input)}` }).transform((p, ctx) => {

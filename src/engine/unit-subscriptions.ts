@@ -64,6 +64,8 @@ export class UnitSubscriptions {
     const departed: Record<string, string> = {};
     for (const [subscription, since] of Object.entries(this.#previous?.departed ?? {})) if (!members.has(subscription)) departed[subscription] = since;
     for (const subscription of this.#previous?.members ?? []) if (!members.has(subscription)) departed[subscription] ??= now;
+    // Read, then gone from the group before the pass asked again: it left too (else its state would never be dated).
+    for (const subscription of this.#read.keys()) if (subscription !== "" && !members.has(subscription)) departed[subscription] ??= now;
     for (const [subscription, since] of Object.entries(departed)) {
       if (Date.parse(since) <= this.#expiredBefore) {
         this.#forgotten.add(subscription);

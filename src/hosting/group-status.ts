@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { managementGroupOf, unitOf } from "../config/automation.js";
 import type { EventSource } from "../config/enums.js";
+import { isSnapshotSource } from "../datatypes/registry.js";
 import type { PassRecord } from "../engine/pass.js";
 
 /** A subscription's state in a management group's export, worst first. */
@@ -49,10 +50,15 @@ const RANK = new Map(SUBSCRIPTION_STATUSES.map((s, i) => [s, i]));
 
 /**
  * A management group's export per subscription, from its unit passes' records: each subscription takes the
- * worst of its sources (a failing or waiting last pass of its unit, no success within three cadences, none
- * yet, or out of the group while its state is kept), worst first, one page of them.
+ * worst of its sources (a failing or waiting last pass of its unit, no success within three cadences of its
+ * schedule, the streaming one or the snapshots', none yet, or out of the group while its state is kept),
+ * worst first, one page of them.
  */
-export function groupStatus(group: string, keys: readonly UnitPasses[], options: { cadenceSeconds: number; retentionDays: number; now: Date; page: GroupPage }): GroupStatus {
+export function groupStatus(
+  group: string,
+  keys: readonly UnitPasses[],
+  options: { cadenceSeconds: number; snapshotCadenceSeconds: number; retentionDays: number; now: Date; page: GroupPage },
+): GroupStatus {
   const now = options.now.getTime();
   const since = (at: string) => Math.round((now - Date.parse(at)) / 1000);
   let units = 0;
@@ -83,14 +89,17 @@ export function groupStatus(group: string, keys: readonly UnitPasses[], options:
       const departedAt = entry.members.has(subscription) ? undefined : entry.departed.get(subscription);
       for (const key of entry.keys) {
         const latest = key.passes[0];
-        const lastSuccess = key.passes.find((p) => p.error === undefined);
+        // A pass stopped at its deadline read only part of its unit: not a success until one reads it all.
+        const lastSuccess = key.passes.find((p) => p.error === undefined && p.stopped === undefined);
         const read = lastSuccess?.subscriptions?.read[subscription];
         const base = { eventSource: key.eventSource, ...(lastSuccess ? { lastSuccess: lastSuccess.finishedAt } : {}), ...(read !== undefined ? { read } : {}) };
         if (departedAt !== undefined) row.sources.push({ ...base, status: "departed", departedAt });
         else if (latest?.error !== undefined && latest.retry === undefined) row.sources.push({ ...base, status: "failing", reason: `${key.eventSource}: ${latest.error}` });
         else if (latest?.error !== undefined) row.sources.push({ ...base, status: "waiting", reason: `${key.eventSource}: ${latest.error}; tried again at ${latest.retry!.at}` });
+        else if (lastSuccess === undefined && latest?.stopped !== undefined)
+          row.sources.push({ ...base, status: "stalled", reason: `${key.eventSource}: no pass has read the whole unit yet (the last stopped at its time limit)` });
         else if (lastSuccess === undefined) row.sources.push({ ...base, status: "not yet run" });
-        else if (since(lastSuccess.finishedAt) > 3 * options.cadenceSeconds)
+        else if (since(lastSuccess.finishedAt) > 3 * (isSnapshotSource(key.eventSource) ? options.snapshotCadenceSeconds : options.cadenceSeconds))
           row.sources.push({ ...base, status: "stalled", reason: `${key.eventSource}: no successful pass since ${lastSuccess.finishedAt}` });
         else row.sources.push({ ...base, status: "flowing" });
       }

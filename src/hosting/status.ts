@@ -78,6 +78,7 @@ export async function configurationStatus(
         sources.map((k) => ({ scope: k.scope, eventSource: k.eventSource, passes: k.passes.filter((p) => p.skipped === undefined) })),
         {
           cadenceSeconds: cadence,
+          snapshotCadenceSeconds: cadenceSeconds(stored.configuration.snapshotSchedule, now),
           retentionDays: stored.configuration.departedSubscriptionRetentionDays ?? DEFAULT_DEPARTED_SUBSCRIPTION_RETENTION_DAYS,
           now,
           page,

@@ -57,6 +57,9 @@ describe("management group units", () => {
     const parsed = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], scopes: [group, sub], reader: "resourceGraph", managementGroupUnits: 3 });
     expect(parsed.ok && configurationPassScopes(parsed.configuration)).toEqual([`${group}/units/1-of-3`, `${group}/units/2-of-3`, `${group}/units/3-of-3`, sub]);
     expect(configurationPassScopes({ scopes: [{ scopePath: group }] })).toHaveLength(4);
+    // One unit is a unit too: its passes read by name, keep a ledger and show in status like any other's.
+    const one = parseExportConfiguration({ sources: [{ eventSource: "Alerts" }], scopes: [group], reader: "resourceGraph", managementGroupUnits: 1 });
+    expect(one.ok && configurationPassScopes(one.configuration)).toEqual([`${group}/units/1-of-1`]);
     expect(unitOf(`${group}/units/2-of-3`)).toEqual({ group, index: 1, count: 3 });
     expect(managementGroupOf(`${group}/units/2-of-3`)).toBe("mg");
     // Stable, case-blind, and spread: 300 subscriptions over 3 units, none empty.

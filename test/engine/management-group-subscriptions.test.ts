@@ -136,6 +136,17 @@ describe("subscriptions joining and leaving a management group", () => {
     expect(again.record.subscriptions?.joined).toEqual([C]);
   });
 
+  it("one read and then gone from the group before the pass asks again is departed too (dated, so that it is forgotten in time)", async () => {
+    const g = group("Alerts", { departedSubscriptionRetentionDays: 1 });
+    await g.pass([alert(A, 1)], [A]);
+    // B joins and is read, but the members asked after the read no longer hold it.
+    const left = await g.pass([alert(A, 1), alert(B, 2)], [A]);
+    expect(left.record.subscriptions?.departed).toEqual({ [B]: left.record.startedAt });
+    g.advance(2 * DAY);
+    expect((await g.pass([alert(A, 1)], [A])).record.subscriptions?.forgotten).toEqual([B]);
+    expect((await g.state.load(g.key)).entries.size).toBe(1);
+  });
+
   it("types without removals forget a departed subscription's state after the retention too", async () => {
     const g = group("Alerts", { departedSubscriptionRetentionDays: 1 });
     // The ids are read from the state only when something is to be forgotten (alerts have no removals).

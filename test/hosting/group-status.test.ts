@@ -37,7 +37,7 @@ function passRecord(scope: string, eventSource: PassRecord["eventSource"], finis
 }
 const report = (read: Record<string, number>, departed: Record<string, string> = {}) => ({ read, membersKnown: true, joined: [], departed, forgotten: [] });
 const page = { top: 100, skip: 0 };
-const options = { cadenceSeconds: 300, retentionDays: 30, now: NOW };
+const options = { cadenceSeconds: 300, snapshotCadenceSeconds: 7 * 86_400, retentionDays: 30, now: NOW };
 
 describe("a management group's status per subscription", () => {
   it("each subscription takes its sources' worst; failing, waiting, stalled, not yet run, departed, then flowing", () => {
@@ -60,6 +60,12 @@ describe("a management group's status per subscription", () => {
         passes: [passRecord(unit(2), "Alerts", recent, { subscriptions: report({ [sub(3)]: 5 }, { [sub(4)]: "2026-11-30T12:00:00.000Z" }) })],
       },
       { scope: unit(2), eventSource: "AttackPaths", passes: [passRecord(unit(2), "AttackPaths", "2026-12-01T11:00:00.000Z", { subscriptions: report({ [sub(3)]: 1 }) })] },
+      // A snapshot source is judged by the snapshot schedule (weekly): three days old is on time.
+      {
+        scope: unit(2),
+        eventSource: "AssessmentsSnapshot",
+        passes: [passRecord(unit(2), "AssessmentsSnapshot", "2026-11-28T12:00:00.000Z", { mode: "snapshot", subscriptions: report({ [sub(3)]: 4 }) })],
+      },
       // Another group's unit is not this group's.
       { scope: "/providers/Microsoft.Management/managementGroups/other/units/1-of-2", eventSource: "Alerts", passes: [passRecord("x", "Alerts", recent, { subscriptions: report({ [sub(9)]: 1 }) })] },
     ];
@@ -78,7 +84,11 @@ describe("a management group's status per subscription", () => {
       secondsSinceLastSuccessfulPass: 600,
       recordsRead: { Alerts: 3, AttackPaths: 2 },
     });
-    expect(status.subscriptions.value[2]).toMatchObject({ reasons: ["AttackPaths: no successful pass since 2026-12-01T11:00:00.000Z"], recordsRead: { Alerts: 5, AttackPaths: 1 } });
+    expect(status.subscriptions.value[2]).toMatchObject({
+      reasons: ["AttackPaths: no successful pass since 2026-12-01T11:00:00.000Z"],
+      recordsRead: { Alerts: 5, AttackPaths: 1, AssessmentsSnapshot: 4 },
+      lastSuccessfulPassAt: "2026-11-28T12:00:00.000Z",
+    });
     expect(status.subscriptions.value[3]).toMatchObject({ departedAt: "2026-11-30T12:00:00.000Z", keptUntil: "2026-12-30T12:00:00.000Z" });
   });
 
@@ -99,6 +109,22 @@ describe("a management group's status per subscription", () => {
       [sub(2), "waiting", null],
     ]);
     expect(rows[0]!.reasons).toEqual(["AttackPaths: 403; tried again at 2026-12-01T12:05:00.000Z"]);
+  });
+
+  it("a pass stopped at its time limit is no success: a unit whose passes all stop is stalled, saying so", () => {
+    const stopped = { at: "2026-12-01T11:59:00.000Z", cursor: null };
+    const keys: UnitPasses[] = [
+      {
+        scope: unit(1, 1),
+        eventSource: "Alerts",
+        passes: [
+          passRecord(unit(1, 1), "Alerts", "2026-12-01T11:59:00.000Z", { stopped, subscriptions: report({ [sub(1)]: 7 }) }),
+          passRecord(unit(1, 1), "Alerts", "2026-12-01T11:50:00.000Z", { stopped, subscriptions: report({ [sub(1)]: 7 }) }),
+        ],
+      },
+    ];
+    const [row] = groupStatus(GROUP, keys, { ...options, page }).subscriptions.value;
+    expect(row).toMatchObject({ status: "stalled", lastSuccessfulPassAt: null, reasons: [expect.stringContaining("stopped at its time limit")] });
   });
 
   it("pages worst first, and filters by status", () => {

@@ -151,7 +151,7 @@ describe("what the running app needs, in the templates", () => {
     const dimensions = new Set(metricQueries.flatMap((q) => [...q.matchAll(/customDimensions\.(\w+)/g)].map((m) => m[1]!)));
     expect([...dimensions].filter((d) => !["configuration", "eventSource", "mode", "action"].includes(d))).toEqual([]);
     // A management group per subscription: from the unit pass log records, with the attributes recordUnitPass gives them.
-    const unitQueries = queries.filter((q) => q.startsWith("traces"));
+    const unitQueries = queries.filter((q) => /^(let \w+ = )?traces\n/.test(q));
     expect(unitQueries.length).toBeGreaterThanOrEqual(2);
     for (const q of unitQueries) expect(q).toContain(`where message == "${UNIT_PASS_MESSAGE}"`);
     const unitDimensions = new Set(unitQueries.flatMap((q) => [...q.matchAll(/customDimensions\.(\w+)/g)].map((m) => m[1]!)));

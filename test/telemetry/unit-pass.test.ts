@@ -42,7 +42,7 @@ describe("a management group unit's pass in Application Insights", () => {
     for (const a of attributes) expect(String(a["subscriptions"]).length).toBeLessThanOrEqual(8192);
     // Every dimension the workbook's management group tiles read is one these records carry.
     const workbook = JSON.parse(readFileSync(new URL("../../infra/workbook.json", import.meta.url), "utf8")) as { items: { content: { query?: string } }[] };
-    const tiles = workbook.items.flatMap((i) => (i.content.query?.startsWith("traces") ? [i.content.query] : []));
+    const tiles = workbook.items.flatMap((i) => (i.content.query !== undefined && /^(let \w+ = )?traces\n/.test(i.content.query) ? [i.content.query] : []));
     expect(tiles.length).toBeGreaterThan(0);
     for (const dimension of new Set(tiles.flatMap((q) => [...q.matchAll(/customDimensions\.(\w+)/g)].map((m) => m[1]!)))) expect(Object.keys(attributes[0]!)).toContain(dimension);
   });
