@@ -1,6 +1,7 @@
 import { actionKey } from "../config/action-key.js";
 import { toPublicConfiguration } from "../config/public.js";
-import type { Problem } from "../config/model.js";
+import { configurationPassScopes, unitOf } from "../config/automation.js";
+import type { ExportConfiguration, Problem } from "../config/model.js";
 import type { BlobStateStore } from "../state/blob-store.js";
 import { replayDeadLetters, type ReplayReport } from "../destinations/replay.js";
 import type { BlobBackoffStore } from "../destinations/delivery.js";
@@ -86,12 +87,28 @@ export class ExportService {
   async put(name: string, body: unknown, conditions: { ifMatch?: string; create?: boolean }): Promise<{ stored: StoredConfiguration; created: boolean; warnings: Problem[] }> {
     checkName(name);
     const { configuration, warnings } = admit(body, this.context);
+    const before = await this.configurations.find(name).catch(() => undefined);
+    let result: { stored: StoredConfiguration; created: boolean; warnings: Problem[] };
     try {
       const { created, ...stored } = await this.configurations.put(name, configuration, conditions);
-      return { stored, created, warnings };
+      result = { stored, created, warnings };
     } catch (e) {
       throw storeProblem(e, warnings);
     }
+    await this.#forgetUnitsGivenUp(name, before?.valid ? before.stored.configuration : undefined, configuration);
+    return result;
+  }
+
+  /**
+   * The management group units a configuration no longer has (their number changed, or the group went): their
+   * state goes, so that coming back to them later starts from a baseline rather than from what they knew then.
+   */
+  async #forgetUnitsGivenUp(name: string, before: ExportConfiguration | undefined, after: ExportConfiguration): Promise<void> {
+    if (before === undefined) return;
+    const now = new Set(configurationPassScopes(after).map((s) => s.toLowerCase()));
+    const gone = configurationPassScopes(before).filter((s) => unitOf(s) !== undefined && !now.has(s.toLowerCase()));
+    // Not forgetting them leaves their state behind; the configuration itself is stored either way.
+    if (gone.length > 0) await this.state.forget(name, gone).catch(() => undefined);
   }
 
   async delete(name: string, ifMatch?: string): Promise<boolean> {

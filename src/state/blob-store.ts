@@ -7,7 +7,7 @@ import { ExportEntries } from "../change/entries.js";
 import { decodeState, encodeState } from "./codec.js";
 import { acquireBlobLease, type Lease } from "./lease.js";
 import { appendPassRecord, readRunning, recentPassRecords, type RunningPass } from "./pass-log.js";
-import { passPrefix, progressSchema, StateConflictError, type ExportState, type PassKey, type PassProgress, type StateStore, type StateToSave } from "./store.js";
+import { passPrefix, progressSchema, scopePrefix, StateConflictError, type ExportState, type PassKey, type PassProgress, type StateStore, type StateToSave } from "./store.js";
 
 const gunzipAsync = promisify(gunzip);
 const gzipAsync = promisify(gzip);
@@ -153,10 +153,17 @@ export class BlobStateStore implements StateStore {
     return recentPassRecords(this.container, blobName(key, "passes"), count);
   }
 
-  async forget(configuration: string): Promise<number> {
+  async forget(configuration: string, scopes?: readonly string[]): Promise<number> {
     await this.ready();
     let deleted = 0;
-    for await (const blob of this.container.listBlobsFlat({ prefix: `${encodeURIComponent(configuration)}/` })) {
+    const prefixes = scopes === undefined ? [`${encodeURIComponent(configuration)}/`] : scopes.map((scope) => scopePrefix(configuration, scope));
+    for (const prefix of prefixes) deleted += await this.#deleteUnder(prefix);
+    return deleted;
+  }
+
+  async #deleteUnder(prefix: string): Promise<number> {
+    let deleted = 0;
+    for await (const blob of this.container.listBlobsFlat({ prefix })) {
       // A lock leased by a running pass stays; the pass finds its state gone and writes a new one.
       if (
         await this.container

@@ -61,8 +61,12 @@ export class StateConflictError extends Error {}
 
 /** A pass key's place in storage: scopes compare without case or leading slashes, names are encoded. */
 export function passPrefix(key: PassKey): string {
-  const scope = key.scope.replace(/^\/+/, "").toLowerCase();
-  return `${encodeURIComponent(key.configuration)}/${scope}/${key.eventSource}`;
+  return `${scopePrefix(key.configuration, key.scope)}${key.eventSource}`;
+}
+
+/** Where everything of a configuration's scope is kept (every source's): ends with a slash. */
+export function scopePrefix(configuration: string, scope: string): string {
+  return `${encodeURIComponent(configuration)}/${scope.replace(/^\/+/, "").toLowerCase()}/`;
 }
 
 /**
@@ -104,6 +108,9 @@ export interface StateStore {
   /** The last `count` pass records, newest first, as stored (the engine's PassRecord). */
   recentPasses(key: PassKey, count: number): Promise<unknown[]>;
 
-  /** Forgets everything of a configuration but a lease held: a new one of the same name starts afresh. Returns how many items went. */
-  forget(configuration: string): Promise<number>;
+  /**
+   * Forgets everything of a configuration (or of those of its scopes named) but a lease held: a new one of the
+   * same name, or a scope given up, starts afresh. Returns how many items went.
+   */
+  forget(configuration: string, scopes?: readonly string[]): Promise<number>;
 }

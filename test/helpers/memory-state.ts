@@ -1,7 +1,7 @@
 import { ExportEntries } from "../../src/change/entries.js";
 import { decodeState, encodeState } from "../../src/state/codec.js";
 import { parseRunning, passRecordName, type RunningPass } from "../../src/state/pass-log.js";
-import { passPrefix, progressSchema, StateConflictError, type ExportState, type PassKey, type PassProgress, type StateStore, type StateToSave } from "../../src/state/store.js";
+import { passPrefix, progressSchema, scopePrefix, StateConflictError, type ExportState, type PassKey, type PassProgress, type StateStore, type StateToSave } from "../../src/state/store.js";
 import type { Lease } from "../../src/state/lease.js";
 
 interface StoredState {
@@ -121,8 +121,9 @@ export class MemoryStateStore implements StateStore {
       .map((name) => JSON.parse(records.get(name)!) as unknown);
   }
 
-  async forget(configuration: string): Promise<number> {
-    const mine = (prefix: string) => prefix.startsWith(`${encodeURIComponent(configuration)}/`);
+  async forget(configuration: string, scopes?: readonly string[]): Promise<number> {
+    const prefixes = scopes === undefined ? [`${encodeURIComponent(configuration)}/`] : scopes.map((scope) => scopePrefix(configuration, scope));
+    const mine = (prefix: string) => prefixes.some((p) => `${prefix}/`.startsWith(p));
     let deleted = 0;
     for (const map of [this.#states, this.#progress, this.#running]) {
       for (const prefix of [...map.keys()].filter(mine)) deleted += Number(map.delete(prefix));

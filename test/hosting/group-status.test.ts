@@ -210,4 +210,33 @@ describe("status of a management group configuration, through the service", () =
     const onlyFailing = (await service.status("group", { top: 100, skip: 0, status: "failing" })) as typeof status;
     expect(onlyFailing.managementGroups[0]!.subscriptions.value.map((r) => r.subscriptionId)).toEqual(heldBack);
   }, 120_000);
+
+  it("units given up (their number changed) lose their state: coming back to that number starts from a baseline, not from what they knew", async () => {
+    const configuration = (units: number) => ({
+      ...sandbox.configuration,
+      reader: "resourceGraph",
+      managementGroupUnits: units,
+      scopes: [{ scopePath: GROUP }],
+      sources: [{ eventSource: "AttackPaths" }],
+    });
+    const modes = (passes: { scope: string; mode: string; error?: string }[]) => passes.map((p) => [p.scope.replace(/^.*\/units\//, ""), p.mode, p.error]);
+    await service.put("recount", configuration(2), {});
+    expect(modes(await service.runNow("recount"))).toEqual([
+      ["1-of-2", "baseline", undefined],
+      ["2-of-2", "baseline", undefined],
+    ]);
+    expect(modes(await service.runNow("recount")).map(([, mode]) => mode)).toEqual(["stream", "stream"]);
+    const key = { configuration: "recount", scope: `${GROUP}/units/1-of-2`, eventSource: "AttackPaths" as const };
+    expect((await service.state.load(key)).etag).toBeDefined();
+    await service.put("recount", configuration(3), {});
+    expect((await service.state.load(key)).etag).toBeUndefined();
+    expect(await service.state.recentPasses(key, 5)).toEqual([]);
+    await service.runNow("recount");
+    // Back to two: new units again, with their baseline.
+    await service.put("recount", configuration(2), {});
+    expect(modes(await service.runNow("recount")).map(([, mode]) => mode)).toEqual(["baseline", "baseline"]);
+    // A change that keeps the units keeps their state.
+    await service.put("recount", { ...configuration(2), description: "renamed" }, {});
+    expect(modes(await service.runNow("recount")).map(([, mode]) => mode)).toEqual(["stream", "stream"]);
+  }, 120_000);
 });

@@ -182,4 +182,23 @@ describe.each(stores)("the state store contract: %s", (_, make) => {
     await lease!.release();
     expect(await store.forget("c")).toBe(1); // its lock, free now
   });
+
+  it("forgets the scopes named only: not another scope whose path begins alike, nor another configuration's", async () => {
+    const store = make();
+    const group = "/providers/Microsoft.Management/managementGroups/mg/units";
+    const gone = { ...key, scope: `${group}/1-of-2` };
+    const kept = [
+      { ...key, scope: `${group}/1-of-20` },
+      { ...key, scope: `${group}/2-of-2` },
+      { ...gone, configuration: "c2" },
+    ];
+    for (const k of [gone, { ...gone, eventSource: "Assessments" as const }, ...kept]) {
+      await store.save(k, { entries: storedEntries(ids, [1, 2]) }, undefined);
+      await store.recordPass(k, { startedAt: "2026-11-22T10:00:00.000Z" });
+    }
+    expect(await store.forget("c", [gone.scope.toUpperCase()])).toBe(4);
+    expect((await store.load(gone)).etag).toBeUndefined();
+    expect(await store.recentPasses({ ...gone, eventSource: "Assessments" }, 5)).toEqual([]);
+    for (const k of kept) expect((await store.load(k)).entries.size).toBe(2);
+  });
 });
