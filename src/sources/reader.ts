@@ -41,6 +41,12 @@ export interface ArmReaderOptions extends GraphPagerOptions {
   concurrency?: number;
 }
 
+/** Who is in a management group: its subscriptions; failing that (Security Reader alone), those with a secure score. */
+const MEMBER_QUERIES = [
+  "resourcecontainers | where type == 'microsoft.resources/subscriptions' | project id, subscriptionId | order by id asc",
+  "securityresources | where type == 'microsoft.security/securescores' | project id, subscriptionId | order by id asc",
+];
+
 /**
  * Reads Defender for Cloud data for scopes, one async iterable of records per call, page by page: one
  * request per page, never one per record, and no more than a page (or a few controls) held at a time.
@@ -230,22 +236,27 @@ export class ArmReader {
     if (group === undefined) throw new Error(`not a management group scope: ${scope}`);
     const unit = unitOf(scope);
     this.#graph ??= new GraphPager(this.#options, this.#counter);
-    const query = "resourcecontainers | where type == 'microsoft.resources/subscriptions' | project id, subscriptionId | order by id asc";
     const members = new Set<string>();
     let inGroup = 0;
-    for await (const rows of this.#graph.pages({ query, managementGroups: [group] }, { scope, dataType: "subscriptions" })) {
-      for (const row of rows) {
-        const id = row["subscriptionId"];
-        if (typeof id !== "string") continue;
-        inGroup++;
-        if (unit === undefined || unitOfSubscription(id, unit.count) === unit.index) members.add(id.toLowerCase());
+    // The subscriptions themselves need Microsoft.Resources/subscriptions/read, which Security Reader lacks; every
+    // subscription Defender for Cloud covers has its secure score, which it reads (a subscription without one has
+    // nothing to export yet: it joins when it has).
+    for (const query of MEMBER_QUERIES) {
+      for await (const rows of this.#graph.pages({ query, managementGroups: [group] }, { scope, dataType: "subscriptions" })) {
+        for (const row of rows) {
+          const id = row["subscriptionId"];
+          if (typeof id !== "string" || members.has(id.toLowerCase())) continue;
+          inGroup++;
+          if (unit === undefined || unitOfSubscription(id, unit.count) === unit.index) members.add(id.toLowerCase());
+        }
       }
+      if (inGroup > 0) break;
     }
     // Nothing to read would pass for nothing to export: say it instead.
     if (inGroup === 0) {
       throw new ArmReadError(
         { scope, dataType: "subscriptions", page: 1 },
-        `Resource Graph shows no subscription in management group ${group}: the identity needs a reading role on the group (see infra/management-group/reader.bicep), or the group is empty`,
+        `Resource Graph shows no subscription in management group ${group}, nor any secure score there: the identity needs Security Reader (or Reader) on the group (see infra/management-group/reader.bicep; a new role can take up to 30 minutes to apply), or the group holds no subscription Defender for Cloud covers`,
       );
     }
     return members;

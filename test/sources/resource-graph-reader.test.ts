@@ -151,13 +151,34 @@ describe("a management group's members", () => {
       groups["mg-security"] = [a.subscriptionId, c.subscriptionId];
       expect(await r.subscriptionsOf(unit)).toEqual(new Set([a.subscriptionId]));
       const empty = await collect(r.list("/providers/Microsoft.Management/managementGroups/mg-empty/units/1-of-2", "attackPath", undefined, "resourceGraph")).catch((e: unknown) => e);
-      // Resource Graph answering no subscription at all (the identity sees none): an error that says why.
-      server.inject({ kind: "body", body: { totalRecords: 0, count: 0, data: [], resultTruncated: "false", facets: [] } }, { path: GRAPH, times: 1 });
+      // Resource Graph answering no subscription and no secure score at all (the identity sees none): an error that says why.
+      server.inject({ kind: "body", body: { totalRecords: 0, count: 0, data: [], resultTruncated: "false", facets: [] } }, { path: GRAPH, times: 2 });
       expect(String(await r.subscriptionsOf(unit).catch((e: unknown) => e))).toMatch(
-        /Resource Graph shows no subscription in management group mg-security: the identity needs a reading role on the group/,
+        /Resource Graph shows no subscription in management group mg-security, nor any secure score there: the identity needs Security Reader \(or Reader\) on the group/,
       );
       // The fake answers a group without readable subscriptions with 403, as for named ones; either way the pass fails, naming the group.
       expect(String(empty)).toMatch(/reading subscriptions at \/providers\/Microsoft.Management\/managementGroups\/mg-empty\/units\/1-of-2, page 1: (HTTP 403|Resource Graph shows no subscription)/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("a management group's members with Security Reader alone", () => {
+  it("without the subscriptions' own rows (no Microsoft.Resources/subscriptions/read), the members are the subscriptions with a secure score", async () => {
+    const a = new SyntheticDataset({ attackPaths: 2 });
+    const b = new SyntheticDataset({ subscriptionId: "6a1c2b3d-0000-4000-8000-000000000002", attackPaths: 3 });
+    const c = new SyntheticDataset({ subscriptionId: "6a1c2b3d-0000-4000-8000-000000000003", attackPaths: 1 });
+    const groups = { "mg-security": [a.subscriptionId, b.subscriptionId] };
+    const server = await startFakeArm({ dataset: a, resourceGraph: { datasets: [a, b, c], managementGroups: groups, hiddenTables: ["resourcecontainers"] } });
+    try {
+      const r = new ArmReader({ credential, endpoint: server.url, tlsCa: server.ca, retryOptions: FAST_RETRIES });
+      const unit = managementGroupUnit("/providers/Microsoft.Management/managementGroups/mg-security", 0, 1);
+      expect(await collect(r.list(unit, "attackPath", undefined, "resourceGraph"))).toHaveLength(5);
+      expect(await r.subscriptionsOf(unit)).toEqual(new Set([a.subscriptionId, b.subscriptionId]));
+      const queries = server.requests.filter((q) => GRAPH.test(q.path)).map((q) => String((JSON.parse(q.body) as { query: string }).query));
+      expect(queries.filter((q) => q.startsWith("resourcecontainers")).length).toBe(2);
+      expect(queries.filter((q) => q.includes("'microsoft.security/securescores'")).length).toBe(2);
     } finally {
       await server.close();
     }

@@ -255,8 +255,14 @@ export class SyntheticDataset {
     return s;
   }
 
+  /** A template's id moved to this dataset's subscription (the examples all name the one they were taken from). */
+  #ownSubscription(record: Json): Json {
+    record["id"] = String(record["id"]).replace(/^\/subscriptions\/[^/]+/i, this.subscriptionPath);
+    return record;
+  }
+
   secureScores(): Collection {
-    return { count: TEMPLATES.secureScores.length, at: (i) => this.#patched("secureScore", i, clone(TEMPLATES.secureScores[i]!)) };
+    return { count: TEMPLATES.secureScores.length, at: (i) => this.#patched("secureScore", i, this.#ownSubscription(clone(TEMPLATES.secureScores[i]!))) };
   }
 
   secureScoreControls(expandDefinition: boolean): Collection {
@@ -264,7 +270,7 @@ export class SyntheticDataset {
     return {
       count: TEMPLATES.secureScoreControls.length,
       at: (i) => {
-        const c = clone(TEMPLATES.secureScoreControls[i]!);
+        const c = this.#ownSubscription(clone(TEMPLATES.secureScoreControls[i]!));
         if (expandDefinition) {
           const name = String(c["name"]);
           const p = c["properties"] as Json;

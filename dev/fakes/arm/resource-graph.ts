@@ -26,6 +26,11 @@ export interface ResourceGraphOptions {
   managementGroups?: Record<string, string[]>;
   /** The cap on one answer's size (the service's: 16 MB). */
   maxResponseBytes?: number;
+  /**
+   * Tables whose rows the caller may not see: Resource Graph leaves out what the caller's roles do not read (an
+   * identity with Security Reader alone lacks Microsoft.Resources/subscriptions/read: `resourcecontainers`).
+   */
+  hiddenTables?: string[];
 }
 
 export interface GraphAnswer {
@@ -262,7 +267,8 @@ export class FakeResourceGraph {
     if (cached !== undefined && cached.version === version) return cached.result;
     const wantedType = leadingTypeFilter(query);
     const parts: Collection[] = [];
-    for (const dataset of scoped) {
+    const hidden = this.#options.hiddenTables?.includes(query.table) === true;
+    for (const dataset of hidden ? [] : scoped) {
       for (const source of GRAPH_TABLES[query.table]!) if (wantedType === undefined || source.type === wantedType) parts.push(source.rows(dataset));
     }
     const starts: number[] = [];
