@@ -8,7 +8,7 @@ import { createSink } from "../destinations/factory.js";
 import { OVERFLOW_CONTAINER } from "../destinations/log-analytics.js";
 import type { RetryPolicy, SdkRetryOptions } from "../destinations/retry.js";
 import type { Sink, SinkDependencies } from "../destinations/sink.js";
-import { ArmReader } from "../sources/reader.js";
+import { ArmReader, GroupMembers } from "../sources/reader.js";
 import { GraphQuota } from "../sources/resource-graph.js";
 import { BlobGraphQuota, GRAPH_QUOTA_CONTAINER, graphQuotaBlobName } from "../state/graph-quota-bucket.js";
 import { defaultCredential } from "../sources/credentials.js";
@@ -101,9 +101,18 @@ export class ExportContext {
     return quota;
   }
 
+  // Who is in a management group: asked by every unit pass of every source, shared by this process's readers.
+  readonly #groupMembers = new GroupMembers();
+
   /** `endpoint`: another ARM endpoint than the settings' (the CLI's --arm-endpoint). */
   reader(endpoint = this.settings.armEndpoint): ArmReader {
-    return new ArmReader({ credential: this.#deps.credential, endpoint, graphQuota: this.graphQuota(endpoint), ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}) });
+    return new ArmReader({
+      credential: this.#deps.credential,
+      endpoint,
+      graphQuota: this.graphQuota(endpoint),
+      groupMembers: this.#groupMembers,
+      ...(this.#deps.tlsCa ? { tlsCa: this.#deps.tlsCa } : {}),
+    });
   }
 
   /**

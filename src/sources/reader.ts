@@ -5,7 +5,7 @@ import type { ReaderKind } from "../config/enums.js";
 import { fromGraphRow, type GraphRowResult } from "./graph-shapes.js";
 import { AssessmentMetadataIndex, hasEmbeddedMetadata } from "../records/metadata.js";
 import { subscriptionOf, type Json, type RecordContext } from "../records/record.js";
-import { ArmPager, ArmReadError, ArmTraffic, type PageContext } from "./arm.js";
+import { ArmPager, ArmReadError, ArmTraffic, DEFAULT_ARM_ENDPOINT, type PageContext } from "./arm.js";
 import { GRAPH_MAX_SUBSCRIPTIONS, GraphPager, rowsQuery, type GraphPagerOptions, type GraphRequest } from "./resource-graph.js";
 
 /** Where a record was in its list: the page it came on and its place there; a pass resumes from it. */
@@ -39,6 +39,31 @@ export interface ReadStats {
 export interface ArmReaderOptions extends GraphPagerOptions {
   /** Requests in flight at once where a list fans out (compliance controls). */
   concurrency?: number;
+  /** Management groups' members as last asked, shared by a process's readers (each reader has its own otherwise). */
+  groupMembers?: GroupMembers;
+}
+
+/** How old a group's members may be for a unit to choose what to read (removals always ask after their read). */
+const MEMBERS_FRESH_MS = 60_000;
+
+/**
+ * Who is in each management group, as Resource Graph last answered, shared by the readers of a process: every unit
+ * pass of every source asks, and most need an answer no older than a minute. An answer asked at or after
+ * `notBefore` (or one being asked since then) is given again; a failed one is not kept.
+ */
+export class GroupMembers {
+  readonly #answers = new Map<string, { askedAt: number; members: Promise<string[]> }>();
+
+  async get(group: string, notBefore: number, ask: () => Promise<string[]>): Promise<string[]> {
+    const kept = this.#answers.get(group);
+    if (kept !== undefined && kept.askedAt >= notBefore) return kept.members;
+    const members = ask();
+    this.#answers.set(group, { askedAt: Date.now(), members });
+    members.catch(() => {
+      if (this.#answers.get(group)?.members === members) this.#answers.delete(group);
+    });
+    return members;
+  }
 }
 
 /** Who is in a management group: its subscriptions; failing that (Security Reader alone), those with a secure score. */
@@ -59,6 +84,7 @@ export class ArmReader {
   #graph: GraphPager | undefined;
   /** The subscriptions each unit was read for. */
   readonly #readMembers = new Map<string, ReadonlySet<string>>();
+  readonly #groupMembers: GroupMembers;
   readonly #records = Object.fromEntries(DATA_TYPES.map((d) => [d.name, 0])) as Record<DataType, number>;
   #withoutMetadata = 0;
   /** Tenant-wide metadata lists, fetched once per reader. */
@@ -66,6 +92,7 @@ export class ArmReader {
 
   constructor(options: ArmReaderOptions) {
     this.#options = options;
+    this.#groupMembers = options.groupMembers ?? new GroupMembers();
   }
 
   get stats(): ReadStats {
@@ -221,7 +248,7 @@ export class ArmReader {
    * unit, only those both read and still in the group (a pass removes nothing of a subscription that left between).
    */
   async subscriptionsOf(scope: string): Promise<ReadonlySet<string>> {
-    const now = await this.#askMembers(scope);
+    const now = await this.#askMembers(scope, Date.now());
     const read = this.#readMembers.get(scope);
     return read === undefined ? now : new Set([...now].filter((s) => read.has(s)));
   }
@@ -231,35 +258,35 @@ export class ArmReader {
     return this.#readMembers.get(scope);
   }
 
-  async #askMembers(scope: string): Promise<ReadonlySet<string>> {
+  /** A unit's share of its group's members, from an answer Resource Graph gave no earlier than `notBefore` (ms). */
+  async #askMembers(scope: string, notBefore: number): Promise<ReadonlySet<string>> {
     const group = managementGroupOf(scope);
     if (group === undefined) throw new Error(`not a management group scope: ${scope}`);
     const unit = unitOf(scope);
+    const all = await this.#groupMembers.get(`${this.#options.endpoint ?? DEFAULT_ARM_ENDPOINT}|${group.toLowerCase()}`, notBefore, () => this.#askGroup(scope, group));
+    return new Set(unit === undefined ? all : all.filter((id) => unitOfSubscription(id, unit.count) === unit.index));
+  }
+
+  async #askGroup(scope: string, group: string): Promise<string[]> {
     this.#graph ??= new GraphPager(this.#options, this.#counter);
     const members = new Set<string>();
-    let inGroup = 0;
     // The subscriptions themselves need Microsoft.Resources/subscriptions/read, which Security Reader lacks; every
     // subscription Defender for Cloud covers has its secure score, which it reads (a subscription without one has
     // nothing to export yet: it joins when it has).
     for (const query of MEMBER_QUERIES) {
       for await (const rows of this.#graph.pages({ query, managementGroups: [group] }, { scope, dataType: "subscriptions" })) {
-        for (const row of rows) {
-          const id = row["subscriptionId"];
-          if (typeof id !== "string" || members.has(id.toLowerCase())) continue;
-          inGroup++;
-          if (unit === undefined || unitOfSubscription(id, unit.count) === unit.index) members.add(id.toLowerCase());
-        }
+        for (const row of rows) if (typeof row["subscriptionId"] === "string") members.add(row["subscriptionId"].toLowerCase());
       }
-      if (inGroup > 0) break;
+      if (members.size > 0) break;
     }
     // Nothing to read would pass for nothing to export: say it instead.
-    if (inGroup === 0) {
+    if (members.size === 0) {
       throw new ArmReadError(
         { scope, dataType: "subscriptions", page: 1 },
         `Resource Graph shows no subscription in management group ${group}, nor any secure score there: the identity needs Security Reader (or Reader) on the group (see infra/management-group/reader.bicep; a new role can take up to 30 minutes to apply), or the group holds no subscription Defender for Cloud covers`,
       );
     }
-    return members;
+    return [...members];
   }
 
   /**
@@ -275,7 +302,7 @@ export class ArmReader {
     // A unit of a management group reads its subscriptions, named (Resource Graph takes up to 1,000 a query).
     let units: string[] | undefined;
     if (unitOf(scope) !== undefined) {
-      const members = await this.#askMembers(scope);
+      const members = await this.#askMembers(scope, Date.now() - MEMBERS_FRESH_MS);
       this.#readMembers.set(scope, members);
       units = [...members].sort();
     }

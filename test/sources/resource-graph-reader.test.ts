@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SyntheticDataset } from "../../dev/fakes/arm/dataset.js";
 import { startFakeArm, type FakeArmServer } from "../../dev/fakes/arm/server.js";
 import { ArmReadError } from "../../src/sources/arm.js";
-import { ArmReader } from "../../src/sources/reader.js";
+import { ArmReader, GroupMembers } from "../../src/sources/reader.js";
 import { GraphQuota } from "../../src/sources/resource-graph.js";
 import { managementGroupUnit } from "../../src/config/automation.js";
 import { collect, FAST_RETRIES, staticCredential } from "../helpers/arm.js";
@@ -158,6 +158,39 @@ describe("a management group's members", () => {
       );
       // The fake answers a group without readable subscriptions with 403, as for named ones; either way the pass fails, naming the group.
       expect(String(empty)).toMatch(/reading subscriptions at \/providers\/Microsoft.Management\/managementGroups\/mg-empty\/units\/1-of-2, page 1: (HTTP 403|Resource Graph shows no subscription)/);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("a management group's members, shared by a process's readers", () => {
+  it("the units' reads ask once a minute at most; removals always ask after their read; a failed answer is not kept", async () => {
+    const datasets = Array.from({ length: 6 }, (_, i) => new SyntheticDataset({ subscriptionId: `6a1c2b3d-0000-4000-8000-00000000001${i}`, attackPaths: 1 }));
+    const groups = { "mg-security": datasets.map((d) => d.subscriptionId) };
+    const server = await startFakeArm({ dataset: datasets[0]!, resourceGraph: { datasets, managementGroups: groups, quota: { queries: 1000, windowMs: 1000 } } });
+    const memberQueries = () => server.requests.filter((q) => GRAPH.test(q.path) && q.body.includes("resourcecontainers")).length;
+    try {
+      const shared = new GroupMembers();
+      const units = [0, 1, 2].map((i) => managementGroupUnit("/providers/Microsoft.Management/managementGroups/mg-security", i, 3));
+      const readers = units.map(() => new ArmReader({ credential, endpoint: server.url, tlsCa: server.ca, retryOptions: FAST_RETRIES, groupMembers: shared }));
+      const read = await Promise.all(units.map((u, i) => collect(readers[i]!.list(u, "attackPath", undefined, "resourceGraph"))));
+      expect(read.flat()).toHaveLength(6);
+      expect(memberQueries()).toBe(1);
+      // Another source's pass a moment later chooses its subscriptions from the same answer.
+      await collect(new ArmReader({ credential, endpoint: server.url, tlsCa: server.ca, retryOptions: FAST_RETRIES, groupMembers: shared }).list(units[0]!, "assessment", undefined, "resourceGraph"));
+      expect(memberQueries()).toBe(1);
+      // Removals: an answer asked after the read ended, each time.
+      for (const [i, r] of readers.entries()) await r.subscriptionsOf(units[i]!);
+      expect(memberQueries()).toBe(4);
+      // A failure is not kept: the next asks again.
+      server.inject({ kind: "status", status: 400 }, { path: GRAPH, times: 1 });
+      await expect(readers[0]!.subscriptionsOf(units[0]!)).rejects.toThrow();
+      expect(await readers[0]!.subscriptionsOf(units[0]!)).toEqual(await readers[0]!.subscriptionsOf(units[0]!));
+      // Readers of their own (the CLI, tests) ask for themselves.
+      const before = memberQueries();
+      await Promise.all(units.map((u) => collect(new ArmReader({ credential, endpoint: server.url, tlsCa: server.ca, retryOptions: FAST_RETRIES }).list(u, "attackPath", undefined, "resourceGraph"))));
+      expect(memberQueries() - before).toBe(3);
     } finally {
       await server.close();
     }
