@@ -15,6 +15,9 @@ export function hasEmbeddedMetadata(assessment: unknown): boolean {
 export class AssessmentMetadataIndex {
   readonly #byName = new Map<string, JsonObject>();
 
+  /** `under`: an index consulted for what this one lacks (a tenant's list under a subscription's own), held once for all. */
+  constructor(private readonly under?: AssessmentMetadataIndex) {}
+
   /** Indexes an assessmentMetadata record; false when it has no name or properties. */
   add(metadataRecord: unknown): boolean {
     if (!isObject(metadataRecord)) return false;
@@ -26,7 +29,7 @@ export class AssessmentMetadataIndex {
   }
 
   get size(): number {
-    return this.#byName.size;
+    return this.#byName.size + (this.under?.size ?? 0);
   }
 
   has(assessment: unknown): boolean {
@@ -48,6 +51,12 @@ export class AssessmentMetadataIndex {
   #lookup(assessment: unknown): JsonObject | undefined {
     if (!isObject(assessment)) return undefined;
     const name = assessment["name"];
-    return typeof name === "string" ? this.#byName.get(name.toLowerCase()) : undefined;
+    if (typeof name !== "string") return undefined;
+    const key = name.toLowerCase();
+    return this.#byName.get(key) ?? this.under?.lookupName(key);
+  }
+
+  lookupName(lowerCaseName: string): JsonObject | undefined {
+    return this.#byName.get(lowerCaseName) ?? this.under?.lookupName(lowerCaseName);
   }
 }

@@ -87,8 +87,8 @@ export class ArmReader {
   readonly #groupMembers: GroupMembers;
   readonly #records = Object.fromEntries(DATA_TYPES.map((d) => [d.name, 0])) as Record<DataType, number>;
   #withoutMetadata = 0;
-  /** Tenant-wide metadata lists, fetched once per reader. */
-  readonly #tenantMetadata = new Map<string, Json[]>();
+  /** Tenant-wide metadata lists, fetched and indexed once per reader. */
+  readonly #tenantMetadata = new Map<string, AssessmentMetadataIndex>();
 
   constructor(options: ArmReaderOptions) {
     this.#options = options;
@@ -346,18 +346,18 @@ export class ArmReader {
 
   /** A data type's metadata: the tenant-wide list (fetched once per reader) and the subscription's own. */
   async #metadata(dataType: RegisteredDataType, subscriptionId: string): Promise<AssessmentMetadataIndex> {
-    const index = new AssessmentMetadataIndex();
     const list = dataType.metadata?.list;
-    if (list === undefined) return index;
+    if (list === undefined) return new AssessmentMetadataIndex();
     const pager = this.#pager(subscriptionId);
     const version = `api-version=${dataType.apiVersion}`;
     let tenant = this.#tenantMetadata.get(list);
     if (tenant === undefined) {
-      tenant = [];
-      for await (const page of pager.pages(`/${SECURITY}/${list}?${version}`, { scope: "/", dataType: list })) tenant.push(...page.value);
+      tenant = new AssessmentMetadataIndex();
+      for await (const page of pager.pages(`/${SECURITY}/${list}?${version}`, { scope: "/", dataType: list })) for (const m of page.value) tenant.add(m);
       this.#tenantMetadata.set(list, tenant);
     }
-    for (const m of tenant) index.add(m);
+    // A subscription's own (custom) metadata over the tenant's, which a management group's many subscriptions share.
+    const index = new AssessmentMetadataIndex(tenant);
     const scope = `/subscriptions/${subscriptionId}`;
     for await (const page of pager.pages(`${scope}/${SECURITY}/${list}?${version}`, { scope, dataType: list })) {
       for (const m of page.value) index.add(m);
