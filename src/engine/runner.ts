@@ -1,6 +1,6 @@
 import { Cron } from "croner";
 import type { ExportConfiguration } from "../config/model.js";
-import { configurationPassScopes } from "../config/automation.js";
+import { configurationPassScopes, managementGroupOf } from "../config/automation.js";
 import type { StateStore } from "../state/store.js";
 import type { Sink } from "../destinations/sink.js";
 import { isSnapshotSource } from "../datatypes/registry.js";
@@ -42,7 +42,9 @@ export async function runConfiguration(options: RunOptions): Promise<PassRecord[
   const now = options.now ?? (() => new Date());
   const records: PassRecord[] = [];
   if (!options.configuration.isEnabled) return records;
-  for (const scope of configurationPassScopes(options.configuration)) {
+  const scopes = configurationPassScopes(options.configuration);
+  await forgetOtherUnits(options, scopes);
+  for (const scope of scopes) {
     for (const source of options.configuration.sources) {
       if (isSnapshotSource(source.eventSource) && !options.snapshot) {
         // From the state blob's metadata, as the snapshot timer reads it: the state itself is not downloaded.
@@ -71,4 +73,18 @@ export async function runConfiguration(options: RunOptions): Promise<PassRecord[
     }
   }
   return records;
+}
+
+/**
+ * A management group's units of another number than the configuration's hold what they knew when it had that
+ * number: should it come back to it, they must start from a baseline, not from then. (The service forgets them
+ * when a configuration is stored; the CLI reads its configuration from a file, so this is where it learns.)
+ */
+async function forgetOtherUnits(options: RunOptions, scopes: readonly string[]): Promise<void> {
+  const current = new Set(scopes.map((s) => s.toLowerCase()));
+  for (const { scopePath } of options.configuration.scopes) {
+    if (managementGroupOf(scopePath) === undefined) continue;
+    const stale = (await options.state.storedUnits(options.configurationName, scopePath)).filter((s) => !current.has(s));
+    if (stale.length > 0) await options.state.forget(options.configurationName, stale);
+  }
 }

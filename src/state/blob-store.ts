@@ -161,6 +161,16 @@ export class BlobStateStore implements StateStore {
     return deleted;
   }
 
+  async storedUnits(configuration: string, group: string): Promise<string[]> {
+    await this.ready();
+    const prefix = scopePrefix(configuration, `${group}/units`);
+    const units: string[] = [];
+    for await (const item of this.container.listBlobsByHierarchy("/", { prefix })) {
+      if (item.kind === "prefix") units.push(`/${item.name.slice(`${encodeURIComponent(configuration)}/`.length).replace(/\/$/, "")}`);
+    }
+    return units;
+  }
+
   async #deleteUnder(prefix: string): Promise<number> {
     let deleted = 0;
     for await (const blob of this.container.listBlobsFlat({ prefix })) {

@@ -113,4 +113,6 @@ export interface StateStore {
    * same name, or a scope given up, starts afresh. Returns how many items went.
    */
   forget(configuration: string, scopes?: readonly string[]): Promise<number>;
+  /** The unit scopes of a management group (`<group>/units/<n>-of-<count>`, lower-cased) a configuration has anything kept for. */
+  storedUnits(configuration: string, group: string): Promise<string[]>;
 }

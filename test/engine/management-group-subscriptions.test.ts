@@ -4,6 +4,8 @@ import { parseExportConfiguration } from "../../src/config/parse.js";
 import type { EventSource } from "../../src/config/enums.js";
 import type { Sink } from "../../src/destinations/sink.js";
 import { runPass } from "../../src/engine/pass.js";
+import { runConfiguration } from "../../src/engine/runner.js";
+import { unitOfSubscription } from "../../src/config/automation.js";
 import type { OutgoingRecord } from "../../src/records/record.js";
 import type { SourceRecord } from "../../src/sources/reader.js";
 import { MemoryStateStore } from "../helpers/memory-state.js";
@@ -175,6 +177,34 @@ describe("subscriptions joining and leaving a management group", () => {
     expect((await g.state.load(g.key)).entries.size).toBe(2);
     const known = await g.pass([path(A, 1)], [A]);
     expect(known.record.subscriptions).toMatchObject({ membersKnown: true, forgotten: [B] });
+  });
+
+  it("run from a file (the CLI), units of another number are forgotten: coming back to a number starts from a baseline, not from then", async () => {
+    const state = new MemoryStateStore();
+    const records = [path(A, 1), path(B, 2), path(C, 3)];
+    const run = async (units: number) => {
+      const configuration = configurationOf("AttackPaths", { managementGroupUnits: units });
+      const passes = await runConfiguration({
+        configurationName: "mg",
+        configuration,
+        read: async function* (scope) {
+          const unit = Number(/units\/(\d+)-of-/.exec(scope)![1]) - 1;
+          for (const record of records) if (unitOfSubscription(String(record.id).split("/")[2]!, units) === unit) yield { dataType: "attackPath", scope, record };
+        },
+        scopeSubscriptions: async (scope) => {
+          const unit = Number(/units\/(\d+)-of-/.exec(scope)![1]) - 1;
+          return new Set([A, B, C].filter((s) => unitOfSubscription(s, units) === unit));
+        },
+        sinks: [recordingSink()],
+        state,
+      });
+      return [...new Set(passes.map((p) => p.mode))];
+    };
+    expect(await run(2)).toEqual(["baseline"]);
+    expect(await run(2)).toEqual(["stream"]);
+    expect(await run(3)).toEqual(["baseline"]);
+    expect(await state.storedUnits("mg", GROUP)).toEqual(expect.not.arrayContaining([expect.stringMatching(/-of-2$/)]));
+    expect(await run(2)).toEqual(["baseline"]);
   });
 
   it("the retention is validated and applies to management group scopes only", () => {

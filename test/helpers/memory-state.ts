@@ -121,6 +121,22 @@ export class MemoryStateStore implements StateStore {
       .map((name) => JSON.parse(records.get(name)!) as unknown);
   }
 
+  async storedUnits(configuration: string, group: string): Promise<string[]> {
+    const prefix = scopePrefix(configuration, `${group}/units`);
+    const units = new Set<string>();
+    for (const key of [...this.#states.keys(), ...this.#progress.keys(), ...this.#passes.keys(), ...this.#locks.keys()]) {
+      if (key.startsWith(prefix))
+        units.add(
+          `/${key
+            .slice(`${encodeURIComponent(configuration)}/`.length)
+            .split("/")
+            .slice(0, -1)
+            .join("/")}`,
+        );
+    }
+    return [...units];
+  }
+
   async forget(configuration: string, scopes?: readonly string[]): Promise<number> {
     const prefixes = scopes === undefined ? [`${encodeURIComponent(configuration)}/`] : scopes.map((scope) => scopePrefix(configuration, scope));
     const mine = (prefix: string) => prefixes.some((p) => `${prefix}/`.startsWith(p));

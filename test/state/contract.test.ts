@@ -196,7 +196,12 @@ describe.each(stores)("the state store contract: %s", (_, make) => {
       await store.save(k, { entries: storedEntries(ids, [1, 2]) }, undefined);
       await store.recordPass(k, { startedAt: "2026-11-22T10:00:00.000Z" });
     }
+    expect((await store.storedUnits("c", "/providers/Microsoft.Management/managementGroups/MG")).sort()).toEqual(
+      [`${group}/1-of-2`, `${group}/1-of-20`, `${group}/2-of-2`].map((u) => u.toLowerCase()),
+    );
+    expect(await store.storedUnits("c", "/providers/Microsoft.Management/managementGroups/other")).toEqual([]);
     expect(await store.forget("c", [gone.scope.toUpperCase()])).toBe(4);
+    expect((await store.storedUnits("c", "/providers/Microsoft.Management/managementGroups/mg")).sort()).toEqual([`${group}/1-of-20`, `${group}/2-of-2`].map((u) => u.toLowerCase()));
     expect((await store.load(gone)).etag).toBeUndefined();
     expect(await store.recentPasses({ ...gone, eventSource: "Assessments" }, 5)).toEqual([]);
     for (const k of kept) expect((await store.load(k)).entries.size).toBe(2);
