@@ -5,6 +5,15 @@
 export interface IdSource {
   readonly count: number;
   walk(): AsyncIterable<string>;
+  /** The ids' front-coded lines as they are stored (UTF-8), when the source keeps them so: copied as they are by a save that keeps every id. */
+  lines?(): AsyncIterable<Buffer>;
+  /** The same lines as whole gzip members, when the source has them so: copied without being decompressed. */
+  compressed?(): CompressedLines | undefined;
+}
+
+/** Id lines as gzip members, written as they are. */
+export class CompressedLines {
+  constructor(readonly bytes: Buffer) {}
 }
 
 const EMPTY = 0;
@@ -158,10 +167,15 @@ export class ExportEntries {
 
   /**
    * What a save writes, in the order held: every hash (float64, little-endian), every fingerprint, then
-   * every id as a front-coded line. `commit` makes the written ids the stored ones once they are stored.
+   * every id as a front-coded line (or, where the stored ids are kept as gzip members, those members as
+   * they are, then the lines added). `commit` makes the written ids the stored ones once they are stored.
    */
-  async *encode(): AsyncGenerator<Buffer | string> {
+  async *encode(): AsyncGenerator<Buffer | string | CompressedLines> {
     const { slotOfRef } = this.#slotsByRef(() => true);
+    // Every id held, none removed or replaced (each slot's own ref, every ref a slot's): the ids are written as
+    // the lines they already are, stored and added, without decoding and front-coding each again. A line
+    // front-coded against nothing (the first added) reads the same after any other.
+    const keepsEveryId = this.#size === slotOfRef.length && this.#stored.lines !== undefined;
     const total = slotOfRef.length;
     const hashes = Buffer.allocUnsafe(this.#size * 8);
     const fingerprints = Buffer.allocUnsafe(this.#size * 8);
@@ -175,6 +189,15 @@ export class ExportEntries {
     }
     yield hashes;
     yield fingerprints;
+    if (keepsEveryId) {
+      const compressed = this.#stored.compressed?.();
+      if (compressed !== undefined) yield compressed;
+      else for await (const chunk of this.#stored.lines!()) yield chunk;
+      yield* this.#added.lines();
+      // Each id stays where it was: its ref is its place in what was written.
+      this.#renumbered = this.#refs.slice();
+      return;
+    }
     const lines: string[] = [];
     let previous = "";
     let ref = 0;
@@ -288,6 +311,7 @@ function slotOf(hash: number, mask: number): number {
 const NO_IDS: IdSource = {
   count: 0,
   walk: async function* () {},
+  lines: async function* () {},
 };
 
 /** Ids added by a pass, front-coded against the one before, as lines in flat strings. */
@@ -305,7 +329,13 @@ class AddedIds {
   }
 
   async *walk(): AsyncGenerator<string> {
-    yield* decodeIdLines([...this.#chunks, this.#lines.join("")]);
+    yield* decodeIdLines(this.lines());
+  }
+
+  /** The front-coded lines, the first against no id before it. */
+  *lines(): Generator<string> {
+    yield* this.#chunks;
+    yield this.#lines.join("");
   }
 }
 

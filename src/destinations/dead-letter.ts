@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { ContainerClient } from "@azure/storage-blob";
 import { z } from "zod";
 import { CONFIGURATION_NAME } from "../config/model.js";
-import type { DeliveryItem } from "./sink.js";
+import { letterItem, type DeliveryItem } from "./sink.js";
 
 /** Container of the dead letters in the app's own storage account. */
 export const DEAD_LETTER_CONTAINER = "dead-letters";
@@ -79,7 +79,7 @@ export class BlobDeadLetterStore implements DeadLetterStore {
     const folder = letter.configuration === undefined ? letter.actionKey : `${BY_CONFIGURATION}/${encodeURIComponent(letter.configuration)}/${letter.actionKey}`;
     const name = `${folder}/${failedAt.slice(0, 10)}/${failedAt.replace(/[:.]/g, "")}-${randomUUID()}.json`;
     // The payload once: not the JSON text a sink may carry beside it.
-    const items = letter.items.map(({ json: _json, ...item }) => item);
+    const items = letter.items.map(letterItem);
     const body = JSON.stringify({ version: 1, failedAt, ...letter, items } satisfies DeadLetter);
     // The record count as metadata: status counts dead letters from a listing, without downloading them.
     await this.container

@@ -249,7 +249,7 @@ export class DeliveryLedger {
     }
     for (const item of items) {
       pending.items.push(item);
-      this.#pendingBytes += item.bytes ?? jsonBytes(item.payload);
+      this.#pendingBytes += item.bytes ?? item.json?.length ?? jsonBytes(item.payload);
     }
     if (this.#pendingBytes >= HELD_LETTER_BYTES) await this.#writePending();
   }

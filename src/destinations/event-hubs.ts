@@ -14,7 +14,7 @@ import { describeError } from "./errors.js";
 import { InFlight } from "./in-flight.js";
 import { DEFAULT_RETRY, SENT, withRetries, type SendOutcome } from "./retry.js";
 import { resolveSetting } from "./settings.js";
-import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type ResendUnit, type Sink, type SinkDependencies } from "./sink.js";
+import { EncodedItem, groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type ResendUnit, type Sink, type SinkDependencies } from "./sink.js";
 
 /** `concurrency`: batches in flight at once; `sdkRetryOptions.timeoutInMs` bounds how long a send waits on a connection that died. */
 export type EventHubSinkOptions = Pick<
@@ -241,7 +241,10 @@ export class EventHubSink implements Sink {
     const partition = this.#partition(hub, result.event.partitionKey);
     // The JSON already measured, as bytes: the SDK sends a Buffer body as it is, the same data section it
     // would make of the object by serializing it once more.
-    if (format !== "xdr") return this.#add(hub, partition, { event: { body: Buffer.from(result.json, "utf8") }, items: [item] });
+    if (format !== "xdr") {
+      const json = Buffer.from(result.json, "utf8");
+      return this.#add(hub, partition, { event: { body: json }, items: [new EncodedItem(input.id, hub.name, json, undefined, result.event.partitionKey)] });
+    }
     const bytes = Buffer.byteLength(result.json, "utf8");
     if (!partition.envelope.fits(bytes)) await this.#closeEnvelope(hub, partition);
     partition.envelope.add(item, bytes);

@@ -13,7 +13,7 @@ import { describeError } from "./errors.js";
 import { InFlight } from "./in-flight.js";
 import { OverflowOriginals, type OpenBlob, type Reservation } from "./overflow.js";
 import { DEFAULT_RETRY, SENT, withRetries, type Attempt, type SendOutcome } from "./retry.js";
-import { groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type Sink, type SinkDependencies } from "./sink.js";
+import { EncodedItem, groupBy, resendUnits, type DeliveryItem, type DeliveryReport, type Resent, type Sink, type SinkDependencies } from "./sink.js";
 
 /**
  * One upload call carries at most this many bytes of JSON: the service refuses over 1,048,576 bytes, and
@@ -107,7 +107,7 @@ export class LogAnalyticsSink implements Sink {
     // Encoded now, row by row: a request's body is then one copy of bytes, where joining the rows' text would
     // widen a whole megabyte to two bytes a character for one row outside Latin-1, and encode it all again.
     const json = Buffer.from(result.json, "utf8");
-    await this.#add({ id: input.id, route: stream, payload: result.row, json, bytes: json.length }, original);
+    await this.#add(new EncodedItem(input.id, stream, json, json.length), original);
   }
 
   async #add(item: DeliveryItem, original?: OpenBlob): Promise<void> {

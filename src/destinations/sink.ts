@@ -22,6 +22,38 @@ export interface DeliveryItem {
   json?: Buffer;
 }
 
+/**
+ * An item kept as the bytes it is sent as: the payload object is made again from them only when it is asked
+ * for (a dead letter, a resend), which gives the same JSON. A batch waiting to be sent then holds bytes, not
+ * each record's object graph (rows, events and the records they point into), which would outlive the page
+ * they came on and be copied by every scavenge until the batch goes.
+ */
+export class EncodedItem implements DeliveryItem {
+  /** `bytes`: the JSON's size, where the destination counts it (a dead letter keeps it, as it keeps the item's other fields). */
+  constructor(
+    readonly id: string,
+    readonly route: string,
+    readonly json: Buffer,
+    readonly bytes: number | undefined,
+    readonly partitionKey?: string,
+  ) {}
+
+  get payload(): Json {
+    return JSON.parse(this.json.toString("utf8")) as Json;
+  }
+}
+
+/** An item's fields as a dead letter keeps them (the payload, not the JSON beside it), in the order items have them. */
+export function letterItem(item: DeliveryItem): Omit<DeliveryItem, "json"> {
+  return {
+    id: item.id,
+    route: item.route,
+    ...(item.partitionKey !== undefined ? { partitionKey: item.partitionKey } : {}),
+    payload: item.payload,
+    ...(item.bytes !== undefined ? { bytes: item.bytes } : {}),
+  };
+}
+
 export interface DeliveryReport {
   /** Payloads the destination acknowledged. */
   sent: number;

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { StringDecoder } from "node:string_decoder";
 import { createGzip } from "node:zlib";
 import { z } from "zod";
-import { decodeIdLines, ExportEntries, type IdSource } from "../change/entries.js";
+import { CompressedLines, decodeIdLines, ExportEntries, type IdSource } from "../change/entries.js";
 import { GunzipReader } from "./gunzip-reader.js";
 import { readLegacyState } from "./legacy.js";
 import { subscriptionLedgerSchema, type ExportState, type StateToSave } from "./store.js";
@@ -37,17 +37,50 @@ export async function encodeState(state: StateToSave, now: Date): Promise<Encode
     ...(state.subscriptions ? { subscriptions: state.subscriptions } : {}),
     count,
   })}\n`;
-  // Streamed through gzip: the state is never held whole as text.
-  const zip = createGzip();
+  // Streamed through gzip: the state is never held whole as text. The ids are gzip members of their own after
+  // the header and numbers (one gzip stream, read as one), so that the next save can copy the stored ids'
+  // compressed bytes as they are and compress only the ids added since.
+  // The fastest level: a state of random hashes compresses about as well at 1 as at 6 (1% larger for 200,000
+  // findings), for a third less work at each checkpoint.
   const compressed: Buffer[] = [];
-  zip.on("data", (chunk: Buffer) => compressed.push(chunk));
-  const done = once(zip, "end");
-  zip.write(header);
-  for await (const piece of state.entries.encode()) if (!zip.write(piece)) await once(zip, "drain");
-  zip.end();
-  await done;
+  let zip = member(compressed);
+  let idsAt: number | undefined;
+  let pieces = 0;
+  await zip.write(header);
+  for await (const piece of state.entries.encode()) {
+    if (piece instanceof CompressedLines) {
+      await zip.end();
+      compressed.push(piece.bytes);
+      zip = member(compressed);
+      continue;
+    }
+    await zip.write(piece);
+    // Every hash, then every fingerprint: the ids begin.
+    if (++pieces === 2) {
+      await zip.end();
+      idsAt = compressed.reduce((n, b) => n + b.length, 0);
+      zip = member(compressed);
+    }
+  }
+  await zip.end();
   const body = Buffer.concat(compressed);
-  return { body, stored: () => state.entries.commit(new StoredIds(body, count, Buffer.byteLength(header) + 16 * count)) };
+  return { body, stored: () => state.entries.commit(new StoredIds(body, count, Buffer.byteLength(header) + 16 * count, idsAt)) };
+}
+
+/** A gzip member, its compressed bytes added to `out` as they come; `end` once it is all there. */
+function member(out: Buffer[]): { write(piece: Buffer | string): Promise<void>; end(): Promise<void> } {
+  const zip = createGzip({ level: 1 });
+  zip.on("data", (chunk: Buffer) => out.push(chunk));
+  const done = once(zip, "end");
+  return {
+    write: async (piece) => {
+      if (!zip.write(piece)) await once(zip, "drain");
+    },
+    end: async () => {
+      zip.end();
+      await done;
+    },
+  };
 }
 
 /** A stored state (version 4, or 2 and 3); its ids stay compressed in `buffer`. Errors name the state as `name`. */
@@ -98,11 +131,29 @@ async function readState(buffer: Buffer): Promise<Omit<ExportState, "etag">> {
 
 /** The ids of a version 4 state, decompressed again each time they are walked. */
 class StoredIds implements IdSource {
+  /** `idsAt`: where the ids' own gzip members begin in `buffer`, when this version wrote them so. */
   constructor(
     readonly buffer: Buffer,
     readonly count: number,
     readonly offset: number,
+    readonly idsAt?: number,
   ) {}
+
+  compressed(): CompressedLines | undefined {
+    return this.idsAt === undefined ? undefined : new CompressedLines(this.buffer.subarray(this.idsAt));
+  }
+
+  /** The id lines as stored, decompressed, not decoded. */
+  async *lines(): AsyncGenerator<Buffer> {
+    if (this.count === 0) return;
+    const reader = new GunzipReader(this.buffer);
+    try {
+      if ((await reader.bytes(this.offset)) === undefined) throw new Error("the stored state is cut short");
+      for (let chunk = await reader.chunk(); chunk !== undefined; chunk = await reader.chunk()) yield chunk;
+    } finally {
+      reader.close();
+    }
+  }
 
   async *walk(): AsyncGenerator<string> {
     if (this.count === 0) return;

@@ -1,12 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeIdLines, ExportEntries, frontCodedLine, type IdSource } from "../../src/change/entries.js";
+import { CompressedLines, decodeIdLines, ExportEntries, frontCodedLine, type IdSource } from "../../src/change/entries.js";
 import { idHash } from "../../src/change/ids.js";
 import { pairsOf, storedEntries } from "../helpers/ids.js";
 
 /** An IdSource over `encode`'s id lines, as a saved state would give them back. */
 async function saved(entries: ExportEntries): Promise<{ hashes: number[]; fingerprints: number[]; ids: IdSource }> {
-  const pieces: (Buffer | string)[] = [];
+  const pieces: (Buffer | string | CompressedLines)[] = [];
   for await (const piece of entries.encode()) pieces.push(piece);
   const [hashBytes, fingerprintBytes, ...lines] = pieces as [Buffer, Buffer, ...string[]];
   const n = hashBytes.length / 8;
@@ -117,5 +117,43 @@ describe("export entries", () => {
     const reloaded = ExportEntries.stored(second.hashes, second.fingerprints, second.ids);
     expect(await pairsOf(reloaded)).toEqual(["/x/a", "/x/c", "/x/d", "/x/e"].map((id) => [idHash(id), id]));
     expect(reloaded.get(idHash("/x/e"))).toBe(6);
+  });
+
+  it("copy the stored lines as they are when every id is kept, walking none; decode and code again when one is gone", async () => {
+    const storedLines = ["/x/a", "/x/ab", "/x/b"].map((id, i, all) => frontCodedLine(all[i - 1] ?? "", id)).join("");
+    let walked = 0;
+    const source: IdSource = {
+      count: 3,
+      walk: () => {
+        walked++;
+        return decodeIdLines([storedLines]);
+      },
+      lines: async function* () {
+        yield Buffer.from(storedLines.slice(0, 5));
+        yield Buffer.from(storedLines.slice(5));
+      },
+    };
+    const entries = ExportEntries.stored(["/x/a", "/x/ab", "/x/b"].map(idHash), [1, 2, 3], source);
+    entries.setAt(entries.find(idHash("/x/ab")), 7);
+    entries.add(idHash("/x/c"), "/x/c", 4);
+    entries.add(idHash("/x/cd"), "/x/cd", 5);
+    const pieces: (Buffer | string | CompressedLines)[] = [];
+    for await (const piece of entries.encode()) pieces.push(piece);
+    expect(walked).toBe(0);
+    const text = pieces
+      .slice(2)
+      .map((p) => p.toString())
+      .join("");
+    expect(text).toBe(`${storedLines}0 /x/c\n4 d\n`);
+    const ids: string[] = [];
+    for await (const id of decodeIdLines([text])) ids.push(id);
+    expect(ids).toEqual(["/x/a", "/x/ab", "/x/b", "/x/c", "/x/cd"]);
+    entries.commit({ count: 5, walk: () => decodeIdLines([text]) });
+    expect(await pairsOf(entries)).toEqual(ids.map((id) => [idHash(id), id]));
+    expect(entries.get(idHash("/x/ab"))).toBe(7);
+    // One gone: the lines are decoded and written again without it.
+    entries.delete(idHash("/x/ab"));
+    const again = await saved(entries);
+    expect(await pairsOf(ExportEntries.stored(again.hashes, again.fingerprints, again.ids))).toEqual(["/x/a", "/x/b", "/x/c", "/x/cd"].map((id) => [idHash(id), id]));
   });
 });
