@@ -562,4 +562,14 @@ describe("the list routes", () => {
     expect((await get("00000000-0000-0000-0000-000000000000")).status).toBe(404);
     expect(fake.requests.every((r) => typeof r.at === "number")).toBe(true);
   });
+
+  it("give each subscription's secure score and controls ids of its own, as Azure does (a listing's ids never repeat)", () => {
+    const a = new SyntheticDataset();
+    const b = new SyntheticDataset({ subscriptionId: "6a1c2b3d-0000-4000-8000-000000000002" });
+    for (const d of [a, b]) {
+      const ids = [d.secureScores(), d.secureScoreControls(true)].flatMap((c) => Array.from({ length: c.count }, (_, i) => String(c.at(i)["id"])));
+      expect(ids.length).toBeGreaterThan(1);
+      expect(ids.every((id) => id.startsWith(`${d.subscriptionPath}/providers/Microsoft.Security/secureScores/`))).toBe(true);
+    }
+  });
 });

@@ -256,7 +256,13 @@ export class SyntheticDataset {
   }
 
   secureScores(): Collection {
-    return { count: TEMPLATES.secureScores.length, at: (i) => this.#patched("secureScore", i, clone(TEMPLATES.secureScores[i]!)) };
+    return { count: TEMPLATES.secureScores.length, at: (i) => this.#patched("secureScore", i, this.#own(clone(TEMPLATES.secureScores[i]!))) };
+  }
+
+  /** A template record with this subscription in its id, as each subscription's score and controls have theirs. */
+  #own(record: Json): Json {
+    record["id"] = String(record["id"]).replace(/^\/subscriptions\/[^/]+/i, this.subscriptionPath);
+    return record;
   }
 
   secureScoreControls(expandDefinition: boolean): Collection {
@@ -264,7 +270,7 @@ export class SyntheticDataset {
     return {
       count: TEMPLATES.secureScoreControls.length,
       at: (i) => {
-        const c = clone(TEMPLATES.secureScoreControls[i]!);
+        const c = this.#own(clone(TEMPLATES.secureScoreControls[i]!));
         if (expandDefinition) {
           const name = String(c["name"]);
           const p = c["properties"] as Json;
