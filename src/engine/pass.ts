@@ -14,7 +14,7 @@ import type { ChangeKind, OutgoingRecord } from "../records/record.js";
 import { managementGroupOf } from "../config/automation.js";
 import { EVENT_SOURCE_DATA_TYPE, isSnapshotSource, removedRecord, type DataType } from "../datatypes/registry.js";
 import { compileSource } from "../rules/compile.js";
-import type { Cursor, SourceRecord } from "../sources/reader.js";
+import { isGraphCursor, type Cursor, type SourceRecord } from "../sources/reader.js";
 import { UnitSubscriptions } from "./unit-subscriptions.js";
 
 type Json = Record<string, unknown>;
@@ -59,6 +59,11 @@ export interface PassOptions {
   scopeSubscriptions?: (scope: string) => Promise<ReadonlySet<string> | undefined>;
   /** The subscriptions of a management group scope the read went through (no new question to Resource Graph). */
   subscriptionsRead?: (scope: string) => ReadonlySet<string> | undefined;
+  /**
+   * Why the read of the source at the scope is incomplete (a Resource Graph listing moved while it was read), or
+   * undefined: asked once the read is over (or stopped). An incomplete read removes, departs and forgets nothing.
+   */
+  incompleteRead?: (scope: string, eventSource: EventSource) => string | undefined;
   /** Tests: called at the stages where a process can die. */
   hooks?: { afterRead?: (read: number) => void; afterWrite?: (written: number) => void; beforeCheckpoint?: (checkpoint: number) => void };
 }
@@ -92,6 +97,11 @@ const passRecordShape = z.object({
   resumed: z.boolean().optional(),
   /** The pass stopped at its deadline; the next one continues from here (null: from the start, for records without a cursor). */
   stopped: z.object({ at: z.string(), cursor: cursorSchema.nullable() }).optional(),
+  /**
+   * Why the pass's read is incomplete (a Resource Graph listing moved while it was read, so a record may have been
+   * missed): it delivered what it read, and exported no removals, departed and forgot no subscription.
+   */
+  incomplete: z.string().optional(),
   /** Per action key: what the destination acknowledged, what was cut and dead-lettered. */
   actions: z.record(z.string(), actionReportSchema),
   stateBytes: z.number().optional(),
@@ -370,15 +380,20 @@ async function passRecords(
   const every = options.checkpointEvery ?? 5_000;
   const due = (changes: number) => changes >= every && changes >= detector.entries.size / 4;
 
-  // Read again from the start after a stop: what the stopped pass sent, unchanged since, is not sent twice.
-  const reread = progress !== undefined && progress.cursor === null && everything;
+  // Read again from the start, or from a Resource Graph partition's first page, after a stop: what the stopped pass
+  // sent, unchanged since, is not sent twice.
+  const reread = progress !== undefined && (progress.cursor === null || isGraphCursor(progress.cursor)) && everything;
+  // Why what was read is incomplete: this pass's read, or the stopped pass's this one goes on from.
+  const incomplete = () => progress?.incomplete ?? options.incompleteRead?.(options.scope, options.eventSource);
   for await (const item of records) {
     if (options.deadline !== undefined && clock() >= options.deadline) {
       // Out of time: keep what was delivered, and where to go on from (records without a cursor: the start).
       await checkpoint();
       const cursor = item.cursor ?? null;
       record.stopped = { at: clock().toISOString(), cursor };
-      await session.stop({ cursor, seen: state.entries.seenHashes(), stoppedAt: record.stopped.at, mode });
+      const why = incomplete();
+      if (why !== undefined) record.incomplete = why;
+      await session.stop({ cursor, seen: state.entries.seenHashes(), stoppedAt: record.stopped.at, mode, ...(why === undefined ? {} : { incomplete: why }) });
       return;
     }
     record.read++;
@@ -407,11 +422,14 @@ async function passRecords(
     if (due(++sinceCheckpoint)) await checkpoint();
   }
 
-  // What is gone since the last pass, once: only after a complete read, and only where the type has removals.
-  const exportRemovals = send && !snapshotSource && CHANGE_RULES[dataType].removable;
+  // What is gone since the last pass, once: only after a complete read, and only where the type has removals. A read
+  // whose listing moved may have missed a record: as when a group's members cannot be told, nothing is removed.
+  const why = incomplete();
+  if (why !== undefined) record.incomplete = why;
+  const exportRemovals = send && !snapshotSource && CHANGE_RULES[dataType].removable && why === undefined;
   let verdict: ((id: string) => UnseenVerdict) | undefined;
   if (unit !== undefined) {
-    const members = await unitMembers(options, exportRemovals);
+    const members = why === undefined ? await unitMembers(options, exportRemovals) : undefined;
     const retentionDays = options.configuration.departedSubscriptionRetentionDays ?? DEFAULT_DEPARTED_SUBSCRIPTION_RETENTION_DAYS;
     const settle = unit.close(members, record.startedAt, retentionDays * 86_400_000);
     // Without removals to export, the ids (compressed in the state) are read only when some are to be forgotten.
@@ -498,9 +516,18 @@ export function readerSource(reader: { list(scope: string, dataType: DataType, f
   return (scope: string, eventSource: EventSource, from?: Cursor, via?: ReaderKind) => reader.list(scope, EVENT_SOURCE_DATA_TYPE[eventSource], from, via);
 }
 
-/** What a pass reads, and the members of a management group scope, from one reader. */
+/** What a pass reads, the members of a management group scope, and whether a read was complete, from one reader. */
 export function readerOptions(
-  reader: Parameters<typeof readerSource>[0] & { subscriptionsOf(scope: string): Promise<ReadonlySet<string>>; subscriptionsRead(scope: string): ReadonlySet<string> | undefined },
-): Pick<PassOptions, "read" | "scopeSubscriptions" | "subscriptionsRead"> {
-  return { read: readerSource(reader), scopeSubscriptions: (scope) => reader.subscriptionsOf(scope), subscriptionsRead: (scope) => reader.subscriptionsRead(scope) };
+  reader: Parameters<typeof readerSource>[0] & {
+    subscriptionsOf(scope: string): Promise<ReadonlySet<string>>;
+    subscriptionsRead(scope: string): ReadonlySet<string> | undefined;
+    incompleteRead(scope: string, dataType: DataType): string | undefined;
+  },
+): Pick<PassOptions, "read" | "scopeSubscriptions" | "subscriptionsRead" | "incompleteRead"> {
+  return {
+    read: readerSource(reader),
+    scopeSubscriptions: (scope) => reader.subscriptionsOf(scope),
+    subscriptionsRead: (scope) => reader.subscriptionsRead(scope),
+    incompleteRead: (scope, eventSource) => reader.incompleteRead(scope, EVENT_SOURCE_DATA_TYPE[eventSource]),
+  };
 }

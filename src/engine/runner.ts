@@ -13,6 +13,10 @@ export interface RunOptions {
   read: PassOptions["read"];
   /** The members of a management group scope (see PassOptions.scopeSubscriptions). */
   scopeSubscriptions?: PassOptions["scopeSubscriptions"];
+  /** The subscriptions of a management group scope the read went through (see PassOptions.subscriptionsRead). */
+  subscriptionsRead?: PassOptions["subscriptionsRead"];
+  /** Why a read is incomplete (see PassOptions.incompleteRead). */
+  incompleteRead?: PassOptions["incompleteRead"];
   sinks: readonly Sink[];
   state: StateStore;
   /** On demand: a snapshot of every source now, whatever the schedule. */
@@ -58,6 +62,8 @@ export async function runConfiguration(options: RunOptions): Promise<PassRecord[
         eventSource: source.eventSource,
         read: options.read,
         ...(options.scopeSubscriptions ? { scopeSubscriptions: options.scopeSubscriptions } : {}),
+        ...(options.subscriptionsRead ? { subscriptionsRead: options.subscriptionsRead } : {}),
+        ...(options.incompleteRead ? { incompleteRead: options.incompleteRead } : {}),
         sinks: options.sinks,
         state: options.state,
         baseline: options.configuration.baselineSnapshot,

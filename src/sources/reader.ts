@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { coveringScopes, managementGroupOf, normalizeScopePath, unitOf, unitOfSubscription } from "../config/automation.js";
 import { DATA_TYPES, definitionOf, type DataType, type RegisteredDataType } from "../datatypes/registry.js";
 import type { ArmListPlan, ArmNestedListPlan, GraphRows } from "../datatypes/definition.js";
@@ -6,17 +7,32 @@ import { fromGraphRow, type GraphRowResult } from "./graph-shapes.js";
 import { AssessmentMetadataIndex, hasEmbeddedMetadata } from "../records/metadata.js";
 import { subscriptionOf, type Json, type RecordContext } from "../records/record.js";
 import { ArmPager, ArmReadError, ArmTraffic, DEFAULT_ARM_ENDPOINT, type PageContext } from "./arm.js";
-import { GRAPH_MAX_SUBSCRIPTIONS, GraphPager, rowsQuery, type GraphPagerOptions, type GraphRequest } from "./resource-graph.js";
+import { GRAPH_MAX_SUBSCRIPTIONS, GraphPager, rowsQuery, type GraphPagerOptions, type GraphPartition, type GraphRequest, type PartitionPage } from "./resource-graph.js";
 
 /** Where a record was in its list: the page it came on and its place there; a pass resumes from it. */
-export interface Cursor {
+export interface ListCursor {
   url: string;
   index: number;
 }
 
+/**
+ * Where a record was in a Resource Graph listing: its query (`request`: a management group unit's batch of up to
+ * 1,000 subscriptions) and its hash partition, `partition` of `of` (0 of 1: the listing read whole). A pass resumes
+ * from it by reading that partition again from its first page, then the rest. A unit's cursor also holds a digest of
+ * the subscriptions it read (`members`): when they are not the same when the pass goes on, it reads them all again.
+ */
+export interface GraphCursor {
+  graph: { request: number; partition: number; of: number; members?: string };
+}
+
+/** Where a pass goes on from (src/state/store.ts holds its schema). */
+export type Cursor = ListCursor | GraphCursor;
+
+export const isGraphCursor = (cursor: Cursor | null | undefined): cursor is GraphCursor => cursor != null && "graph" in cursor;
+
 export interface SourceRecord {
   dataType: DataType;
-  /** Flat lists only (not nested ones, which restart). */
+  /** Flat lists and Resource Graph listings (not nested lists, which restart). */
   cursor?: Cursor;
   /** The configured scope the record was read for (its subscription, for lists kept per subscription). */
   scope: string;
@@ -41,6 +57,8 @@ export interface ArmReaderOptions extends GraphPagerOptions {
   concurrency?: number;
   /** Management groups' members as last asked, shared by a process's readers (each reader has its own otherwise). */
   groupMembers?: GroupMembers;
+  /** Subscriptions a Resource Graph query of a management group unit names (Resource Graph's most, 1,000, by default; fewer in tests). */
+  subscriptionsPerQuery?: number;
 }
 
 /** How old a group's members may be for a unit to choose what to read (removals always ask after their read). */
@@ -85,6 +103,8 @@ export class ArmReader {
   /** The subscriptions each unit was read for. */
   readonly #readMembers = new Map<string, ReadonlySet<string>>();
   readonly #groupMembers: GroupMembers;
+  /** Per scope and data type, why the last Resource Graph read of it is incomplete (its listing moved). */
+  readonly #incomplete = new Map<string, { detail: string; more: number }>();
   readonly #records = Object.fromEntries(DATA_TYPES.map((d) => [d.name, 0])) as Record<DataType, number>;
   #withoutMetadata = 0;
   /** Tenant-wide metadata lists, fetched and indexed once per reader. */
@@ -147,20 +167,22 @@ export class ArmReader {
   list(scope: string, dataType: DataType, from?: Cursor, via: ReaderKind = "arm"): AsyncIterable<SourceRecord> {
     const definition = definitionOf(dataType);
     const plan = definition.read;
-    // Resource Graph rows have no cursor: a stopped read through it starts again.
-    if (via === "resourceGraph" && plan.kind !== "resourceGraph") return this.#graphRows(definition, definition.graph, scope);
+    // A cursor of the other kind (the configuration's reader changed since the stop) is not followed: the read starts again.
+    const graphFrom = isGraphCursor(from) ? from : undefined;
+    const listFrom = from !== undefined && !isGraphCursor(from) ? from : undefined;
+    if (via === "resourceGraph" && plan.kind !== "resourceGraph") return this.#graphRows(definition, definition.graph, scope, graphFrom);
     switch (plan.kind) {
       case "armList": {
         const at = plan.level === "scope" ? scope : `/subscriptions/${subscriptionOfScope(scope)}`;
-        if (definition.metadata === undefined) return this.#armList(definition, plan, at, undefined, from);
+        if (definition.metadata === undefined) return this.#armList(definition, plan, at, undefined, listFrom);
         return (async function* (reader: ArmReader) {
-          yield* reader.#armList(definition, plan, at, await reader.#metadata(definition, subscriptionOfScope(scope)), from);
+          yield* reader.#armList(definition, plan, at, await reader.#metadata(definition, subscriptionOfScope(scope)), listFrom);
         })(this);
       }
       case "armNestedList":
         return this.#armNestedList(definition, plan, subscriptionOfScope(scope));
       case "resourceGraph":
-        return this.#graphRows(definition, plan, scope);
+        return this.#graphRows(definition, plan, scope, graphFrom);
     }
   }
 
@@ -187,7 +209,7 @@ export class ArmReader {
   }
 
   /** A list's records page by page, from a page's absolute URL and a place on it when resuming. */
-  async *#armList(dataType: RegisteredDataType, plan: ArmListPlan, scope: string, metadata?: AssessmentMetadataIndex, from?: Cursor): AsyncGenerator<SourceRecord> {
+  async *#armList(dataType: RegisteredDataType, plan: ArmListPlan, scope: string, metadata?: AssessmentMetadataIndex, from?: ListCursor): AsyncGenerator<SourceRecord> {
     const name = dataType.name;
     const path = from?.url ?? `${scope}/${SECURITY}/${plan.list}?api-version=${dataType.apiVersion}${plan.query === undefined ? "" : `&${plan.query}`}`;
     const skip = from?.index ?? 0;
@@ -258,6 +280,17 @@ export class ArmReader {
     return this.#readMembers.get(scope);
   }
 
+  /**
+   * Why this reader's last Resource Graph read of a data type at a scope is incomplete, or undefined: its listing
+   * moved while it was read (a row may have been missed), so what it did not see is not known to be gone.
+   */
+  incompleteRead(scope: string, dataType: DataType): string | undefined {
+    const moved = this.#incomplete.get(incompleteKey(scope, dataType));
+    if (moved === undefined) return undefined;
+    const more = moved.more === 0 ? "" : `, and ${moved.more} more sign${moved.more === 1 ? "" : "s"} of it`;
+    return `the listing of ${dataType} moved while it was read (${moved.detail}${more}): removals wait for a complete read`;
+  }
+
   /** A unit's share of its group's members, from an answer Resource Graph gave no earlier than `notBefore` (ms). */
   async #askMembers(scope: string, notBefore: number): Promise<ReadonlySet<string>> {
     const group = managementGroupOf(scope);
@@ -293,41 +326,76 @@ export class ArmReader {
    * A data type's Resource Graph rows in a subscription, or in a resource group of it, brought to the shape
    * the Microsoft.Security lists give (src/sources/graph-shapes.ts), so that everything after the reader
    * behaves the same whichever read them. Recommendations whose rows lack metadata get it from the metadata lists.
+   * From `from` when given: the query and hash partition a stopped read was in (see GraphPager.listing).
    */
-  async *#graphRows(dataType: RegisteredDataType, rows: GraphRows, scope: string): AsyncGenerator<SourceRecord> {
+  async *#graphRows(dataType: RegisteredDataType, rows: GraphRows, scope: string, from?: GraphCursor): AsyncGenerator<SourceRecord> {
     const group = managementGroupOf(scope);
+    const key = incompleteKey(scope, dataType.name);
+    this.#incomplete.delete(key);
     const resourceGroup = "wholeSubscription" in rows.inResourceGroup ? undefined : /\/resourceGroups\/([^/]+)$/i.exec(scope)?.[1];
     this.#graph ??= new GraphPager(this.#options, this.#counter);
-    const query = rowsQuery(rows, resourceGroup);
-    // A unit of a management group reads its subscriptions, named (Resource Graph takes up to 1,000 a query).
-    let units: string[] | undefined;
+    const query = (partition?: GraphPartition) => rowsQuery(rows, resourceGroup, partition);
+    // What each query runs over: a unit's subscriptions in batches, or the subscription, or the group.
+    let batches: Omit<GraphRequest, "query">[];
+    let members: string | undefined;
     if (unitOf(scope) !== undefined) {
-      const members = await this.#askMembers(scope, Date.now() - MEMBERS_FRESH_MS);
-      this.#readMembers.set(scope, members);
-      units = [...members].sort();
+      // A unit of a management group reads its subscriptions, named (Resource Graph takes up to 1,000 a query).
+      const now = await this.#askMembers(scope, Date.now() - MEMBERS_FRESH_MS);
+      this.#readMembers.set(scope, now);
+      const named = [...now].sort();
+      members = digest(named);
+      const size = Math.min(GRAPH_MAX_SUBSCRIPTIONS, Math.max(1, this.#options.subscriptionsPerQuery ?? GRAPH_MAX_SUBSCRIPTIONS));
+      batches = Array.from({ length: Math.ceil(named.length / size) }, (_, i) => ({ subscriptions: named.slice(i * size, (i + 1) * size) }));
+    } else {
+      batches = [group === undefined ? { subscriptions: [subscriptionOfScope(scope)] } : { managementGroups: [group] }];
     }
-    const requests: GraphRequest[] =
-      units !== undefined
-        ? Array.from({ length: Math.ceil(units.length / GRAPH_MAX_SUBSCRIPTIONS) }, (_, i) => ({ query, subscriptions: units.slice(i * GRAPH_MAX_SUBSCRIPTIONS, (i + 1) * GRAPH_MAX_SUBSCRIPTIONS) }))
-        : group === undefined
-          ? [{ query, subscriptions: [subscriptionOfScope(scope)] }]
-          : [{ query, managementGroups: [group] }];
+    // A stopped read goes on from its query and partition only over the same subscriptions: the partitions before
+    // its own were read for those. Otherwise (a group's members changed, or a group read without units, whose
+    // members are not asked) it reads everything again; what the stopped pass sent is not sent twice for that.
+    const sameScope = group === undefined || (members !== undefined && from?.graph.members === members);
+    const resume = from !== undefined && sameScope && from.graph.request < batches.length ? from.graph : undefined;
+    const moved = (detail: string) => {
+      const known = this.#incomplete.get(key);
+      if (known === undefined) this.#incomplete.set(key, { detail, more: 0 });
+      else known.more++;
+    };
     // A management group's rows come from many subscriptions, each with its own custom metadata.
     const metadata = new Map<string, AssessmentMetadataIndex>();
-    for (const request of requests) yield* this.#convertedRows(this.#graph, dataType, request, scope, metadata);
+    for (let b = resume?.request ?? 0; b < batches.length; b++) {
+      const batch = batches[b]!;
+      const request = (partition?: GraphPartition) => ({ query: query(partition), ...batch }) as GraphRequest;
+      const at = resume !== undefined && b === resume.request ? { index: resume.partition, of: resume.of } : undefined;
+      const pages = this.#graph.listing(request, { scope, dataType: dataType.name }, { ...(at ? { from: at } : {}), moved });
+      yield* this.#convertedRows(pages, dataType, scope, metadata, { request: b, ...(members === undefined ? {} : { members }) });
+    }
   }
 
-  async *#convertedRows(graph: GraphPager, dataType: RegisteredDataType, request: GraphRequest, scope: string, metadata: Map<string, AssessmentMetadataIndex>): AsyncGenerator<SourceRecord> {
+  async *#convertedRows(
+    pages: AsyncIterable<PartitionPage>,
+    dataType: RegisteredDataType,
+    scope: string,
+    metadata: Map<string, AssessmentMetadataIndex>,
+    query: Omit<GraphCursor["graph"], "partition" | "of">,
+  ): AsyncGenerator<SourceRecord> {
     const name = dataType.name;
     let page = 0;
-    for await (const pageRows of graph.pages(request, { scope, dataType: name })) {
+    let partition = -1;
+    let cursor: GraphCursor | undefined;
+    for await (const { rows: pageRows, partition: at } of pages) {
+      if (at.index !== partition) {
+        partition = at.index;
+        page = 0;
+        // Every record of a partition goes on from it: one cursor for them all.
+        cursor = { graph: { ...query, partition: at.index, of: at.of } };
+      }
       page++;
       for (const row of pageRows) {
         let converted: GraphRowResult;
         try {
           converted = fromGraphRow(row);
         } catch (e) {
-          throw new ArmReadError({ scope, dataType: name, page }, e instanceof Error ? e.message : String(e));
+          const dataTypeAt = at.of > 1 ? `${name} (partition ${at.index + 1} of ${at.of})` : name;
+          throw new ArmReadError({ scope, dataType: dataTypeAt, page }, e instanceof Error ? e.message : String(e));
         }
         if (converted.kind === "skipped" || converted.dataType !== name) continue;
         let record = converted.record;
@@ -339,7 +407,7 @@ export class ArmReader {
           record = index.embed(record) as Json;
         }
         this.#records[name]++;
-        yield converted.context === undefined ? { dataType: name, scope, record } : { dataType: name, scope, record, context: converted.context };
+        yield converted.context === undefined ? { dataType: name, scope, record, cursor: cursor! } : { dataType: name, scope, record, cursor: cursor!, context: converted.context };
       }
     }
   }
@@ -373,6 +441,15 @@ export class ArmReader {
     }
     return pager;
   }
+}
+
+/** A short digest of a unit's subscriptions (sorted), to tell whether a resumed read goes over the same ones. */
+function digest(subscriptions: readonly string[]): string {
+  return createHash("sha256").update(subscriptions.join(",")).digest("base64url").slice(0, 22);
+}
+
+function incompleteKey(scope: string, dataType: DataType): string {
+  return `${dataType} ${scope.toLowerCase()}`;
 }
 
 function subscriptionOfScope(scope: string): string {

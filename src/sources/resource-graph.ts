@@ -38,17 +38,33 @@ export function kqlString(text: string): string {
   return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
 
+/** One of a listing's hash partitions: the rows whose id hashes to `index` modulo `of`. */
+export interface GraphPartition {
+  index: number;
+  of: number;
+}
+
 /**
- * The query for one type's rows, optionally in one resource group. It projects `id` and orders by it, as
- * Resource Graph pages only such queries (otherwise it truncates and gives no skip token).
+ * The condition of a hash partition, as Microsoft documents splitting a result that is too large, or that moves,
+ * for paging (azure-docs governance/resource-graph/concepts/paging-results.md). Kusto's `%` is never negative
+ * (0 ≤ N % D < |D|, whatever the sign of `hash()`'s long), so every row is in exactly one partition.
  */
-export function rowsQuery(plan: GraphRows, resourceGroup?: string): string {
+export function partitionCondition(partition: GraphPartition): string {
+  return `hash(tolower(id)) % ${partition.of} == ${partition.index}`;
+}
+
+/**
+ * The query for one type's rows, optionally in one resource group, optionally one hash partition of them. It
+ * projects `id` and orders by it, as Resource Graph pages only such queries (otherwise it truncates and gives no skip token).
+ */
+export function rowsQuery(plan: GraphRows, resourceGroup?: string, partition?: GraphPartition): string {
   let where = "";
   const match = plan.inResourceGroup;
   if (resourceGroup !== undefined && !("wholeSubscription" in match)) {
     // `contains` ignores case, as ARM ids do; the slashes keep rg-a from matching rg-ab.
     where = "column" in match ? ` | where resourceGroup =~ ${kqlString(resourceGroup)}` : ` | where ${match.mentionedIn} contains ${kqlString(`/resourceGroups/${resourceGroup}/`)}`;
   }
+  if (partition !== undefined && partition.of > 1) where += ` | where ${partitionCondition(partition)}`;
   return `securityresources | where type == ${kqlString(plan.type.toLowerCase())}${where} | project ${ROW_COLUMNS.join(", ")} | order by id asc`;
 }
 
@@ -208,6 +224,9 @@ export class GraphQuota {
   }
 }
 
+/** A listing's rows above which it is read as hash partitions: 20 full pages. */
+export const DEFAULT_PARTITION_ROWS = 20 * GRAPH_PAGE_ROWS;
+
 export interface GraphPagerOptions extends ArmConnectionOptions {
   /** 429s without Retry-After waited out for one page before the read fails. */
   maxThrottledRetries?: number;
@@ -215,6 +234,29 @@ export interface GraphPagerOptions extends ArmConnectionOptions {
   pageRows?: number;
   /** The quota of the caller (one per identity and process, shared by its readers); a reader's own otherwise. */
   graphQuota?: GraphQuota;
+  /**
+   * A listing whose first page says it holds more rows than this is read as ceil(rows / this) hash partitions
+   * instead, each a listing of its own (20,000 by default: 20 full pages).
+   */
+  partitionRows?: number;
+}
+
+/** What a listing does beyond giving its pages. */
+export interface PageWatch {
+  /**
+   * The listing moved while it was read (its totalRecords changed between pages, a page repeated rows of the one
+   * before, or it ended with more or fewer rows than it said): told, with what was seen, and the read goes on, the
+   * repeated rows left out. Without it such a listing fails.
+   */
+  moved?: (detail: string) => void;
+  /** Before the first page's rows are given, when more follow: true ends the listing there, without them (the caller splits it). */
+  tooLarge?: (totalRecords: number) => boolean;
+}
+
+/** A page of a listing and the hash partition it is of (0 of 1: the listing read whole). */
+export interface PartitionPage {
+  rows: Record<string, unknown>[];
+  partition: GraphPartition;
 }
 
 /** A query and what it runs over: subscriptions (up to 1,000), or management groups. */
@@ -229,6 +271,7 @@ export class GraphPager {
   readonly #quota: GraphQuota;
   readonly #maxThrottledRetries: number;
   readonly #pageRows: number;
+  readonly #partitionRows: number;
 
   constructor(
     options: GraphPagerOptions,
@@ -246,6 +289,7 @@ export class GraphPager {
     this.#quota = quota;
     this.#maxThrottledRetries = options.maxThrottledRetries ?? 10;
     this.#pageRows = Math.min(GRAPH_PAGE_ROWS, Math.max(1, options.pageRows ?? GRAPH_PAGE_ROWS));
+    this.#partitionRows = Math.max(1, options.partitionRows ?? DEFAULT_PARTITION_ROWS);
   }
 
   get quotaWaitedMs(): number {
@@ -253,31 +297,94 @@ export class GraphPager {
   }
 
   /**
+   * A listing that may be too large to read in one go: its pages, and the hash partition each is of. Read whole
+   * unless its first page says it holds more than `partitionRows` rows (and is not all of them): then that page is
+   * dropped (nothing of it is given) and the listing is read as ceil(rows / partitionRows) partitions, one after the
+   * other, each ordered by id and paged by skip token: one query more than reading it whole, and a pass stopped in
+   * it goes on at its partition instead of its start. `from` goes on from a partition (of a count decided before), read from its first
+   * page; one of one reads the listing whole again, deciding anew. `query` makes the request for a partition (or
+   * for the whole listing).
+   */
+  async *listing(
+    query: (partition?: GraphPartition) => GraphRequest,
+    context: Omit<PageContext, "page">,
+    options: { from?: GraphPartition; moved?: (detail: string) => void } = {},
+  ): AsyncGenerator<PartitionPage> {
+    let split = options.from !== undefined && options.from.of > 1 ? options.from : undefined;
+    if (split === undefined) {
+      const whole = { index: 0, of: 1 };
+      let total: number | undefined;
+      const tooLarge = (rows: number) => {
+        if (rows <= this.#partitionRows) return false;
+        total = rows;
+        return true;
+      };
+      for await (const rows of this.pages(query(), context, { ...(options.moved ? { moved: options.moved } : {}), tooLarge })) yield { rows, partition: whole };
+      if (total === undefined) return;
+      split = { index: 0, of: Math.ceil(total / this.#partitionRows) };
+    }
+    for (let index = split.index; index < split.of; index++) {
+      const partition = { index, of: split.of };
+      const named = `partition ${index + 1} of ${split.of}`;
+      const at = { ...context, dataType: `${context.dataType} (${named})` };
+      const moved = options.moved;
+      const watch: PageWatch = moved === undefined ? {} : { moved: (detail) => moved(`${named}, ${detail}`) };
+      for await (const rows of this.pages(query(partition), at, watch)) yield { rows, partition };
+    }
+  }
+
+  /**
    * Every page of a query's rows, following skip tokens; the next page is asked for while the caller works
    * through the current one. A skip token is an offset into the result: rows that appear or go between pages
-   * would shift it (a row missed, which a streaming pass would export as removed, or one read twice), so a
-   * listing whose totalRecords changes, or that ends with more or fewer rows than it said, fails and the next
-   * pass reads again. A token seen before, or an empty page with a token, is refused rather than followed.
+   * shift it (a row missed, which a streaming pass would export as removed, or one read twice). With
+   * `watch.moved`, a listing whose totalRecords changes, or that ends with more or fewer rows than it said, goes
+   * on and says so (the rows of a page that repeat the page before are left out: an insertion shifts the offset
+   * back); without it, it fails and the next pass reads again. A token seen before, or an empty page with a token,
+   * is refused rather than followed.
    */
-  async *pages(request: GraphRequest, context: Omit<PageContext, "page">): AsyncGenerator<Record<string, unknown>[]> {
+  async *pages(request: GraphRequest, context: Omit<PageContext, "page">, watch: PageWatch = {}): AsyncGenerator<Record<string, unknown>[]> {
     const seen = new Set<string>();
     // Pages over Resource Graph's 16 MB cap are refused: the rest of the listing asks for fewer rows.
     const size = { rows: this.#pageRows };
+    const moved = watch.moved;
+    // What the last page said the listing holds, and the ids of its rows (only the last page's: bounded memory).
     let total: number | undefined;
+    let before: Set<string> | undefined;
+    let miscounted = false;
     let read = 0;
     let page = 1;
     let pending = this.#page(request, undefined, size, { ...context, page });
     for (;;) {
       const result = await pending;
       const at = { ...context, page };
+      // A first page that holds the whole listing is read as it is, whatever its size.
+      if (page === 1 && result.skipToken !== undefined && result.totalRecords !== undefined && watch.tooLarge?.(result.totalRecords) === true) return;
       total ??= result.totalRecords;
+      let rows = result.rows;
       if (result.totalRecords !== undefined && result.totalRecords !== total) {
-        throw new ArmReadError(at, `the result changed while it was read (${total} rows when the listing began, ${result.totalRecords} now); the next pass reads it again`);
+        if (moved === undefined) {
+          throw new ArmReadError(at, `the result changed while it was read (${total} rows when the listing began, ${result.totalRecords} now); the next pass reads it again`);
+        }
+        moved(`page ${page}: the listing held ${total} rows at page ${page - 1}, ${result.totalRecords} at page ${page}`);
+        total = result.totalRecords;
       }
-      read += result.rows.length;
+      if (moved !== undefined) {
+        const ids = rows.map(rowId);
+        if (before !== undefined) {
+          const previous = before;
+          const kept = rows.filter((_, i) => !previous.has(ids[i]!));
+          if (kept.length < rows.length) moved(`page ${page}: ${rows.length - kept.length} of its rows came on page ${page - 1} too`);
+          rows = kept;
+        }
+        before = new Set(ids.filter((id) => id !== ""));
+      }
+      read += rows.length;
       const token = result.skipToken;
-      if (total !== undefined && (read > total || (token === undefined && read < total))) {
-        throw new ArmReadError(at, `the listing said ${total} rows and gave ${read}${token === undefined ? "" : " so far"}; the next pass reads it again`);
+      if (total !== undefined && !miscounted && (read > total || (token === undefined && read < total))) {
+        const detail = `the listing said ${total} rows and gave ${read}${token === undefined ? "" : " so far"}`;
+        if (moved === undefined) throw new ArmReadError(at, `${detail}; the next pass reads it again`);
+        moved(`page ${page}: ${detail}`);
+        miscounted = true;
       }
       if (token !== undefined) {
         if (result.rows.length === 0) throw new ArmReadError(at, "an empty page with a skip token: stopping rather than following it");
@@ -287,7 +394,7 @@ export class GraphPager {
         // Awaited on the next turn; this only keeps a failure from going unhandled if the caller stops first.
         pending.catch(() => undefined);
       }
-      yield result.rows;
+      yield rows;
       if (token === undefined) return;
       page++;
     }
@@ -358,6 +465,12 @@ export class GraphPager {
       return { rows, ...(next === undefined ? {} : { skipToken: next }), ...(totalRecords === undefined ? {} : { totalRecords }) };
     }
   }
+}
+
+/** A row's id as rows are told apart (ARM ids ignore case); "" when it has none. */
+function rowId(row: Record<string, unknown>): string {
+  const id = row["id"];
+  return typeof id === "string" ? id.toLowerCase() : "";
 }
 
 /**

@@ -42,8 +42,28 @@ export type SubscriptionLedger = z.infer<typeof subscriptionLedgerSchema>;
 export const PASS_MODES = ["stream", "snapshot", "baseline", "seed"] as const;
 export type PassMode = (typeof PASS_MODES)[number];
 
-/** Where a listing goes on from: the page's URL and the index in it. */
-export const cursorSchema = z.object({ url: z.string(), index: z.number().int().nonnegative() });
+/** Where a Microsoft.Security list goes on from: the page's URL and the index in it. */
+export const listCursorSchema = z.object({ url: z.string(), index: z.number().int().nonnegative() });
+
+/**
+ * Where a Resource Graph listing goes on from: which of its queries (`request`: a management group unit reads its
+ * subscriptions in batches of up to 1,000), and which of its `of` hash partitions, read again from its first page
+ * (its records seen before the stop are in the progress's `seen`); a listing read whole is one partition of one.
+ * `members`: a digest of the unit's subscriptions the stopped read went over (src/sources/reader.ts).
+ */
+export const graphCursorSchema = z.object({
+  graph: z
+    .object({
+      request: z.number().int().nonnegative(),
+      partition: z.number().int().nonnegative(),
+      of: z.number().int().positive(),
+      members: z.string().optional(),
+    })
+    .refine((g) => g.partition < g.of, { message: "partition must be less than of" }),
+});
+
+/** Where a listing goes on from: a list's page and place on it, or a Resource Graph query and partition. */
+export const cursorSchema = z.union([listCursorSchema, graphCursorSchema]);
 
 export const progressSchema = z.object({
   /** Where to go on from; null: from the start (compliance records have no cursor). */
@@ -53,6 +73,8 @@ export const progressSchema = z.object({
   stoppedAt: z.string(),
   /** The stopped pass's mode: a baseline or snapshot goes on as one. */
   mode: z.enum(PASS_MODES),
+  /** Why what the stopped pass read is incomplete (a Resource Graph listing moved under it): the pass that finishes exports no removals. */
+  incomplete: z.string().optional(),
 });
 export type PassProgress = z.infer<typeof progressSchema>;
 

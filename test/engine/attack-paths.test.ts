@@ -2,7 +2,8 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { afterEach, describe, expect, it } from "vitest";
 import { readOriginal } from "../../src/destinations/overflow.js";
 import { jsonBytes, LOG_ANALYTICS_ROW_LIMIT } from "../../src/mapping/cut.js";
-import { duplicates, HUB, nothingLost, world, type World } from "../faults/harness.js";
+import type { PassRecord } from "../../src/engine/pass.js";
+import { duplicates, HUB, nothingLost, stopAfter, world, type World } from "../faults/harness.js";
 
 // Attack paths end to end: Resource Graph (the local endpoint) → the engine → Log Analytics and Event Hubs.
 
@@ -123,5 +124,63 @@ describe("attack paths through the engine", () => {
     expect(got.logAnalytics.size).toBe(45);
     // Waited for the quota rather than being throttled by it.
     expect(w.arm.requests.filter((r) => graph.test(r.path) && r.status === 429)).toEqual([]);
+  }, 120_000);
+
+  it("a listing that moves while a pass reads it (a path resolved between pages): the pass completes without removals and says why; the next stable pass exports them", async () => {
+    w = await world({ alerts: 0, assessments: 0, attackPaths: 30, sources: [{ eventSource: "AttackPaths" }], graphPageRows: 5 });
+    const x = w;
+    expect((await x.pass()).map((p) => [p.mode, p.changed])).toEqual([["baseline", 30]]);
+    clear(x);
+    // Resolved before the pass, and another while it reads.
+    x.dataset.resolvedAttackPaths.add(3);
+    const [moved] = await x.pass({ hooks: { hooks: { afterRead: (n) => void (n === 7 && x.dataset.resolvedAttackPaths.add(8)) } } });
+    expect(moved).toMatchObject({ mode: "stream", changed: 0, removed: 0 });
+    expect(moved!.error).toBeUndefined();
+    expect(moved!.incomplete).toMatch(/^the listing of attackPath moved while it was read \(page \d: the listing held 29 rows at page \d, 28 at page \d\): removals wait for a complete read$/);
+    expect(rows(x)).toEqual([]);
+    const [stable] = await x.pass();
+    expect(stable).toMatchObject({ mode: "stream", changed: 0, removed: 2 });
+    expect(stable!.incomplete).toBeUndefined();
+    expect(
+      rows(x)
+        .map((r) => [r["RecordId"], r["ExportAction"]])
+        .sort(),
+    ).toEqual([3, 8].map((i) => [idOf(x, i), "Remove"]).sort());
+    expect(await x.pass()).toMatchObject([{ changed: 0, removed: 0 }]);
+  }, 60_000);
+
+  it("a listing over the partition threshold read as hash partitions; a baseline stopped at its deadline goes on at its partition: every path once, marked as snapshot", async () => {
+    w = await world({ alerts: 0, assessments: 0, attackPaths: 40, sources: [{ eventSource: "AttackPaths" }], graphPageRows: 4, graphPartitionRows: 12 });
+    const x = w;
+    const graph = /Microsoft\.ResourceGraph/;
+    const firstListing = () => {
+      const bodies = x.arm.requests
+        .splice(0)
+        .filter((r) => graph.test(r.path))
+        .map((r) => JSON.parse(r.body) as { query: string; options: Record<string, unknown> });
+      return { query: bodies[0]!.query, token: bodies[0]!.options["$skipToken"] };
+    };
+    const rounds: PassRecord[] = [];
+    for (let round = 1; round <= 10; round++) {
+      const [pass] = await x.pass({ hooks: stopAfter(15) });
+      rounds.push(pass!);
+      const first = firstListing();
+      if (round === 1) expect(first.query).not.toMatch(/hash\(/);
+      else {
+        const from = rounds[round - 2]!.stopped!.cursor as { graph: { partition: number; of: number } };
+        expect(first.query).toContain(`| where hash(tolower(id)) % ${from.graph.of} == ${from.graph.partition} |`);
+        expect(first.token).toBeUndefined();
+      }
+      if (pass!.stopped === undefined) break;
+    }
+    expect(rounds.length).toBeGreaterThan(2);
+    for (const p of rounds) expect([p.mode, p.error, p.incomplete]).toEqual(["baseline", undefined, undefined]);
+    // ceil(40 / 12) = 4 partitions.
+    expect(rounds.filter((p) => p.stopped).every((p) => (p.stopped!.cursor as { graph: { of: number } }).graph.of === 4)).toBe(true);
+    const got = await nothingLost(x);
+    expect([got.logAnalytics.size, got.eventHubs.size]).toEqual([40, 40]);
+    expect([duplicates(got.logAnalytics), duplicates(got.eventHubs)]).toEqual([0, 0]);
+    expect(rows(x).every((r) => r["IsSnapshot"] === true)).toBe(true);
+    expect(rounds.reduce((n, p) => n + p.changed, 0)).toBe(40);
   }, 120_000);
 });

@@ -8,7 +8,7 @@ export type SourceSpec = Omit<Source, "ruleSets"> & Partial<Pick<Source, "ruleSe
 import { BlobStateStore } from "../../src/state/blob-store.js";
 import { BlobDeadLetterStore, type DeadLetter } from "../../src/destinations/dead-letter.js";
 import { createSink } from "../../src/destinations/factory.js";
-import { readerOptions, runPass, type PassRecord } from "../../src/engine/pass.js";
+import { readerOptions, runPass, type PassOptions, type PassRecord } from "../../src/engine/pass.js";
 import { runConfiguration } from "../../src/engine/runner.js";
 import { configurationPassScopes, managementGroupOf } from "../../src/config/automation.js";
 import type { EventSource } from "../../src/config/enums.js";
@@ -82,6 +82,8 @@ export interface PassArgs {
   sources: SourceSpec[];
   /** Rows a Resource Graph page asks for (1,000 by default). */
   graphPageRows?: number;
+  /** Rows above which a Resource Graph listing is read as hash partitions (20,000 by default). */
+  graphPartitionRows?: number;
   /** The configuration's reader (the Microsoft.Security lists by default). */
   reader?: ReaderKind;
   /** The configuration's scopes: the subscription by default. */
@@ -145,6 +147,7 @@ function readerOf(args: PassArgs, graphQuota?: GraphQuota): ArmReader {
     tlsCa: args.armCa,
     retryOptions: FAST_RETRIES,
     ...(args.graphPageRows ? { pageRows: args.graphPageRows } : {}),
+    ...(args.graphPartitionRows ? { partitionRows: args.graphPartitionRows } : {}),
     ...(args.maxThrottledRetries !== undefined ? { maxThrottledRetries: args.maxThrottledRetries } : {}),
     graphQuota: graphQuota ?? new GraphQuota(args.graphQuota),
   });
@@ -219,6 +222,7 @@ export interface WorldOptions extends Pick<DatasetOptions, "alerts" | "assessmen
   passArgs?: Pick<PassArgs, "leaseSeconds" | "maxThrottledRetries" | "graphQuota">;
   sources?: SourceSpec[];
   graphPageRows?: number;
+  graphPartitionRows?: number;
   reader?: ReaderKind;
   /** More subscriptions, served by Resource Graph only, all in the management group mg-test with the first. */
   otherSubscriptions?: DatasetOptions[];
@@ -228,7 +232,7 @@ export interface WorldOptions extends Pick<DatasetOptions, "alerts" | "assessmen
 }
 
 export async function world(options: WorldOptions = {}): Promise<World> {
-  const { pageSize, sources, resourceGraph, graphPageRows, reader, otherSubscriptions, scopes, passArgs, ...sizes } = options;
+  const { pageSize, sources, resourceGraph, graphPageRows, graphPartitionRows, reader, otherSubscriptions, scopes, passArgs, ...sizes } = options;
   const dataset = new SyntheticDataset({ alerts: 15, assessments: 15, attackPaths: 0, subAssessments: 0, ...sizes });
   const all = [dataset, ...(otherSubscriptions ?? []).map((o) => new SyntheticDataset(o))];
   const managementGroups: Record<string, string[]> = { "mg-test": all.map((d) => d.subscriptionId) };
@@ -253,6 +257,7 @@ export async function world(options: WorldOptions = {}): Promise<World> {
     checkpointEvery,
     sources: sources ?? [{ eventSource: "Alerts" }, { eventSource: "Assessments" }],
     ...(graphPageRows ? { graphPageRows } : {}),
+    ...(graphPartitionRows ? { graphPartitionRows } : {}),
     ...(reader ? { reader } : {}),
     ...(scopes ? { scopes: scopes(all) } : {}),
     ...passArgs,
@@ -330,6 +335,13 @@ export async function nothingLost(w: World): Promise<{ logAnalytics: Map<string,
 }
 
 export const duplicates = (counts: Map<string, number>) => [...counts.values()].reduce((n, c) => n + c - 1, 0);
+
+/** Pass options that stop a pass at its deadline once it has read `records` records (the clock jumps past it then). */
+export function stopAfter(records: number): Partial<PassOptions> {
+  let read = 0;
+  const start = Date.parse("2026-12-01T08:00:00.000Z");
+  return { deadline: new Date(start + 60_000), now: () => new Date(read >= records ? start + 120_000 : start), hooks: { afterRead: (n) => void (read = n) } };
+}
 
 /** Passes until a round has no error (a new invocation after each failed one, as the timer would run it). */
 export async function untilClean(run: () => Promise<{ error?: string }[]>, rounds = 6): Promise<number> {

@@ -9,7 +9,7 @@ import { SyntheticDataset, type DatasetOptions } from "../../dev/fakes/arm/datas
 import { startFakeArm, type FakeArmServer } from "../../dev/fakes/arm/server.js";
 import type { ResourceGraphOptions } from "../../dev/fakes/arm/resource-graph.js";
 import { GRAPH_TABLES } from "../../dev/fakes/arm/graph-tables.js";
-import { leadingTypeFilter, parseKql, planKql, runKql } from "../../dev/fakes/arm/kql.js";
+import { fakeHash, leadingTypeFilter, parseKql, planKql, runKql } from "../../dev/fakes/arm/kql.js";
 import { FAST_RETRIES, staticCredential } from "../helpers/arm.js";
 
 type Row = Record<string, unknown>;
@@ -280,6 +280,75 @@ describe("paging", () => {
   });
 });
 
+describe("hash partitions (paging-results.md)", () => {
+  it("`where hash(tolower(id)) % N == i` splits a listing into N disjoint partitions that hold every row, the same each time", async () => {
+    const { client, fake } = await setup({ attackPaths: 40, assessments: 0 }, { quota: { queries: 100, windowMs: 5000 } });
+    const ids = async (where = "") => rows(await client.resources({ query: `${ATTACK_PATHS}${where} | project id | order by id asc` })).map((r) => String(r["id"]));
+    const all = await ids();
+    expect(all).toHaveLength(40);
+    const partitions = [];
+    for (let i = 0; i < 3; i++) partitions.push(await ids(` | where hash(tolower(id)) % 3 == ${i}`));
+    // Each ordered by id, none empty, together every row once.
+    for (const p of partitions) expect(p).toEqual([...p].sort());
+    expect(partitions.every((p) => p.length > 0)).toBe(true);
+    expect(partitions.flat().sort()).toEqual(all);
+    expect(await ids(" | where hash(tolower(id)) % 3 == 1")).toEqual(partitions[1]);
+    // The same with hash's modulo argument; a remainder that cannot be is empty.
+    expect(await ids(" | where hash(tolower(id), 3) == 2")).toEqual(partitions[2]);
+    expect(await ids(" | where hash(tolower(id)) % 3 == 3")).toEqual([]);
+    // Paged by skip token within a partition, as any listing.
+    const first = await client.resources({ query: `${ATTACK_PATHS} | where hash(tolower(id)) % 3 == 0 | project id | order by id asc`, options: { top: 5 } });
+    expect(first.totalRecords).toBe(partitions[0]!.length);
+    expect(first.skipToken).toEqual(expect.any(String));
+    expect(fake.requests.every((r) => r.status === 200)).toBe(true);
+  });
+
+  it("works each partition out from the whole listing's kept result: the rows are made for one evaluation, not one per partition", async () => {
+    const { client, dataset } = await setup({ attackPaths: 30, assessments: 0 }, { quota: { queries: 100, windowMs: 5000 } });
+    // How many times each path's row is made (a patch runs each time).
+    const made = new Map<number, number>();
+    for (let i = 0; i < 30; i++) dataset.patches.set(`attackPath:${i}`, () => void made.set(i, (made.get(i) ?? 0) + 1));
+    const listing = `${ATTACK_PATHS} | project id, name, properties | order by id asc`;
+    const all = rows(await client.resources({ query: listing, options: { top: 1 } }));
+    expect(all).toHaveLength(1);
+    const whole = rows(await client.resources({ query: listing }));
+    const of = 8;
+    const partitions: Row[][] = [];
+    for (let i = 0; i < of; i++) partitions.push(rows(await client.resources({ query: listing.replace(" | project", ` | where hash(tolower(id)) % ${of} == ${i} | project`) })));
+    // What the query itself gives: the whole listing's rows whose id hashes to the partition, in the same order.
+    for (let i = 0; i < of; i++) expect(partitions[i]).toEqual(whole.filter((r) => ((fakeHash(String(r["id"]).toLowerCase()) % of) + of) % of === i));
+    expect(partitions.flat()).toHaveLength(30);
+    // Made to evaluate the listing, once for the ids, and once for each page that gave it (three), whatever the count of partitions.
+    expect(Math.max(...made.values())).toBeLessThanOrEqual(5);
+  });
+
+  it("its hash is not Kusto's, only a deterministic spread, negative for some ids; its `%` is Kusto's, never negative", () => {
+    const hashes = Array.from({ length: 200 }, (_, i) => fakeHash(`/subscriptions/x/providers/microsoft.security/attackpaths/p${i}`));
+    expect(hashes.some((h) => h < 0)).toBe(true);
+    expect(new Set(hashes.map((h) => ((h % 4) + 4) % 4)).size).toBe(4);
+    const columns = { t: ["id", "n"] };
+    const evaluate = (where: string, values: Row[]) => runKql(parseKql(`t | where ${where} | project id`, columns), values).map((r) => r["id"]);
+    // -14 % 12 is 10 in Kusto (its numerical operators page), not -2.
+    expect(
+      evaluate("n % 12 == 10", [
+        { id: "a", n: -14 },
+        { id: "b", n: 14 },
+        { id: "c", n: 22 },
+      ]),
+    ).toEqual(["a", "c"]);
+    expect(
+      evaluate("n % 12 == 2", [
+        { id: "b", n: 14 },
+        { id: "d", n: "14" },
+      ]),
+    ).toEqual(["b"]);
+    const negative = Array.from({ length: 200 }, (_, i) => `/subscriptions/x/p${i}`).find((id) => fakeHash(id) < 0)!;
+    expect(evaluate(`hash(id) % 5 == ${((fakeHash(negative) % 5) + 5) % 5}`, [{ id: negative }])).toEqual([negative]);
+    expect(() => parseKql("t | where hash(id, 2, 3) == 1", columns)).toThrow(/ParserFailure/);
+    expect(() => parseKql("t | where n + 1 == 2", columns)).toThrow(/InvalidQueryLanguage: \+/);
+  });
+});
+
 describe("scopes", () => {
   it("limits the rows to the subscriptions asked for, and refuses a scope with none readable", async () => {
     const a = new SyntheticDataset({ attackPaths: 3, assessments: 0 });
@@ -430,6 +499,7 @@ describe("the evaluation that keeps positions, not rows", () => {
     "securityresources | project id, sev = properties.status.severity | where sev == 'High' | sort by id desc nulls first | limit 3",
     "securityresources | order by type asc | where type != 'microsoft.security/attackpaths' | take 20 | project id, type",
     "securityresources | where type == 'Microsoft.Security/assessments'",
+    "securityresources | where type == 'microsoft.security/assessments' | where hash(tolower(id)) % 3 == 1 | project id | order by id asc",
   ];
 
   it("gives what evaluating every row gives, row for row and in order", () => {
@@ -491,5 +561,15 @@ describe("the list routes", () => {
     expect((second.body["value"] as Row[]).map((r) => String(r["id"]).split("/")[2])).toEqual(Array(5).fill(b.subscriptionId));
     expect((await get("00000000-0000-0000-0000-000000000000")).status).toBe(404);
     expect(fake.requests.every((r) => typeof r.at === "number")).toBe(true);
+  });
+
+  it("give each subscription's secure score and controls ids of its own, as Azure does (a listing's ids never repeat)", () => {
+    const a = new SyntheticDataset();
+    const b = new SyntheticDataset({ subscriptionId: "6a1c2b3d-0000-4000-8000-000000000002" });
+    for (const d of [a, b]) {
+      const ids = [d.secureScores(), d.secureScoreControls(true)].flatMap((c) => Array.from({ length: c.count }, (_, i) => String(c.at(i)["id"])));
+      expect(ids.length).toBeGreaterThan(1);
+      expect(ids.every((id) => id.startsWith(`${d.subscriptionPath}/providers/Microsoft.Security/secureScores/`))).toBe(true);
+    }
   });
 });

@@ -21,7 +21,8 @@ afterAll(async () => {
   await fake.close();
 });
 
-const reader = (options: { pageRows?: number; maxThrottledRetries?: number } = {}) => new ArmReader({ credential, endpoint: fake.url, tlsCa: fake.ca, retryOptions: FAST_RETRIES, ...options });
+const reader = (options: { pageRows?: number; maxThrottledRetries?: number; partitionRows?: number } = {}) =>
+  new ArmReader({ credential, endpoint: fake.url, tlsCa: fake.ca, retryOptions: FAST_RETRIES, ...options });
 const graphRequests = () => fake.requests.filter((r) => GRAPH.test(r.path));
 const expected = () => Array.from({ length: dataset.sizes.attackPaths }, (_, i) => dataset.attackPath(i)).sort((a, b) => String(a["id"]).localeCompare(String(b["id"])));
 
@@ -31,7 +32,10 @@ describe("the Resource Graph reader", () => {
     const r = reader({ pageRows: 5 });
     const read = await collect(r.list(SUB, "attackPath"));
     expect(read.map((x) => x.record)).toEqual(expected());
-    expect(read.every((x) => x.dataType === "attackPath" && x.scope === SUB && x.cursor === undefined)).toBe(true);
+    // Read whole (23 rows, under the partition threshold): every record goes on from the listing's start.
+    expect(read.every((x) => x.dataType === "attackPath" && x.scope === SUB)).toBe(true);
+    expect(new Set(read.map((x) => JSON.stringify(x.cursor)))).toEqual(new Set([JSON.stringify({ graph: { request: 0, partition: 0, of: 1 } })]));
+    expect(r.incompleteRead(SUB, "attackPath")).toBeUndefined();
     const requests = graphRequests();
     expect(requests).toHaveLength(5);
     expect(r.stats).toMatchObject({ requests: 5, pages: 5, quotaWaitMs: 0 });
@@ -219,43 +223,213 @@ describe("a management group's members with Security Reader alone", () => {
 });
 
 describe("a result that changes while it is read (a skip token is an offset)", () => {
-  const shifting = async (change: (d: SyntheticDataset) => void) => {
-    const d = new SyntheticDataset({ attackPaths: 30 });
+  /** A read of 30 paths (31 with `hidden` among them, resolved at first) in pages of 10, `change` made after 5 records. */
+  const shifting = async (change: (d: SyntheticDataset, sorted: number[]) => void, hidden = false) => {
+    const d = new SyntheticDataset({ attackPaths: hidden ? 31 : 30 });
+    // The paths' indexes in id order: what a page at an offset holds.
+    const sorted = Array.from({ length: d.sizes.attackPaths }, (_, i) => i).sort((a, b) => String(d.attackPath(a)["id"]).localeCompare(String(d.attackPath(b)["id"])));
+    if (hidden) d.resolvedAttackPaths.add(sorted[0]!);
     const server = await startFakeArm({ dataset: d });
     try {
       const r = new ArmReader({ credential, endpoint: server.url, tlsCa: server.ca, retryOptions: FAST_RETRIES, pageRows: 10 });
       const seen: string[] = [];
-      const error = await (async () => {
-        for await (const item of r.list(SUB, "attackPath")) {
-          seen.push(String(item.record["id"]));
-          if (seen.length === 5) change(d);
-        }
-      })().catch((e: unknown) => e);
-      return { error, seen };
+      for await (const item of r.list(SUB, "attackPath")) {
+        seen.push(String(item.record["id"]));
+        if (seen.length === 5) change(d, sorted);
+      }
+      return { seen, idOf: (i: number) => String(d.attackPath(i)["id"]), sorted, incomplete: r.incompleteRead(SUB, "attackPath") };
     } finally {
       await server.close();
     }
   };
 
-  it("a path resolved before the offset would shift the next page past a live path: the read fails instead of missing it", async () => {
-    const { error, seen } = await shifting((d) => d.resolvedAttackPaths.add(0));
-    expect(String(error)).toMatch(/page 2: the result changed while it was read \(30 rows when the listing began, 29 now\)/);
-    expect(seen).toHaveLength(10);
+  it("a path resolved before the offset shifts the next page past a live path: the read goes on and says it is incomplete", async () => {
+    // The first path in id order goes: page 2 starts one row later than it would have, and the 11th is never given.
+    const { seen, idOf, sorted, incomplete } = await shifting((d, order) => d.resolvedAttackPaths.add(order[0]!));
+    expect(seen).toHaveLength(29);
+    expect(seen).not.toContain(idOf(sorted[10]!));
+    expect(incomplete).toBe("the listing of attackPath moved while it was read (page 2: the listing held 30 rows at page 1, 29 at page 2): removals wait for a complete read");
   });
 
-  it("a path appearing would repeat a row: the read fails too", async () => {
-    const { error } = await shifting((d) => d.sizes.attackPaths++);
-    expect(String(error)).toMatch(/page 2: the result changed while it was read \(30 rows when the listing began, 31 now\)/);
+  it("a path appearing before the offset would repeat a row: the repeat is left out, and the read says it is incomplete", async () => {
+    const { seen, idOf, sorted, incomplete } = await shifting((d, order) => d.resolvedAttackPaths.delete(order[0]!), true);
+    // Page 2 repeats page 1's last row: given once. The new path, before the offset, waits for the next read (the
+    // listing ends a row short of its count: a third sign).
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toHaveLength(30);
+    expect(seen).not.toContain(idOf(sorted[0]!));
+    expect(incomplete).toBe("the listing of attackPath moved while it was read (page 2: the listing held 30 rows at page 1, 31 at page 2, and 2 more signs of it): removals wait for a complete read");
   });
 
-  it("a listing that ends short of its totalRecords, or an empty page with a token, fails", async () => {
+  it("a listing that ends short of its totalRecords goes on and says it is incomplete; an empty page with a token fails", async () => {
     const page = (data: unknown[], total: number, token?: string) => ({ totalRecords: total, count: data.length, resultTruncated: "false", data, facets: [], ...(token ? { $skipToken: token } : {}) });
     fake.inject({ kind: "body", body: page([dataset.attackPath(0), dataset.attackPath(1)], 1000) }, { path: GRAPH, times: 1 });
-    expect(String(await collect(reader().list(SUB, "attackPath")).catch((e: unknown) => e))).toMatch(/page 1: the listing said 1000 rows and gave 2; the next pass reads it again/);
+    const r = reader();
+    expect(await collect(r.list(SUB, "attackPath"))).toHaveLength(2);
+    expect(r.incompleteRead(SUB, "attackPath")).toBe("the listing of attackPath moved while it was read (page 1: the listing said 1000 rows and gave 2): removals wait for a complete read");
+    // The reader's next read of it is complete again.
+    expect(await collect(r.list(SUB, "attackPath"))).toHaveLength(23);
+    expect(r.incompleteRead(SUB, "attackPath")).toBeUndefined();
     fake.inject({ kind: "body", body: page([], 5, "t1") }, { path: GRAPH, times: 1 });
     expect(String(await collect(reader().list(SUB, "attackPath")).catch((e: unknown) => e))).toMatch(/page 1: an empty page with a skip token/);
   });
+
+  it("a management group's member listing that moves still fails: who is in a unit is not guessed", async () => {
+    const a = new SyntheticDataset({ attackPaths: 2 });
+    const others = Array.from({ length: 4 }, (_, i) => new SyntheticDataset({ subscriptionId: `6a1c2b3d-0000-4000-8000-00000000001${i}`, attackPaths: 1 }));
+    const groups = { "mg-security": [a, ...others].map((d) => d.subscriptionId) };
+    const server = await startFakeArm({ dataset: a, resourceGraph: { datasets: [a, ...others], managementGroups: groups, defaultTop: 2 } });
+    try {
+      const r = new ArmReader({ credential, endpoint: server.url, tlsCa: server.ca, retryOptions: FAST_RETRIES, pageRows: 2 });
+      const row = (d: SyntheticDataset) => ({ id: `/subscriptions/${d.subscriptionId}`, subscriptionId: d.subscriptionId });
+      const page = (total: number, data: unknown[], token?: string) => ({
+        totalRecords: total,
+        count: data.length,
+        resultTruncated: "false",
+        data,
+        facets: [],
+        ...(token ? { $skipToken: token } : {}),
+      });
+      server.inject({ kind: "body", body: page(4, [row(a), row(others[0]!)], "t") }, { path: GRAPH, times: 1 });
+      server.inject({ kind: "body", body: page(5, [row(others[1]!), row(others[2]!)]) }, { path: GRAPH, times: 1 });
+      const unit = managementGroupUnit("/providers/Microsoft.Management/managementGroups/mg-security", 0, 1);
+      expect(String(await collect(r.list(unit, "attackPath", undefined, "resourceGraph")).catch((e: unknown) => e))).toMatch(
+        /reading subscriptions at .*, page 2: the result changed while it was read \(4 rows when the listing began, 5 now\)/,
+      );
+    } finally {
+      await server.close();
+    }
+  });
 });
+
+describe("a listing over the partition threshold", () => {
+  const query = (q: { body: string }) => JSON.parse(q.body) as { query: string; subscriptions?: string[]; options: Record<string, unknown> };
+  const byId = (a: Record<string, unknown>, b: Record<string, unknown>) => String(a["id"]).localeCompare(String(b["id"]));
+
+  it("is read as hash partitions (`hash(tolower(id)) % N == i`), its first page dropped: every record once, each with its partition as cursor", async () => {
+    fake.requests.length = 0;
+    const r = reader({ pageRows: 5, partitionRows: 10 });
+    const read = await collect(r.list(SUB, "attackPath"));
+    // 23 rows over 10: ceil(23 / 10) = 3 partitions.
+    expect(read.map((x) => x.record).sort(byId)).toEqual(expected());
+    expect(new Set(read.map((x) => x.record["id"])).size).toBe(23);
+    const bodies = graphRequests().map(query);
+    expect(bodies[0]!.query).not.toMatch(/hash\(/);
+    expect(bodies[0]!.options["$skipToken"]).toBeUndefined();
+    const partitioned = bodies.slice(1);
+    const partitionOf = (b: { query: string }) => /\| where hash\(tolower\(id\)\) % 3 == (\d) \| project /.exec(b.query)?.[1];
+    expect(partitioned.map(partitionOf).every((p) => p !== undefined)).toBe(true);
+    // One after the other, each from its first page, paged by skip token.
+    const starts = partitioned.flatMap((b, i) => (b.options["$skipToken"] === undefined ? [[i, partitionOf(b)]] : []));
+    expect(starts.map(([, p]) => p)).toEqual(["0", "1", "2"]);
+    expect(r.stats.pages).toBe(bodies.length);
+    expect(r.stats.records.attackPath).toBe(23);
+    // Each record's cursor names its partition; within a partition, in id order.
+    for (let p = 0; p < 3; p++) {
+      const of = read.filter((x) => JSON.stringify(x.cursor) === JSON.stringify({ graph: { request: 0, partition: p, of: 3 } }));
+      expect(of.length, `partition ${p}`).toBeGreaterThan(0);
+      expect(of.map((x) => x.record)).toEqual([...of.map((x) => x.record)].sort(byId));
+    }
+    expect(read.filter((x) => (x.cursor as { graph: { of: number } }).graph.of === 3)).toHaveLength(23);
+    expect(r.incompleteRead(SUB, "attackPath")).toBeUndefined();
+    // A first page that holds every row is not thrown away, whatever the count.
+    fake.requests.length = 0;
+    const whole = await collect(reader({ partitionRows: 10 }).list(SUB, "attackPath"));
+    expect(whole.map((x) => x.record)).toEqual(expected());
+    expect(graphRequests()).toHaveLength(1);
+  });
+
+  it("goes on from a cursor's partition, read again from its first page, and the partitions after it; another kind of cursor reads everything", async () => {
+    const all = await collect(reader({ pageRows: 5, partitionRows: 10 }).list(SUB, "attackPath"));
+    const partitionOf = (x: { cursor?: unknown }) => (x.cursor as { graph: { partition: number } }).graph.partition;
+    fake.requests.length = 0;
+    const resumed = await collect(reader({ pageRows: 5, partitionRows: 10 }).list(SUB, "attackPath", { graph: { request: 0, partition: 1, of: 3 } }));
+    expect(resumed.map((x) => x.record["id"])).toEqual(all.filter((x) => partitionOf(x) >= 1).map((x) => x.record["id"]));
+    const bodies = graphRequests().map(query);
+    // No whole-listing query first: the count of partitions is the cursor's.
+    expect(bodies[0]!.query).toMatch(/\| where hash\(tolower\(id\)\) % 3 == 1 \|/);
+    expect(bodies[0]!.options["$skipToken"]).toBeUndefined();
+    expect(bodies.every((b) => !/% 3 == 0/.test(b.query))).toBe(true);
+    // A listing read whole goes on from its start; a list's cursor is not Resource Graph's.
+    expect(await collect(reader({ pageRows: 5 }).list(SUB, "attackPath", { graph: { request: 0, partition: 0, of: 1 } }))).toHaveLength(23);
+    expect(await collect(reader({ pageRows: 5 }).list(SUB, "attackPath", { url: "https://example.invalid/next", index: 3 }))).toHaveLength(23);
+    // A cursor that names a query the scope does not have reads everything too (rather than nothing).
+    expect(await collect(reader({ pageRows: 5 }).list(SUB, "attackPath", { graph: { request: 4, partition: 0, of: 1 } }))).toHaveLength(23);
+  });
+
+  it("a partition that moves while it is read: the other partitions are read as they are, the read says which moved", async () => {
+    const d = new SyntheticDataset({ attackPaths: 30 });
+    const server = await startFakeArm({ dataset: d });
+    try {
+      const r = new ArmReader({ credential, endpoint: server.url, tlsCa: server.ca, retryOptions: FAST_RETRIES, pageRows: 4, partitionRows: 12 });
+      const seen: { id: string; partition: number }[] = [];
+      for await (const item of r.list(SUB, "attackPath")) {
+        const partition = (item.cursor as { graph: { partition: number } }).graph.partition;
+        // After two records of the second partition, the first of them goes: its next page starts a row late.
+        if (partition === 1 && seen.filter((s) => s.partition === 1).length === 2) d.resolvedAttackPaths.add(indexOf(d, seen.find((s) => s.partition === 1)!.id));
+        seen.push({ id: String(item.record["id"]), partition });
+      }
+      expect(new Set(seen.map((s) => s.id)).size).toBe(seen.length);
+      expect(r.incompleteRead(SUB, "attackPath")).toMatch(
+        /^the listing of attackPath moved while it was read \(partition 2 of 3, page 2: the listing held \d+ rows at page 1, \d+ at page 2\): removals wait for a complete read$/,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("a management group unit read in batches of subscriptions", () => {
+  it("goes on from the batch and partition a stopped read was in while the unit's subscriptions are the same, and reads them all again when they are not", async () => {
+    const all = [0, 1, 2].map((i) => new SyntheticDataset({ subscriptionId: `6a1c2b3d-0000-4000-8000-00000000002${i}`, attackPaths: 5 }));
+    const groups: Record<string, string[]> = { "mg-security": all.map((d) => d.subscriptionId) };
+    const server = await startFakeArm({ dataset: all[0]!, resourceGraph: { datasets: all, managementGroups: groups, quota: { queries: 1000, windowMs: 1000 } } });
+    try {
+      // One subscription a query, and a listing over 3 rows split in two: each batch's 5 paths are 2 partitions.
+      const r = () => new ArmReader({ credential, endpoint: server.url, tlsCa: server.ca, retryOptions: FAST_RETRIES, subscriptionsPerQuery: 1, pageRows: 2, partitionRows: 3 });
+      const unit = managementGroupUnit("/providers/Microsoft.Management/managementGroups/mg-security", 0, 1);
+      // The listings asked since the last call, by their first pages: the subscription and the partition ("whole": none).
+      const listings = () =>
+        server.requests
+          .splice(0)
+          .map((q) => JSON.parse(q.body) as { query: string; subscriptions?: string[]; options: Record<string, unknown> })
+          .filter((b) => b.query.startsWith("securityresources") && b.options["$skipToken"] === undefined)
+          .map((b) => `${b.subscriptions!.join()} ${/% 2 == (\d)/.exec(b.query)?.[1] ?? "whole"}`);
+      const sorted = all.map((d) => d.subscriptionId).sort();
+      server.requests.length = 0;
+      const read = await collect(r().list(unit, "attackPath", undefined, "resourceGraph"));
+      expect(read).toHaveLength(15);
+      expect(listings()).toEqual(sorted.flatMap((s) => [`${s} whole`, `${s} 0`, `${s} 1`]));
+      const cursors = [...new Set(read.map((x) => JSON.stringify(x.cursor)))].map((c) => JSON.parse(c) as { graph: { request: number; partition: number; of: number; members: string } });
+      expect(cursors.map((c) => [c.graph.request, c.graph.partition, c.graph.of])).toEqual([
+        [0, 0, 2],
+        [0, 1, 2],
+        [1, 0, 2],
+        [1, 1, 2],
+        [2, 0, 2],
+        [2, 1, 2],
+      ]);
+      expect(new Set(cursors.map((c) => c.graph.members)).size).toBe(1);
+      // Stopped in the second batch's second partition: that partition again, then the third batch.
+      const from = cursors[3]!;
+      const resumed = await collect(r().list(unit, "attackPath", from, "resourceGraph"));
+      expect(listings()).toEqual([`${sorted[1]} 1`, `${sorted[2]} whole`, `${sorted[2]} 0`, `${sorted[2]} 1`]);
+      expect(resumed.map((x) => x.record["id"])).toEqual(read.filter((x) => JSON.stringify(x.cursor) >= JSON.stringify(from)).map((x) => x.record["id"]));
+      // A subscription leaves: the batches are not those the cursor counted, so the unit is read again from its start.
+      groups["mg-security"] = all.slice(0, 2).map((d) => d.subscriptionId);
+      const again = await collect(r().list(unit, "attackPath", from, "resourceGraph"));
+      expect(again).toHaveLength(10);
+      expect(listings()[0]).toBe(`${[...groups["mg-security"]].sort()[0]} whole`);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+/** A synthetic attack path's index, by its id. */
+function indexOf(d: SyntheticDataset, id: string): number {
+  return Array.from({ length: d.sizes.attackPaths }, (_, i) => i).find((i) => d.attackPath(i)["id"] === id)!;
+}
 
 describe("Resource Graph's response size limit", () => {
   it("a page refused as over the limit (ResponsePayloadTooLarge) is asked again with fewer rows, and the rest of the listing keeps the smaller size", async () => {

@@ -2,7 +2,7 @@ import { BlobServiceClient } from "@azure/storage-blob";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { idHash } from "../../src/change/ids.js";
 import { BlobStateStore } from "../../src/state/blob-store.js";
-import { StateConflictError, type PassKey, type PassProgress, type StateStore } from "../../src/state/store.js";
+import { cursorSchema, progressSchema, StateConflictError, type PassKey, type PassProgress, type StateStore } from "../../src/state/store.js";
 import { startAzurite, type Azurite } from "../../dev/fakes/azurite.js";
 import { pairsOf, storedEntries } from "../helpers/ids.js";
 import { MemoryStateStore } from "../helpers/memory-state.js";
@@ -97,6 +97,18 @@ describe.each(stores)("the state store contract: %s", (_, make) => {
     await store.clearProgress(key);
     await store.clearProgress(key);
     expect(await store.loadProgress(key)).toBeUndefined();
+  });
+
+  it("keeps a stopped Resource Graph pass's progress: its query and hash partition, and why its read was incomplete", async () => {
+    const store = make();
+    const graph: PassProgress = {
+      ...progress,
+      cursor: { graph: { request: 1, partition: 3, of: 19, members: "digest" } },
+      incomplete: "the listing of subAssessment moved while it was read (partition 2 of 19, page 4: …): removals wait for a complete read",
+    };
+    await store.saveProgress(key, graph);
+    expect(await store.loadProgress(key)).toEqual(graph);
+    await store.clearProgress(key);
   });
 
   it("lets one runner at a time hold a pass key; released, it can be taken again; other keys are free", async () => {
@@ -205,5 +217,17 @@ describe.each(stores)("the state store contract: %s", (_, make) => {
     expect((await store.load(gone)).etag).toBeUndefined();
     expect(await store.recentPasses({ ...gone, eventSource: "Assessments" }, 5)).toEqual([]);
     for (const k of kept) expect((await store.load(k)).entries.size).toBe(2);
+  });
+});
+
+describe("a stored cursor", () => {
+  it("is a list's page and place, as stored before, or a Resource Graph query and partition; anything else is refused", () => {
+    expect(cursorSchema.parse({ url: "https://management.azure.com/next", index: 3 })).toEqual({ url: "https://management.azure.com/next", index: 3 });
+    expect(cursorSchema.parse({ graph: { request: 0, partition: 0, of: 1 } })).toEqual({ graph: { request: 0, partition: 0, of: 1 } });
+    // Progress written before Resource Graph cursors and incompleteness were kept still reads.
+    expect(progressSchema.parse({ cursor: { url: "u", index: 0 }, seen: [1], stoppedAt: "2026-11-22T10:00:00.000Z", mode: "stream" })).toMatchObject({ cursor: { url: "u", index: 0 } });
+    for (const bad of [{ graph: { request: 0, partition: 2, of: 2 } }, { graph: { request: -1, partition: 0, of: 1 } }, { graph: { request: 0, partition: 0, of: 0 } }, { graph: {} }, { url: "u" }]) {
+      expect(cursorSchema.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
+    }
   });
 });

@@ -1,7 +1,8 @@
 // The subset of KQL the fake Resource Graph parses and evaluates: a table, then `where` (==, !=, =~, !~, in,
-// in~, !in, !in~, contains, !contains, and, or, parentheses), `project` and `extend` (with `name = expr`),
-// `order by`/`sort by` (asc, desc, nulls first/last), `limit`/`take`, and the functions tostring, tolower and
-// toupper. Anything else is refused with the error details Resource Graph gives for an invalid query.
+// in~, !in, !in~, contains, !contains, and, or, parentheses, the modulo `%`), `project` and `extend` (with
+// `name = expr`), `order by`/`sort by` (asc, desc, nulls first/last), `limit`/`take`, and the functions tostring,
+// tolower, toupper and hash (for the hash partitions of paging-results.md: `where hash(tolower(id)) % N == i`).
+// Anything else is refused with the error details Resource Graph gives for an invalid query.
 
 type Row = Record<string, unknown>;
 type Scalar = string | number | boolean | null;
@@ -24,7 +25,8 @@ export class KqlError extends Error {
 type Expr =
   | { k: "lit"; v: Scalar }
   | { k: "path"; root: string; segs: (string | number)[] }
-  | { k: "call"; fn: "tostring" | "tolower" | "toupper"; arg: Expr }
+  | { k: "call"; fn: "tostring" | "tolower" | "toupper" | "hash"; args: Expr[] }
+  | { k: "mod"; l: Expr; r: Expr }
   | { k: "cmp"; op: string; l: Expr; r: Expr }
   | { k: "in"; neg: boolean; ci: boolean; l: Expr; list: Expr[] }
   | { k: "and" | "or"; l: Expr; r: Expr };
@@ -63,8 +65,14 @@ const UNSUPPORTED = new Set(
 );
 const CMP_OPS = new Set(["==", "!=", "=~", "!~", "contains", "!contains", "contains_cs", "!contains_cs"]);
 // Scalar operators KQL has and the fake does not evaluate, refused the same way.
-const UNSUPPORTED_OPS = new Set(["has", "!has", "has_cs", "has_any", "has_all", "startswith", "endswith", "matches", "between", "<", ">", "<=", ">=", "+", "-", "*", "/", "%"]);
-const FUNCTIONS = new Set(["tostring", "tolower", "toupper"]);
+const UNSUPPORTED_OPS = new Set(["has", "!has", "has_cs", "has_any", "has_all", "startswith", "endswith", "matches", "between", "<", ">", "<=", ">=", "+", "-", "*", "/"]);
+// Each function and how many arguments it takes (hash: the value, and an optional modulo).
+const FUNCTIONS = new Map([
+  ["tostring", [1, 1]],
+  ["tolower", [1, 1]],
+  ["toupper", [1, 1]],
+  ["hash", [1, 2]],
+]);
 const SYMBOLS = ["==", "!=", "=~", "!~", "<=", ">=", "|", "(", ")", ",", ".", "=", "[", "]", "<", ">", "+", "-", "*", "/", "%"];
 
 function tokenize(text: string): Token[] {
@@ -259,11 +267,11 @@ class Parser {
   }
 
   comparison(): Expr {
-    const l = this.primary();
+    const l = this.term();
     const t = this.peek();
     if (CMP_OPS.has(t.v) && (t.t === "op" || t.t === "ident")) {
       this.next();
-      return { k: "cmp", op: t.v, l, r: this.primary() };
+      return { k: "cmp", op: t.v, l, r: this.term() };
     }
     if (/^!?in~?$/.test(t.v)) {
       this.next();
@@ -282,6 +290,16 @@ class Parser {
     return l;
   }
 
+  /** A value, or values joined by `%` (the only arithmetic the fake evaluates). */
+  term(): Expr {
+    let l = this.primary();
+    while (this.peek().t === "op" && this.peek().v === "%") {
+      this.next();
+      l = { k: "mod", l, r: this.primary() };
+    }
+    return l;
+  }
+
   primary(): Expr {
     const t = this.next();
     if (t.t === "string") return { k: "lit", v: t.v };
@@ -295,11 +313,15 @@ class Parser {
     if (t.v === "true" || t.v === "false") return { k: "lit", v: t.v === "true" };
     if (t.v === "null") return { k: "lit", v: null };
     if (this.peek().v === "(") {
-      if (!FUNCTIONS.has(t.v)) throw unsupported(t.v);
+      const arity = FUNCTIONS.get(t.v);
+      if (arity === undefined) throw unsupported(t.v);
       this.next();
-      const arg = this.expr();
-      this.expect(")");
-      return { k: "call", fn: t.v as "tostring", arg };
+      const args: Expr[] = [];
+      do args.push(this.expr());
+      while (this.peek().v === "," && this.next());
+      const close = this.expect(")");
+      if (args.length < arity[0]! || args.length > arity[1]!) throw parserFailure(close);
+      return { k: "call", fn: t.v as "tostring", args };
     }
     if (!this.#columns.includes(t.v)) {
       // Kusto's message for a name it cannot resolve; the detail code Resource Graph gives it is not documented.
@@ -356,10 +378,17 @@ function evaluate(e: Expr, row: Row): unknown {
       return v;
     }
     case "call": {
-      const v = evaluate(e.arg, row);
+      const v = evaluate(e.args[0]!, row);
+      if (e.fn === "hash") {
+        if (v === undefined || v === null) return null;
+        const h = fakeHash(text(v));
+        return e.args.length === 1 ? h : modulo(h, evaluate(e.args[1]!, row));
+      }
       const s = v === undefined || v === null ? "" : typeof v === "object" ? JSON.stringify(v) : String(v);
       return e.fn === "tolower" ? s.toLowerCase() : e.fn === "toupper" ? s.toUpperCase() : s;
     }
+    case "mod":
+      return modulo(evaluate(e.l, row), evaluate(e.r, row));
     case "and":
       return evaluate(e.l, row) === true && evaluate(e.r, row) === true;
     case "or":
@@ -373,6 +402,28 @@ function evaluate(e: Expr, row: Row): unknown {
       return e.neg ? !found : found;
     }
   }
+}
+
+/**
+ * The fake's `hash()`: FNV-1a over the text's UTF-16 code units, as a signed 32-bit integer. Not Kusto's value
+ * (xxhash64, a long): only a deterministic spread, negative half the time as a long's can be, so that a query
+ * partitioning by `hash(...) % N` is tested on Kusto's modulo, which is never negative. Nothing may depend on the
+ * exact value (Kusto documents its algorithm as one that may change, the same within a query).
+ */
+export function fakeHash(value: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
+
+/**
+ * Kusto's `%`: "the modulo of two numbers always returns a small non-negative number", 0 ≤ N % D < abs(D)
+ * (-14 % 12 is 10; Kusto's numerical operators page). Null when a side is not a number, or D is 0.
+ */
+function modulo(n: unknown, d: unknown): number | null {
+  if (typeof n !== "number" || typeof d !== "number" || d === 0 || !Number.isFinite(n) || !Number.isFinite(d)) return null;
+  const m = Math.abs(d);
+  return ((n % m) + m) % m;
 }
 
 function text(v: unknown): string {
@@ -538,4 +589,46 @@ export function leadingTypeFilter(query: Query): string | undefined {
     return path.k === "path" && path.root === "type" && path.segs.length === 0 && lit.k === "lit" && typeof lit.v === "string" ? lit.v : undefined;
   };
   return find(first.e);
+}
+
+/** A query that keeps one hash partition of another: the other query, and the partition. */
+export interface HashPartition {
+  /** The query without its partition's `where`. */
+  base: Query;
+  of: number;
+  index: number;
+}
+
+/**
+ * The hash partition a query keeps when one of its stages is `where hash(tolower(id)) % N == i` and nothing in it
+ * makes `id` anything but the row's id: its rows are those of the query without that stage whose output `id`
+ * hashes to i modulo N, in the same order (the fake works a partition out from the whole listing's result).
+ */
+export function hashPartition(query: Query): HashPartition | undefined {
+  const isId = (e: Expr) => e.k === "path" && e.root === "id" && e.segs.length === 0;
+  const stages = query.stages;
+  if (stages.some((st) => st.op === "limit" || ((st.op === "project" || st.op === "extend") && st.cols.some((c) => c.name === "id" && !isId(c.e))))) return undefined;
+  if (!query.columns.includes("id")) return undefined;
+  for (let s = 0; s < stages.length; s++) {
+    const stage = stages[s]!;
+    if (stage.op !== "where" || stage.e.k !== "cmp" || stage.e.op !== "==") continue;
+    const { l, r } = stage.e;
+    if (l.k !== "mod" || r.k !== "lit" || typeof r.v !== "number" || l.r.k !== "lit" || typeof l.r.v !== "number") continue;
+    const hash = l.l;
+    if (hash.k !== "call" || hash.fn !== "hash" || hash.args.length !== 1) continue;
+    const lower = hash.args[0]!;
+    if (lower.k !== "call" || lower.fn !== "tolower" || !isId(lower.args[0]!)) continue;
+    return { base: { ...query, stages: stages.filter((_, k) => k !== s) }, of: l.r.v, index: r.v };
+  }
+  return undefined;
+}
+
+/** `hash(tolower(id))` for a row's id as the fake computes it; NaN when the id is not a string (in no partition). */
+export function idHash(id: unknown): number {
+  return typeof id === "string" ? fakeHash(id.toLowerCase()) : Number.NaN;
+}
+
+/** Whether a row whose `idHash` is `h` is in a hash partition, as `hash(tolower(id)) % of == index` says. */
+export function inHashPartition(h: number, of: number, index: number): boolean {
+  return !Number.isNaN(h) && modulo(h, of) === index;
 }

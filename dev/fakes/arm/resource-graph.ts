@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Collection, SyntheticDataset } from "./dataset.js";
 import { GRAPH_TABLES } from "./graph-tables.js";
-import { KqlError, leadingTypeFilter, parseKql, planKql, type LazyResult, type Query, type QueryErrorDetail } from "./kql.js";
+import { hashPartition, idHash, inHashPartition, KqlError, leadingTypeFilter, parseKql, planKql, type LazyResult, type Query, type QueryErrorDetail } from "./kql.js";
 
 type Row = Record<string, unknown>;
 
@@ -159,6 +159,13 @@ function parseRequest(text: string): ParsedRequest {
   };
 }
 
+/** A query's result kept while the data under it is unchanged; a listing's, with its rows' id hashes once a partition of it was asked for. */
+interface CachedResult {
+  version: string;
+  result: LazyResult;
+  idHashes?: Float64Array;
+}
+
 interface TokenState {
   /** The query and scopes the token belongs to. */
   h: string;
@@ -171,7 +178,7 @@ export class FakeResourceGraph {
   readonly #options: ResourceGraphOptions;
   readonly #datasets: SyntheticDataset[];
   readonly #windows = new Map<string, { start: number; used: number }>();
-  readonly #results = new Map<string, { version: string; result: LazyResult }>();
+  readonly #results = new Map<string, CachedResult>();
 
   constructor(options: ResourceGraphOptions, fallback: SyntheticDataset) {
     this.#options = options;
@@ -260,11 +267,31 @@ export class FakeResourceGraph {
    * The query's result over the scoped subscriptions, kept while their data is unchanged: positions, not rows,
    * so that a page costs its own rows and a result of millions holds no row.
    */
-  #result(hash: string, query: Query, scoped: SyntheticDataset[]): LazyResult {
+  #result(query: Query, scoped: SyntheticDataset[]): CachedResult {
+    // The query as parsed (the same query however written) over the same subscriptions.
+    const hash = createHash("sha256")
+      .update(JSON.stringify([query.table, query.stages, scoped.map((d) => d.subscriptionId)]))
+      .digest("base64url");
     // Which subscriptions, and their data's version: a group's members change too.
     const version = scoped.map((d) => `${d.subscriptionId}:${d.version}`).join(",");
     const cached = this.#results.get(hash);
-    if (cached !== undefined && cached.version === version) return cached.result;
+    if (cached !== undefined && cached.version === version) {
+      // Kept while it is used: a listing read page by page stays, whatever else is asked meanwhile.
+      this.#results.delete(hash);
+      this.#results.set(hash, cached);
+      return cached;
+    }
+    const partition = hashPartition(query);
+    if (partition !== undefined) {
+      // A hash partition (paging-results.md) is worked out from the whole listing's result (the one its first page
+      // came from), kept with the ids of its rows: one evaluation of the rows for all the partitions, not one each.
+      const whole = this.#result(partition.base, scoped);
+      const base = whole.result;
+      const hashes = (whole.idHashes ??= Float64Array.from({ length: base.length }, (_, k) => idHash(base.at(k)["id"])));
+      const kept: number[] = [];
+      for (let k = 0; k < hashes.length; k++) if (inHashPartition(hashes[k]!, partition.of, partition.index)) kept.push(k);
+      return this.#keep(hash, version, { length: kept.length, at: (j) => base.at(kept[j]!) });
+    }
     const wantedType = leadingTypeFilter(query);
     const parts: Collection[] = [];
     const hidden = this.#options.hiddenTables?.includes(query.table) === true;
@@ -287,15 +314,19 @@ export class FakeResourceGraph {
       }
       return parts[lo]!.at(i - starts[lo]!);
     };
-    const result = planKql(query, count, rowAt);
+    return this.#keep(hash, version, planKql(query, count, rowAt));
+  }
+
+  #keep(hash: string, version: string, result: LazyResult): CachedResult {
+    const entry = { version, result };
     this.#results.delete(hash);
-    this.#results.set(hash, { version, result });
-    // The oldest results go first: a test suite's many small queries do not pile up.
+    this.#results.set(hash, entry);
+    // The least recently used go first: a test suite's many small queries do not pile up.
     for (const old of this.#results.keys()) {
       if (this.#results.size <= MAX_CACHED_RESULTS) break;
       this.#results.delete(old);
     }
-    return result;
+    return entry;
   }
 
   #query(request: ParsedRequest): Row {
@@ -308,7 +339,7 @@ export class FakeResourceGraph {
     const hash = createHash("sha256")
       .update(JSON.stringify([request.query, [...(request.subscriptions ?? [])].map((s) => s.toLowerCase()).sort(), [...(request.managementGroups ?? [])].sort()]))
       .digest("base64url");
-    const result = this.#result(hash, query, scoped);
+    const result = this.#result(query, scoped).result;
     let offset = 0;
     let top = this.#options.defaultTop ?? MAX_TOP;
     if (request.skipToken !== undefined) {
