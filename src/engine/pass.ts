@@ -430,6 +430,8 @@ async function passRecords(
   let verdict: ((id: string) => UnseenVerdict) | undefined;
   if (unit !== undefined) {
     const members = why === undefined ? await unitMembers(options, exportRemovals) : undefined;
+    // Said, not silent: nothing is removed, departed or forgotten until a pass can tell who is in the group.
+    if (why === undefined && members === undefined) record.incomplete = "the management group's members could not be read after the read: removals wait for a pass that can tell them";
     const retentionDays = options.configuration.departedSubscriptionRetentionDays ?? DEFAULT_DEPARTED_SUBSCRIPTION_RETENTION_DAYS;
     const settle = unit.close(members, record.startedAt, retentionDays * 86_400_000);
     // Without removals to export, the ids (compressed in the state) are read only when some are to be forgotten.

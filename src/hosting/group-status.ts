@@ -101,7 +101,8 @@ export function groupStatus(
         else if (lastSuccess === undefined) row.sources.push({ ...base, status: "not yet run" });
         else if (since(lastSuccess.finishedAt) > 3 * (isSnapshotSource(key.eventSource) ? options.snapshotCadenceSeconds : options.cadenceSeconds))
           row.sources.push({ ...base, status: "stalled", reason: `${key.eventSource}: no successful pass since ${lastSuccess.finishedAt}` });
-        else row.sources.push({ ...base, status: "flowing" });
+        // Flowing, but what its read could not tell (removals) waits: said beside it.
+        else row.sources.push({ ...base, status: "flowing", ...(latest?.incomplete !== undefined ? { reason: `${key.eventSource}: ${latest.incomplete}` } : {}) });
       }
     }
   }

@@ -65,7 +65,7 @@ export function rowsQuery(plan: GraphRows, resourceGroup?: string, partition?: G
     where = "column" in match ? ` | where resourceGroup =~ ${kqlString(resourceGroup)}` : ` | where ${match.mentionedIn} contains ${kqlString(`/resourceGroups/${resourceGroup}/`)}`;
   }
   if (partition !== undefined && partition.of > 1) where += ` | where ${partitionCondition(partition)}`;
-  return `securityresources | where type == ${kqlString(plan.type.toLowerCase())}${where} | project ${ROW_COLUMNS.join(", ")} | order by id asc`;
+  return `securityresources | where type =~ ${kqlString(plan.type.toLowerCase())}${where} | project ${ROW_COLUMNS.join(", ")} | order by id asc`;
 }
 
 /** `hh:mm:ss` (Resource Graph's `x-ms-user-quota-resets-after`) in milliseconds; undefined when it is not that. */
@@ -415,10 +415,12 @@ export class GraphPager {
       }
       let resetsAfter: number | undefined;
       let settled = false;
+      let capped = false;
       const settle = (headers: HttpHeaders | undefined) => {
         if (settled) return;
         settled = true;
         resetsAfter = this.#quota.settle(headers);
+        capped = headers?.get("x-ms-tenant-subscription-limit-hit")?.trim().toLowerCase() === "true";
       };
       let response;
       try {
@@ -452,6 +454,15 @@ export class GraphPager {
       }
       settle(undefined);
       this.counter.pages++;
+      // guidance-for-throttled-requests.md: over 10,000 subscriptions under one scope, Resource Graph answers for the
+      // first ones only and says so; the rest would look gone (their records removed, their state forgotten).
+      if (capped) {
+        throw new ArmReadError(
+          context,
+          "Resource Graph answered for only part of the scope's subscriptions (x-ms-tenant-subscription-limit-hit: more than it covers under one scope, 10,000 by its documentation); export the group as several smaller management groups",
+          200,
+        );
+      }
       const data: unknown = response.data;
       if (!Array.isArray(data)) throw new ArmReadError(context, "malformed page: data is not an array of rows (objectArray)", 200);
       const rows = data.filter(isObject);

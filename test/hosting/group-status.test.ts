@@ -52,7 +52,11 @@ describe("a management group's status per subscription", () => {
           passRecord(unit(1), "Alerts", "2026-12-01T11:50:00.000Z", { subscriptions: report({ [sub(1)]: 3, [sub(2)]: 1 }) }),
         ],
       },
-      { scope: unit(1), eventSource: "AttackPaths", passes: [passRecord(unit(1), "AttackPaths", recent, { subscriptions: report({ [sub(1)]: 2, [sub(2)]: 0 }) })] },
+      {
+        scope: unit(1),
+        eventSource: "AttackPaths",
+        passes: [passRecord(unit(1), "AttackPaths", recent, { incomplete: "the listing moved", subscriptions: report({ [sub(1)]: 2, [sub(2)]: 0 }) })],
+      },
       // Unit 2: alerts flow, but attack paths last succeeded an hour ago (stalled); sub 4 left a day ago.
       {
         scope: unit(2),
@@ -79,7 +83,7 @@ describe("a management group's status per subscription", () => {
       [sub(4), "departed", "2-of-2"],
     ]);
     expect(status.subscriptions.value[0]).toMatchObject({
-      reasons: ["Alerts: Resource Graph answered 500"],
+      reasons: ["Alerts: Resource Graph answered 500", "AttackPaths: the listing moved"],
       lastSuccessfulPassAt: "2026-12-01T11:50:00.000Z",
       secondsSinceLastSuccessfulPass: 600,
       recordsRead: { Alerts: 3, AttackPaths: 2 },

@@ -522,7 +522,9 @@ describe("the evaluation that keeps positions, not rows", () => {
     expect(typeOf("securityresources | where type == 'a/b' and name == 'x'")).toBe("a/b");
     expect(typeOf("securityresources | where 'a/b' == type")).toBe("a/b");
     expect(typeOf("securityresources | where type == 'a/b' or name == 'x'")).toBeUndefined();
-    expect(typeOf("securityresources | where type =~ 'a/b'")).toBeUndefined();
+    // =~ ignores case: the (lower-case) sources' type, as the reader asks for it.
+    expect(typeOf("securityresources | where type =~ 'A/b'")).toBe("a/b");
+    expect(typeOf("securityresources | where type !~ 'a/b'")).toBeUndefined();
     expect(typeOf("securityresources | extend type = name | where type == 'a/b'")).toBeUndefined();
   });
 

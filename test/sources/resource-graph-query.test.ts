@@ -7,17 +7,17 @@ describe("the Resource Graph query", () => {
   it("projects id and orders by it, so that Resource Graph pages it", () => {
     const query = rowsQuery({ type: "Microsoft.Security/attackPaths", inResourceGroup: { column: "resourceGroup" } });
     expect(query).toBe(
-      "securityresources | where type == 'microsoft.security/attackpaths' | project id, name, type, tenantId, kind, location, resourceGroup, subscriptionId, managedBy, sku, plan, properties, tags, identity, zones, extendedLocation | order by id asc",
+      "securityresources | where type =~ 'microsoft.security/attackpaths' | project id, name, type, tenantId, kind, location, resourceGroup, subscriptionId, managedBy, sku, plan, properties, tags, identity, zones, extendedLocation | order by id asc",
     );
   });
 
   it("filters a resource group scope by name, case-insensitively, with the name quoted", () => {
     expect(rowsQuery({ type: "microsoft.security/assessments", inResourceGroup: { column: "resourceGroup" } }, "rg-Web")).toContain(
-      "| where type == 'microsoft.security/assessments' | where resourceGroup =~ 'rg-Web' | project",
+      "| where type =~ 'microsoft.security/assessments' | where resourceGroup =~ 'rg-Web' | project",
     );
     // Attack paths belong to no group: those through a resource of the group.
     expect(rowsQuery(attackPath.graph, "rg-Web")).toContain(
-      "| where type == 'microsoft.security/attackpaths' | where tostring(properties.graphComponent.entities) contains '/resourceGroups/rg-Web/' | project",
+      "| where type =~ 'microsoft.security/attackpaths' | where tostring(properties.graphComponent.entities) contains '/resourceGroups/rg-Web/' | project",
     );
     expect(kqlString("it's a \\ test")).toBe("'it\\'s a \\\\ test'");
   });

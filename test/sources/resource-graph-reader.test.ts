@@ -42,7 +42,7 @@ describe("the Resource Graph reader", () => {
     expect(r.stats.records.attackPath).toBe(23);
     const bodies = requests.map((q) => JSON.parse(q.body) as { query: string; subscriptions: string[]; options: Record<string, unknown> });
     expect(bodies[0]).toEqual({
-      query: expect.stringMatching(/^securityresources \| where type == 'microsoft\.security\/attackpaths' \| project id, .* \| order by id asc$/),
+      query: expect.stringMatching(/^securityresources \| where type =~ 'microsoft\.security\/attackpaths' \| project id, .* \| order by id asc$/),
       subscriptions: [dataset.subscriptionId],
       options: { $top: 5, resultFormat: "objectArray" },
     });
@@ -195,6 +195,22 @@ describe("a management group's members, shared by a process's readers", () => {
       const before = memberQueries();
       await Promise.all(units.map((u) => collect(new ArmReader({ credential, endpoint: server.url, tlsCa: server.ca, retryOptions: FAST_RETRIES }).list(u, "attackPath", undefined, "resourceGraph"))));
       expect(memberQueries() - before).toBe(3);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("a management group over Resource Graph's subscription limit", () => {
+  it("an answer for part of the group (x-ms-tenant-subscription-limit-hit) fails the read, naming the limit, instead of taking the rest for gone", async () => {
+    const datasets = Array.from({ length: 3 }, (_, i) => new SyntheticDataset({ subscriptionId: `6a1c2b3d-0000-4000-8000-00000000002${i}`, attackPaths: 1 }));
+    const server = await startFakeArm({ dataset: datasets[0]!, resourceGraph: { datasets, managementGroups: { big: datasets.map((d) => d.subscriptionId) }, subscriptionLimit: 2 } });
+    try {
+      const r = new ArmReader({ credential, endpoint: server.url, tlsCa: server.ca, retryOptions: FAST_RETRIES });
+      const unit = managementGroupUnit("/providers/Microsoft.Management/managementGroups/big", 0, 1);
+      await expect(r.subscriptionsOf(unit)).rejects.toThrow(/answered for only part of the scope's subscriptions \(x-ms-tenant-subscription-limit-hit/);
+      // Named subscriptions (a unit's reads) are not capped.
+      expect(await collect(r.list("/subscriptions/" + datasets[2]!.subscriptionId, "attackPath"))).toHaveLength(1);
     } finally {
       await server.close();
     }

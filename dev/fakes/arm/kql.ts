@@ -584,9 +584,11 @@ export function leadingTypeFilter(query: Query): string | undefined {
   if (first?.op !== "where") return undefined;
   const find = (e: Expr): string | undefined => {
     if (e.k === "and") return find(e.l) ?? find(e.r);
-    if (e.k !== "cmp" || e.op !== "==") return undefined;
+    if (e.k !== "cmp" || (e.op !== "==" && e.op !== "=~")) return undefined;
     const [path, lit] = e.l.k === "path" ? [e.l, e.r] : [e.r, e.l];
-    return path.k === "path" && path.root === "type" && path.segs.length === 0 && lit.k === "lit" && typeof lit.v === "string" ? lit.v : undefined;
+    if (path.k !== "path" || path.root !== "type" || path.segs.length !== 0 || lit.k !== "lit" || typeof lit.v !== "string") return undefined;
+    // The sources' types are lower-case, as Resource Graph's are: =~ picks the same one.
+    return e.op === "=~" ? lit.v.toLowerCase() : lit.v;
   };
   return find(first.e);
 }

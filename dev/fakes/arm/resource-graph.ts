@@ -31,6 +31,11 @@ export interface ResourceGraphOptions {
    * identity with Security Reader alone lacks Microsoft.Resources/subscriptions/read: `resourcecontainers`).
    */
   hiddenTables?: string[];
+  /**
+   * The most subscriptions a management group query covers (the service's documentation: 10,000); beyond it the
+   * fake, as the service, answers for the first ones and sets `x-ms-tenant-subscription-limit-hit: true`.
+   */
+  subscriptionLimit?: number;
 }
 
 export interface GraphAnswer {
@@ -219,7 +224,10 @@ export class FakeResourceGraph {
       };
     }
     try {
-      return { status: 200, headers: quota.headers, body: this.#query(parseRequest(request.body)) };
+      const parsed = parseRequest(request.body);
+      const limit = this.#options.subscriptionLimit;
+      const capped = limit !== undefined && parsed.managementGroups !== undefined && this.#inScope(parsed).length > limit;
+      return { status: 200, headers: { ...quota.headers, ...(capped ? { "x-ms-tenant-subscription-limit-hit": "true" } : {}) }, body: this.#query(parsed) };
     } catch (e) {
       if (e instanceof KqlError) {
         const invalid = { code: "InvalidQuery", message: "Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying." };
@@ -250,6 +258,15 @@ export class FakeResourceGraph {
   }
 
   #scope(request: ParsedRequest): SyntheticDataset[] {
+    const all = this.#inScope(request);
+    const limit = request.managementGroups !== undefined ? this.#options.subscriptionLimit : undefined;
+    const scoped = limit === undefined ? all : all.slice(0, limit);
+    // overview.md: subscriptions the caller cannot read are left out silently; none readable is a 403.
+    if (scoped.length === 0) throw new BadRequest("AuthorizationFailed", "The client does not have authorization to perform the query on any of the requested scopes.", 403);
+    return scoped;
+  }
+
+  #inScope(request: ParsedRequest): SyntheticDataset[] {
     const lower = (ids: string[]) => new Set(ids.map((s) => s.toLowerCase()));
     let wanted: Set<string> | undefined;
     if (request.subscriptions !== undefined) wanted = lower(request.subscriptions);
@@ -257,10 +274,7 @@ export class FakeResourceGraph {
       const groups = this.#options.managementGroups;
       wanted = lower(request.managementGroups.flatMap((g) => Object.entries(groups).find(([name]) => name.toLowerCase() === g.toLowerCase())?.[1] ?? []));
     }
-    const scoped = wanted === undefined ? this.#datasets : this.#datasets.filter((d) => wanted.has(d.subscriptionId.toLowerCase()));
-    // overview.md: subscriptions the caller cannot read are left out silently; none readable is a 403.
-    if (scoped.length === 0) throw new BadRequest("AuthorizationFailed", "The client does not have authorization to perform the query on any of the requested scopes.", 403);
-    return scoped;
+    return wanted === undefined ? this.#datasets : this.#datasets.filter((d) => wanted.has(d.subscriptionId.toLowerCase()));
   }
 
   /**
