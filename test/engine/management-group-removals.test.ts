@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { parseExportConfiguration } from "../../src/config/parse.js";
-import type { Sink } from "../../src/destinations/sink.js";
 import { runPass, type PassOptions } from "../../src/engine/pass.js";
 import { runConfiguration } from "../../src/engine/runner.js";
-import type { OutgoingRecord } from "../../src/records/record.js";
 import type { SourceRecord } from "../../src/sources/reader.js";
 import { MemoryStateStore } from "../helpers/memory-state.js";
+import { recordingSink } from "../helpers/memory-sink.js";
 
 // Removals in a management group scope depend on who is in the group: without that answer, none are made.
 
@@ -17,25 +16,6 @@ const path = (sub: string, i: number) => ({
   type: "microsoft.security/attackpaths",
   properties: { riskLevel: "High" },
 });
-
-function recordingSink(): Sink & { sent: OutgoingRecord[] } {
-  const sent: OutgoingRecord[] = [];
-  let pending: OutgoingRecord[] = [];
-  return {
-    sent,
-    actionKey: "memory",
-    description: "memory",
-    write: async (input) => void pending.push(input),
-    flush: async () => {
-      sent.push(...pending);
-      const n = pending.length;
-      pending = [];
-      return { sent: n, cut: 0, deadLettered: 0, requests: n > 0 ? 1 : 0, failures: [] };
-    },
-    resend: async () => ({ failed: [] }),
-    close: async () => undefined,
-  };
-}
 
 describe("removals in a management group scope", () => {
   const parsed = parseExportConfiguration({ reader: "resourceGraph", scopes: [GROUP], sources: [{ eventSource: "AttackPaths" }], actions: [{ actionType: "Internal" }] });

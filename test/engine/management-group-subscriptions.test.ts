@@ -2,13 +2,12 @@ import { describe, expect, it, vi } from "vitest";
 import { ExportEntries } from "../../src/change/entries.js";
 import { parseExportConfiguration } from "../../src/config/parse.js";
 import type { EventSource } from "../../src/config/enums.js";
-import type { Sink } from "../../src/destinations/sink.js";
 import { runPass } from "../../src/engine/pass.js";
 import { runConfiguration } from "../../src/engine/runner.js";
 import { unitOfSubscription } from "../../src/config/automation.js";
-import type { OutgoingRecord } from "../../src/records/record.js";
 import type { SourceRecord } from "../../src/sources/reader.js";
 import { MemoryStateStore } from "../helpers/memory-state.js";
+import { recordingSink } from "../helpers/memory-sink.js";
 
 // Subscriptions come and go in a management group: one that joins gets its baseline, one that leaves keeps its
 // state for the retention, then it is forgotten (nothing sent); one that comes back in time goes on where it was.
@@ -28,25 +27,6 @@ const alert = (sub: string, i: number) => ({
   type: "Microsoft.Security/Locations/alerts",
   properties: { status: "Active", severity: "High", timeGeneratedUtc: "2026-11-01T00:00:00Z" },
 });
-
-function recordingSink(): Sink & { sent: OutgoingRecord[] } {
-  const sent: OutgoingRecord[] = [];
-  let pending: OutgoingRecord[] = [];
-  return {
-    sent,
-    actionKey: "memory",
-    description: "memory",
-    write: async (input) => void pending.push(input),
-    flush: async () => {
-      sent.push(...pending);
-      const n = pending.length;
-      pending = [];
-      return { sent: n, cut: 0, deadLettered: 0, requests: n > 0 ? 1 : 0, failures: [] };
-    },
-    resend: async () => ({ failed: [] }),
-    close: async () => undefined,
-  };
-}
 
 function configurationOf(eventSource: EventSource, extra: Record<string, unknown> = {}) {
   const parsed = parseExportConfiguration({ reader: "resourceGraph", scopes: [GROUP], sources: [{ eventSource }], actions: [{ actionType: "Internal" }], ...extra });
