@@ -57,6 +57,9 @@ export class LogAnalyticsSink implements Sink {
   readonly #inFlight: InFlight;
   readonly #ledger: DeliveryLedger;
   readonly #originals: OverflowOriginals | undefined;
+  /** The mapping's options, one object for every row: a cut row reserves its original's place (`#reservation`). */
+  readonly #rowOptions: { overflowBlob?: (input: OutgoingRecord) => string };
+  #reservation: Reservation | undefined;
 
   constructor(action: WorkspaceAction, options: LogAnalyticsSinkOptions) {
     if (action.dataCollectionEndpoint === undefined || action.dataCollectionRuleId === undefined) {
@@ -73,6 +76,8 @@ export class LogAnalyticsSink implements Sink {
     this.#ledger = new DeliveryLedger(this, options);
     this.#inFlight = new InFlight(options.concurrency ?? CONCURRENCY);
     this.#originals = options.overflow && new OverflowOriginals(options.overflow, (blob, e) => this.#ledger.note(`the originals of cut rows could not be kept in ${blob}: ${describeError(e)}`));
+    const originals = this.#originals;
+    this.#rowOptions = originals ? { overflowBlob: (input) => (this.#reservation = originals.reserve(input)).pointer } : {};
     const counter: PipelinePolicy = {
       name: "defenderExportIngestionRequests",
       sendRequest: (request, next) => {
@@ -89,8 +94,10 @@ export class LogAnalyticsSink implements Sink {
 
   async write(input: OutgoingRecord): Promise<void> {
     const originals = this.#originals;
-    let reservation: Reservation | undefined;
-    const result = toLogAnalyticsRow(input, originals ? { overflowBlob: () => (reservation = originals.reserve(input)).pointer } : {});
+    this.#reservation = undefined;
+    const result = toLogAnalyticsRow(input, this.#rowOptions);
+    // Set by the mapping just above, when the row was cut.
+    const reservation = this.#reservation as Reservation | undefined;
     if (result === undefined) return; // a data type without a table
     const stream = streamFor(result.table, this.#action.streams);
     if (!result.ok) {
