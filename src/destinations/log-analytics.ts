@@ -41,6 +41,15 @@ interface Batch {
   bytes: number;
   /** The blobs of originals its cut rows point into: written before the batch is sent. */
   originals: OpenBlob[];
+  /**
+   * The request's body, `[row,row,...]` as UTF-8, written row by row: the items' JSON are views of it. As large
+   * as a request may be (`bytes` counts a comma with every row, one more than the body has).
+   */
+  body: Buffer;
+  /** How much of the body is written: `[row,row`, the closing bracket to come. */
+  written: number;
+  /** Closed for sending: no row is written into it any more. */
+  sealed: boolean;
 }
 
 /** Log Analytics through the Logs Ingestion API: one data collection rule, one stream per table. */
@@ -57,6 +66,9 @@ export class LogAnalyticsSink implements Sink {
   readonly #inFlight: InFlight;
   readonly #ledger: DeliveryLedger;
   readonly #originals: OverflowOriginals | undefined;
+  /** The mapping's options, one object for every row: a cut row reserves its original's place (`#reservation`). */
+  readonly #rowOptions: { overflowBlob?: (input: OutgoingRecord) => string };
+  #reservation: Reservation | undefined;
 
   constructor(action: WorkspaceAction, options: LogAnalyticsSinkOptions) {
     if (action.dataCollectionEndpoint === undefined || action.dataCollectionRuleId === undefined) {
@@ -73,6 +85,8 @@ export class LogAnalyticsSink implements Sink {
     this.#ledger = new DeliveryLedger(this, options);
     this.#inFlight = new InFlight(options.concurrency ?? CONCURRENCY);
     this.#originals = options.overflow && new OverflowOriginals(options.overflow, (blob, e) => this.#ledger.note(`the originals of cut rows could not be kept in ${blob}: ${describeError(e)}`));
+    const originals = this.#originals;
+    this.#rowOptions = originals ? { overflowBlob: (input) => (this.#reservation = originals.reserve(input)).pointer } : {};
     const counter: PipelinePolicy = {
       name: "defenderExportIngestionRequests",
       sendRequest: (request, next) => {
@@ -89,8 +103,10 @@ export class LogAnalyticsSink implements Sink {
 
   async write(input: OutgoingRecord): Promise<void> {
     const originals = this.#originals;
-    let reservation: Reservation | undefined;
-    const result = toLogAnalyticsRow(input, originals ? { overflowBlob: () => (reservation = originals.reserve(input)).pointer } : {});
+    this.#reservation = undefined;
+    const result = toLogAnalyticsRow(input, this.#rowOptions);
+    // Set by the mapping just above, when the row was cut.
+    const reservation = this.#reservation as Reservation | undefined;
     if (result === undefined) return; // a data type without a table
     const stream = streamFor(result.table, this.#action.streams);
     if (!result.ok) {
@@ -104,36 +120,61 @@ export class LogAnalyticsSink implements Sink {
       // A full blob is written now, while rows are mapped; the batches that point into it wait for it.
       if (original !== undefined && originals!.full(original)) void originals!.written(original);
     }
-    // Encoded now, row by row: a request's body is then one copy of bytes, where joining the rows' text would
-    // widen a whole megabyte to two bytes a character for one row outside Latin-1, and encode it all again.
-    const json = Buffer.from(result.json, "utf8");
-    await this.#add(new EncodedItem(input.id, stream, json, json.length), original);
+    const batch = this.#open.get(stream);
+    // Encoded now, row by row, into the request's body: a request is then bytes written once, where joining the
+    // rows' text would widen a whole megabyte to two bytes a character for one row outside Latin-1, and encode it
+    // all again, and a buffer per row would be allocated and copied again into the body.
+    if (batch !== undefined && !batch.sealed && LOGS_INGESTION_BATCH_BYTES - batch.bytes > result.json.length * 3) {
+      // Fits whatever its characters (a UTF-16 unit is at most 3 UTF-8 bytes): no byte count first.
+      this.#append(batch, input.id, result.json, original);
+      return;
+    }
+    const bytes = Buffer.byteLength(result.json, "utf8");
+    if (batch !== undefined && batch.bytes + bytes + 1 <= LOGS_INGESTION_BATCH_BYTES) {
+      this.#append(batch, input.id, result.json, original);
+      return;
+    }
+    if (batch !== undefined) await this.#dispatch(batch);
+    // Opened after the wait: another row may have opened one meanwhile.
+    this.#append(this.#opened(stream), input.id, result.json, original);
   }
 
-  async #add(item: DeliveryItem, original?: OpenBlob): Promise<void> {
-    const bytes = bytesInRequest(item);
-    let batch = this.#open.get(item.route);
-    if (batch !== undefined && batch.bytes + bytes > LOGS_INGESTION_BATCH_BYTES) {
-      await this.#dispatch(batch);
-      batch = undefined;
-    }
+  /** The stream's open batch, or a new one. */
+  #opened(stream: string): Batch {
+    let batch = this.#open.get(stream);
     if (batch === undefined) {
-      batch = { stream: item.route, items: [], bytes: EMPTY_REQUEST_BYTES, originals: [] };
-      this.#open.set(item.route, batch);
+      batch = { stream, items: [], bytes: EMPTY_REQUEST_BYTES, originals: [], body: Buffer.allocUnsafeSlow(LOGS_INGESTION_BATCH_BYTES), written: 1, sealed: false };
+      batch.body[0] = OPEN_BRACKET;
+      this.#open.set(stream, batch);
     }
-    batch.items.push(item);
-    batch.bytes += bytes;
+    return batch;
+  }
+
+  /**
+   * Writes a row's JSON into the batch's body, after a comma, and keeps its item: the bytes it was written as (a
+   * view of the body). The caller has made sure it fits, or the batch is empty.
+   */
+  #append(batch: Batch, id: string, json: string, original: OpenBlob | undefined): void {
+    let at = batch.written;
+    if (batch.items.length > 0) batch.body[at++] = COMMA_BYTE;
+    const bytes = batch.body.write(json, at, "utf8");
+    batch.items.push(new EncodedItem(id, batch.stream, batch.body.subarray(at, at + bytes), bytes));
+    batch.written = at + bytes;
+    batch.bytes += bytes + 1;
     if (original !== undefined && !batch.originals.includes(original)) batch.originals.push(original);
   }
 
   /** Sends a full batch, keeping at most `concurrency` uploads in flight (memory stays bounded). */
   #dispatch(batch: Batch): Promise<void> {
     this.#open.delete(batch.stream);
+    batch.sealed = true;
+    batch.body[batch.written] = CLOSE_BRACKET;
+    const body = batch.body.subarray(0, batch.written + 1);
     // No row is sent before the original it points to is kept.
     const kept = batch.originals.map((blob) => this.#originals!.written(blob));
     return this.#inFlight.start(async () => {
       await Promise.all(kept);
-      await this.#deliver(batch.stream, batch.items);
+      await this.#deliver(batch.stream, batch.items, body);
     });
   }
 
@@ -143,20 +184,23 @@ export class LogAnalyticsSink implements Sink {
     return this.#ledger.take();
   }
 
-  /** Uploads request by request; what fails every attempt is dead-lettered, and backs the action off. */
-  async #deliver(stream: string, items: DeliveryItem[]): Promise<void> {
-    for (const chunk of requestChunks(items)) {
+  /**
+   * Uploads request by request; what fails every attempt is dead-lettered, and backs the action off. `body`: a
+   * batch's request, already written (its items are one request's worth).
+   */
+  async #deliver(stream: string, items: DeliveryItem[], body?: Buffer): Promise<void> {
+    for (const chunk of body === undefined ? requestChunks(items) : [items]) {
       if (!(await this.#ledger.mayTry(stream))) {
         await this.#ledger.hold(stream, chunk);
         continue;
       }
-      await this.#ledger.settle(stream, chunk, await this.#upload(stream, chunk));
+      await this.#ledger.settle(stream, chunk, await this.#upload(stream, chunk, body));
     }
   }
 
   /** One request's rows, tried again with backoff after the SDK's own retries. */
-  #upload(stream: string, items: readonly DeliveryItem[]): Promise<SendOutcome> {
-    return withRetries(this.#options.retry ?? DEFAULT_RETRY, () => this.#post(stream, items), { refuses: (e) => ROWS_REFUSED.has(statusOf(e) ?? 0) });
+  #upload(stream: string, items: readonly DeliveryItem[], body?: Buffer): Promise<SendOutcome> {
+    return withRetries(this.#options.retry ?? DEFAULT_RETRY, () => this.#post(stream, body ?? requestBody(items)), { refuses: (e) => ROWS_REFUSED.has(statusOf(e) ?? 0) });
   }
 
   /**
@@ -164,8 +208,7 @@ export class LogAnalyticsSink implements Sink {
    * Retry-After, gzip, API version): the SDK's upload would serialize every row twice more, to measure
    * and to send. Throws what the pipeline throws, after its retries.
    */
-  async #post(stream: string, items: readonly DeliveryItem[]): Promise<Attempt> {
-    const body = requestBody(items);
+  async #post(stream: string, body: Buffer): Promise<Attempt> {
     const request = createPipelineRequest({
       url: `${this.#endpoint}/dataCollectionRules/${encodeURIComponent(this.#ruleId)}/streams/${encodeURIComponent(stream)}`,
       method: "POST",
@@ -199,6 +242,9 @@ function bytesInRequest(item: DeliveryItem): number {
   return (item.bytes ?? jsonBytes(item.payload)) + 1;
 }
 
+const OPEN_BRACKET = 0x5b;
+const COMMA_BYTE = 0x2c;
+const CLOSE_BRACKET = 0x5d;
 const OPEN = Buffer.from("[");
 const COMMA = Buffer.from(",");
 const CLOSE = Buffer.from("]");

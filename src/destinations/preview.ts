@@ -30,7 +30,7 @@ export function previewFor(input: OutgoingRecord, action: Action, options: Previ
   switch (action.actionType) {
     case "Workspace": {
       const overflow = options.overflowContainer;
-      const row = toLogAnalyticsRow(input, overflow === undefined ? {} : { overflowBlob: () => previewPointer(overflow, input) });
+      const row = toLogAnalyticsRow(input, overflow === undefined ? {} : { overflowBlob: (record) => previewPointer(overflow, record) });
       if (row === undefined) return { ...base, skipped: `${input.eventSource} has no Log Analytics table` };
       if (!row.ok) return { ...base, skipped: row.reason };
       return { ...base, table: customTableName(row.table.table), row: row.row };

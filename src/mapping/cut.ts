@@ -17,6 +17,9 @@ export interface CutMarkers {
   overflow?: { key: string; value: string };
 }
 
+/** What a value that fits had cut: one shared, empty and frozen list. */
+const NOTHING_CUT: string[] = Object.freeze([]) as unknown as string[];
+
 /** `json` is the value's JSON text, as measured: callers send it without serializing again. */
 export type CutResult = { ok: true; value: Json; cut: string[]; json: string } | { ok: false; reason: string };
 
@@ -62,11 +65,14 @@ function level(slots: readonly Slot[], over: number, measure: () => number): num
  * the largest fields that may be cut go first, brought down level with the next largest; strings are cut
  * on character boundaries; objects and arrays shrink their own largest members and stay valid JSON.
  * Protected fields are never touched; the markers say what was cut. The same input gives the same output.
+ * `markers` may be a function, called only when the value is over (most are not): naming an overflow blob
+ * may cost a hash, and a value that fits then makes no markers at all.
  */
-export function cutToFit(value: Json, limit: number, isProtected: (key: string) => boolean, markers: CutMarkers): CutResult {
+export function cutToFit(value: Json, limit: number, isProtected: (key: string) => boolean, markersOrMake: CutMarkers | (() => CutMarkers)): CutResult {
   const whole = JSON.stringify(value);
   // A UTF-16 unit is at most 3 UTF-8 bytes: most rows need no byte count at all.
-  if (whole.length * 3 <= limit || (whole.length <= limit && Buffer.byteLength(whole, "utf8") <= limit)) return { ok: true, value, cut: [], json: whole };
+  if (whole.length * 3 <= limit || (whole.length <= limit && Buffer.byteLength(whole, "utf8") <= limit)) return { ok: true, value, cut: NOTHING_CUT, json: whole };
+  const markers = typeof markersOrMake === "function" ? markersOrMake() : markersOrMake;
   // Each member's JSON and size once: from here sizes are kept by arithmetic, and the cut JSON is put
   // together from the members' JSON, serializing again only what was cut.
   const out: Json = {};

@@ -1,5 +1,5 @@
 import type { OutgoingRecord } from "../records/record.js";
-import { cutToFit } from "./cut.js";
+import { cutToFit, type CutMarkers } from "./cut.js";
 import { toEvent, type EventHubShapeOptions, type MappedEvent } from "./eventhub.js";
 
 // Fields of an event that say what it is; the guard never cuts them.
@@ -39,6 +39,12 @@ export type EventResult = { ok: true; event: MappedEvent; cut: string[]; json: s
 export function toEventWithin(input: OutgoingRecord, limit: number, options: EventHubShapeOptions = {}): EventResult {
   const event = toEvent(input, options);
   const pascalCase = "SystemAlertId" in event.body || "SubAssessmentEventDataEnrichment" in event.body;
-  const result = cutToFit(event.body, limit, (k) => EVENT_IDENTITY.has(k), pascalCase ? { flag: "IsTruncated", list: "TruncatedFields" } : { flag: "isTruncated", list: "truncatedFields" });
-  return result.ok ? { ok: true, event: { ...event, body: result.value }, cut: result.cut, json: result.json } : { ok: false, event, reason: result.reason };
+  const result = cutToFit(event.body, limit, isEventIdentity, pascalCase ? PASCAL_MARKERS : CAMEL_MARKERS);
+  if (!result.ok) return { ok: false, event, reason: result.reason };
+  // Most events fit: the event as it is, not a copy of it.
+  return { ok: true, event: result.value === event.body ? event : { ...event, body: result.value }, cut: result.cut, json: result.json };
 }
+
+const isEventIdentity = (key: string) => EVENT_IDENTITY.has(key);
+const PASCAL_MARKERS: CutMarkers = { flag: "IsTruncated", list: "TruncatedFields" };
+const CAMEL_MARKERS: CutMarkers = { flag: "isTruncated", list: "truncatedFields" };

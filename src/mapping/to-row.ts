@@ -1,47 +1,40 @@
 import { byEventSource } from "../datatypes/registry.js";
 import { customTableName, defaultStreamName, type ColumnType, type TableDefinition } from "../records/columns.js";
 import type { Json, OutgoingRecord } from "../records/record.js";
-import { cutToFit, LOG_ANALYTICS_ROW_LIMIT } from "./cut.js";
+import { cutToFit, LOG_ANALYTICS_ROW_LIMIT, type CutMarkers } from "./cut.js";
 import { mapToRow } from "./rows.js";
 
 export type LogAnalyticsRowResult = { ok: true; table: TableDefinition; row: Json; cut: string[]; json: string } | { ok: false; table: TableDefinition; reason: string };
 
 /**
  * A record as its table's row, cut to 32 KB when over. `overflowBlob` names where the caller keeps the
- * whole original (a cut row points to it), or makes that name when a row is cut.
+ * whole original (a cut row points to it), or makes that name from the record when a row is cut.
  */
-export function toLogAnalyticsRow(input: OutgoingRecord, options: { overflowBlob?: string | (() => string); limit?: number } = {}): LogAnalyticsRowResult | undefined {
+export function toLogAnalyticsRow(input: OutgoingRecord, options: { overflowBlob?: string | ((input: OutgoingRecord) => string); limit?: number } = {}): LogAnalyticsRowResult | undefined {
   const table = byEventSource(input.eventSource).table;
   if (table === undefined) return undefined;
   const row = mapToRow(input, table);
-  const identity = identityColumns(table);
-  const result = cutToFit(row, options.limit ?? LOG_ANALYTICS_ROW_LIMIT, (k) => identity.has(k), {
-    flag: "IsTruncated",
-    list: "TruncatedColumns",
-    // Named only when the row is cut (most are not): the name may cost a hash.
-    ...(options.overflowBlob ? { overflow: lazyOverflow(options.overflowBlob) } : {}),
-  });
+  const blob = options.overflowBlob;
+  // Markers made only when the row is over (most are not): the overflow blob's name may cost a hash.
+  const result = cutToFit(row, options.limit ?? LOG_ANALYTICS_ROW_LIMIT, isIdentityOf(table), blob === undefined ? ROW_MARKERS : () => rowMarkers(typeof blob === "string" ? blob : blob(input)));
   return result.ok ? { ok: true, table, row: result.value, cut: result.cut, json: result.json } : { ok: false, table, reason: result.reason };
 }
 
-function lazyOverflow(blob: string | (() => string)): { key: string; value: string } {
-  let value = typeof blob === "string" ? blob : undefined;
-  return {
-    key: "OverflowBlob",
-    get value() {
-      return (value ??= (blob as () => string)());
-    },
-  };
+const ROW_MARKERS: CutMarkers = { flag: "IsTruncated", list: "TruncatedColumns" };
+function rowMarkers(overflowBlob: string): CutMarkers {
+  return { ...ROW_MARKERS, overflow: { key: "OverflowBlob", value: overflowBlob } };
 }
 
-const identityCache = new Map<TableDefinition, Set<string>>();
-function identityColumns(table: TableDefinition): Set<string> {
-  let set = identityCache.get(table);
-  if (set === undefined) {
-    set = new Set(table.columns.filter((c) => c.identity).map((c) => c.name));
-    identityCache.set(table, set);
+/** Whether a column is one of the table's identity columns (never cut): one predicate per table. */
+const identityCache = new Map<TableDefinition, (key: string) => boolean>();
+function isIdentityOf(table: TableDefinition): (key: string) => boolean {
+  let isIdentity = identityCache.get(table);
+  if (isIdentity === undefined) {
+    const set = new Set(table.columns.filter((c) => c.identity).map((c) => c.name));
+    isIdentity = (key) => set.has(key);
+    identityCache.set(table, isIdentity);
   }
-  return set;
+  return isIdentity;
 }
 
 /** The data collection rule's stream declaration for a table: the same columns the mapper writes. */
