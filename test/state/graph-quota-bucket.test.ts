@@ -44,24 +44,30 @@ describe("the shared Resource Graph quota (one blob, ETag conditions)", () => {
   });
 
   it("many takers racing for one blob are never given more than the window holds, and every free query is given", async () => {
-    const name = blobName();
-    const takers = Array.from({ length: 16 }, () => new BlobGraphQuota(container, name, { queries: 6, windowMs: 60_000, jitterMs: 10 }));
-    const outcomes = await Promise.all(
-      takers.map(async (taker) => {
-        for (;;) {
-          const wait = await taker.take();
-          if (wait === 0) return "taken";
-          // A short wait is a race lost too often: come back, as GraphQuota does.
-          if (wait > 1000) return "refused";
-        }
-      }),
-    );
-    expect(outcomes.filter((o) => o === "taken")).toHaveLength(6);
-    expect(outcomes.filter((o) => o === "refused")).toHaveLength(10);
-    expect(takers.reduce((sum, t) => sum + t.conflicts, 0)).toBeGreaterThan(0);
-    const stored = JSON.parse((await container.getBlobClient(name).downloadToBuffer()).toString("utf8")) as { capacity: number; windowMs: number; taken: number[] };
-    expect(stored).toMatchObject({ capacity: 6, windowMs: 60_000 });
-    expect(stored.taken).toHaveLength(6);
+    // The invariants hold in every round; that the takers really raced (a write refused under its ETag) is shown by
+    // at least one round of three (on a loaded machine one round can happen to run one taker after another).
+    let conflicts = 0;
+    for (let round = 0; round < 3 && conflicts === 0; round++) {
+      const name = blobName();
+      const takers = Array.from({ length: 16 }, () => new BlobGraphQuota(container, name, { queries: 6, windowMs: 60_000, jitterMs: 10 }));
+      const outcomes = await Promise.all(
+        takers.map(async (taker) => {
+          for (;;) {
+            const wait = await taker.take();
+            if (wait === 0) return "taken";
+            // A short wait is a race lost too often: come back, as GraphQuota does.
+            if (wait > 1000) return "refused";
+          }
+        }),
+      );
+      expect(outcomes.filter((o) => o === "taken")).toHaveLength(6);
+      expect(outcomes.filter((o) => o === "refused")).toHaveLength(10);
+      conflicts += takers.reduce((sum, t) => sum + t.conflicts, 0);
+      const stored = JSON.parse((await container.getBlobClient(name).downloadToBuffer()).toString("utf8")) as { capacity: number; windowMs: number; taken: number[] };
+      expect(stored).toMatchObject({ capacity: 6, windowMs: 60_000 });
+      expect(stored.taken).toHaveLength(6);
+    }
+    expect(conflicts).toBeGreaterThan(0);
   });
 
   it("a blob that is not the quota's is replaced under its ETag, not trusted", async () => {
