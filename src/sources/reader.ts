@@ -66,15 +66,16 @@ const MEMBERS_FRESH_MS = 60_000;
 
 /**
  * Who is in each management group, as Resource Graph last answered, shared by the readers of a process: every unit
- * pass of every source asks, and most need an answer no older than a minute. An answer asked at or after
- * `notBefore` (or one being asked since then) is given again; a failed one is not kept.
+ * pass of every source asks, and most need an answer no older than a minute. An answer asked after
+ * `notBefore` (strictly: one asked in the same millisecond may have been asked before it) is given again, as one
+ * being asked since then; a failed one is not kept.
  */
 export class GroupMembers {
   readonly #answers = new Map<string, { askedAt: number; members: Promise<string[]> }>();
 
   async get(group: string, notBefore: number, ask: () => Promise<string[]>): Promise<string[]> {
     const kept = this.#answers.get(group);
-    if (kept !== undefined && kept.askedAt >= notBefore) return kept.members;
+    if (kept !== undefined && kept.askedAt > notBefore) return kept.members;
     const members = ask();
     this.#answers.set(group, { askedAt: Date.now(), members });
     members.catch(() => {
