@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unitOfSubscription } from "../../src/config/automation.js";
-import type { PassRecord } from "../../src/engine/pass.js";
 import { groupStatus, type UnitPasses } from "../../src/hosting/group-status.js";
 import type { ExportService } from "../../src/hosting/service.js";
 import { startAzurite, type Azurite } from "../../dev/fakes/azurite.js";
 import { startSandbox, type Sandbox } from "../../dev/local-host/sandbox.js";
 import { sandboxService } from "../functions/helpers.js";
+import { passRecordOf } from "../helpers/pass-record.js";
 
 // Issue 17: status summarises a management group per subscription, worst first, a page at a time, instead
 // of listing its units' passes.
@@ -16,25 +16,6 @@ const unit = (n: number, of = 2) => `${GROUP}/units/${n}-of-${of}`;
 const NOW = new Date("2026-12-01T12:00:00Z");
 const sub = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
 
-function passRecord(scope: string, eventSource: PassRecord["eventSource"], finishedAt: string, extra: Partial<PassRecord> = {}): PassRecord {
-  return {
-    id: `${scope}-${eventSource}-${finishedAt}`,
-    configuration: "mg",
-    scope,
-    eventSource,
-    mode: "stream",
-    startedAt: finishedAt,
-    finishedAt,
-    durationMs: 1,
-    read: 0,
-    matched: 0,
-    changed: 0,
-    removed: 0,
-    checkpoints: 0,
-    actions: {},
-    ...extra,
-  };
-}
 const report = (read: Record<string, number>, departed: Record<string, string> = {}) => ({ read, membersKnown: true, joined: [], departed, forgotten: [] });
 const page = { top: 100, skip: 0 };
 const options = { cadenceSeconds: 300, snapshotCadenceSeconds: 7 * 86_400, retentionDays: 30, now: NOW };
@@ -48,30 +29,34 @@ describe("a management group's status per subscription", () => {
         scope: unit(1),
         eventSource: "Alerts",
         passes: [
-          passRecord(unit(1), "Alerts", recent, { error: "Resource Graph answered 500", subscriptions: report({ [sub(1)]: 0, [sub(2)]: 0 }) }),
-          passRecord(unit(1), "Alerts", "2026-12-01T11:50:00.000Z", { subscriptions: report({ [sub(1)]: 3, [sub(2)]: 1 }) }),
+          passRecordOf(unit(1), "Alerts", recent, { error: "Resource Graph answered 500", subscriptions: report({ [sub(1)]: 0, [sub(2)]: 0 }) }),
+          passRecordOf(unit(1), "Alerts", "2026-12-01T11:50:00.000Z", { subscriptions: report({ [sub(1)]: 3, [sub(2)]: 1 }) }),
         ],
       },
       {
         scope: unit(1),
         eventSource: "AttackPaths",
-        passes: [passRecord(unit(1), "AttackPaths", recent, { incomplete: "the listing moved", subscriptions: report({ [sub(1)]: 2, [sub(2)]: 0 }) })],
+        passes: [passRecordOf(unit(1), "AttackPaths", recent, { incomplete: "the listing moved", subscriptions: report({ [sub(1)]: 2, [sub(2)]: 0 }) })],
       },
       // Unit 2: alerts flow, but attack paths last succeeded an hour ago (stalled); sub 4 left a day ago.
       {
         scope: unit(2),
         eventSource: "Alerts",
-        passes: [passRecord(unit(2), "Alerts", recent, { subscriptions: report({ [sub(3)]: 5 }, { [sub(4)]: "2026-11-30T12:00:00.000Z" }) })],
+        passes: [passRecordOf(unit(2), "Alerts", recent, { subscriptions: report({ [sub(3)]: 5 }, { [sub(4)]: "2026-11-30T12:00:00.000Z" }) })],
       },
-      { scope: unit(2), eventSource: "AttackPaths", passes: [passRecord(unit(2), "AttackPaths", "2026-12-01T11:00:00.000Z", { subscriptions: report({ [sub(3)]: 1 }) })] },
+      { scope: unit(2), eventSource: "AttackPaths", passes: [passRecordOf(unit(2), "AttackPaths", "2026-12-01T11:00:00.000Z", { subscriptions: report({ [sub(3)]: 1 }) })] },
       // A snapshot source is judged by the snapshot schedule (weekly): three days old is on time.
       {
         scope: unit(2),
         eventSource: "AssessmentsSnapshot",
-        passes: [passRecord(unit(2), "AssessmentsSnapshot", "2026-11-28T12:00:00.000Z", { mode: "snapshot", subscriptions: report({ [sub(3)]: 4 }) })],
+        passes: [passRecordOf(unit(2), "AssessmentsSnapshot", "2026-11-28T12:00:00.000Z", { mode: "snapshot", subscriptions: report({ [sub(3)]: 4 }) })],
       },
       // Another group's unit is not this group's.
-      { scope: "/providers/Microsoft.Management/managementGroups/other/units/1-of-2", eventSource: "Alerts", passes: [passRecord("x", "Alerts", recent, { subscriptions: report({ [sub(9)]: 1 }) })] },
+      {
+        scope: "/providers/Microsoft.Management/managementGroups/other/units/1-of-2",
+        eventSource: "Alerts",
+        passes: [passRecordOf("x", "Alerts", recent, { subscriptions: report({ [sub(9)]: 1 }) })],
+      },
     ];
     const status = groupStatus(GROUP, keys, { ...options, page });
     expect(status.units).toBe(2);
@@ -98,12 +83,16 @@ describe("a management group's status per subscription", () => {
 
   it("a source whose only pass failed holds back every subscription its unit's other sources know; a retried one waits", () => {
     const keys: UnitPasses[] = [
-      { scope: unit(1, 1), eventSource: "Alerts", passes: [passRecord(unit(1, 1), "Alerts", "2026-12-01T11:59:00.000Z", { subscriptions: report({ [sub(1)]: 1, [sub(2)]: 1 }) })] },
+      { scope: unit(1, 1), eventSource: "Alerts", passes: [passRecordOf(unit(1, 1), "Alerts", "2026-12-01T11:59:00.000Z", { subscriptions: report({ [sub(1)]: 1, [sub(2)]: 1 }) })] },
       {
         scope: unit(1, 1),
         eventSource: "AttackPaths",
         passes: [
-          passRecord(unit(1, 1), "AttackPaths", "2026-12-01T11:59:00.000Z", { error: "403", retry: { at: "2026-12-01T12:05:00.000Z", attempt: 1, reason: "roles apply" }, subscriptions: report({}) }),
+          passRecordOf(unit(1, 1), "AttackPaths", "2026-12-01T11:59:00.000Z", {
+            error: "403",
+            retry: { at: "2026-12-01T12:05:00.000Z", attempt: 1, reason: "roles apply" },
+            subscriptions: report({}),
+          }),
         ],
       },
     ];
@@ -122,8 +111,8 @@ describe("a management group's status per subscription", () => {
         scope: unit(1, 1),
         eventSource: "Alerts",
         passes: [
-          passRecord(unit(1, 1), "Alerts", "2026-12-01T11:59:00.000Z", { stopped, subscriptions: report({ [sub(1)]: 7 }) }),
-          passRecord(unit(1, 1), "Alerts", "2026-12-01T11:50:00.000Z", { stopped, subscriptions: report({ [sub(1)]: 7 }) }),
+          passRecordOf(unit(1, 1), "Alerts", "2026-12-01T11:59:00.000Z", { stopped, subscriptions: report({ [sub(1)]: 7 }) }),
+          passRecordOf(unit(1, 1), "Alerts", "2026-12-01T11:50:00.000Z", { stopped, subscriptions: report({ [sub(1)]: 7 }) }),
         ],
       },
     ];
@@ -134,7 +123,11 @@ describe("a management group's status per subscription", () => {
   it("pages worst first, and filters by status", () => {
     const read = Object.fromEntries(Array.from({ length: 250 }, (_, i) => [sub(i), 1]));
     const keys: UnitPasses[] = [
-      { scope: unit(1, 1), eventSource: "Alerts", passes: [passRecord(unit(1, 1), "Alerts", "2026-12-01T11:59:00.000Z", { subscriptions: report(read, { [sub(999)]: "2026-12-01T00:00:00.000Z" }) })] },
+      {
+        scope: unit(1, 1),
+        eventSource: "Alerts",
+        passes: [passRecordOf(unit(1, 1), "Alerts", "2026-12-01T11:59:00.000Z", { subscriptions: report(read, { [sub(999)]: "2026-12-01T00:00:00.000Z" }) })],
+      },
     ];
     const first = groupStatus(GROUP, keys, { ...options, page: { top: 100, skip: 0 } });
     expect(first.summary).toMatchObject({ subscriptions: 251, flowing: 250, departed: 1 });

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import type { PassRecord } from "../../src/engine/pass.js";
 import { recordPassMetrics, UNIT_PASS_MESSAGE } from "../../src/telemetry/metrics.js";
+import { passRecordOf } from "../helpers/pass-record.js";
 
 // The workbook tells a management group's subscriptions apart from these log records: what it reads must be there.
 
@@ -14,13 +15,7 @@ afterAll(() => logs.disable());
 const GROUP = "/providers/Microsoft.Management/managementGroups/mg";
 const sub = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
 
-function unitPass(extra: Partial<PassRecord>): PassRecord {
-  return {
-    ...{ id: "p", configuration: "mg", scope: `${GROUP}/units/2-of-4`, eventSource: "Alerts", mode: "stream", startedAt: "", finishedAt: "", durationMs: 0 },
-    ...{ read: 0, matched: 0, changed: 0, removed: 0, checkpoints: 0, actions: {} },
-    ...extra,
-  };
-}
+const unitPass = (extra: Partial<PassRecord>) => passRecordOf(`${GROUP}/units/2-of-4`, "Alerts", "", extra);
 
 describe("a management group unit's pass in Application Insights", () => {
   it("names its subscriptions and who left, 150 to a record, with its outcome; other passes log nothing of the kind", () => {
