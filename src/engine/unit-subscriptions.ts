@@ -29,7 +29,6 @@ export class UnitSubscriptions {
   #members: ReadonlySet<string> | undefined;
   #departed: Record<string, string> = {};
   #forgotten = new Set<string>();
-  #expiredBefore = -Infinity;
   // Records come ordered by id, so mostly many of one subscription in a row.
   #lastPrefix = "";
   #lastSubscription = "";
@@ -60,14 +59,14 @@ export class UnitSubscriptions {
   close(members: ReadonlySet<string> | undefined, now: string, retentionMs: number): (id: string) => UnseenVerdict {
     this.#members = members;
     if (members === undefined) return () => "keep";
-    this.#expiredBefore = Date.parse(now) - retentionMs;
+    const expiredBefore = Date.parse(now) - retentionMs;
     const departed: Record<string, string> = {};
     for (const [subscription, since] of Object.entries(this.#previous?.departed ?? {})) if (!members.has(subscription)) departed[subscription] = since;
     for (const subscription of this.#previous?.members ?? []) if (!members.has(subscription)) departed[subscription] ??= now;
     // Read, then gone from the group before the pass asked again: it left too (else its state would never be dated).
     for (const subscription of this.#read.keys()) if (subscription !== "" && !members.has(subscription)) departed[subscription] ??= now;
     for (const [subscription, since] of Object.entries(departed)) {
-      if (Date.parse(since) <= this.#expiredBefore) {
+      if (Date.parse(since) <= expiredBefore) {
         this.#forgotten.add(subscription);
         delete departed[subscription];
       }
