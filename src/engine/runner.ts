@@ -46,9 +46,8 @@ export async function runConfiguration(options: RunOptions): Promise<PassRecord[
   const now = options.now ?? (() => new Date());
   const records: PassRecord[] = [];
   if (!options.configuration.isEnabled) return records;
-  const scopes = configurationPassScopes(options.configuration);
-  await forgetOtherUnits(options, scopes);
-  for (const scope of scopes) {
+  await forgetOtherUnits(options.state, options.configurationName, options.configuration);
+  for (const scope of configurationPassScopes(options.configuration)) {
     for (const source of options.configuration.sources) {
       if (isSnapshotSource(source.eventSource) && !options.snapshot) {
         // From the state blob's metadata, as the snapshot timer reads it: the state itself is not downloaded.
@@ -82,15 +81,20 @@ export async function runConfiguration(options: RunOptions): Promise<PassRecord[
 }
 
 /**
- * A management group's units of another number than the configuration's hold what they knew when it had that
- * number: should it come back to it, they must start from a baseline, not from then. (The service forgets them
- * when a configuration is stored; the CLI reads its configuration from a file, so this is where it learns.)
+ * A management group's units the configuration does not have (of another number, or of a group it no longer names:
+ * `groupsBefore`) hold what they knew then: should it come back to them, they must start from a baseline, not from
+ * then. Called when a configuration is stored, and when one runs (the CLI reads its configuration from a file).
  */
-async function forgetOtherUnits(options: RunOptions, scopes: readonly string[]): Promise<void> {
-  const current = new Set(scopes.map((s) => s.toLowerCase()));
-  for (const { scopePath } of options.configuration.scopes) {
-    if (managementGroupOf(scopePath) === undefined) continue;
-    const stale = (await options.state.storedUnits(options.configurationName, scopePath)).filter((s) => !current.has(s));
-    if (stale.length > 0) await options.state.forget(options.configurationName, stale);
+export async function forgetOtherUnits(
+  state: StateStore,
+  name: string,
+  configuration: Pick<ExportConfiguration, "scopes" | "managementGroupUnits">,
+  groupsBefore: readonly string[] = [],
+): Promise<void> {
+  const current = new Set(configurationPassScopes(configuration).map((s) => s.toLowerCase()));
+  const groups = new Set([...configuration.scopes.map((s) => s.scopePath), ...groupsBefore].filter((p) => managementGroupOf(p) !== undefined));
+  for (const group of groups) {
+    const stale = (await state.storedUnits(name, group)).filter((s) => !current.has(s));
+    if (stale.length > 0) await state.forget(name, stale);
   }
 }

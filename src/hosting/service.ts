@@ -1,7 +1,7 @@
 import { actionKey } from "../config/action-key.js";
 import { toPublicConfiguration } from "../config/public.js";
-import { configurationPassScopes, unitOf } from "../config/automation.js";
-import type { ExportConfiguration, Problem } from "../config/model.js";
+import type { Problem } from "../config/model.js";
+import { forgetOtherUnits } from "../engine/runner.js";
 import type { BlobStateStore } from "../state/blob-store.js";
 import { replayDeadLetters, type ReplayReport } from "../destinations/replay.js";
 import type { BlobBackoffStore } from "../destinations/delivery.js";
@@ -95,20 +95,10 @@ export class ExportService {
     } catch (e) {
       throw storeProblem(e, warnings);
     }
-    await this.#forgetUnitsGivenUp(name, before?.valid ? before.stored.configuration : undefined, configuration);
+    // Units it no longer has (their number changed, or the group went) start afresh should it come back to them.
+    const groupsBefore = before?.valid ? before.stored.configuration.scopes.map((s) => s.scopePath) : [];
+    await forgetOtherUnits(this.state, name, configuration, groupsBefore).catch(() => undefined);
     return result;
-  }
-
-  /**
-   * The management group units a configuration no longer has (their number changed, or the group went): their
-   * state goes, so that coming back to them later starts from a baseline rather than from what they knew then.
-   */
-  async #forgetUnitsGivenUp(name: string, before: ExportConfiguration | undefined, after: ExportConfiguration): Promise<void> {
-    if (before === undefined) return;
-    const now = new Set(configurationPassScopes(after).map((s) => s.toLowerCase()));
-    const gone = configurationPassScopes(before).filter((s) => unitOf(s) !== undefined && !now.has(s.toLowerCase()));
-    // Not forgetting them leaves their state behind; the configuration itself is stored either way.
-    if (gone.length > 0) await this.state.forget(name, gone).catch(() => undefined);
   }
 
   async delete(name: string, ifMatch?: string): Promise<boolean> {

@@ -235,5 +235,9 @@ describe("status of a management group configuration, through the service", () =
     // A change that keeps the units keeps their state.
     await service.put("recount", { ...configuration(2), description: "renamed" }, {});
     expect(modes(await service.runNow("recount")).map(([, mode]) => mode)).toEqual(["stream", "stream"]);
+    // The group given up altogether: its units go too.
+    await service.put("recount", { ...configuration(2), scopes: [{ scopePath: sandbox.dataset.subscriptionPath }] }, {});
+    expect((await service.state.load(key)).etag).toBeUndefined();
+    expect(await service.state.storedUnits("recount", GROUP)).toEqual([]);
   }, 120_000);
 });
