@@ -61,7 +61,7 @@ const reader = new ArmReader({ credential, endpoint: args.armUrl, tlsCa: readFil
 const state = new BlobStateStore(service.getContainerClient(`${args.name}-state`));
 
 let peakHeap = 0;
-const heapWatch = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 50);
+const heapWatch = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 200);
 const cpu = process.cpuUsage();
 const wall = performance.now();
 const passes = await runConfiguration({ configurationName: args.name, configuration: parsed.configuration, read: readerSource(reader), sinks, state });

@@ -28,7 +28,8 @@ export interface SinkStats {
   events: number;
 }
 
-// BENCH_CPU_PROF=<folder>: the exporter writes a V8 CPU profile there (open it in Chrome DevTools or speedscope).
+// BENCH_CPU_PROF=<folder>: the exporter writes a V8 CPU profile there (open it in Chrome DevTools or speedscope), the
+// delivery floor in its subfolder delivery-floor (to compare where each spends its time).
 const PROFILE = process.env["BENCH_CPU_PROF"];
 
 export function runChild<T>(script: string, args: string[], profile?: string): Promise<T> {
@@ -66,7 +67,11 @@ async function measure(findings: number, storage: string, withDelivery = false):
     if (withDelivery) {
       // Its own endpoints: what it sends is in none of the exporter's counts.
       const own = await startSinks();
-      deliveryFloor = await runChild<Floor>("./e2e-floor.ts", [...floorArgs, JSON.stringify({ ingestionUrl: own.info.ingestionUrl, caFile: own.info.caFile, eventHubs: own.info.eventHubs })]);
+      deliveryFloor = await runChild<Floor>(
+        "./e2e-floor.ts",
+        [...floorArgs, JSON.stringify({ ingestionUrl: own.info.ingestionUrl, caFile: own.info.caFile, eventHubs: own.info.eventHubs })],
+        PROFILE && `${PROFILE}/delivery-floor`,
+      );
       const received = await own.stop();
       if (received.events !== deliveryFloor.records) throw new Error(`the delivery floor sent ${deliveryFloor.records} events, the endpoint received ${received.events}`);
     }

@@ -11,7 +11,7 @@ import { EventHubSink, partitionIndex } from "../src/destinations/event-hubs.js"
 import type { DeliveryItem, DeliveryReport } from "../src/destinations/sink.js";
 import { DeliveryLedger } from "../src/destinations/delivery.js";
 import { describeError } from "../src/destinations/errors.js";
-import { toEventWithin } from "../src/mapping/to-event.js";
+import { eventBody, toEventWithin } from "../src/mapping/to-event.js";
 import type { OutgoingRecord } from "../src/records/record.js";
 import { startFakeEventHubs } from "../dev/fakes/eventhubs.js";
 import { corpus, inputOf, noDeadLetters } from "./delivery.js";
@@ -69,8 +69,8 @@ class BufferedSink {
     const result = toEventWithin(input, MAX_MESSAGE_BYTES - 512, { format: "defender" });
     if (!result.ok) throw new Error(result.reason);
     const event: EventData = { body: Buffer.from(result.json, "utf8") };
-    this.#items.set(event, { id: input.id, route: this.hub, payload: result.event.body });
-    await this.#client.enqueueEvent(event, { partitionId: this.#partitionIds[partitionIndex(result.event.partitionKey, this.#partitionIds.length)]! });
+    this.#items.set(event, { id: input.id, route: this.hub, payload: eventBody(result) });
+    await this.#client.enqueueEvent(event, { partitionId: this.#partitionIds[partitionIndex(result.partitionKey, this.#partitionIds.length)]! });
   }
 
   async flush(): Promise<DeliveryReport> {

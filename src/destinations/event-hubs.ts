@@ -4,9 +4,9 @@ import { actionKey } from "../config/action-key.js";
 import type { AllowedDestinations } from "../config/endpoints.js";
 import type { EventHubAction } from "../config/model.js";
 import { hostAllowed, isTrustedHost, parseEventHubConnectionString, parseNamespace } from "../config/endpoints.js";
-import { EVENT_CATEGORIES } from "../mapping/eventhub.js";
+import { EVENT_CATEGORIES, toEvent } from "../mapping/eventhub.js";
 import { jsonBytes } from "../mapping/cut.js";
-import { toEventWithin } from "../mapping/to-event.js";
+import { eventBody, toEventWithin } from "../mapping/to-event.js";
 import type { Json, OutgoingRecord } from "../records/record.js";
 import { EVENT_SOURCE_DATA_TYPE } from "../datatypes/registry.js";
 import { DeliveryLedger } from "./delivery.js";
@@ -224,37 +224,34 @@ export class EventHubSink implements Sink {
   async write(input: OutgoingRecord): Promise<void> {
     const category = EVENT_CATEGORIES[EVENT_SOURCE_DATA_TYPE[input.eventSource]];
     const name = this.#hubName(category);
-    // While the hub cannot be tried, the event as it would have gone, kept for a dead letter.
-    const uncut = () => [this.#item(input, name, Number.MAX_SAFE_INTEGER).item];
-    if (!(await this.#ledger.mayTry(name))) return this.#ledger.hold(name, uncut());
+    if (!(await this.#ledger.mayTry(name))) return this.#ledger.hold(name, [this.#uncut(input, name)]);
     let hub: Hub;
     try {
       hub = await this.#hub(name);
     } catch (e) {
       // The hub cannot be reached (after the SDK's retries): that unit is spent; the action backs off.
-      return this.#ledger.settle(name, uncut(), unopened(name, e));
+      return this.#ledger.settle(name, [this.#uncut(input, name)], unopened(name, e));
     }
     const format = this.#action.format ?? "defender";
-    const { item, result } = this.#item(input, hub.name, eventLimit(hub.maxMessageSize, format));
-    if (!result.ok) return this.#ledger.refused([item], `the event cannot fit the hub's ${hub.maxMessageSize} bytes: ${result.reason}`, 0);
+    const result = toEventWithin(input, eventLimit(hub.maxMessageSize, format), eventShape(this.#action));
+    if (!result.ok) return this.#ledger.refused([item(input, hub.name, result.partitionKey, result.body)], `the event cannot fit the hub's ${hub.maxMessageSize} bytes: ${result.reason}`, 0);
     if (result.cut.length > 0) this.#ledger.countCut();
-    const partition = this.#partition(hub, result.event.partitionKey);
+    const partition = this.#partition(hub, result.partitionKey);
     // The JSON already measured, as bytes: the SDK sends a Buffer body as it is, the same data section it
     // would make of the object by serializing it once more.
     if (format !== "xdr") {
       const json = Buffer.from(result.json, "utf8");
-      return this.#add(hub, partition, { event: { body: json }, items: [new EncodedItem(input.id, hub.name, json, undefined, result.event.partitionKey)] });
+      return this.#add(hub, partition, { event: { body: json }, items: [new EncodedItem(input.id, hub.name, json, undefined, result.partitionKey)] });
     }
     const bytes = Buffer.byteLength(result.json, "utf8");
     if (!partition.envelope.fits(bytes)) await this.#closeEnvelope(hub, partition);
-    partition.envelope.add(item, bytes);
+    partition.envelope.add(item(input, hub.name, result.partitionKey, eventBody(result)), bytes);
   }
 
-  /** The event for a record, cut to `limit`, and the item a dead letter would keep of it. */
-  #item(input: OutgoingRecord, hub: string, limit: number) {
-    const result = toEventWithin(input, limit, eventShape(this.#action));
-    const item: DeliveryItem = { id: input.id, route: hub, partitionKey: result.event.partitionKey, payload: result.event.body };
-    return { item, result };
+  /** While the hub cannot be tried, the event as it would have gone, kept for a dead letter. */
+  #uncut(input: OutgoingRecord, hub: string): DeliveryItem {
+    const event = toEvent(input, eventShape(this.#action));
+    return item(input, hub, event.partitionKey, event.body);
   }
 
   #partition(hub: Hub, partitionKey: string): Partition {
@@ -354,6 +351,11 @@ export class EventHubSink implements Sink {
       await opened?.client.close().catch(() => undefined);
     }
   }
+}
+
+/** What a dead letter keeps of an event. */
+function item(input: OutgoingRecord, hub: string, partitionKey: string, payload: Json): DeliveryItem {
+  return { id: input.id, route: hub, partitionKey, payload };
 }
 
 /** A hub that could not be opened (after the SDK's retries): one attempt spent. */

@@ -2,7 +2,7 @@ import { actionKey } from "../config/action-key.js";
 import type { Action } from "../config/model.js";
 import { customTableName } from "../records/columns.js";
 import { toEvent } from "../mapping/eventhub.js";
-import { toEventWithin } from "../mapping/to-event.js";
+import { eventBody, toEventWithin } from "../mapping/to-event.js";
 import { toLogAnalyticsRow } from "../mapping/to-row.js";
 import type { OutgoingRecord } from "../records/record.js";
 import { eventLimit, eventShape, STANDARD_MAX_MESSAGE_BYTES } from "./event-hubs.js";
@@ -37,7 +37,7 @@ export function previewFor(input: OutgoingRecord, action: Action, options: Previ
     }
     case "EventHub": {
       const event = toEventWithin(input, eventLimit(options.maxMessageSize ?? STANDARD_MAX_MESSAGE_BYTES, action.format), eventShape(action));
-      return event.ok ? { ...base, event: event.event.body, cut: event.cut } : { ...base, skipped: event.reason };
+      return event.ok ? { ...base, event: eventBody(event), cut: event.cut } : { ...base, skipped: event.reason };
     }
     case "LogicApp":
       return { ...base, body: toEvent(input).body };

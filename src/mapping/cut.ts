@@ -8,6 +8,11 @@ export function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? "", "utf8");
 }
 
+/** Whether JSON text is at most `limit` UTF-8 bytes. A UTF-16 unit is at most 3 bytes: most need no byte count. */
+export function fitsIn(json: string, limit: number): boolean {
+  return json.length * 3 <= limit || (json.length <= limit && Buffer.byteLength(json, "utf8") <= limit);
+}
+
 export interface CutMarkers {
   /** The boolean set when anything was cut. */
   flag: string;
@@ -18,7 +23,7 @@ export interface CutMarkers {
 }
 
 /** What a value that fits had cut: one shared, empty and frozen list. */
-const NOTHING_CUT: string[] = Object.freeze([]) as unknown as string[];
+export const NOTHING_CUT: string[] = Object.freeze([]) as unknown as string[];
 
 /** `json` is the value's JSON text, as measured: callers send it without serializing again. */
 export type CutResult = { ok: true; value: Json; cut: string[]; json: string } | { ok: false; reason: string };
@@ -69,9 +74,11 @@ function level(slots: readonly Slot[], over: number, measure: () => number): num
  * may cost a hash, and a value that fits then makes no markers at all.
  */
 export function cutToFit(value: Json, limit: number, isProtected: (key: string) => boolean, markersOrMake: CutMarkers | (() => CutMarkers)): CutResult {
-  const whole = JSON.stringify(value);
-  // A UTF-16 unit is at most 3 UTF-8 bytes: most rows need no byte count at all.
-  if (whole.length * 3 <= limit || (whole.length <= limit && Buffer.byteLength(whole, "utf8") <= limit)) return { ok: true, value, cut: NOTHING_CUT, json: whole };
+  // A value whose strings alone are over (each character is a byte at least) is not serialized whole first.
+  if (!stringsOver(value, limit)) {
+    const whole = JSON.stringify(value);
+    if (fitsIn(whole, limit)) return { ok: true, value, cut: NOTHING_CUT, json: whole };
+  }
   const markers = typeof markersOrMake === "function" ? markersOrMake() : markersOrMake;
   // Each member's JSON and size once: from here sizes are kept by arithmetic, and the cut JSON is put
   // together from the members' JSON, serializing again only what was cut.
@@ -127,6 +134,16 @@ export function cutToFit(value: Json, limit: number, isProtected: (key: string) 
   }
   if (bytes > limit) return { ok: false, reason: `cannot fit in ${limit} bytes without cutting protected fields (${bytes} bytes remain)` };
   return { ok: true, value: out, cut, json: `{${parts.join(",")}}` };
+}
+
+/** Whether a value's own string members are longer than `limit` in all: its JSON is then over. */
+function stringsOver(value: Json, limit: number): boolean {
+  let length = 0;
+  for (const key in value) {
+    const v = value[key];
+    if (typeof v === "string") length += v.length;
+  }
+  return length > limit;
 }
 
 /** What the markers add to a row: `,"flag":true,"list":[],"overflow":"..."`. */

@@ -1,6 +1,6 @@
 import type { EventHubFormat, FindingsShape } from "../config/enums.js";
 import { byEventSource, DATA_TYPES, type DataType, type RegisteredDataType } from "../datatypes/registry.js";
-import { pascal, setOwn, tenantOf, type Json, type OutgoingRecord } from "../records/record.js";
+import { pascal, recordJson, setOwn, tenantOf, type Json, type OutgoingRecord } from "../records/record.js";
 
 /**
  * What Event Hubs receive, per destination:
@@ -47,6 +47,17 @@ export function toEvent(input: OutgoingRecord, options: EventHubShapeOptions = {
   return { body: armWithEnrichment(input, dataType), partitionKey, category };
 }
 
+/**
+ * An event as its JSON without its object, where its shape allows (see splicedEventJson), with its partition key
+ * and type: the object is made only for what needs it (a cut, a dead letter).
+ */
+export function eventAsJson(input: OutgoingRecord, options: EventHubShapeOptions = {}): { json: string; partitionKey: string; category: EventCategory } | undefined {
+  const json = splicedEventJson(input, options);
+  if (json === undefined) return undefined;
+  const dataType = byEventSource(input.eventSource);
+  return { json, partitionKey: subjectOf(input, dataType), category: dataType.eventHub.category };
+}
+
 /** The resource whose events must stay in order: what a record is about, else the record itself. */
 function subjectOf(input: OutgoingRecord, dataType: RegisteredDataType): string {
   const subject = dataType.subject(input);
@@ -58,6 +69,13 @@ function enrichment(input: OutgoingRecord, dataType: RegisteredDataType): Json {
 }
 
 function armWithEnrichment(input: OutgoingRecord, dataType: RegisteredDataType): Json {
+  const out = enrichmentHead(input, dataType);
+  for (const [k, v] of Object.entries(input.record)) setOwn(out, k, v);
+  return out;
+}
+
+/** The members the enrichment puts before the record's own, in their order. */
+function enrichmentHead(input: OutgoingRecord, dataType: RegisteredDataType): Json {
   const out: Json = {};
   const security = { ...enrichment(input, dataType), interval: "00:00:00" };
   const own = dataType.eventHub.enrichmentKey;
@@ -67,8 +85,36 @@ function armWithEnrichment(input: OutgoingRecord, dataType: RegisteredDataType):
     setOwn(out, "tenantId", tenantOf(input) ?? null);
     for (const key of ["kind", "location", "tags"]) setOwn(out, key, null);
   }
-  for (const [k, v] of Object.entries(input.record)) setOwn(out, k, v);
   return out;
+}
+
+/**
+ * The event's JSON without making its object, where the event is the enrichment's members followed by the record's
+ * own ("defender" for every type but alerts, "api" for all): the record's JSON (made once for every destination)
+ * after the enrichment's, as serializing the event's object writes it. Undefined for the other shapes,
+ * and where a record's member has an enrichment member's name (the object keeps the first place, with the record's
+ * value).
+ */
+function splicedEventJson(input: OutgoingRecord, options: EventHubShapeOptions): string | undefined {
+  const dataType = byEventSource(input.eventSource);
+  const shape = dataType.eventHub;
+  const format = options.format ?? "defender";
+  if (format === "xdr" || (shape.defenderEvent !== undefined && format === "defender") || (shape.findings === true && (options.findingsShape ?? "camel") === "pascal")) return undefined;
+  const head = headJson(input, dataType);
+  for (const key of head.keys) if (Object.hasOwn(input.record, key)) return undefined;
+  const record = recordJson(input);
+  return record === "{}" ? `${head.json}}` : `${head.json},${record.slice(1)}`;
+}
+
+/** The enrichment's members as JSON, `{...` without the closing brace, and their names: the last asked (a pass's records share it). */
+let lastHead: { dataType: RegisteredDataType; action: OutgoingRecord["action"]; isSnapshot: boolean; tenant: string | undefined; json: string; keys: string[] } | undefined;
+function headJson(input: OutgoingRecord, dataType: RegisteredDataType): { json: string; keys: string[] } {
+  const tenant = tenantOf(input);
+  const last = lastHead;
+  if (last !== undefined && last.dataType === dataType && last.action === input.action && last.isSnapshot === input.isSnapshot && last.tenant === tenant) return last;
+  const head = enrichmentHead(input, dataType);
+  lastHead = { dataType, action: input.action, isSnapshot: input.isSnapshot, tenant, json: JSON.stringify(head).slice(0, -1), keys: Object.keys(head) };
+  return lastHead;
 }
 
 function pascalFinding(input: OutgoingRecord, dataType: RegisteredDataType): Json {

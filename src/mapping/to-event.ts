@@ -1,6 +1,6 @@
-import type { OutgoingRecord } from "../records/record.js";
-import { cutToFit, type CutMarkers } from "./cut.js";
-import { toEvent, type EventHubShapeOptions, type MappedEvent } from "./eventhub.js";
+import type { Json, OutgoingRecord } from "../records/record.js";
+import { cutToFit, fitsIn, NOTHING_CUT, type CutMarkers } from "./cut.js";
+import { eventAsJson, toEvent, type EventCategory, type EventHubShapeOptions } from "./eventhub.js";
 
 // Fields of an event that say what it is; the guard never cuts them.
 const EVENT_IDENTITY = new Set([
@@ -33,16 +33,27 @@ const EVENT_IDENTITY = new Set([
   "category",
 ]);
 
-export type EventResult = { ok: true; event: MappedEvent; cut: string[]; json: string } | { ok: false; event: MappedEvent; reason: string };
+/** `body`: the event's object, where it was made (a cut, a shape written from its object); else it is its JSON's. */
+export type EventResult =
+  | { ok: true; json: string; cut: string[]; partitionKey: string; category: EventCategory; body: Json | undefined }
+  | { ok: false; reason: string; partitionKey: string; category: EventCategory; body: Json };
 
 /** The record as its Event Hubs event, cut (as rows are) when its JSON is over `limit` bytes. */
 export function toEventWithin(input: OutgoingRecord, limit: number, options: EventHubShapeOptions = {}): EventResult {
+  // Most events are the record's own JSON after the enrichment's, and fit: no object, no second serialization.
+  const spliced = eventAsJson(input, options);
+  if (spliced !== undefined && fitsIn(spliced.json, limit)) return { ok: true, ...spliced, cut: NOTHING_CUT, body: undefined };
   const event = toEvent(input, options);
   const pascalCase = "SystemAlertId" in event.body || "SubAssessmentEventDataEnrichment" in event.body;
   const result = cutToFit(event.body, limit, isEventIdentity, pascalCase ? PASCAL_MARKERS : CAMEL_MARKERS);
-  if (!result.ok) return { ok: false, event, reason: result.reason };
-  // Most events fit: the event as it is, not a copy of it.
-  return { ok: true, event: result.value === event.body ? event : { ...event, body: result.value }, cut: result.cut, json: result.json };
+  const { partitionKey, category } = event;
+  if (!result.ok) return { ok: false, reason: result.reason, partitionKey, category, body: event.body };
+  return { ok: true, json: result.json, cut: result.cut, partitionKey, category, body: result.value };
+}
+
+/** The event's object: as made, or read back from its JSON (the same object). */
+export function eventBody(result: Extract<EventResult, { ok: true }>): Json {
+  return result.body ?? (JSON.parse(result.json) as Json);
 }
 
 const isEventIdentity = (key: string) => EVENT_IDENTITY.has(key);

@@ -36,6 +36,22 @@ export function tenantOf(input: OutgoingRecord): string | undefined {
   return input.tenantId ?? (typeof own === "string" && own !== "" ? own : undefined);
 }
 
+/**
+ * The record's JSON, made once for every destination that writes the record whole (an event, a cut row's original):
+ * the last record asked is kept, as destinations take a record one after another.
+ */
+export function recordJson(input: OutgoingRecord): string {
+  if (lastJsonOf !== input || lastJsonRecord !== input.record) {
+    lastJson = JSON.stringify(input.record);
+    lastJsonOf = input;
+    lastJsonRecord = input.record;
+  }
+  return lastJson;
+}
+let lastJsonOf: OutgoingRecord | undefined;
+let lastJsonRecord: Json | undefined;
+let lastJson = "";
+
 /** Sets an own property, even one named __proto__ (plain assignment would change the prototype). */
 export function setOwn(target: Json, key: string, value: unknown): void {
   // defineProperty only where it is needed: it turns the object into a slow dictionary.
@@ -72,24 +88,26 @@ export function resourceGroupOf(id: unknown): string | undefined {
 }
 
 /** `.../providers/Microsoft.Compute/virtualMachines/vm1` → `Microsoft.Compute/virtualMachines` (the last provider's type). */
-let lastTypeOf: { id: string; type: string | undefined } | undefined;
-
 export function resourceTypeOf(id: unknown): string | undefined {
   if (typeof id !== "string") return undefined;
   // Columns of one row ask for the same id's type more than once.
-  if (lastTypeOf?.id === id) return lastTypeOf.type;
-  const type = parseResourceType(id);
-  lastTypeOf = { id, type };
-  return type;
+  if (lastTypeOf !== id) {
+    lastType = parseResourceType(id);
+    lastTypeOf = id;
+  }
+  return lastType;
 }
+let lastTypeOf: string | undefined;
+let lastType: string | undefined;
 
 function parseResourceType(id: string): string | undefined {
   const parts = id.split("/");
-  const at = parts.map((p) => p.toLowerCase()).lastIndexOf("providers");
+  let at = parts.length - 1;
+  while (at >= 0 && !(parts[at]!.length === 9 && parts[at]!.toLowerCase() === "providers")) at--;
   if (at < 0 || parts.length < at + 3) return undefined;
-  const types = [parts[at + 1]!];
-  for (let i = at + 2; i < parts.length; i += 2) types.push(parts[i]!);
-  return `${types[0]}/${types.slice(1).join("/")}`;
+  let type = `${parts[at + 1]}/${parts[at + 2]}`;
+  for (let i = at + 4; i < parts.length; i += 2) type += `/${parts[i]}`;
+  return type;
 }
 
 /**
@@ -97,6 +115,19 @@ function parseResourceType(id: string): string | undefined {
  * the record's own id up to its Microsoft.Security part (container image findings carry an image path).
  */
 export function assessedResourceId(input: OutgoingRecord): string | undefined {
+  // Several columns of a row and its event's partition key ask for it: the last record's is kept.
+  if (lastAssessedOf !== input || lastAssessedRecord !== input.record) {
+    lastAssessed = findAssessedResourceId(input);
+    lastAssessedOf = input;
+    lastAssessedRecord = input.record;
+  }
+  return lastAssessed;
+}
+let lastAssessedOf: OutgoingRecord | undefined;
+let lastAssessedRecord: Json | undefined;
+let lastAssessed: string | undefined;
+
+function findAssessedResourceId(input: OutgoingRecord): string | undefined {
   const detail = get(props(input), "resourceDetails", "id");
   if (typeof detail === "string" && /^\/subscriptions\//i.test(detail)) return detail;
   const own = input.record["id"];

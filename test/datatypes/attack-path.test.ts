@@ -134,7 +134,7 @@ describe("attack paths in SecurityAttackPathData_CL", () => {
       const event = toEventWithin(input(record, "AttackPaths"), LOG_ANALYTICS_ROW_LIMIT);
       if (!event.ok) throw new Error(event.reason);
       expect(Buffer.byteLength(event.json)).toBeLessThanOrEqual(LOG_ANALYTICS_ROW_LIMIT);
-      expect(event.event.body).toMatchObject({
+      expect(event.body).toMatchObject({
         id: ID,
         name: record["name"],
         type: "microsoft.security/attackpaths",

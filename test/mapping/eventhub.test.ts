@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { toEvent } from "../../src/mapping/eventhub.js";
+import { eventBody, toEventWithin } from "../../src/mapping/to-event.js";
 import { assessmentWithMetadata, EVENT_SCHEMAS_DIR, exampleRecords } from "../helpers/examples.js";
 import { EXPORTED_AT, input } from "../helpers/mapping.js";
 
@@ -150,5 +151,47 @@ describe("Event Hubs messages, other formats", () => {
     expect(Object.getPrototypeOf(body)).toBe(Object.prototype);
     expect(JSON.stringify(body)).toContain('"__proto__":{"evil":1}');
     expect(({} as Record<string, unknown>)["evil"]).toBeUndefined();
+  });
+});
+
+describe("Event Hubs messages as sent", () => {
+  // Most events are written without their object (the record's JSON after the enrichment's): the bytes must be
+  // those of the object, whatever the type, format, action, tenant, or a record member named like an enrichment's.
+  const records = [
+    [alert!, "Alerts"],
+    [assessment, "Assessments"],
+    [containerFinding!, "SubAssessmentsSnapshot"],
+    [score, "SecureScores"],
+    [control, "SecureScoreControlsSnapshot"],
+    [compliance, "RegulatoryComplianceAssessment"],
+    [{ ...assessment, tenantId: "0f0e0d0c-0000-4000-8000-000000000000", kind: "k" }, "Assessments"],
+    [{ securityEventDataEnrichment: "first", ...score }, "SecureScoresSnapshot"],
+    [{ id: "/subscriptions/s/providers/Microsoft.Security/secureScores/empty" }, "SecureScores"],
+  ] as const;
+  it("are the JSON of the event's object", () => {
+    let spliced = 0;
+    for (const [record, source] of records) {
+      for (const options of [{}, { format: "api" }, { format: "xdr" }, { findingsShape: "pascal" }] as const) {
+        for (const overrides of [{}, { action: "Remove" }, { action: "Update", tenantId: undefined }] as const) {
+          const event = input(record, source, overrides);
+          const sent = toEventWithin(event, 1_048_000, options);
+          if (!sent.ok) throw new Error(sent.reason);
+          const made = toEvent(event, options);
+          expect(sent.json).toBe(JSON.stringify(made.body));
+          expect(eventBody(sent)).toEqual(made.body);
+          expect([sent.partitionKey, sent.category]).toEqual([made.partitionKey, made.category]);
+          if (sent.body === undefined) spliced++;
+        }
+      }
+    }
+    expect(spliced).toBeGreaterThan(records.length * 3);
+  });
+
+  it("a record changed since an event was made of it is written anew", () => {
+    const record = structuredClone(score);
+    const first = toEventWithin(input(record, "SecureScores"), 1_048_000);
+    (record["properties"] as Record<string, unknown>)["displayName"] = "changed since";
+    const second = toEventWithin(input(record, "SecureScores"), 1_048_000);
+    expect(first.ok && second.ok && second.json).toContain('"displayName":"changed since"');
   });
 });
