@@ -11,6 +11,7 @@ import { readerSource } from "../src/engine/pass.js";
 import { runConfiguration } from "../src/engine/runner.js";
 import { ArmReader } from "../src/sources/reader.js";
 import { RULE_ID } from "../test/helpers/destinations.js";
+import { watchGc } from "./gc-watch.js";
 
 interface Args {
   armUrl: string;
@@ -62,12 +63,14 @@ const state = new BlobStateStore(service.getContainerClient(`${args.name}-state`
 
 let peakHeap = 0;
 const heapWatch = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 200);
+const gc = watchGc(`exporter ${args.name}`);
 const cpu = process.cpuUsage();
 const wall = performance.now();
 const passes = await runConfiguration({ configurationName: args.name, configuration: parsed.configuration, read: readerSource(reader), sinks, state });
 const seconds = (performance.now() - wall) / 1000;
 const used = process.cpuUsage(cpu);
 clearInterval(heapWatch);
+gc();
 for (const sink of sinks) await sink.close();
 const failed = passes.filter((p) => p.error !== undefined).map((p) => `${p.eventSource}: ${p.error}`);
 if (failed.length > 0) throw new Error(failed.join("; "));

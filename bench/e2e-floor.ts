@@ -10,6 +10,7 @@ import { EventHubProducerClient, type EventDataBatch } from "@azure/event-hubs";
 import { definitionOf, type DataType } from "../src/datatypes/registry.js";
 import { rowsQuery } from "../src/sources/resource-graph.js";
 import { RULE_ID } from "../test/helpers/destinations.js";
+import { watchGc } from "./gc-watch.js";
 
 const [armUrl, certFile, subscription, deliverTo] = process.argv.slice(2) as [string, string, string, string | undefined];
 const agent = new Agent({ keepAlive: true, ca: readFileSync(certFile, "utf8") });
@@ -117,6 +118,7 @@ async function graph(query: string): Promise<void> {
   } while (skipToken !== undefined);
 }
 
+const gc = watchGc(deliver ? "delivery floor" : "floor");
 const cpu = process.cpuUsage();
 const wall = performance.now();
 const p = `${subscription}/providers/Microsoft.Security`;
@@ -140,6 +142,7 @@ await flush();
 if (batch !== undefined && batch.count > 0) sends.push(hub!.sendBatch(batch));
 await Promise.all(sends);
 const used = process.cpuUsage(cpu);
+gc();
 agent.destroy();
 ingestionAgent?.destroy();
 await hub?.close();

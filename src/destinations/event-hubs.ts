@@ -6,7 +6,7 @@ import type { EventHubAction } from "../config/model.js";
 import { hostAllowed, isTrustedHost, parseEventHubConnectionString, parseNamespace } from "../config/endpoints.js";
 import { EVENT_CATEGORIES, toEvent } from "../mapping/eventhub.js";
 import { jsonBytes } from "../mapping/cut.js";
-import { eventBody, toEventWithin } from "../mapping/to-event.js";
+import { eventBody, eventBytes, toEventWithin } from "../mapping/to-event.js";
 import type { Json, OutgoingRecord } from "../records/record.js";
 import { EVENT_SOURCE_DATA_TYPE } from "../datatypes/registry.js";
 import { DeliveryLedger } from "./delivery.js";
@@ -240,7 +240,7 @@ export class EventHubSink implements Sink {
     // The JSON already measured, as bytes: the SDK sends a Buffer body as it is, the same data section it
     // would make of the object by serializing it once more.
     if (format !== "xdr") {
-      const json = Buffer.from(result.json, "utf8");
+      const json = eventBytes(result);
       return this.#add(hub, partition, { event: { body: json }, items: [new EncodedItem(input.id, hub.name, json, undefined, result.partitionKey)] });
     }
     const bytes = Buffer.byteLength(result.json, "utf8");

@@ -47,16 +47,36 @@ export function toEvent(input: OutgoingRecord, options: EventHubShapeOptions = {
   return { body: armWithEnrichment(input, dataType), partitionKey, category };
 }
 
+/** An event's JSON in two pieces: the enrichment's members (`{...` without the closing brace), and the record's JSON. */
+export interface SplicedEvent {
+  head: string;
+  record: string;
+}
+
 /**
- * An event as its JSON without its object, where its shape allows (see splicedEventJson), with its partition key
+ * An event as its JSON without its object, where its shape allows (see splicedEvent below), with its partition key
  * and type: the object is made only for what needs it (a cut, a dead letter).
  */
-export function eventAsJson(input: OutgoingRecord, options: EventHubShapeOptions = {}): { json: string; partitionKey: string; category: EventCategory } | undefined {
-  const json = splicedEventJson(input, options);
-  if (json === undefined) return undefined;
+export function eventAsJson(input: OutgoingRecord, options: EventHubShapeOptions = {}): { json: string; spliced: SplicedEvent; partitionKey: string; category: EventCategory } | undefined {
+  const spliced = splicedEvent(input, options);
+  if (spliced === undefined) return undefined;
   const dataType = byEventSource(input.eventSource);
-  return { json, partitionKey: subjectOf(input, dataType), category: dataType.eventHub.category };
+  const json = spliced.record === "{}" ? `${spliced.head}}` : `${spliced.head},${spliced.record.slice(1)}`;
+  return { json, spliced, partitionKey: subjectOf(input, dataType), category: dataType.eventHub.category };
 }
+
+/** A spliced event's UTF-8, written piece by piece: the JSON text is never joined into one string. */
+export function splicedEventBytes({ head, record }: SplicedEvent): Buffer {
+  if (record === "{}") return Buffer.from(`${head}}`, "utf8");
+  const headBytes = Buffer.byteLength(head, "utf8");
+  const bytes = Buffer.allocUnsafe(headBytes + Buffer.byteLength(record, "utf8"));
+  bytes.write(head, 0, "utf8");
+  bytes.write(record, headBytes, "utf8");
+  // The record's opening brace becomes the comma after the enrichment's members.
+  bytes[headBytes] = COMMA;
+  return bytes;
+}
+const COMMA = 0x2c;
 
 /** The resource whose events must stay in order: what a record is about, else the record itself. */
 function subjectOf(input: OutgoingRecord, dataType: RegisteredDataType): string {
@@ -95,15 +115,14 @@ function enrichmentHead(input: OutgoingRecord, dataType: RegisteredDataType): Js
  * and where a record's member has an enrichment member's name (the object keeps the first place, with the record's
  * value).
  */
-function splicedEventJson(input: OutgoingRecord, options: EventHubShapeOptions): string | undefined {
+function splicedEvent(input: OutgoingRecord, options: EventHubShapeOptions): SplicedEvent | undefined {
   const dataType = byEventSource(input.eventSource);
   const shape = dataType.eventHub;
   const format = options.format ?? "defender";
   if (format === "xdr" || (shape.defenderEvent !== undefined && format === "defender") || (shape.findings === true && (options.findingsShape ?? "camel") === "pascal")) return undefined;
   const head = headJson(input, dataType);
   for (const key of head.keys) if (Object.hasOwn(input.record, key)) return undefined;
-  const record = recordJson(input);
-  return record === "{}" ? `${head.json}}` : `${head.json},${record.slice(1)}`;
+  return { head: head.json, record: recordJson(input) };
 }
 
 /** The enrichment's members as JSON, `{...` without the closing brace, and their names: the last asked (a pass's records share it). */

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { toEvent } from "../../src/mapping/eventhub.js";
-import { eventBody, toEventWithin } from "../../src/mapping/to-event.js";
+import { eventBody, eventBytes, toEventWithin } from "../../src/mapping/to-event.js";
 import { assessmentWithMetadata, EVENT_SCHEMAS_DIR, exampleRecords } from "../helpers/examples.js";
 import { EXPORTED_AT, input } from "../helpers/mapping.js";
 
@@ -167,6 +167,7 @@ describe("Event Hubs messages as sent", () => {
     [{ ...assessment, tenantId: "0f0e0d0c-0000-4000-8000-000000000000", kind: "k" }, "Assessments"],
     [{ securityEventDataEnrichment: "first", ...score }, "SecureScoresSnapshot"],
     [{ id: "/subscriptions/s/providers/Microsoft.Security/secureScores/empty" }, "SecureScores"],
+    [{ id: "/subscriptions/s/providers/Microsoft.Security/secureScores/é€", properties: { displayName: "€ \u2028 \ud83d\ude00 \ud800" } }, "SecureScores"],
   ] as const;
   it("are the JSON of the event's object", () => {
     let spliced = 0;
@@ -178,6 +179,7 @@ describe("Event Hubs messages as sent", () => {
           if (!sent.ok) throw new Error(sent.reason);
           const made = toEvent(event, options);
           expect(sent.json).toBe(JSON.stringify(made.body));
+          expect(eventBytes(sent).toString("utf8")).toBe(sent.json);
           expect(eventBody(sent)).toEqual(made.body);
           expect([sent.partitionKey, sent.category]).toEqual([made.partitionKey, made.category]);
           if (sent.body === undefined) spliced++;
@@ -185,6 +187,13 @@ describe("Event Hubs messages as sent", () => {
       }
     }
     expect(spliced).toBeGreaterThan(records.length * 3);
+  });
+
+  it("an empty record is the enrichment alone", () => {
+    const sent = toEventWithin(input({}, "SecureScores", { id: "/subscriptions/s/providers/microsoft.security/securescores/empty" }), 1_048_000);
+    if (!sent.ok) throw new Error(sent.reason);
+    expect(JSON.parse(eventBytes(sent).toString("utf8"))).toEqual({ securityEventDataEnrichment: { action: "Insert", apiVersion: "2020-01-01", isSnapshot: false, interval: "00:00:00" } });
+    expect(eventBytes(sent).toString("utf8")).toBe(sent.json);
   });
 
   it("a record changed since an event was made of it is written anew", () => {
