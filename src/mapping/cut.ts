@@ -122,6 +122,8 @@ export function cutToFit(value: Json, limit: number, isProtected: (key: string) 
   });
   level(slots, size - limit, () => size - limit);
   cut.sort();
+  // Each member with the comma or brace before it, and the closing brace: one join makes the JSON a flat string
+  // (a concatenation would be copied once more where it is written).
   const parts: string[] = [];
   let bytes = 1;
   for (const key of Object.keys(out)) {
@@ -129,11 +131,12 @@ export function cutToFit(value: Json, limit: number, isProtected: (key: string) 
     const json = member?.json ?? JSON.stringify(out[key]);
     if (json === undefined) continue;
     const keyJson = JSON.stringify(key);
-    parts.push(`${keyJson}:${json}`);
+    parts.push(`${parts.length === 0 ? "{" : ","}${keyJson}:${json}`);
     bytes += Buffer.byteLength(keyJson, "utf8") + 2 + (member?.bytes ?? Buffer.byteLength(json, "utf8"));
   }
   if (bytes > limit) return { ok: false, reason: `cannot fit in ${limit} bytes without cutting protected fields (${bytes} bytes remain)` };
-  return { ok: true, value: out, cut, json: `{${parts.join(",")}}` };
+  parts.push(parts.length === 0 ? "{}" : "}");
+  return { ok: true, value: out, cut, json: parts.join("") };
 }
 
 /** Whether a value's own string members are longer than `limit` in all: its JSON is then over. */
