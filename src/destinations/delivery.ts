@@ -113,6 +113,8 @@ export interface LedgerOptions {
 
 interface Lane {
   known: Promise<Backoff | undefined>;
+  /** Whether `known` has settled: `open` then says whether the lane may be tried, without waiting. */
+  settled: boolean;
   open: Backoff | undefined;
 }
 
@@ -176,14 +178,18 @@ export class DeliveryLedger {
   #lane(name: string): Lane {
     let lane = this.#lanes.get(name);
     if (lane === undefined) {
-      const created: Lane = { known: Promise.resolve(undefined), open: undefined };
+      const created: Lane = { known: Promise.resolve(undefined), settled: false, open: undefined };
       created.known = this.#backoff.get(this.sink.actionKey, name).then(
         (b) => {
           if (b !== undefined && Date.parse(b.until) > this.#now().getTime()) created.open = b;
+          created.settled = true;
           return b;
         },
         // Unknown: try. A destination that is down shows itself on the first unit.
-        () => undefined,
+        () => {
+          created.settled = true;
+          return undefined;
+        },
       );
       lane = created;
       this.#lanes.set(name, lane);
@@ -196,6 +202,12 @@ export class DeliveryLedger {
     const l = this.#lane(lane);
     await l.known;
     return l.open === undefined;
+  }
+
+  /** mayTry without waiting: undefined until the lane's backoff is known (then ask mayTry). */
+  mayTryNow(lane: string): boolean | undefined {
+    const l = this.#lane(lane);
+    return l.settled ? l.open === undefined : undefined;
   }
 
   /** Units the destination acknowledged; a probe that went through ends the lane's backoff. */

@@ -68,17 +68,24 @@ class Batcher {
 
   /**
    * Adds a unit; when the open batch cannot take it, hands that batch to `full` and opens another. Returns
-   * the refusal when the unit does not fit even an empty batch.
+   * the refusal when the unit does not fit even an empty batch. `refusedByOpen`: addToOpen has just been refused
+   * by the open batch, which is not asked again.
    */
-  async add(unit: Unit, full: (sealed: Sealed) => Promise<void>): Promise<SendOutcome | undefined> {
+  async add(unit: Unit, full: (sealed: Sealed) => Promise<void>, refusedByOpen = false): Promise<SendOutcome | undefined> {
+    const opening = this.#batch === undefined;
     this.#batch ??= await this.client.createBatch({ partitionId: this.partitionId });
-    if (this.#tryAdd(unit)) return undefined;
+    if ((opening || !refusedByOpen) && this.#tryAdd(unit)) return undefined;
     if (this.#batch.count > 0) {
       await full(this.take()!);
       this.#batch = await this.client.createBatch({ partitionId: this.partitionId });
       if (this.#tryAdd(unit)) return undefined;
     }
     return { ok: false, reason: `the event does not fit an empty batch of ${this.#batch.maxSizeInBytes} bytes`, final: true, attempts: 0 };
+  }
+
+  /** Adds a unit to the open batch, if there is one and it takes it: no waiting. */
+  addToOpen(unit: Unit): boolean {
+    return this.#batch !== undefined && this.#tryAdd(unit);
   }
 
   #tryAdd(unit: Unit): boolean {
@@ -169,6 +176,8 @@ export class EventHubSink implements Sink {
   readonly #options: EventHubSinkOptions;
   readonly #target: Target;
   readonly #hubs = new Map<string, Promise<Hub>>();
+  /** The hubs opened, by name: a record for one of them is taken without waiting. */
+  readonly #opened = new Map<string, Hub>();
   readonly #inFlight: InFlight;
   readonly #ledger: DeliveryLedger;
   /** How full the full batches sent were, as fractions of the hub's maximum (benchmarks read it): a tally, not a list, so a long-lived sink holds no more. */
@@ -196,7 +205,7 @@ export class EventHubSink implements Sink {
     if (hub === undefined) {
       hub = this.#open(name);
       // Observed where it is awaited; a failed open is tried again by the next pass, not by this one.
-      hub.catch(() => undefined);
+      hub.then((opened) => this.#opened.set(name, opened)).catch(() => undefined);
       this.#hubs.set(name, hub);
     }
     return hub;
@@ -221,9 +230,16 @@ export class EventHubSink implements Sink {
     }
   }
 
-  async write(input: OutgoingRecord): Promise<void> {
+  write(input: OutgoingRecord): Promise<void> | undefined {
     const category = EVENT_CATEGORIES[EVENT_SOURCE_DATA_TYPE[input.eventSource]];
     const name = this.#hubName(category);
+    // Most records: the hub is open and its lane known to be tried; nothing to wait for.
+    const hub = this.#opened.get(name);
+    if (hub === undefined || this.#ledger.mayTryNow(name) !== true) return this.#writeWhenReady(input, name);
+    return this.#take(hub, input);
+  }
+
+  async #writeWhenReady(input: OutgoingRecord, name: string): Promise<void> {
     if (!(await this.#ledger.mayTry(name))) return this.#ledger.hold(name, [this.#uncut(input, name)]);
     let hub: Hub;
     try {
@@ -232,6 +248,11 @@ export class EventHubSink implements Sink {
       // The hub cannot be reached (after the SDK's retries): that unit is spent; the action backs off.
       return this.#ledger.settle(name, [this.#uncut(input, name)], unopened(name, e));
     }
+    return this.#take(hub, input);
+  }
+
+  /** A record's event into its partition's batch (or XDR envelope) on an open hub. */
+  #take(hub: Hub, input: OutgoingRecord): Promise<void> | undefined {
     const format = this.#action.format ?? "defender";
     const result = toEventWithin(input, eventLimit(hub.maxMessageSize, format), eventShape(this.#action));
     if (!result.ok) return this.#ledger.refused([item(input, hub.name, result.partitionKey, result.body)], `the event cannot fit the hub's ${hub.maxMessageSize} bytes: ${result.reason}`, 0);
@@ -244,8 +265,13 @@ export class EventHubSink implements Sink {
       return this.#add(hub, partition, { event: { body: json }, items: [new EncodedItem(input.id, hub.name, json, undefined, result.partitionKey)] });
     }
     const bytes = Buffer.byteLength(result.json, "utf8");
-    if (!partition.envelope.fits(bytes)) await this.#closeEnvelope(hub, partition);
-    partition.envelope.add(item(input, hub.name, result.partitionKey, eventBody(result)), bytes);
+    const record = item(input, hub.name, result.partitionKey, eventBody(result));
+    if (partition.envelope.fits(bytes)) {
+      partition.envelope.add(record, bytes);
+      return undefined;
+    }
+    // The envelope is replaced at once: the record goes into the new one.
+    return this.#closeEnvelope(hub, partition).then(() => partition.envelope.add(record, bytes));
   }
 
   /** While the hub cannot be tried, the event as it would have gone, kept for a dead letter. */
@@ -270,8 +296,13 @@ export class EventHubSink implements Sink {
     if (!envelope.empty) await this.#add(hub, partition, envelope.unit());
   }
 
-  async #add(hub: Hub, partition: Partition, unit: Unit): Promise<void> {
-    const refusal = await partition.batcher.add(unit, (full) => this.#dispatch(hub, full, true));
+  #add(hub: Hub, partition: Partition, unit: Unit): Promise<void> | undefined {
+    if (partition.batcher.addToOpen(unit)) return undefined;
+    return this.#addToNew(hub, partition, unit);
+  }
+
+  async #addToNew(hub: Hub, partition: Partition, unit: Unit): Promise<void> {
+    const refusal = await partition.batcher.add(unit, (full) => this.#dispatch(hub, full, true), true);
     if (refusal !== undefined) await this.#ledger.settle(hub.name, unit.items, refusal);
   }
 

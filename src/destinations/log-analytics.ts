@@ -101,18 +101,15 @@ export class LogAnalyticsSink implements Sink {
     });
   }
 
-  async write(input: OutgoingRecord): Promise<void> {
+  write(input: OutgoingRecord): Promise<void> | undefined {
     const originals = this.#originals;
     this.#reservation = undefined;
     const result = toLogAnalyticsRow(input, this.#rowOptions);
     // Set by the mapping just above, when the row was cut.
     const reservation = this.#reservation as Reservation | undefined;
-    if (result === undefined) return; // a data type without a table
+    if (result === undefined) return undefined; // a data type without a table
     const stream = streamFor(result.table, this.#action.streams);
-    if (!result.ok) {
-      await this.#ledger.refused([{ id: input.id, route: stream, payload: input.record }], `cannot fit the row in 32 KB: ${result.reason}`, 0);
-      return;
-    }
+    if (!result.ok) return this.#ledger.refused([{ id: input.id, route: stream, payload: input.record }], `cannot fit the row in 32 KB: ${result.reason}`, 0);
     let original: OpenBlob | undefined;
     if (result.cut.length > 0) {
       this.#ledger.countCut();
@@ -127,16 +124,19 @@ export class LogAnalyticsSink implements Sink {
     if (batch !== undefined && !batch.sealed && LOGS_INGESTION_BATCH_BYTES - batch.bytes > result.json.length * 3) {
       // Fits whatever its characters (a UTF-16 unit is at most 3 UTF-8 bytes): no byte count first.
       this.#append(batch, input.id, result.json, original);
-      return;
+      return undefined;
     }
     const bytes = Buffer.byteLength(result.json, "utf8");
     if (batch !== undefined && batch.bytes + bytes + 1 <= LOGS_INGESTION_BATCH_BYTES) {
       this.#append(batch, input.id, result.json, original);
-      return;
+      return undefined;
     }
-    if (batch !== undefined) await this.#dispatch(batch);
+    if (batch === undefined) {
+      this.#append(this.#opened(stream), input.id, result.json, original);
+      return undefined;
+    }
     // Opened after the wait: another row may have opened one meanwhile.
-    this.#append(this.#opened(stream), input.id, result.json, original);
+    return this.#dispatch(batch).then(() => this.#append(this.#opened(stream), input.id, result.json, original));
   }
 
   /** The stream's open batch, or a new one. */

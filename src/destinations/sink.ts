@@ -88,7 +88,11 @@ export interface Sink {
   readonly actionKey: string;
   /** What the destination is, never with a secret. */
   readonly description: string;
-  write(input: OutgoingRecord): Promise<void>;
+  /**
+   * Takes a record. Nothing to await (undefined) when it was taken at once, as most are: a promise only when the
+   * sink must wait (a full batch to send first, a destination being opened), so that a record costs no promise.
+   */
+  write(input: OutgoingRecord): Promise<void> | undefined;
   flush(): Promise<DeliveryReport>;
   /** Sends payloads again exactly as they were (replay of dead letters). */
   resend(items: readonly DeliveryItem[]): Promise<Resent>;

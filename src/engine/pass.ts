@@ -335,9 +335,21 @@ async function passRecords(
   let sinceCheckpoint = 0;
   let ledgerChanged = false;
 
-  const deliver = async (input: OutgoingRecord) => {
-    for (const sink of options.sinks) await sink.write(input);
-    options.hooks?.afterWrite?.(record.changed + record.removed);
+  // Most records are taken by every sink at once: no promise is made for them (one a record per sink added up).
+  const sinks = options.sinks;
+  const delivered = () => options.hooks?.afterWrite?.(record.changed + record.removed);
+  const deliverFrom = async (input: OutgoingRecord, first: number, writing: Promise<void>): Promise<void> => {
+    await writing;
+    for (let i = first; i < sinks.length; i++) await sinks[i]!.write(input);
+    delivered();
+  };
+  const deliver = (input: OutgoingRecord): Promise<void> | undefined => {
+    for (let i = 0; i < sinks.length; i++) {
+      const writing = sinks[i]!.write(input);
+      if (writing !== undefined) return deliverFrom(input, i + 1, writing);
+    }
+    delivered();
+    return undefined;
   };
   // Export lag, streaming only: from when each change could first be read (its own change time where the record
   // gives one, never before the last complete pass began to read) to its acknowledgement, settled at each flush.
@@ -410,7 +422,8 @@ async function passRecords(
     record.matched++;
     if ((observed === "unchanged" && (!everything || sentBeforeStop)) || !send || (joining && options.baseline === false)) continue;
     const action: ChangeKind = observed === "changed" ? "Update" : "Insert";
-    await deliver(input(item.record, rawId.toLowerCase(), options, action, everything || joining, exportedAt(), item.context));
+    const delivering = deliver(input(item.record, rawId.toLowerCase(), options, action, everything || joining, exportedAt(), item.context));
+    if (delivering !== undefined) await delivering;
     record.changed++;
     if (changedAt !== undefined && !joining) {
       // Not before the last state written: a change older than that was not there to read (else it went then).
@@ -439,7 +452,8 @@ async function passRecords(
   }
   if ((exportRemovals && unit === undefined) || verdict !== undefined) {
     for (const id of await detector.removals(verdict)) {
-      await deliver(input(removedRecord(id, dataType), id, options, "Remove", everything, exportedAt()));
+      const delivering = deliver(input(removedRecord(id, dataType), id, options, "Remove", everything, exportedAt()));
+      if (delivering !== undefined) await delivering;
       record.removed++;
       if (due(++sinceCheckpoint)) await checkpoint();
     }
