@@ -143,6 +143,7 @@ export function cutToFit(value: Json, limit: number, isProtected: (key: string) 
 function stringsOver(value: Json, limit: number): boolean {
   let length = 0;
   for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
     const v = value[key];
     if (typeof v === "string") length += v.length;
   }

@@ -111,9 +111,9 @@ function enrichmentHead(input: OutgoingRecord, dataType: RegisteredDataType): Js
 /**
  * The event's JSON without making its object, where the event is the enrichment's members followed by the record's
  * own ("defender" for every type but alerts, "api" for all): the record's JSON (made once for every destination)
- * after the enrichment's, as serializing the event's object writes it. Undefined for the other shapes,
- * and where a record's member has an enrichment member's name (the object keeps the first place, with the record's
- * value).
+ * after the enrichment's, as serializing the event's object writes it. Undefined for the other shapes, where a
+ * record's member has an enrichment member's name (the object keeps the first place, with the record's value), and
+ * where one is named like an array index (the object puts it first).
  */
 function splicedEvent(input: OutgoingRecord, options: EventHubShapeOptions): SplicedEvent | undefined {
   const dataType = byEventSource(input.eventSource);
@@ -122,8 +122,20 @@ function splicedEvent(input: OutgoingRecord, options: EventHubShapeOptions): Spl
   if (format === "xdr" || (shape.defenderEvent !== undefined && format === "defender") || (shape.findings === true && (options.findingsShape ?? "camel") === "pascal")) return undefined;
   const head = headJson(input, dataType);
   for (const key of head.keys) if (Object.hasOwn(input.record, key)) return undefined;
+  // A member named like an array index goes before every other in the event's object, the enrichment's too.
+  if (hasIndexMember(input.record)) return undefined;
   return { head: head.json, record: recordJson(input) };
 }
+
+/** Whether an object has an own member whose name is an array index ("0" to "4294967294"): such come first. */
+function hasIndexMember(record: Json): boolean {
+  for (const key in record) {
+    // Index members are enumerated before any other: the first name tells.
+    return Object.hasOwn(record, key) && ARRAY_INDEX.test(key) && Number(key) < 4_294_967_295;
+  }
+  return false;
+}
+const ARRAY_INDEX = /^(?:0|[1-9]\d{0,9})$/;
 
 /** The enrichment's members as JSON, `{...` without the closing brace, and their names: the last asked (a pass's records share it). */
 let lastHead: { dataType: RegisteredDataType; action: OutgoingRecord["action"]; isSnapshot: boolean; tenant: string | undefined; json: string; keys: string[] } | undefined;

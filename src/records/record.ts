@@ -38,7 +38,8 @@ export function tenantOf(input: OutgoingRecord): string | undefined {
 
 /**
  * The record's JSON, made once for every destination that writes the record whole (an event, a cut row's original):
- * the last record asked is kept, as destinations take a record one after another.
+ * the last record asked is kept, as destinations take a record one after another. Kept by identity: a record is not
+ * changed once it is on its way (the pass and the previews make an OutgoingRecord for each).
  */
 export function recordJson(input: OutgoingRecord): string {
   if (lastJsonOf !== input || lastJsonRecord !== input.record) {

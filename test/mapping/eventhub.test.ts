@@ -166,6 +166,10 @@ describe("Event Hubs messages as sent", () => {
     [compliance, "RegulatoryComplianceAssessment"],
     [{ ...assessment, tenantId: "0f0e0d0c-0000-4000-8000-000000000000", kind: "k" }, "Assessments"],
     [{ securityEventDataEnrichment: "first", ...score }, "SecureScoresSnapshot"],
+    // Members named like array indexes go first in an object; names that only look like them keep their place.
+    [{ ...assessment, "0": "zero" }, "Assessments"],
+    [{ ...score, "4294967294": { a: 1 } }, "SecureScores"],
+    [{ ...score, "-1": "x", "01": "y", "1.5": "z", "4294967295": "w", constructor: "c", toJSON: "t" }, "SecureScores"],
     [{ id: "/subscriptions/s/providers/Microsoft.Security/secureScores/empty" }, "SecureScores"],
     [{ id: "/subscriptions/s/providers/Microsoft.Security/secureScores/é€", properties: { displayName: "€ \u2028 \ud83d\ude00 \ud800" } }, "SecureScores"],
   ] as const;
