@@ -8,7 +8,7 @@ import { GRAPH_TABLES } from "../../dev/fakes/arm/graph-tables.js";
 import { startFakeArm, type FakeArmServer } from "../../dev/fakes/arm/server.js";
 import type { Rule } from "../../src/config/model.js";
 import { DATA_TYPES, definitionOf, type DataType } from "../../src/datatypes/registry.js";
-import { toEventWithin } from "../../src/mapping/to-event.js";
+import { eventBody, toEventWithin, type EventResult } from "../../src/mapping/to-event.js";
 import { toLogAnalyticsRow } from "../../src/mapping/to-row.js";
 import { AssessmentMetadataIndex } from "../../src/records/metadata.js";
 import { get, resourceGroupOf, stableId, type Json, type OutgoingRecord, type RecordContext } from "../../src/records/record.js";
@@ -157,6 +157,10 @@ describe("the synthetic subscription read both ways", () => {
     expect(differing.every((p) => p.arm.dataType === "alert" && JSON.stringify((p.arm.record["properties"] as Json)["entities"]).includes('"OsVersion"'))).toBe(true);
   });
 
+  // What an event says, whether its JSON was written from its object or spliced from the record's (the order of
+  // members may differ: the documented difference).
+  const asSent = (e: EventResult) => (e.ok ? { ok: e.ok, cut: e.cut, partitionKey: e.partitionKey, category: e.category, body: eventBody(e) } : e);
+
   it("makes identical Log Analytics rows and Event Hubs events, cut alike at 32 KB and below", () => {
     for (const { id, arm, graph } of pairs()) {
       for (const action of ["Insert", "Remove"] as const) {
@@ -172,7 +176,7 @@ describe("the synthetic subscription read both ways", () => {
             const raw = format !== "defender" && arm.dataType === "alert";
             const eventA = toEventWithin(raw ? { ...a, record: entityKeysAsGraphReturns(arm.record) } : a, limit, { format });
             const eventG = toEventWithin(g, limit, { format });
-            expect(eventG, `${id} ${format} ${limit}`).toStrictEqual({ ...eventA, ...(eventA.ok ? { json: expect.any(String) } : {}) });
+            expect(asSent(eventG), `${id} ${format} ${limit}`).toStrictEqual(asSent(eventA));
             if (eventA.ok && eventG.ok) expect(Buffer.byteLength(eventG.json)).toBe(Buffer.byteLength(eventA.json));
           }
         }
