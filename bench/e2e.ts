@@ -70,7 +70,7 @@ async function measure(findings: number, storage: string, withDelivery = false):
       deliveryFloor = await runChild<Floor>(
         "./e2e-floor.ts",
         [...floorArgs, JSON.stringify({ ingestionUrl: own.info.ingestionUrl, caFile: own.info.caFile, eventHubs: own.info.eventHubs })],
-        PROFILE && `${PROFILE}/delivery-floor`,
+        PROFILE === undefined ? undefined : `${PROFILE}/delivery-floor`,
       );
       const received = await own.stop();
       if (received.events !== deliveryFloor.records) throw new Error(`the delivery floor sent ${deliveryFloor.records} events, the endpoint received ${received.events}`);
