@@ -58,9 +58,9 @@ export interface SplicedEvent {
  * and type: the object is made only for what needs it (a cut, a dead letter).
  */
 export function eventAsJson(input: OutgoingRecord, options: EventHubShapeOptions = {}): { json: string; spliced: SplicedEvent; partitionKey: string; category: EventCategory } | undefined {
-  const spliced = splicedEvent(input, options);
-  if (spliced === undefined) return undefined;
   const dataType = byEventSource(input.eventSource);
+  const spliced = splicedEvent(input, dataType, options);
+  if (spliced === undefined) return undefined;
   const json = spliced.record === "{}" ? `${spliced.head}}` : `${spliced.head},${spliced.record.slice(1)}`;
   return { json, spliced, partitionKey: subjectOf(input, dataType), category: dataType.eventHub.category };
 }
@@ -115,8 +115,7 @@ function enrichmentHead(input: OutgoingRecord, dataType: RegisteredDataType): Js
  * record's member has an enrichment member's name (the object keeps the first place, with the record's value), and
  * where one is named like an array index (the object puts it first).
  */
-function splicedEvent(input: OutgoingRecord, options: EventHubShapeOptions): SplicedEvent | undefined {
-  const dataType = byEventSource(input.eventSource);
+function splicedEvent(input: OutgoingRecord, dataType: RegisteredDataType, options: EventHubShapeOptions): SplicedEvent | undefined {
   const shape = dataType.eventHub;
   const format = options.format ?? "defender";
   if (format === "xdr" || (shape.defenderEvent !== undefined && format === "defender") || (shape.findings === true && (options.findingsShape ?? "camel") === "pascal")) return undefined;

@@ -37,21 +37,26 @@ export function tenantOf(input: OutgoingRecord): string | undefined {
 }
 
 /**
- * The record's JSON, made once for every destination that writes the record whole (an event, a cut row's original):
- * the last record asked is kept, as destinations take a record one after another. Kept by identity: a record is not
- * changed once it is on its way (the pass and the previews make an OutgoingRecord for each).
+ * A function of a record, computed once for the last record asked: destinations and a row's columns ask one record
+ * after another. Kept by identity: a record is not changed once it is on its way (the pass and the previews make an
+ * OutgoingRecord for each).
  */
-export function recordJson(input: OutgoingRecord): string {
-  if (lastJsonOf !== input || lastJsonRecord !== input.record) {
-    lastJson = JSON.stringify(input.record);
-    lastJsonOf = input;
-    lastJsonRecord = input.record;
-  }
-  return lastJson;
+function lastRecordOnce<T>(compute: (input: OutgoingRecord) => T): (input: OutgoingRecord) => T {
+  let of: OutgoingRecord | undefined;
+  let record: Json | undefined;
+  let value: T;
+  return (input) => {
+    if (of !== input || record !== input.record) {
+      value = compute(input);
+      of = input;
+      record = input.record;
+    }
+    return value;
+  };
 }
-let lastJsonOf: OutgoingRecord | undefined;
-let lastJsonRecord: Json | undefined;
-let lastJson = "";
+
+/** The record's JSON, made once for every destination that writes the record whole (an event, a cut row's original). */
+export const recordJson: (input: OutgoingRecord) => string = lastRecordOnce((input) => JSON.stringify(input.record));
 
 /** Sets an own property, even one named __proto__ (plain assignment would change the prototype). */
 export function setOwn(target: Json, key: string, value: unknown): void {
@@ -113,20 +118,10 @@ function parseResourceType(id: string): string | undefined {
 
 /**
  * The ARM resource a recommendation or finding assesses: `resourceDetails.id` when it is an ARM id, else
- * the record's own id up to its Microsoft.Security part (container image findings carry an image path).
+ * the record's own id up to its Microsoft.Security part (container image findings carry an image path). Several
+ * columns of a row and its event's partition key ask for it: computed once a record.
  */
-export function assessedResourceId(input: OutgoingRecord): string | undefined {
-  // Several columns of a row and its event's partition key ask for it: the last record's is kept.
-  if (lastAssessedOf !== input || lastAssessedRecord !== input.record) {
-    lastAssessed = findAssessedResourceId(input);
-    lastAssessedOf = input;
-    lastAssessedRecord = input.record;
-  }
-  return lastAssessed;
-}
-let lastAssessedOf: OutgoingRecord | undefined;
-let lastAssessedRecord: Json | undefined;
-let lastAssessed: string | undefined;
+export const assessedResourceId: (input: OutgoingRecord) => string | undefined = lastRecordOnce(findAssessedResourceId);
 
 function findAssessedResourceId(input: OutgoingRecord): string | undefined {
   const detail = get(props(input), "resourceDetails", "id");
