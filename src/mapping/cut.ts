@@ -39,6 +39,9 @@ interface Slot {
  * Shares a cut of `over` bytes among slots, largest first, by water-filling: the largest slots come down
  * to one common level, so that no field is emptied while others stay whole. Character boundaries and
  * JSON overhead can leave a few bytes over, hence the few passes. Returns the bytes still over.
+ * The first pass cuts every slot over the whole limit, to a level set by the other slots alone (the cut taken
+ * from a set of slots is their sum less the level they come to): such a slot's size may be any figure over the limit
+ * until then.
  */
 function level(slots: readonly Slot[], over: number, measure: () => number): number {
   let remaining = over;
@@ -83,18 +86,25 @@ export function cutToFit(value: Json, limit: number, isProtected: (key: string) 
   // Each member's JSON and size once: from here sizes are kept by arithmetic, and the cut JSON is put
   // together from the members' JSON, serializing again only what was cut.
   const out: Json = {};
-  // A member's JSON is forgotten once it is cut (its size is still kept).
-  const members = new Map<string, { json: string | undefined; bytes: number }>();
+  const fixed = new Set([markers.flag, markers.list, markers.overflow?.key]);
+  // A member's JSON is forgotten once it is cut (its size is still kept). `sized`: whether `bytes` is its size.
+  const members = new Map<string, { json: string | undefined; bytes: number; sized: boolean }>();
   let wholeBytes = 1;
   for (const [k, v] of Object.entries(value)) {
     if (v === undefined) continue;
     setOwn(out, k, v);
-    const json = JSON.stringify(v);
-    const bytes = Buffer.byteLength(json, "utf8");
-    members.set(k, { json, bytes });
-    wholeBytes += jsonBytes(k) + 2 + bytes;
+    let member;
+    if (typeof v === "string" && v.length > limit && !fixed.has(k) && !isProtected(k)) {
+      // Longer than the limit: certainly cut, in the leveller's first pass, to a size its own does not enter into
+      // (see level), so neither its JSON nor its size is ever made. Any size over the limit stands in for it.
+      member = { json: undefined, bytes: v.length + 2, sized: false };
+    } else {
+      const json = JSON.stringify(v);
+      member = { json, bytes: Buffer.byteLength(json, "utf8"), sized: true };
+    }
+    members.set(k, member);
+    wholeBytes += jsonBytes(k) + 2 + member.bytes;
   }
-  const fixed = new Set([markers.flag, markers.list, markers.overflow?.key]);
   const keys = [...members.keys()].filter((k) => !fixed.has(k) && !isProtected(k)).sort();
   const cut: string[] = [];
   setOwn(out, markers.flag, true);
@@ -114,8 +124,9 @@ export function cutToFit(value: Json, limit: number, isProtected: (key: string) 
         setOwn(out, key, shrunk.value);
         size -= slot.size - shrunk.bytes;
         slot.size = shrunk.bytes;
-        member.json = undefined;
+        member.json = shrunk.json;
         member.bytes = shrunk.bytes;
+        member.sized = true;
       },
     };
     return slot;
@@ -132,7 +143,7 @@ export function cutToFit(value: Json, limit: number, isProtected: (key: string) 
     if (json === undefined) continue;
     const keyJson = JSON.stringify(key);
     parts.push(`${parts.length === 0 ? "{" : ","}${keyJson}:${json}`);
-    bytes += Buffer.byteLength(keyJson, "utf8") + 2 + (member?.bytes ?? Buffer.byteLength(json, "utf8"));
+    bytes += Buffer.byteLength(keyJson, "utf8") + 2 + (member?.sized ? member.bytes : Buffer.byteLength(json, "utf8"));
   }
   if (bytes > limit) return { ok: false, reason: `cannot fit in ${limit} bytes without cutting protected fields (${bytes} bytes remain)` };
   parts.push(parts.length === 0 ? "{}" : "}");
@@ -172,7 +183,8 @@ export function shrink(value: unknown, budget: number): unknown {
   return shrinkSized(value, budget).value;
 }
 
-function shrinkSized(value: unknown, budget: number): { value: unknown; bytes: number } {
+/** `json`: the value's JSON when it came for nothing (a string cut with nothing to escape). */
+function shrinkSized(value: unknown, budget: number): { value: unknown; bytes: number; json?: string } {
   if (typeof value === "string") return truncateSized(value, budget);
   if (Array.isArray(value))
     return shrinkContainer(
@@ -221,27 +233,37 @@ function escapedBytes(code: number): number {
   return code < 0x800 ? 2 : 3;
 }
 
-/** The longest prefix whose JSON fits in `budget` bytes, and its size; never splits a surrogate pair. */
-function truncateSized(text: string, budget: number): { value: string; bytes: number } {
+/**
+ * The longest prefix whose JSON fits in `budget` bytes, and its size; never splits a surrogate pair. Its JSON
+ * too when it has nothing to escape: then it is the prefix quoted.
+ */
+function truncateSized(text: string, budget: number): { value: string; bytes: number; json?: string } {
   let bytes = 2;
   let i = 0;
+  let escaped = false;
   while (i < text.length) {
     const code = text.charCodeAt(i);
     let width = 1;
     let cost: number;
+    let escapes: boolean;
     if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
       width = 2;
       cost = 4;
+      escapes = false;
     } else if (code >= 0xd800 && code <= 0xdfff) {
       cost = 6; // a lone surrogate is written as \udXXX
+      escapes = true;
     } else {
       cost = escapedBytes(code);
+      escapes = code < 0x80 && cost > 1;
     }
     if (bytes + cost > budget) break;
     bytes += cost;
+    escaped ||= escapes;
     i += width;
   }
-  return { value: i === text.length ? text : text.slice(0, i), bytes };
+  const value = i === text.length ? text : text.slice(0, i);
+  return escaped ? { value, bytes } : { value, bytes, json: `"${value}"` };
 }
 
 export function truncateString(text: string, budget: number): string {

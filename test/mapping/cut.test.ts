@@ -150,6 +150,38 @@ describe("the 32 KB cut of Log Analytics rows", () => {
       { numRuns: 300 },
     );
   });
+  it("cuts a string longer than the limit by the other columns' sizes alone: its own length changes nothing", () => {
+    // Such a string is certainly cut, and is never measured whole (its size cannot change the level it comes to).
+    const units = ["a", "é", "€", "😀", '"', "\\", "\n", "\u0001", "\ud800", "\udc00"];
+    const pattern = fc.array(fc.constantFrom(...units), { minLength: 1, maxLength: 12 }).map((u) => u.join(""));
+    const small = fc.oneof(fc.string({ maxLength: 600 }), fc.array(fc.string({ maxLength: 200 }), { maxLength: 12 }), fc.integer());
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 300, max: 4000 }),
+        fc.array(fc.tuple(pattern, fc.integer({ min: 0, max: 3 })), { minLength: 1, maxLength: 3 }),
+        fc.dictionary(fc.stringMatching(/^[A-Z][a-z]{0,6}$/), small, { maxKeys: 8 }),
+        fc.integer({ min: 1, max: 5000 }),
+        (limit, giants, others, more) => {
+          const long = (p: string, extra: number) => p.repeat(Math.ceil((limit + 1) / p.length) + extra);
+          const row: Record<string, unknown> = { RecordId: "/subscriptions/x", ...others };
+          const longer: Record<string, unknown> = { ...row };
+          giants.forEach(([p, extra], i) => {
+            row[`Giant${i}`] = long(p, extra);
+            longer[`Giant${i}`] = long(p, extra) + p.repeat(Math.ceil(more / p.length));
+          });
+          const markers = { flag: "IsTruncated", list: "TruncatedColumns" };
+          const a = cutToFit(row, limit, (k) => k === "RecordId", markers);
+          const b = cutToFit(longer, limit, (k) => k === "RecordId", markers);
+          expect(b).toEqual(a);
+          if (!a.ok) return;
+          expect(a.json).toBe(JSON.stringify(a.value));
+          expect(jsonBytes(a.value)).toBeLessThanOrEqual(limit);
+          for (let i = 0; i < giants.length; i++) expect(a.cut).toContain(`Giant${i}`);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });
 
 describe("truncateString", () => {
