@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { BlobServiceClient, ContainerClient } from "@azure/storage-blob";
-import { recordJson, type OutgoingRecord } from "../records/record.js";
+import { recordUtf8, type OutgoingRecord } from "../records/record.js";
 import { onceUntilRejected } from "../shared/once.js";
 
 /** A blob of originals is written once it holds this many bytes (or when a row pointing into it is sent). */
@@ -40,7 +40,7 @@ export class OverflowOriginals {
       blob = new OpenBlob(originalsBlobName(input));
       this.#open.set(source, blob);
     }
-    const line = Buffer.from(recordJson(input), "utf8");
+    const line = recordUtf8(input);
     const start = blob.bytes;
     const end = start + line.length - 1;
     const open = blob;

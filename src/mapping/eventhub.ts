@@ -1,6 +1,6 @@
 import type { EventHubFormat, FindingsShape } from "../config/enums.js";
 import { byEventSource, DATA_TYPES, type DataType, type RegisteredDataType } from "../datatypes/registry.js";
-import { pascal, recordJson, setOwn, tenantOf, type Json, type OutgoingRecord } from "../records/record.js";
+import { pascal, recordJson, recordUtf8, setOwn, tenantOf, type Json, type OutgoingRecord } from "../records/record.js";
 
 /**
  * What Event Hubs receive, per destination:
@@ -51,6 +51,8 @@ export function toEvent(input: OutgoingRecord, options: EventHubShapeOptions = {
 export interface SplicedEvent {
   head: string;
   record: string;
+  /** The record's JSON as UTF-8, where it was made already. */
+  recordBytes?: Buffer;
 }
 
 /**
@@ -66,12 +68,13 @@ export function eventAsJson(input: OutgoingRecord, options: EventHubShapeOptions
 }
 
 /** A spliced event's UTF-8, written piece by piece: the JSON text is never joined into one string. */
-export function splicedEventBytes({ head, record }: SplicedEvent): Buffer {
+export function splicedEventBytes({ head, record, recordBytes }: SplicedEvent): Buffer {
   if (record === "{}") return Buffer.from(`${head}}`, "utf8");
   const headBytes = Buffer.byteLength(head, "utf8");
-  const bytes = Buffer.allocUnsafe(headBytes + Buffer.byteLength(record, "utf8"));
+  const bytes = Buffer.allocUnsafe(headBytes + (recordBytes?.length ?? Buffer.byteLength(record, "utf8")));
   bytes.write(head, 0, "utf8");
-  bytes.write(record, headBytes, "utf8");
+  if (recordBytes === undefined) bytes.write(record, headBytes, "utf8");
+  else recordBytes.copy(bytes, headBytes);
   // The record's opening brace becomes the comma after the enrichment's members.
   bytes[headBytes] = COMMA;
   return bytes;
@@ -123,7 +126,8 @@ function splicedEvent(input: OutgoingRecord, dataType: RegisteredDataType, optio
   for (const key of head.keys) if (Object.hasOwn(input.record, key)) return undefined;
   // A member named like an array index goes before every other in the event's object, the enrichment's too.
   if (hasIndexMember(input.record)) return undefined;
-  return { head: head.json, record: recordJson(input) };
+  const recordBytes = recordUtf8.made(input);
+  return recordBytes === undefined ? { head: head.json, record: recordJson(input) } : { head: head.json, record: recordJson(input), recordBytes };
 }
 
 /** Whether an object has an own member whose name is an array index ("0" to "4294967294"): such come first. */

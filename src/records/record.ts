@@ -41,22 +41,33 @@ export function tenantOf(input: OutgoingRecord): string | undefined {
  * after another. Kept by identity: a record is not changed once it is on its way (the pass and the previews make an
  * OutgoingRecord for each).
  */
-function lastRecordOnce<T>(compute: (input: OutgoingRecord) => T): (input: OutgoingRecord) => T {
+function lastRecordOnce<T>(compute: (input: OutgoingRecord) => T): ((input: OutgoingRecord) => T) & { made(input: OutgoingRecord): T | undefined } {
   let of: OutgoingRecord | undefined;
   let record: Json | undefined;
   let value: T;
-  return (input) => {
-    if (of !== input || record !== input.record) {
-      value = compute(input);
-      of = input;
-      record = input.record;
-    }
-    return value;
-  };
+  const made = (input: OutgoingRecord) => of === input && record === input.record;
+  return Object.assign(
+    (input: OutgoingRecord) => {
+      if (!made(input)) {
+        value = compute(input);
+        of = input;
+        record = input.record;
+      }
+      return value;
+    },
+    // Without computing it: what was made for this record, if anything asked.
+    { made: (input: OutgoingRecord) => (made(input) ? value : undefined) },
+  );
 }
 
 /** The record's JSON, made once for every destination that writes the record whole (an event, a cut row's original). */
-export const recordJson: (input: OutgoingRecord) => string = lastRecordOnce((input) => JSON.stringify(input.record));
+export const recordJson = lastRecordOnce((input) => JSON.stringify(input.record));
+
+/**
+ * The record's JSON as UTF-8, made for a cut row's original: its event, when spliced, copies these bytes rather than
+ * encode the same text again (`recordUtf8.made`: oversized records are the ones with an original, and the longest to encode).
+ */
+export const recordUtf8 = lastRecordOnce((input) => Buffer.from(recordJson(input), "utf8"));
 
 /** Sets an own property, even one named __proto__ (plain assignment would change the prototype). */
 export function setOwn(target: Json, key: string, value: unknown): void {

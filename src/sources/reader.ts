@@ -217,9 +217,13 @@ export class ArmReader {
     const pager = this.#pager(subscriptionOfScope(scope));
     for await (const page of pager.pages(path, { scope, dataType: name } satisfies Omit<PageContext, "page">)) {
       const first = page.url === path ? skip : 0;
-      for (let index = first; index < page.value.length; index++) {
+      const records: (Json | undefined)[] = page.value;
+      for (let index = first; index < records.length; index++) {
         this.#records[name]++;
-        let record = page.value[index]!;
+        let record = records[index]!;
+        // Let go of as soon as taken: a page kept whole until its last record is exported outlives the scavenges its
+        // export spans, and is copied by each and then promoted (a page is thousands of objects).
+        records[index] = undefined;
         if (metadata !== undefined) {
           if (!hasEmbeddedMetadata(record) && !metadata.has(record)) this.#withoutMetadata++;
           record = metadata.embed(record) as Json;

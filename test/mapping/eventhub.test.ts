@@ -4,6 +4,7 @@ import { toEvent } from "../../src/mapping/eventhub.js";
 import { eventBody, eventBytes, toEventWithin } from "../../src/mapping/to-event.js";
 import { assessmentWithMetadata, EVENT_SCHEMAS_DIR, exampleRecords } from "../helpers/examples.js";
 import { EXPORTED_AT, input } from "../helpers/mapping.js";
+import { recordUtf8 } from "../../src/records/record.js";
 
 const [alert] = exampleRecords("alerts/GetAlertsSubscription_example.json");
 const metadata = exampleRecords("assessments/ListAssessmentsMetadata_example.json");
@@ -175,22 +176,30 @@ describe("Event Hubs messages as sent", () => {
   ] as const;
   it("are the JSON of the event's object", () => {
     let spliced = 0;
+    let fromOriginal = 0;
     for (const [record, source] of records) {
       for (const options of [{}, { format: "api" }, { format: "xdr" }, { findingsShape: "pascal" }] as const) {
         for (const overrides of [{}, { action: "Remove" }, { action: "Update", tenantId: undefined }] as const) {
-          const event = input(record, source, overrides);
-          const sent = toEventWithin(event, 1_048_000, options);
-          if (!sent.ok) throw new Error(sent.reason);
-          const made = toEvent(event, options);
-          expect(sent.json).toBe(JSON.stringify(made.body));
-          expect(eventBytes(sent).toString("utf8")).toBe(sent.json);
-          expect(eventBody(sent)).toEqual(made.body);
-          expect([sent.partitionKey, sent.category]).toEqual([made.partitionKey, made.category]);
-          if (sent.body === undefined) spliced++;
+          // Also after a cut row's original was made of the record: a spliced event copies its bytes.
+          for (const original of [false, true]) {
+            const event = input(record, source, overrides);
+            if (original) recordUtf8(event);
+            const sent = toEventWithin(event, 1_048_000, options);
+            if (!sent.ok) throw new Error(sent.reason);
+            const made = toEvent(event, options);
+            expect(sent.json).toBe(JSON.stringify(made.body));
+            expect(eventBytes(sent).toString("utf8")).toBe(sent.json);
+            expect(eventBytes(sent).equals(Buffer.from(JSON.stringify(made.body), "utf8"))).toBe(true);
+            expect(eventBody(sent)).toEqual(made.body);
+            expect([sent.partitionKey, sent.category]).toEqual([made.partitionKey, made.category]);
+            if (sent.body === undefined) spliced++;
+            if (sent.spliced?.recordBytes !== undefined) fromOriginal++;
+          }
         }
       }
     }
-    expect(spliced).toBeGreaterThan(records.length * 3);
+    expect(spliced).toBeGreaterThan(records.length * 6);
+    expect(fromOriginal).toBe(spliced / 2);
   });
 
   it("an empty record is the enrichment alone", () => {
