@@ -86,6 +86,7 @@ export function cutToFit(value: Json, limit: number, isProtected: (key: string) 
   // Each member's JSON and size once: from here sizes are kept by arithmetic, and the cut JSON is put
   // together from the members' JSON, serializing again only what was cut.
   const out: Json = {};
+  const sizes: Sizes = new WeakMap();
   const fixed = new Set([markers.flag, markers.list, markers.overflow?.key]);
   // A member's JSON is forgotten once it is cut (its size is still kept). `sized`: whether `bytes` is its size.
   const members = new Map<string, { json: string | undefined; bytes: number; sized: boolean }>();
@@ -120,7 +121,7 @@ export function cutToFit(value: Json, limit: number, isProtected: (key: string) 
       min: isShrinkable(out[key]) ? 2 : member.bytes,
       shrinkTo(budget) {
         if (!cut.includes(key)) cut.push(key);
-        const shrunk = shrinkSized(out[key], budget);
+        const shrunk = shrinkSized(out[key], budget, sizes);
         setOwn(out, key, shrunk.value);
         size -= slot.size - shrunk.bytes;
         slot.size = shrunk.bytes;
@@ -173,50 +174,152 @@ function isShrinkable(value: unknown): boolean {
   return typeof value === "string" || Array.isArray(value) || isObject(value);
 }
 
+/**
+ * The JSON sizes of the objects and arrays met in one cut, by identity: a nested value is measured once, where each
+ * level of the cut would serialize it again (a cut object keeps its members that were not cut, so they are met again).
+ */
+type Sizes = WeakMap<object, number>;
+
+/** `jsonBytes(value)`, from the sizes of its members (each object and array measured once in `sizes`). */
+export function jsonSize(value: unknown, sizes: Sizes = new WeakMap()): number {
+  switch (typeof value) {
+    case "string":
+      return Buffer.byteLength(JSON.stringify(value), "utf8");
+    case "number":
+      return JSON.stringify(value).length;
+    case "boolean":
+      return value ? 4 : 5;
+    case "object": {
+      if (value === null) return 4;
+      let size = sizes.get(value);
+      if (size === undefined) {
+        size = containerSize(value, sizes);
+        sizes.set(value, size);
+      }
+      return size;
+    }
+    case "undefined":
+    case "function":
+    case "symbol":
+    case "bigint":
+      return jsonBytes(value); // nothing, or a bigint's TypeError, as JSON.stringify gives
+  }
+}
+
+function containerSize(value: object, sizes: Sizes): number {
+  const proto: unknown = Object.getPrototypeOf(value);
+  // Whatever JSON.stringify would not write member by member (toJSON, boxed primitives, other classes) is serialized.
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function" || (proto !== Object.prototype && proto !== null && proto !== Array.prototype)) return jsonBytes(value);
+  if (Array.isArray(value)) {
+    let size = 2 + Math.max(0, value.length - 1);
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      size += isOmitted(v) ? 4 : jsonSize(v, sizes); // written as null in an array
+    }
+    return size;
+  }
+  let size = 2;
+  let members = 0;
+  for (const key of Object.keys(value)) {
+    const v: unknown = (value as Json)[key];
+    if (isOmitted(v)) continue;
+    size += keyBytes(key) + 1 + jsonSize(v, sizes);
+    members++;
+  }
+  return size + Math.max(0, members - 1);
+}
+
+/** Values JSON.stringify leaves out of an object (and writes as null in an array). */
+function isOmitted(value: unknown): boolean {
+  return value === undefined || typeof value === "function" || typeof value === "symbol";
+}
+
+/** A member name's JSON size; the same names come again and again (bounded: names come from records). */
+const keySizes = new Map<string, number>();
+function keyBytes(key: string): number {
+  let size = keySizes.get(key);
+  if (size === undefined) {
+    size = jsonBytes(key);
+    if (keySizes.size >= 4096) keySizes.clear();
+    keySizes.set(key, size);
+  }
+  return size;
+}
+
 /** The smallest a value can become. */
-function minimalBytes(value: unknown): number {
-  return isShrinkable(value) ? 2 : jsonBytes(value);
+function minimalBytes(value: unknown, sizes: Sizes): number {
+  return isShrinkable(value) ? 2 : jsonSize(value, sizes);
 }
 
 /** A value whose JSON fits in `budget` bytes (or its minimal form when nothing smaller exists). */
 export function shrink(value: unknown, budget: number): unknown {
-  return shrinkSized(value, budget).value;
+  return shrinkSized(value, budget, new WeakMap()).value;
 }
 
 /** `json`: the value's JSON when it came for nothing (a string cut with nothing to escape). */
-function shrinkSized(value: unknown, budget: number): { value: unknown; bytes: number; json?: string } {
+function shrinkSized(value: unknown, budget: number, sizes: Sizes): { value: unknown; bytes: number; json?: string } {
   if (typeof value === "string") return truncateSized(value, budget);
-  if (Array.isArray(value))
-    return shrinkContainer(
-      value.map((v, i) => [i, v] as const),
-      budget,
-      true,
-    );
-  if (isObject(value)) return shrinkContainer(Object.entries(value), budget, false);
-  return { value, bytes: jsonBytes(value) };
+  if (Array.isArray(value)) return shrinkContainer(value, budget, true, sizes);
+  if (isObject(value)) return shrinkContainer(value, budget, false, sizes);
+  return { value, bytes: jsonSize(value, sizes) };
 }
 
 // Members this small are kept whole or dropped, never shaved.
 const SMALL_MEMBER = 64;
 
-function shrinkContainer(entries: readonly (readonly [string | number, unknown])[], budget: number, isArray: boolean): { value: unknown; bytes: number } {
-  const children = entries.map(([key, v]) => ({ key, value: v, keyBytes: isArray ? 0 : jsonBytes(String(key)) + 1, size: jsonBytes(v) }));
-  const total = () => 2 + children.reduce((s, c) => s + c.keyBytes + c.size, 0) + Math.max(0, children.length - 1);
-  const slots: Slot[] = children.map((child) => ({
-    get size() {
-      return child.size;
-    },
-    min: Math.min(child.size, Math.max(minimalBytes(child.value), SMALL_MEMBER)),
-    shrinkTo(b: number) {
-      const shrunk = shrinkSized(child.value, b);
-      child.value = shrunk.value;
-      child.size = shrunk.bytes;
-    },
-  }));
-  level(slots, total() - budget, () => total() - budget);
+/** What a container's members share while it is cut: the sizes met, and its members' sizes and keys added up. */
+interface Cutting {
+  sizes: Sizes;
+  sum: number;
+}
+
+/** A member of an object or array being cut, as the leveller sees it. */
+class Member implements Slot {
+  constructor(
+    readonly key: string | number,
+    public value: unknown,
+    readonly keyBytes: number,
+    public size: number,
+    readonly min: number,
+    private readonly cutting: Cutting,
+  ) {}
+
+  shrinkTo(budget: number): void {
+    const shrunk = shrinkSized(this.value, budget, this.cutting.sizes);
+    this.value = shrunk.value;
+    this.cutting.sum -= this.size - shrunk.bytes;
+    this.size = shrunk.bytes;
+  }
+}
+
+/** Adds a member to those of a container being cut; whether it can give. */
+function addMember(children: Member[], cutting: Cutting, key: string | number, value: unknown, keyBytes: number): boolean {
+  const size = jsonSize(value, cutting.sizes);
+  const min = Math.min(size, Math.max(minimalBytes(value, cutting.sizes), SMALL_MEMBER));
+  children.push(new Member(key, value, keyBytes, size, min, cutting));
+  cutting.sum += keyBytes + size;
+  return size > min;
+}
+
+function shrinkContainer(container: readonly unknown[] | Json, budget: number, isArray: boolean, sizes: Sizes): { value: unknown; bytes: number } {
+  const cutting: Cutting = { sizes, sum: 0 };
+  const children: Member[] = [];
+  // Only members over their least size can give: most members of the many small objects of a nested value are not.
+  let shrinkable = false;
+  if (isArray) {
+    const array = container as readonly unknown[];
+    for (let i = 0; i < array.length; i++) shrinkable = addMember(children, cutting, i, array[i], 0) || shrinkable;
+  } else {
+    for (const key of Object.keys(container)) shrinkable = addMember(children, cutting, key, (container as Json)[key], keyBytes(key) + 1) || shrinkable;
+  }
+  const over = () => 2 + cutting.sum + Math.max(0, children.length - 1) - budget;
+  if (shrinkable) level(children, over(), over);
   // Still over: drop trailing members.
-  while (children.length > 0 && total() > budget) children.pop();
-  const bytes = total();
+  while (children.length > 0 && over() > 0) {
+    const last = children.pop()!;
+    cutting.sum -= last.keyBytes + last.size;
+  }
+  const bytes = over() + budget;
   if (isArray) return { value: children.map((c) => c.value), bytes };
   const out: Json = {};
   for (const c of children) setOwn(out, String(c.key), c.value);

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cutToFit, jsonBytes, LOG_ANALYTICS_ROW_LIMIT, truncateString } from "../../src/mapping/cut.js";
+import { cutToFit, jsonBytes, jsonSize, LOG_ANALYTICS_ROW_LIMIT, truncateString } from "../../src/mapping/cut.js";
 import { mapToRow } from "../../src/mapping/rows.js";
 import { tableFor } from "../../src/datatypes/registry.js";
 import { toEventWithin } from "../../src/mapping/to-event.js";
@@ -181,6 +181,35 @@ describe("the 32 KB cut of Log Analytics rows", () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("jsonSize", () => {
+  it("is the size of JSON.stringify's text for any value", () => {
+    const anything = fc.anything({
+      withBoxedValues: true,
+      withDate: true,
+      withNullPrototype: true,
+      withSparseArray: true,
+      withMap: true,
+      withSet: true,
+      withTypedArray: true,
+      withObjectString: true,
+      withUnicodeString: true,
+    });
+    fc.assert(
+      fc.property(anything, (value) => {
+        expect(jsonSize(value)).toBe(jsonBytes(value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("measures a value met again from what it measured (a nested value is not serialized once per level)", () => {
+    const shared = { text: "é".repeat(100), list: [1, -0, 1.5e300, NaN, null, true, "\ud800"] };
+    const sizes = new WeakMap<object, number>();
+    expect(jsonSize({ a: shared, b: [shared, { toJSON: () => "x" }, undefined] }, sizes)).toBe(jsonBytes({ a: shared, b: [shared, { toJSON: () => "x" }, undefined] }));
+    expect(sizes.get(shared)).toBe(jsonBytes(shared));
   });
 });
 
