@@ -191,8 +191,13 @@ export function jsonSize(value: unknown, sizes: Sizes = new WeakMap()): number {
       return value ? 4 : 5;
     case "object": {
       if (value === null) return 4;
+      // Whatever JSON.stringify would not write member by member (toJSON, boxed primitives, other classes) is serialized.
+      if (!isPlain(value)) return jsonBytes(value);
       let size = sizes.get(value);
+      // Met again while being measured: a cycle, which JSON.stringify refuses (with its own TypeError).
+      if (size === MEASURING) return jsonBytes(value);
       if (size === undefined) {
+        sizes.set(value, MEASURING);
         size = containerSize(value, sizes);
         sizes.set(value, size);
       }
@@ -206,14 +211,21 @@ export function jsonSize(value: unknown, sizes: Sizes = new WeakMap()): number {
   }
 }
 
-function containerSize(value: object, sizes: Sizes): number {
+const MEASURING = -1;
+
+/** An object or array JSON.stringify writes member by member, as jsonSize counts: no toJSON, no class of its own. */
+function isPlain(value: object): boolean {
   const proto: unknown = Object.getPrototypeOf(value);
-  // Whatever JSON.stringify would not write member by member (toJSON, boxed primitives, other classes) is serialized.
-  if (typeof (value as { toJSON?: unknown }).toJSON === "function" || (proto !== Object.prototype && proto !== null && proto !== Array.prototype)) return jsonBytes(value);
+  return typeof (value as { toJSON?: unknown }).toJSON !== "function" && (proto === Object.prototype || proto === null || proto === Array.prototype);
+}
+
+/** A plain object's or array's JSON size; one holding anything else is serialized whole (toJSON is given its key then). */
+function containerSize(value: object, sizes: Sizes): number {
   if (Array.isArray(value)) {
     let size = 2 + Math.max(0, value.length - 1);
     for (let i = 0; i < value.length; i++) {
       const v: unknown = value[i];
+      if (typeof v === "object" && v !== null && !isPlain(v)) return jsonBytes(value);
       size += isOmitted(v) ? 4 : jsonSize(v, sizes); // written as null in an array
     }
     return size;
@@ -223,6 +235,7 @@ function containerSize(value: object, sizes: Sizes): number {
   for (const key of Object.keys(value)) {
     const v: unknown = (value as Json)[key];
     if (isOmitted(v)) continue;
+    if (typeof v === "object" && v !== null && !isPlain(v)) return jsonBytes(value);
     size += keyBytes(key) + 1 + jsonSize(v, sizes);
     members++;
   }

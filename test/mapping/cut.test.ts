@@ -211,6 +211,15 @@ describe("jsonSize", () => {
     expect(jsonSize({ a: shared, b: [shared, { toJSON: () => "x" }, undefined] }, sizes)).toBe(jsonBytes({ a: shared, b: [shared, { toJSON: () => "x" }, undefined] }));
     expect(sizes.get(shared)).toBe(jsonBytes(shared));
   });
+
+  it("gives a nested toJSON its key, and refuses a cycle as JSON.stringify does", () => {
+    const byKey = { toJSON: (key: string) => (key === "" ? "" : "y".repeat(200)) };
+    for (const value of [{ c: byKey }, { a: { b: [byKey] } }, [{ c: byKey }]]) expect(jsonSize(value)).toBe(jsonBytes(value));
+    const cycle: Record<string, unknown> = { a: 1 };
+    cycle["self"] = { back: cycle };
+    expect(() => jsonSize({ x: cycle })).toThrow(TypeError);
+    expect(() => jsonSize({ x: cycle })).toThrow(/circular/);
+  });
 });
 
 describe("truncateString", () => {
