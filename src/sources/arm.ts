@@ -95,6 +95,9 @@ export class ArmPager {
       ...(options.tlsCa ? { tlsOptions: { ca: options.tlsCa } } : {}),
     });
     countRequests(this.client.pipeline, counter);
+    // Pages are parsed when taken (pages below), not as they arrive: a page read ahead would be parsed while the one
+    // before it is exported, and its thousands of objects would outlive that export's scavenges and be promoted.
+    this.client.pipeline.removePolicy({ name: "deserializationPolicy" });
   }
 
   /**
@@ -109,7 +112,7 @@ export class ArmPager {
     let url = first;
     let pending = this.#page(url, { ...context, page });
     for (;;) {
-      const result = await pending;
+      const result = this.#parse(await pending, { ...context, page });
       const next = result.nextLink;
       if (next !== undefined) {
         pending = this.#page(next, { ...context, page: page + 1 });
@@ -123,16 +126,13 @@ export class ArmPager {
     }
   }
 
-  async #page(url: string, context: PageContext): Promise<Omit<ArmPage, "url">> {
+  /** A page's answer, as text: parsed when taken. */
+  async #page(url: string, context: PageContext): Promise<{ text: string; status: number }> {
     let response;
     try {
       response = await this.client.sendRequest(createPipelineRequest({ url, method: "GET" }));
     } catch (e) {
       const err = e as { code?: string; statusCode?: number; message?: string };
-      if (err.code === "PARSE_ERROR") {
-        this.counter.pages++;
-        throw new ArmReadError(context, "malformed page: the body is not valid JSON", err.statusCode, err.code);
-      }
       throw new ArmReadError(context, `${err.code ?? "request failed"}: ${redactSecretsInText(err.message ?? String(e))}`, err.statusCode, err.code);
     }
     this.counter.pages++;
@@ -143,25 +143,25 @@ export class ArmPager {
       const detail = error?.code ? `${error.code}: ${error.message ?? ""}` : text.slice(0, 200);
       throw new ArmReadError(context, `HTTP ${response.status} ${redactSecretsInText(detail)}`.trim(), response.status, error?.code);
     }
-    // The client's deserialization policy has parsed JSON bodies already; parse only what it left as text.
-    const parsedBody = (response as { parsedBody?: unknown }).parsedBody;
+    return { text, status: response.status };
+  }
+
+  #parse({ text, status }: { text: string; status: number }, context: PageContext): Omit<ArmPage, "url"> {
     let body: { value?: unknown; nextLink?: unknown } | null;
-    if (parsedBody !== undefined) {
-      body = parsedBody as typeof body;
-    } else {
-      const parsed = parseJson(text);
-      if (!parsed.ok) throw new ArmReadError(context, `malformed page: invalid JSON at line ${parsed.error.line} column ${parsed.error.column}`, response.status);
-      body = parsed.value as typeof body;
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new ArmReadError(context, "malformed page: the body is not valid JSON", status, "PARSE_ERROR");
     }
     if (body === null || typeof body !== "object" || !Array.isArray(body.value)) {
-      throw new ArmReadError(context, "malformed page: no value array", response.status);
+      throw new ArmReadError(context, "malformed page: no value array", status);
     }
     const items = body.value.filter(isObject);
-    if (items.length !== body.value.length) throw new ArmReadError(context, "malformed page: value holds non-objects", response.status);
+    if (items.length !== body.value.length) throw new ArmReadError(context, "malformed page: value holds non-objects", status);
     const nextLink = typeof body.nextLink === "string" && body.nextLink !== "" ? body.nextLink : undefined;
     if (nextLink !== undefined && !this.#sameOrigin(nextLink)) {
       // The bearer token would follow the link: never to another host.
-      throw new ArmReadError(context, "malformed page: nextLink points outside the ARM endpoint", response.status);
+      throw new ArmReadError(context, "malformed page: nextLink points outside the ARM endpoint", status);
     }
     return nextLink === undefined ? { value: items } : { value: items, nextLink };
   }
