@@ -117,13 +117,21 @@ export function resourceTypeOf(id: unknown): string | undefined {
 let lastTypeOf: string | undefined;
 let lastType: string | undefined;
 
+/** After the last segment named "providers" (any case): the namespace, then every other segment's type. */
 function parseResourceType(id: string): string | undefined {
-  const parts = id.split("/");
-  let at = parts.length - 1;
-  while (at >= 0 && !(parts[at]!.length === 9 && parts[at]!.toLowerCase() === "providers")) at--;
-  if (at < 0 || parts.length < at + 3) return undefined;
-  let type = `${parts[at + 1]}/${parts[at + 2]}`;
-  for (let i = at + 4; i < parts.length; i += 2) type += `/${parts[i]}`;
+  // Segments from the end, without splitting the whole id (an id is some 15 segments; the type is the last few).
+  let end = id.length;
+  for (;;) {
+    const slash = end === 0 ? -1 : id.lastIndexOf("/", end - 1);
+    if (end - slash - 1 === 9 && id.slice(slash + 1, end).toLowerCase() === "providers") break;
+    if (slash < 0) return undefined;
+    end = slash;
+  }
+  if (end === id.length) return undefined;
+  const parts = id.slice(end + 1).split("/");
+  if (parts.length < 2) return undefined;
+  let type = `${parts[0]}/${parts[1]}`;
+  for (let i = 3; i < parts.length; i += 2) type += `/${parts[i]}`;
   return type;
 }
 
