@@ -182,33 +182,18 @@ type Sizes = WeakMap<object, number>;
 
 /** `jsonBytes(value)`, from the sizes of its members (each object and array measured once in `sizes`). */
 export function jsonSize(value: unknown, sizes: Sizes = new WeakMap()): number {
-  switch (typeof value) {
-    case "string":
-      return Buffer.byteLength(JSON.stringify(value), "utf8");
-    case "number":
-      return JSON.stringify(value).length;
-    case "boolean":
-      return value ? 4 : 5;
-    case "object": {
-      if (value === null) return 4;
-      // Whatever JSON.stringify would not write member by member (toJSON, boxed primitives, other classes) is serialized.
-      if (!isPlain(value)) return jsonBytes(value);
-      let size = sizes.get(value);
-      // Met again while being measured: a cycle, which JSON.stringify refuses (with its own TypeError).
-      if (size === MEASURING) return jsonBytes(value);
-      if (size === undefined) {
-        sizes.set(value, MEASURING);
-        size = containerSize(value, sizes);
-        sizes.set(value, size);
-      }
-      return size;
-    }
-    case "undefined":
-    case "function":
-    case "symbol":
-    case "bigint":
-      return jsonBytes(value); // nothing, or a bigint's TypeError, as JSON.stringify gives
+  if (typeof value !== "object" || value === null) return jsonBytes(value);
+  // Whatever JSON.stringify would not write member by member (toJSON, boxed primitives, other classes) is serialized.
+  if (!isPlain(value)) return jsonBytes(value);
+  let size = sizes.get(value);
+  // Met again while being measured: a cycle, which JSON.stringify refuses (with its own TypeError).
+  if (size === MEASURING) return jsonBytes(value);
+  if (size === undefined) {
+    sizes.set(value, MEASURING);
+    size = containerSize(value, sizes);
+    sizes.set(value, size);
   }
+  return size;
 }
 
 const MEASURING = -1;

@@ -126,8 +126,7 @@ function splicedEvent(input: OutgoingRecord, dataType: RegisteredDataType, optio
   for (const key of head.keys) if (Object.hasOwn(input.record, key)) return undefined;
   // A member named like an array index goes before every other in the event's object, the enrichment's too.
   if (hasIndexMember(input.record)) return undefined;
-  const recordBytes = recordUtf8.made(input);
-  return recordBytes === undefined ? { head: head.json, record: recordJson(input) } : { head: head.json, record: recordJson(input), recordBytes };
+  return { head: head.json, record: recordJson(input), recordBytes: recordUtf8.made(input) };
 }
 
 /** Whether an object has an own member whose name is an array index ("0" to "4294967294"): such come first. */
