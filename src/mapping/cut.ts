@@ -338,7 +338,36 @@ function escapedBytes(code: number): number {
  * The longest prefix whose JSON fits in `budget` bytes, and its size; never splits a surrogate pair. Its JSON
  * too when it has nothing to escape: then it is the prefix quoted.
  */
-function truncateSized(text: string, budget: number): { value: string; bytes: number; json?: string } {
+export function truncateSized(text: string, budget: number): { value: string; bytes: number; json?: string } {
+  const native = text.length > ENCODE_INTO_FROM && budget > 2 && budget - 2 <= SCRATCH_BYTES ? truncateUnescaped(text, budget) : undefined;
+  return native ?? truncateCounting(text, budget);
+}
+
+// Shorter strings are counted faster in the loop than encoded; longer budgets (events) are rare, and not worth the memory held.
+const ENCODE_INTO_FROM = 256;
+const SCRATCH_BYTES = 65_536;
+const encoder = new TextEncoder();
+let scratch: Uint8Array | undefined;
+// Whatever JSON.stringify escapes (control characters among them), and every surrogate (a lone one is escaped; pairs
+// are left to the loop).
+// eslint-disable-next-line no-control-regex
+const ESCAPED_OR_SURROGATE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/**
+ * The cut of a long string by native UTF-8 encoding, when the prefix it gives has nothing to escape: the prefix
+ * that fits as raw UTF-8 is then the longest whose JSON fits (the next character, escaped or not, takes no fewer
+ * bytes than raw, and encodeInto never writes half a character). Undefined when the prefix holds anything the loop
+ * must count.
+ */
+function truncateUnescaped(text: string, budget: number): { value: string; bytes: number; json: string } | undefined {
+  scratch ??= new Uint8Array(SCRATCH_BYTES);
+  const { read, written } = encoder.encodeInto(text, scratch.subarray(0, budget - 2));
+  const value = read === text.length ? text : text.slice(0, read);
+  if (ESCAPED_OR_SURROGATE.test(value)) return undefined;
+  return { value, bytes: written + 2, json: `"${value}"` };
+}
+
+function truncateCounting(text: string, budget: number): { value: string; bytes: number; json?: string } {
   let bytes = 2;
   let i = 0;
   let escaped = false;

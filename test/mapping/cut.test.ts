@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cutToFit, jsonBytes, jsonSize, LOG_ANALYTICS_ROW_LIMIT, truncateString } from "../../src/mapping/cut.js";
+import { cutToFit, jsonBytes, jsonSize, LOG_ANALYTICS_ROW_LIMIT, truncateSized, truncateString } from "../../src/mapping/cut.js";
 import { mapToRow } from "../../src/mapping/rows.js";
 import { tableFor } from "../../src/datatypes/registry.js";
 import { toEventWithin } from "../../src/mapping/to-event.js";
@@ -227,6 +227,44 @@ describe("truncateString", () => {
     expect(truncateString("ab😀cd", 6)).toBe("ab"); // "ab😀" would need 8 bytes with its quotes
     expect(truncateString('a"b', 4)).toBe("a"); // the quote escapes to two bytes
     expect(truncateString("\n\n\n", 6)).toBe("\n\n");
+  });
+
+  // Long strings are cut by native UTF-8 encoding where the prefix has nothing to escape, by counting where it has.
+  const pieces = fc.oneof(
+    { weight: 8, arbitrary: fc.constantFrom("a", "é", "€", "x y z ", "ÿ") },
+    { weight: 1, arbitrary: fc.constantFrom("😀", '"', "\\", "\n", "\u0001", "\ud800", "\udc00", "\u007f") },
+    { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 8 }) },
+  );
+  const longText = fc.array(pieces, { minLength: 150, maxLength: 400 }).map((parts) => parts.join(""));
+
+  it("gives the longest prefix whose JSON fits, for long strings of any characters", () => {
+    /** The longest prefix whose JSON is at most `budget` bytes (a prefix splitting a pair costs more than the pair). */
+    const reference = (text: string, budget: number) => {
+      for (let i = Math.min(text.length, budget); i > 0; i--) if (jsonBytes(text.slice(0, i)) <= budget) return text.slice(0, i);
+      return "";
+    };
+    fc.assert(
+      fc.property(longText, fc.integer({ min: 0, max: 4000 }), (text, budget) => {
+        const cut = truncateSized(text, budget);
+        expect(cut.value).toBe(reference(text, budget));
+        expect(cut.bytes).toBe(jsonBytes(cut.value));
+        if (cut.json !== undefined) expect(cut.json).toBe(JSON.stringify(cut.value));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("counts a long cut string's bytes as its JSON has them (the row's JSON is its value's, within the limit)", () => {
+    const markers = { flag: "IsTruncated", list: "TruncatedColumns" };
+    fc.assert(
+      fc.property(longText, longText, fc.integer({ min: 200, max: 3000 }), (a, b, limit) => {
+        const result = cutToFit({ Id: "r1", A: a, B: b }, limit, (k) => k === "Id", markers);
+        if (!result.ok) throw new Error(result.reason);
+        expect(result.json).toBe(JSON.stringify(result.value));
+        expect(Buffer.byteLength(result.json, "utf8")).toBeLessThanOrEqual(limit);
+      }),
+      { numRuns: 400 },
+    );
   });
 });
 
