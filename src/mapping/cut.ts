@@ -348,22 +348,25 @@ const ENCODE_INTO_FROM = 256;
 const SCRATCH_BYTES = 65_536;
 const encoder = new TextEncoder();
 let scratch: Uint8Array | undefined;
-// Whatever JSON.stringify escapes (control characters among them), and every surrogate (a lone one is escaped; pairs
-// are left to the loop).
+// Whatever JSON.stringify escapes (control characters among them), and every surrogate (a prefix holding one, paired
+// or not, is left to the loop).
 // eslint-disable-next-line no-control-regex
 const ESCAPED_OR_SURROGATE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**
- * The cut of a long string by native UTF-8 encoding, when the prefix it gives has nothing to escape: the prefix
- * that fits as raw UTF-8 is then the longest whose JSON fits (the next character, escaped or not, takes no fewer
- * bytes than raw, and encodeInto never writes half a character). Undefined when the prefix holds anything the loop
- * must count.
+ * The cut of a long string by native UTF-8 encoding, when what could fit has nothing to escape: the prefix that fits
+ * as raw UTF-8 is then the longest whose JSON fits (the next character, escaped or not, takes no fewer bytes than
+ * raw, and encodeInto never writes half a character). Undefined when the loop must count.
  */
 function truncateUnescaped(text: string, budget: number): { value: string; bytes: number; json: string } | undefined {
+  // No more characters than bytes can fit: an escape or a surrogate among them sends the cut to the loop before
+  // anything is encoded (descriptions often hold a newline or a quote early).
+  const room = budget - 2;
+  const head = text.length > room ? text.slice(0, room) : text;
+  if (ESCAPED_OR_SURROGATE.test(head)) return undefined;
   scratch ??= new Uint8Array(SCRATCH_BYTES);
-  const { read, written } = encoder.encodeInto(text, scratch.subarray(0, budget - 2));
+  const { read, written } = encoder.encodeInto(head, scratch.subarray(0, room));
   const value = read === text.length ? text : text.slice(0, read);
-  if (ESCAPED_OR_SURROGATE.test(value)) return undefined;
   return { value, bytes: written + 2, json: `"${value}"` };
 }
 

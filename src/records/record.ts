@@ -67,22 +67,7 @@ export const recordJson = lastRecordOnce((input) => JSON.stringify(input.record)
  * The record's JSON as UTF-8, made for a cut row's original: its event, when spliced, copies these bytes rather than
  * encode the same text again (`recordUtf8.made`: oversized records are the ones with an original, and the longest to encode).
  */
-export const recordUtf8 = lastRecordOnce((input) => utf8(recordJson(input)));
-
-// Longer text is encoded in one pass into room enough for any of its characters, then copied to its size: Buffer.from
-// counts the bytes in a pass of its own first, the longer way for an oversized record's two-byte text.
-const ONE_PASS_FROM = 4096;
-const encoder = new TextEncoder();
-
-/** Text as UTF-8, as Buffer.from gives it. */
-export function utf8(text: string): Buffer {
-  if (text.length < ONE_PASS_FROM) return Buffer.from(text, "utf8");
-  const room = Buffer.allocUnsafeSlow(text.length * 3);
-  const { written } = encoder.encodeInto(text, room);
-  const bytes = Buffer.allocUnsafe(written);
-  room.copy(bytes, 0, 0, written);
-  return bytes;
-}
+export const recordUtf8 = lastRecordOnce((input) => Buffer.from(recordJson(input), "utf8"));
 
 /** Sets an own property, even one named __proto__ (plain assignment would change the prototype). */
 export function setOwn(target: Json, key: string, value: unknown): void {

@@ -230,9 +230,10 @@ describe("truncateString", () => {
   });
 
   // Long strings are cut by native UTF-8 encoding where the prefix has nothing to escape, by counting where it has.
+  // Mostly text with nothing to escape (the native path), an escape or a surrogate now and then (the loop).
   const pieces = fc.oneof(
-    { weight: 8, arbitrary: fc.constantFrom("a", "é", "€", "x y z ", "ÿ") },
-    { weight: 1, arbitrary: fc.constantFrom("😀", '"', "\\", "\n", "\u0001", "\ud800", "\udc00", "\u007f") },
+    { weight: 60, arbitrary: fc.constantFrom("a", "é", "€", "x y z ", "ÿ", "\u007f") },
+    { weight: 1, arbitrary: fc.constantFrom("😀", '"', "\\", "\n", "\u0001", "\ud800", "\udc00") },
     { weight: 1, arbitrary: fc.string({ unit: "binary", maxLength: 8 }) },
   );
   const longText = fc.array(pieces, { minLength: 150, maxLength: 400 }).map((parts) => parts.join(""));
